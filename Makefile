@@ -1,0 +1,158 @@
+# Makefile - builds, tests and installs xl-checkpoint.
+#
+#   make               library, xl-checkpoint, xl dispatcher (build/)
+#   make check-unit    cmocka unit tests, also under AddressSanitizer + UBSan
+#   make check-nested  integration tests on real Xen booted under QEMU (tools/nested/)
+#   make check         both
+#   make install       DESTDIR=... PREFIX=/usr/local
+#   make bench         benchmarks on nested Xen (build/bench.json)
+#   make lint          clang-format check + cppcheck
+#   make deps          apt-get install everything needed (Debian 12, as root)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/xl-checkpoint
+
+CC ?= gcc
+B := build
+SOVER := 0
+
+PKGS_CORE := libxml-2.0 libcrypto
+PKGS_XEN := xenlight xencontrol xenstore xentoollog
+CPPFLAGS_ALL := -Ilibxl-plugin/include -Ilibxl-plugin/src -I$(B)/gen -D_GNU_SOURCE \
+	$(shell pkg-config --cflags $(PKGS_CORE) 2>/dev/null)
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
+CFLAGS ?= -O2 -g
+CFLAGS_ALL := -std=c11 $(WARN) $(CFLAGS) -fPIC -pthread
+LIBS_CORE := $(shell pkg-config --libs $(PKGS_CORE) 2>/dev/null) -pthread
+LIBS_XEN := $(shell pkg-config --libs $(PKGS_XEN) 2>/dev/null)
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Engine sources: everything in src/ except the adapters that need Xen.
+LIB_SRCS := $(sort $(wildcard libxl-plugin/src/*.c))
+XEN_SRCS := $(filter libxl-plugin/src/hv_xen%.c,$(LIB_SRCS))
+CORE_SRCS := $(filter-out $(XEN_SRCS),$(LIB_SRCS))
+CLI_SRCS := $(filter-out libxl-plugin/cli/main.c,$(sort $(wildcard libxl-plugin/cli/*.c)))
+GEN_SRCS := $(B)/gen/manifest_rng.c
+GEN_HDRS := $(if $(wildcard xenstore-schema/protocol.xml),$(B)/gen/xlcp_xs_proto.h)
+
+CORE_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CORE_SRCS)) $(B)/obj/gen/manifest_rng.o
+XEN_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(XEN_SRCS))
+CLI_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRCS))
+
+# Unit tests: tests/unit/test_*.c, each linked with the fakes, the core and the CLI code,
+# built with sanitizers in a separate tree.
+TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+FAKE_SRCS := $(sort $(wildcard tests/unit/fakes/*.c))
+TEST_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRCS))
+SAN_OBJS := $(patsubst %.c,$(B)/san/%.o,$(CORE_SRCS) $(CLI_SRCS) $(FAKE_SRCS)) \
+	$(B)/san/gen/manifest_rng.o
+
+LIBSO := $(B)/libxlcheckpoint.so.$(SOVER)
+LIBA := $(B)/libxlcheckpoint.a
+
+.PHONY: all check check-unit install stage clean lint deps bench demo module
+.DELETE_ON_ERROR:
+
+all: $(LIBSO) $(LIBA) $(B)/xl-checkpoint $(B)/xl $(B)/xlcheckpoint.pc
+
+$(B)/gen/manifest_rng.c: libxl-plugin/schema/manifest.rng tools/embed.sh
+	@mkdir -p $(@D)
+	sh tools/embed.sh $< xlcp_manifest_rng > $@
+
+$(B)/gen/xlcp_xs_proto.h: xenstore-schema/protocol.xml xenstore-schema/gen-header.xsl
+	@mkdir -p $(@D)
+	xsltproc xenstore-schema/gen-header.xsl $< > $@
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+$(B)/san/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(SAN) -c -o $@ $<
+
+$(B)/obj/%.o: %.c $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+$(B)/san/%.o: %.c $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CFLAGS_ALL) $(SAN) -MMD -MP -c -o $@ $<
+
+$(LIBSO): $(CORE_OBJS) $(XEN_OBJS)
+	$(CC) -shared -Wl,-soname,libxlcheckpoint.so.$(SOVER) -Wl,--no-undefined -o $@ $^ \
+		$(LIBS_CORE) $(LIBS_XEN)
+	ln -sf libxlcheckpoint.so.$(SOVER) $(B)/libxlcheckpoint.so
+
+$(LIBA): $(CORE_OBJS) $(XEN_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/xl-checkpoint: $(B)/obj/libxl-plugin/cli/main.o $(CLI_OBJS) $(LIBA)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CORE) $(LIBS_XEN)
+
+$(B)/xl: tools/xl
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
+
+$(B)/xlcheckpoint.pc: libxl-plugin/xlcheckpoint.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(shell sed -n \
+	    's/^#define XLCP_VERSION_STRING "\(.*\)"/\1/p' libxl-plugin/include/xlcheckpoint.h)|' \
+	    $< > $@
+
+# ---- tests -------------------------------------------------------------------------
+
+$(B)/tests/%: tests/unit/%.c $(SAN_OBJS) $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CFLAGS_ALL) $(SAN) -o $@ $< $(SAN_OBJS) \
+		$(LIBS_CORE) $(shell pkg-config --libs cmocka)
+
+check-unit: $(TEST_BINS) all
+	@sh tests/unit/run.sh $(TEST_BINS)
+
+check: check-unit check-nested
+
+# ---- install -----------------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)
+	install -m 0755 $(B)/xl-checkpoint $(DESTDIR)$(SBINDIR)/xl-checkpoint
+	install -m 0755 $(B)/xl $(DESTDIR)$(SBINDIR)/xl
+	install -m 0755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libxlcheckpoint.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libxlcheckpoint.so
+	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 libxl-plugin/include/xlcheckpoint.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 $(B)/xlcheckpoint.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 0644 libxl-plugin/man/xl-checkpoint.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 libxl-plugin/schema/manifest.rng $(DESTDIR)$(DATADIR)/
+	install -m 0644 xenstore-schema/protocol.xml $(DESTDIR)$(DATADIR)/xenstore-protocol.xml
+
+# The tree handed to nested dom0.
+stage:
+	rm -rf $(B)/stage
+	$(MAKE) install DESTDIR=$(CURDIR)/$(B)/stage PREFIX=/usr/local
+
+# ---- housekeeping ------------------------------------------------------------------
+
+deps:
+	sh tools/deps.sh
+
+lint:
+	clang-format --dry-run --Werror $(LIB_SRCS) $(CLI_SRCS) libxl-plugin/cli/main.c \
+		libxl-plugin/src/*.h libxl-plugin/include/*.h tests/unit/*.c tests/unit/fakes/*.[ch]
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--inline-suppr --std=c11 -Ilibxl-plugin/include -Ilibxl-plugin/src \
+		-I$(B)/gen --suppress=missingIncludeSystem $(LIB_SRCS) $(CLI_SRCS)
+
+clean:
+	rm -rf $(B)
+
+-include $(wildcard $(B)/obj/**/*.d $(B)/obj/*/*/*.d $(B)/san/*/*/*.d $(B)/san/*/*.d)
+-include tools/nested/nested.mk
+-include guest-kernel/module.mk

@@ -1,0 +1,172 @@
+/*
+ * xlcheckpoint.h - public API of libxlcheckpoint, the xl-checkpoint engine.
+ *
+ * A backup tool links this library (pkg-config name: xlcheckpoint) to take, list, verify,
+ * delete and restore lightweight live checkpoints of Xen domains: the guest's memory (a
+ * standard libxl stream that `xl restore` reads) and LVM snapshots of its disks, captured
+ * at one instant while the guest keeps running.
+ *
+ * Conventions (after libgit2): opaque handles; option structs that start with a version
+ * field and are initialised with *_INIT macros or *_init() functions; every call returns
+ * 0 or a negative xlcp_error code, and xlcp_last_error() gives the message of the last
+ * failure on that context, naming the domain, the step and the cause.
+ *
+ * The API is stable within a major version (XLCP_VERSION_MAJOR). New option fields are
+ * only ever appended, with the struct version raised.
+ */
+#ifndef XLCHECKPOINT_H
+#define XLCHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define XLCP_VERSION_MAJOR 0
+#define XLCP_VERSION_MINOR 1
+#define XLCP_VERSION_PATCH 0
+#define XLCP_VERSION_STRING "0.1.0"
+
+/* Return codes. Values are part of the ABI; the CLI maps them to exit codes. */
+typedef enum {
+    XLCP_OK = 0,
+    XLCP_EINVAL = -1,      /* bad argument or option */
+    XLCP_ENOTFOUND = -2,   /* no such domain or checkpoint */
+    XLCP_ESTATE = -3,      /* domain is in the wrong state (not running, dying, ...) */
+    XLCP_EBUSY = -4,       /* another checkpoint of this domain is under way */
+    XLCP_ENOSPC = -5,      /* no room in the volume group or the catalog */
+    XLCP_ETIMEDOUT = -6,   /* the guest or a helper did not answer in time */
+    XLCP_ECORRUPT = -7,    /* manifest or image fails validation */
+    XLCP_EIO = -8,         /* I/O error on the catalog */
+    XLCP_EUNSUPPORTED = -9, /* disk is not an LVM volume, guest type not supported, ... */
+    XLCP_EHV = -10,        /* the hypervisor / toolstack reported an error */
+    XLCP_EDISK = -11,      /* LVM reported an error */
+    XLCP_EPERM = -12,      /* permission denied (catalog root, /dev/xen) */
+    XLCP_EINTERNAL = -13,  /* bug */
+} xlcp_error;
+
+/* Steps of one checkpoint, in order. Errors name the step they happened in. */
+typedef enum {
+    XLCP_STEP_PREPARE = 0,
+    XLCP_STEP_QUIESCE,
+    XLCP_STEP_LIVE_COPY,
+    XLCP_STEP_SUSPEND,
+    XLCP_STEP_DISK_SNAPSHOT,
+    XLCP_STEP_RESUME,
+    XLCP_STEP_THAW,
+    XLCP_STEP_COMMIT,
+    XLCP_STEP__COUNT,
+    XLCP_STEP_NONE = -1,
+} xlcp_step;
+
+const char *xlcp_step_name(xlcp_step step);
+const char *xlcp_strerror(int code);
+const char *xlcp_version(void);
+
+/* ---- context ---------------------------------------------------------------------- */
+
+typedef struct xlcp_ctx xlcp_ctx;
+
+#define XLCP_CTX_OPTIONS_VERSION 1
+typedef struct {
+    unsigned int version;
+    /* Catalog root; NULL: $XLCP_CATALOG_ROOT, else /var/lib/xl-checkpoint. */
+    const char *catalog_root;
+} xlcp_ctx_options;
+#define XLCP_CTX_OPTIONS_INIT {XLCP_CTX_OPTIONS_VERSION, NULL}
+int xlcp_ctx_options_init(xlcp_ctx_options *opts, unsigned int version);
+
+/* Opens a context on this host's Xen and LVM. */
+int xlcp_ctx_new(xlcp_ctx **out, const xlcp_ctx_options *opts);
+void xlcp_ctx_free(xlcp_ctx *ctx);
+
+/* Message of the last failure on ctx ("" if none). Valid until the next call on ctx. */
+const char *xlcp_last_error(const xlcp_ctx *ctx);
+/* Step of the last failure, XLCP_STEP_NONE when it was not inside a checkpoint. */
+xlcp_step xlcp_last_error_step(const xlcp_ctx *ctx);
+
+/* ---- create ----------------------------------------------------------------------- */
+
+/* Progress callback: called at the start of each step. */
+typedef void (*xlcp_progress_cb)(xlcp_step step, const char *what, void *arg);
+
+#define XLCP_CREATE_OPTIONS_VERSION 1
+typedef struct {
+    unsigned int version;
+    const char *name;        /* free-form label stored in the manifest, may be NULL */
+    int live;                /* 1: live pre-copy (default); 0: guest paused for the copy */
+    int quiesce;             /* 1: ask the guest to freeze its filesystems (needs module) */
+    unsigned int quiesce_timeout_ms; /* default 10000 */
+    unsigned int suspend_timeout_ms; /* how long to wait for the guest to suspend; 60000 */
+    /* Size of thick snapshots: "20%" (of the origin, the default), or a size
+     * like "512M" / "2G". Thin volumes get thin snapshots and ignore this. */
+    const char *snapshot_size;
+    int skip_non_lvm;        /* 1: skip disks that are not LVM (recorded), 0: refuse */
+    const char *group_id;    /* set by group checkpoints, NULL otherwise */
+    xlcp_progress_cb progress;
+    void *progress_arg;
+} xlcp_create_options;
+#define XLCP_CREATE_OPTIONS_INIT                                                           \
+    {XLCP_CREATE_OPTIONS_VERSION, NULL, 1, 0, 10000, 60000, NULL, 0, NULL, NULL, NULL}
+int xlcp_create_options_init(xlcp_create_options *opts, unsigned int version);
+
+#define XLCP_ID_MAX 64
+/* Takes a checkpoint of `domain` (name, domid or uuid). On success writes its id. */
+int xlcp_create(xlcp_ctx *ctx, const char *domain, const xlcp_create_options *opts,
+                char id_out[XLCP_ID_MAX]);
+
+/* ---- catalog ---------------------------------------------------------------------- */
+
+typedef struct xlcp_checkpoint xlcp_checkpoint;
+
+/* Opens the checkpoint `id` (validated against the manifest schema). */
+int xlcp_checkpoint_open(xlcp_ctx *ctx, const char *id, xlcp_checkpoint **out);
+void xlcp_checkpoint_free(xlcp_checkpoint *cp);
+
+const char *xlcp_checkpoint_id(const xlcp_checkpoint *cp);
+const char *xlcp_checkpoint_domain_name(const xlcp_checkpoint *cp);
+const char *xlcp_checkpoint_domain_uuid(const xlcp_checkpoint *cp);
+const char *xlcp_checkpoint_created(const xlcp_checkpoint *cp); /* ISO 8601 UTC */
+const char *xlcp_checkpoint_dir(const xlcp_checkpoint *cp);
+uint64_t xlcp_checkpoint_memory_bytes(const xlcp_checkpoint *cp);
+/* Downtime as seen from dom0 (guest stopped -> running again), nanoseconds. */
+uint64_t xlcp_checkpoint_downtime_ns(const xlcp_checkpoint *cp);
+size_t xlcp_checkpoint_disk_count(const xlcp_checkpoint *cp);
+/* The manifest as XML text (owned by cp). */
+const char *xlcp_checkpoint_manifest_xml(const xlcp_checkpoint *cp);
+
+/* Ids of the checkpoints in the catalog, oldest first; of one domain (name or uuid,
+ * matched against manifests) or all when domain is NULL. Free with xlcp_strv_free. */
+int xlcp_list(xlcp_ctx *ctx, const char *domain, char ***ids_out, size_t *count_out);
+void xlcp_strv_free(char **v, size_t n);
+
+/* Re-checks schema, digests, and that the snapshot volumes still exist. */
+#define XLCP_VERIFY_NO_DISKS 0x1u /* skip the snapshot volume check */
+int xlcp_verify(xlcp_ctx *ctx, const char *id, unsigned int flags);
+
+/* Removes the checkpoint and its snapshot volumes. */
+int xlcp_delete(xlcp_ctx *ctx, const char *id);
+
+/* ---- restore ---------------------------------------------------------------------- */
+
+#define XLCP_RESTORE_OPTIONS_VERSION 1
+typedef struct {
+    unsigned int version;
+    const char *new_name;  /* name of the restored domain; NULL: "<name>-<id>" */
+    int replace;           /* destroy the original domain and take its name */
+    int force;             /* with replace: even while the original runs */
+    int paused;            /* leave the restored domain paused */
+} xlcp_restore_options;
+#define XLCP_RESTORE_OPTIONS_INIT {XLCP_RESTORE_OPTIONS_VERSION, NULL, 0, 0, 0}
+int xlcp_restore_options_init(xlcp_restore_options *opts, unsigned int version);
+
+/* Restores memory and disks of `id` into a new running domain; writes its domid. */
+int xlcp_restore(xlcp_ctx *ctx, const char *id, const xlcp_restore_options *opts,
+                 uint32_t *domid_out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* XLCHECKPOINT_H */

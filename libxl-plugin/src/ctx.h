@@ -1,0 +1,22 @@
+/*
+ * ctx.h - what an xlcp_ctx holds. Private to the library and its tests.
+ */
+#ifndef XLCP_CTX_H
+#define XLCP_CTX_H
+
+#include "err.h"
+#include "ports.h"
+
+struct xlcp_ctx {
+    struct xlcp_ports ports;
+    int owns_ports; /* 1: opened by xlcp_ctx_new, closed by xlcp_ctx_free */
+    int hv_open;    /* the Xen and LVM adapters are opened on first use */
+    int disk_open;
+    struct xlcp_err last;
+};
+
+/* For tests and alternative front ends: a context on caller-owned ports. The
+ * ports must outlive the context. */
+int xlcp_ctx_new_with_ports(xlcp_ctx **out, const struct xlcp_ports *ports);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * engine.h - the checkpoint state machine and the catalog operations built on the ports.
+ *
+ * One checkpoint runs prepare -> quiesce -> live copy -> suspend -> disk snapshot ->
+ * resume -> thaw -> commit. Every failure unwinds what was done: the guest is resumed
+ * if it was suspended, thawed if it was frozen, snapshots are removed, the temporary
+ * directory is deleted. The error names the domain, the step and the cause.
+ */
+#ifndef XLCP_ENGINE_H
+#define XLCP_ENGINE_H
+
+#include "manifest.h"
+#include "ports.h"
+
+/* Takes one checkpoint. On success *out holds the committed manifest (caller frees). */
+int xlcp_engine_create(const struct xlcp_ports *p, const char *domain,
+                       const xlcp_create_options *opts, struct xlcp_manifest *out,
+                       struct xlcp_err *err);
+
+/* Opens and validates the manifest of `id`; writes its directory. */
+int xlcp_engine_load(const struct xlcp_ports *p, const char *id, struct xlcp_manifest *m,
+                     char *dir_out, size_t dir_len, struct xlcp_err *err);
+
+int xlcp_engine_verify(const struct xlcp_ports *p, const char *id, unsigned int flags,
+                       struct xlcp_err *err);
+int xlcp_engine_delete(const struct xlcp_ports *p, const char *id, struct xlcp_err *err);
+int xlcp_engine_restore(const struct xlcp_ports *p, const char *id,
+                        const xlcp_restore_options *opts, uint32_t *domid_out,
+                        struct xlcp_err *err);
+
+/* Makes a new time-sortable checkpoint id: 20261124T191342.123Z-1a2b3c */
+void xlcp_engine_new_id(const struct xlcp_clock *clock, char id_out[XLCP_ID_MAX]);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * manifest.h - the manifest of one checkpoint: what it holds and how it was taken.
+ *
+ * Written as manifest.xml (libxml2), validated against libxl-plugin/schema/manifest.rng
+ * on every write and every read. The schema is compiled into the library, so validation
+ * does not depend on installed files.
+ */
+#ifndef XLCP_MANIFEST_H
+#define XLCP_MANIFEST_H
+
+#include <stdint.h>
+
+#include "ports.h"
+
+#define XLCP_MANIFEST_FILE "manifest.xml"
+#define XLCP_MEMORY_FILE "memory.xl"
+#define XLCP_DIGEST_HEX 64 /* sha256 */
+
+struct xlcp_manifest_disk {
+    struct xlcp_volume origin;
+    struct xlcp_snapshot snap;
+    int skipped; /* not LVM and skipped on request: nothing was captured */
+};
+
+struct xlcp_manifest {
+    char id[XLCP_ID_MAX];
+    char name[XLCP_NAME_MAX]; /* user label, may be empty */
+    char created[40];         /* ISO 8601 UTC, e.g. 2026-11-24T19:13:42.123Z */
+    char group_id[XLCP_ID_MAX];
+    char tool_version[32];
+    char xen_version[64];
+
+    /* domain */
+    char dom_name[XLCP_NAME_MAX];
+    char dom_uuid[XLCP_UUID_LEN + 1];
+    uint32_t domid;
+    uint64_t memory_kib;
+    char *config_json; /* libxl JSON, malloc'd */
+
+    /* how it was taken */
+    int live;
+    int quiesced;                 /* filesystems were frozen */
+    char quiesce_note[256];       /* why not, when asked and not done */
+    char suspend_path[16];        /* light | stock */
+    char consistency[32];         /* "quiesced" or "crash-consistent" */
+
+    /* memory image */
+    char memory_file[64];
+    uint64_t memory_bytes;
+    char memory_sha256[XLCP_DIGEST_HEX + 1];
+
+    int ndisks;
+    struct xlcp_manifest_disk disks[XLCP_MAX_DISKS];
+
+    /* timings: ns from the start of prepare, per step; 0 duration if not run */
+    uint64_t step_start_ns[XLCP_STEP__COUNT];
+    uint64_t step_ns[XLCP_STEP__COUNT];
+    uint64_t downtime_ns;     /* dom0-side: guest stopped -> resumed */
+    uint64_t guest_downtime_ns; /* reported by the guest module, 0 if unknown */
+    uint64_t total_ns;
+};
+
+void xlcp_manifest_init(struct xlcp_manifest *m);
+void xlcp_manifest_free(struct xlcp_manifest *m); /* frees members, not m */
+
+/* Serialises and validates; writes the XML to fd (not closed, not fsync'd). */
+int xlcp_manifest_write_fd(const struct xlcp_manifest *m, int fd, struct xlcp_err *err);
+/* Serialises to a malloc'd NUL-terminated string. */
+int xlcp_manifest_to_xml(const struct xlcp_manifest *m, char **xml_out, struct xlcp_err *err);
+/* Reads, validates and parses manifest.xml at path. XLCP_ECORRUPT with the file name
+ * and the cause on any problem. */
+int xlcp_manifest_read(const char *path, struct xlcp_manifest *m, struct xlcp_err *err);
+
+/* SHA-256 of a file's content, hex. Returns bytes read through *bytes. */
+int xlcp_digest_file(const char *path, char hex_out[XLCP_DIGEST_HEX + 1], uint64_t *bytes,
+                     struct xlcp_err *err);
+/* SHA-256 of fd's content from offset 0 (uses pread; the fd's offset is untouched). */
+int xlcp_digest_fd(int fd, char hex_out[XLCP_DIGEST_HEX + 1], uint64_t *bytes,
+                   struct xlcp_err *err);
+
+#endif

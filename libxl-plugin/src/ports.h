@@ -1,0 +1,239 @@
+/*
+ * ports.h - the narrow interfaces through which the engine reaches the world.
+ *
+ *   hv     the hypervisor and toolstack (libxenlight, libxenctrl, libxenstore): hv_xen.c
+ *   disk   block volumes (LVM): disk_lvm.c
+ *   store  the checkpoint catalog on the local file system: store_fs.c
+ *   clock  time: clock_posix.c
+ *
+ * Only the adapters named above include Xen or LVM specifics. Unit tests put in-process
+ * fakes behind the same structs (tests/unit/fakes/) and inject faults through them.
+ * Every operation returns 0 or a negative xlcp_error and fills `err` with the cause.
+ */
+#ifndef XLCP_PORTS_H
+#define XLCP_PORTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define XLCP_NAME_MAX 128
+#define XLCP_UUID_LEN 36 /* without the NUL */
+#define XLCP_PATH_MAX 512
+#define XLCP_VDEV_MAX 32
+#define XLCP_MAX_DISKS 16
+
+/* ---- hv ------------------------------------------------------------------------- */
+
+enum xlcp_domstate {
+    XLCP_DOM_RUNNING = 0, /* running or blocked: can be checkpointed */
+    XLCP_DOM_PAUSED,
+    XLCP_DOM_SUSPENDED, /* shut down with reason "suspend" (after a save) */
+    XLCP_DOM_SHUTDOWN,  /* any other shutdown, or dying */
+};
+
+const char *xlcp_domstate_name(enum xlcp_domstate s);
+
+/* A disk as the domain's configuration names it. */
+struct xlcp_disk_spec {
+    char vdev[XLCP_VDEV_MAX];   /* xvda */
+    char target[XLCP_PATH_MAX]; /* /dev/vg0/web1, as configured */
+    int readwrite;
+    int is_cdrom;
+};
+
+struct xlcp_domain {
+    uint32_t domid;
+    char name[XLCP_NAME_MAX];
+    char uuid[XLCP_UUID_LEN + 1];
+    enum xlcp_domstate state;
+    int pv;              /* 1 for PV guests, the only kind supported for now */
+    uint64_t memory_kib; /* current allocation */
+    int ndisks;
+    struct xlcp_disk_spec disks[XLCP_MAX_DISKS];
+};
+
+/* What the guest side offers (xenstore control/checkpoint, see xenstore-schema/). */
+struct xlcp_guest_features {
+    int has_module;        /* the guest checkpoint module is loaded */
+    unsigned int protocol; /* its protocol version */
+    int can_quiesce;
+    int light_suspend;     /* publishes device/suspend/event-channel */
+};
+
+struct xlcp_save_stats {
+    uint64_t suspended_at_ns; /* clock->now_ns() when the guest stopped (0 if unknown) */
+    uint64_t bytes;           /* bytes written to the image */
+    char suspend_path[16];    /* "light" or "stock" */
+};
+
+/* Where a restored domain finds a disk. */
+struct xlcp_restore_disk {
+    char vdev[XLCP_VDEV_MAX];
+    char path[XLCP_PATH_MAX];
+};
+
+struct xlcp_hv_ops {
+    /* Finds a domain by name, domid or uuid. XLCP_ENOTFOUND if none. */
+    int (*lookup)(void *self, const char *spec, struct xlcp_domain *out, struct xlcp_err *err);
+    /* Current state of the domain. */
+    int (*state)(void *self, const struct xlcp_domain *dom, enum xlcp_domstate *out,
+                 struct xlcp_err *err);
+    /* The domain's full libxl configuration as libxl JSON (malloc'd, caller frees). */
+    int (*get_config)(void *self, const struct xlcp_domain *dom, char **json_out,
+                      struct xlcp_err *err);
+    /* Hypervisor version string, e.g. "4.17.5". */
+    int (*version)(void *self, char *buf, size_t len, struct xlcp_err *err);
+    int (*guest_features)(void *self, const struct xlcp_domain *dom,
+                          struct xlcp_guest_features *out, struct xlcp_err *err);
+    /* Asks the guest to freeze its filesystems; XLCP_EUNSUPPORTED without the module,
+     * XLCP_ETIMEDOUT when it does not answer in time. */
+    int (*quiesce)(void *self, const struct xlcp_domain *dom, const char *checkpoint_id,
+                   unsigned int timeout_ms, struct xlcp_err *err);
+    int (*thaw)(void *self, const struct xlcp_domain *dom, struct xlcp_err *err);
+    /* Copies memory into fd as an xl save image (xl header + libxl stream); live: pre-copy
+     * while running. Returns with the guest suspended (not destroyed). */
+    int (*save)(void *self, const struct xlcp_domain *dom, int fd, int live,
+                unsigned int suspend_timeout_ms, struct xlcp_save_stats *stats,
+                struct xlcp_err *err);
+    /* Confirms the guest is suspended and its block back ends are idle. */
+    int (*wait_suspended)(void *self, const struct xlcp_domain *dom, unsigned int timeout_ms,
+                          struct xlcp_err *err);
+    /* Resumes the suspended guest in place, suspend cancelled. */
+    int (*resume)(void *self, const struct xlcp_domain *dom, struct xlcp_err *err);
+    /* Creates a new domain named new_name from config_json (libxl JSON, as get_config
+     * gave it) with each disk vdev pointed at a new path, and the image on fd (an xl save
+     * image as written by save, read from its start); writes its domid. */
+    int (*restore)(void *self, const char *config_json, const char *new_name,
+                   const struct xlcp_restore_disk *disks, int ndisks, int fd, int paused,
+                   uint32_t *domid_out, struct xlcp_err *err);
+    /* Destroys a domain (restore --replace). */
+    int (*destroy)(void *self, const struct xlcp_domain *dom, struct xlcp_err *err);
+};
+
+struct xlcp_hv {
+    const struct xlcp_hv_ops *ops;
+    void *self;
+};
+
+/* ---- disk ----------------------------------------------------------------------- */
+
+/* An LVM logical volume behind a disk. */
+struct xlcp_volume {
+    char vdev[XLCP_VDEV_MAX];
+    char path[XLCP_PATH_MAX]; /* as configured */
+    char vg[XLCP_NAME_MAX];
+    char lv[XLCP_NAME_MAX];
+    int thin;
+    uint64_t size_bytes;
+};
+
+/* A snapshot taken of a volume. */
+struct xlcp_snapshot {
+    char vdev[XLCP_VDEV_MAX];
+    char vg[XLCP_NAME_MAX];
+    char lv[XLCP_NAME_MAX];        /* snapshot LV name */
+    char origin_lv[XLCP_NAME_MAX];
+    char path[XLCP_PATH_MAX];      /* /dev/<vg>/<lv> */
+    int thin;
+    uint64_t size_bytes;           /* COW size for thick snapshots, origin size for thin */
+};
+
+struct xlcp_disk_ops {
+    /* Resolves a configured disk target to an LVM volume; XLCP_EUNSUPPORTED if not LVM. */
+    int (*inspect)(void *self, const char *target, struct xlcp_volume *out,
+                   struct xlcp_err *err);
+    /* Checks that snapshots of all volumes fit (size policy as in xlcp_create_options). */
+    int (*check_space)(void *self, const struct xlcp_volume *vols, int n, const char *policy,
+                       struct xlcp_err *err);
+    /* Snapshots one volume as `snap_name`, tagged with `tag`. */
+    int (*snapshot)(void *self, const struct xlcp_volume *vol, const char *snap_name,
+                    const char *policy, const char *tag, struct xlcp_snapshot *out,
+                    struct xlcp_err *err);
+    int (*remove)(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err);
+    /* 1 if the snapshot volume exists, 0 if not, <0 on error. */
+    int (*exists)(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err);
+    /* Makes a new writable volume `new_lv` holding the snapshot's content (the snapshot
+     * stays); writes its path. */
+    int (*clone)(void *self, const struct xlcp_snapshot *snap, const char *new_lv,
+                 char *path_out, size_t path_len, struct xlcp_err *err);
+    /* Removes snapshot volumes tagged `tag` (leftovers of an interrupted run). */
+    int (*remove_tagged)(void *self, const char *tag, struct xlcp_err *err);
+};
+
+struct xlcp_disk {
+    const struct xlcp_disk_ops *ops;
+    void *self;
+};
+
+/* ---- store ---------------------------------------------------------------------- */
+
+struct xlcp_store_lock;
+struct xlcp_store_txn;
+
+struct xlcp_store_ops {
+    /* Per-domain lock; XLCP_EBUSY when another process holds it. */
+    int (*lock)(void *self, const char *dom_uuid, struct xlcp_store_lock **out,
+                struct xlcp_err *err);
+    void (*unlock)(void *self, struct xlcp_store_lock *lock);
+    /* Removes temporary directories left by interrupted runs of this domain (caller
+     * holds the lock). Writes the ids it found into ids (up to max), count to *n. */
+    int (*cleanup)(void *self, const char *dom_uuid, char (*ids)[XLCP_ID_MAX], size_t max,
+                   size_t *n, struct xlcp_err *err);
+    /* Starts a new checkpoint directory under a temporary name. */
+    int (*begin)(void *self, const char *dom_uuid, const char *id, struct xlcp_store_txn **out,
+                 struct xlcp_err *err);
+    /* Creates a file (mode 0600) in the temporary directory; returns an fd. */
+    int (*create_file)(void *self, struct xlcp_store_txn *txn, const char *name, int *fd_out,
+                       struct xlcp_err *err);
+    /* fsyncs files and directory, renames it into the catalog. Frees txn either way. */
+    int (*commit)(void *self, struct xlcp_store_txn *txn, struct xlcp_err *err);
+    /* Removes the temporary directory. Frees txn. */
+    void (*abort)(void *self, struct xlcp_store_txn *txn);
+    /* Directory of checkpoint `id`; XLCP_ENOTFOUND if none. */
+    int (*locate)(void *self, const char *id, char *dir_out, size_t len, struct xlcp_err *err);
+    /* All checkpoint ids (of one domain uuid, or all if NULL), sorted. Caller frees. */
+    int (*list)(void *self, const char *dom_uuid, char ***ids_out, size_t *n_out,
+                struct xlcp_err *err);
+    /* Removes checkpoint `id` (atomically: rename away, then delete). */
+    int (*remove)(void *self, const char *id, struct xlcp_err *err);
+};
+
+struct xlcp_store {
+    const struct xlcp_store_ops *ops;
+    void *self;
+};
+
+/* ---- clock ---------------------------------------------------------------------- */
+
+struct xlcp_clock_ops {
+    uint64_t (*now_ns)(void *self);      /* monotonic */
+    int64_t (*wall_ns)(void *self);      /* since the epoch, UTC */
+    void (*sleep_ns)(void *self, uint64_t ns);
+};
+
+struct xlcp_clock {
+    const struct xlcp_clock_ops *ops;
+    void *self;
+};
+
+/* ---- all of them ---------------------------------------------------------------- */
+
+struct xlcp_ports {
+    struct xlcp_hv hv;
+    struct xlcp_disk disk;
+    struct xlcp_store store;
+    struct xlcp_clock clock;
+};
+
+/* Real adapters. Each returns 0 or an error; *_close frees. */
+int xlcp_hv_xen_open(struct xlcp_hv *out, struct xlcp_err *err);
+void xlcp_hv_xen_close(struct xlcp_hv *hv);
+int xlcp_disk_lvm_open(struct xlcp_disk *out, struct xlcp_err *err);
+void xlcp_disk_lvm_close(struct xlcp_disk *disk);
+int xlcp_store_fs_open(struct xlcp_store *out, const char *root, struct xlcp_err *err);
+void xlcp_store_fs_close(struct xlcp_store *store);
+void xlcp_clock_posix(struct xlcp_clock *out);
+
+#endif
