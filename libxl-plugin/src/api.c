@@ -1,0 +1,359 @@
+/*
+ * api.c - the public API (xlcheckpoint.h) on top of the engine.
+ *
+ * A context opened with xlcp_ctx_new holds the real adapters. The catalog is opened at
+ * once; Xen and LVM only when an operation needs them, so that list, info and verify
+ * --no-disks work on a host (or in a container) without Xen.
+ */
+#include "ctx.h"
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct xlcp_checkpoint {
+    struct xlcp_manifest m;
+    char dir[XLCP_PATH_MAX];
+    char *xml;
+};
+
+static int fail(xlcp_ctx *ctx, const struct xlcp_err *err)
+{
+    ctx->last = *err;
+    if (ctx->last.code == XLCP_OK)
+        ctx->last.code = XLCP_EINTERNAL;
+    return ctx->last.code;
+}
+
+static int need_hv(xlcp_ctx *ctx)
+{
+    struct xlcp_err err;
+
+    xlcp_err_clear(&err);
+    if (!ctx->owns_ports || ctx->hv_open)
+        return 0;
+    if (xlcp_hv_xen_open(&ctx->ports.hv, &err) != 0)
+        return fail(ctx, &err);
+    ctx->hv_open = 1;
+    return 0;
+}
+
+static int need_disk(xlcp_ctx *ctx)
+{
+    struct xlcp_err err;
+
+    xlcp_err_clear(&err);
+    if (!ctx->owns_ports || ctx->disk_open)
+        return 0;
+    if (xlcp_disk_lvm_open(&ctx->ports.disk, &err) != 0)
+        return fail(ctx, &err);
+    ctx->disk_open = 1;
+    return 0;
+}
+
+static int version_ok(unsigned int have, unsigned int want)
+{
+    return have == want;
+}
+
+int xlcp_ctx_options_init(xlcp_ctx_options *opts, unsigned int version)
+{
+    if (!opts || !version_ok(version, XLCP_CTX_OPTIONS_VERSION))
+        return XLCP_EINVAL;
+    xlcp_ctx_options init = XLCP_CTX_OPTIONS_INIT;
+    *opts = init;
+    return 0;
+}
+
+int xlcp_create_options_init(xlcp_create_options *opts, unsigned int version)
+{
+    if (!opts || !version_ok(version, XLCP_CREATE_OPTIONS_VERSION))
+        return XLCP_EINVAL;
+    xlcp_create_options init = XLCP_CREATE_OPTIONS_INIT;
+    *opts = init;
+    return 0;
+}
+
+int xlcp_restore_options_init(xlcp_restore_options *opts, unsigned int version)
+{
+    if (!opts || !version_ok(version, XLCP_RESTORE_OPTIONS_VERSION))
+        return XLCP_EINVAL;
+    xlcp_restore_options init = XLCP_RESTORE_OPTIONS_INIT;
+    *opts = init;
+    return 0;
+}
+
+static xlcp_ctx *ctx_alloc(void)
+{
+    xlcp_ctx *ctx = calloc(1, sizeof(*ctx));
+
+    if (ctx)
+        xlcp_err_clear(&ctx->last);
+    return ctx;
+}
+
+int xlcp_ctx_new(xlcp_ctx **out, const xlcp_ctx_options *opts)
+{
+    struct xlcp_err err;
+    xlcp_ctx *ctx;
+    int rc;
+
+    if (!out)
+        return XLCP_EINVAL;
+    *out = NULL;
+    if (opts && !version_ok(opts->version, XLCP_CTX_OPTIONS_VERSION))
+        return XLCP_EINVAL;
+    ctx = ctx_alloc();
+    if (!ctx)
+        return XLCP_EINTERNAL;
+    ctx->owns_ports = 1;
+    xlcp_clock_posix(&ctx->ports.clock);
+    xlcp_err_clear(&err);
+    rc = xlcp_store_fs_open(&ctx->ports.store, opts ? opts->catalog_root : NULL, &err);
+    if (rc) {
+        /* Hand back the context anyway so that the caller can read the message. */
+        ctx->last = err;
+        ctx->owns_ports = 0;
+        ctx->ports.store.ops = NULL;
+        *out = ctx;
+        return rc;
+    }
+    *out = ctx;
+    return 0;
+}
+
+int xlcp_ctx_new_with_ports(xlcp_ctx **out, const struct xlcp_ports *ports)
+{
+    xlcp_ctx *ctx;
+
+    if (!out || !ports)
+        return XLCP_EINVAL;
+    ctx = ctx_alloc();
+    if (!ctx)
+        return XLCP_EINTERNAL;
+    ctx->ports = *ports;
+    *out = ctx;
+    return 0;
+}
+
+void xlcp_ctx_free(xlcp_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    if (ctx->owns_ports) {
+        if (ctx->hv_open)
+            xlcp_hv_xen_close(&ctx->ports.hv);
+        if (ctx->disk_open)
+            xlcp_disk_lvm_close(&ctx->ports.disk);
+        xlcp_store_fs_close(&ctx->ports.store);
+    }
+    free(ctx);
+}
+
+const char *xlcp_last_error(const xlcp_ctx *ctx)
+{
+    return ctx ? ctx->last.msg : "no context";
+}
+
+xlcp_step xlcp_last_error_step(const xlcp_ctx *ctx)
+{
+    return ctx ? ctx->last.step : XLCP_STEP_NONE;
+}
+
+/* A context whose catalog could not be opened can only report that. */
+static int usable(xlcp_ctx *ctx)
+{
+    if (!ctx)
+        return XLCP_EINVAL;
+    if (!ctx->ports.store.ops)
+        return ctx->last.code ? ctx->last.code : XLCP_EINVAL;
+    xlcp_err_clear(&ctx->last);
+    return 0;
+}
+
+int xlcp_create(xlcp_ctx *ctx, const char *domain, const xlcp_create_options *opts,
+                char id_out[XLCP_ID_MAX])
+{
+    xlcp_create_options defaults = XLCP_CREATE_OPTIONS_INIT;
+    struct xlcp_manifest m;
+    struct xlcp_err err;
+    int rc;
+
+    if ((rc = usable(ctx)) || (rc = need_hv(ctx)) || (rc = need_disk(ctx)))
+        return rc;
+    xlcp_err_clear(&err);
+    rc = xlcp_engine_create(&ctx->ports, domain, opts ? opts : &defaults, &m, &err);
+    if (rc)
+        return fail(ctx, &err);
+    if (id_out)
+        snprintf(id_out, XLCP_ID_MAX, "%s", m.id);
+    xlcp_manifest_free(&m);
+    return 0;
+}
+
+int xlcp_checkpoint_open(xlcp_ctx *ctx, const char *id, xlcp_checkpoint **out)
+{
+    struct xlcp_err err;
+    xlcp_checkpoint *cp;
+    int rc;
+
+    if ((rc = usable(ctx)))
+        return rc;
+    if (!id || !out)
+        return XLCP_EINVAL;
+    cp = calloc(1, sizeof(*cp));
+    if (!cp)
+        return XLCP_EINTERNAL;
+    xlcp_err_clear(&err);
+    rc = xlcp_engine_load(&ctx->ports, id, &cp->m, cp->dir, sizeof(cp->dir), &err);
+    if (rc == 0)
+        rc = xlcp_manifest_to_xml(&cp->m, &cp->xml, &err);
+    if (rc) {
+        xlcp_checkpoint_free(cp);
+        return fail(ctx, &err);
+    }
+    *out = cp;
+    return 0;
+}
+
+void xlcp_checkpoint_free(xlcp_checkpoint *cp)
+{
+    if (!cp)
+        return;
+    xlcp_manifest_free(&cp->m);
+    free(cp->xml);
+    free(cp);
+}
+
+const char *xlcp_checkpoint_id(const xlcp_checkpoint *cp)
+{
+    return cp->m.id;
+}
+const char *xlcp_checkpoint_domain_name(const xlcp_checkpoint *cp)
+{
+    return cp->m.dom_name;
+}
+const char *xlcp_checkpoint_domain_uuid(const xlcp_checkpoint *cp)
+{
+    return cp->m.dom_uuid;
+}
+const char *xlcp_checkpoint_created(const xlcp_checkpoint *cp)
+{
+    return cp->m.created;
+}
+const char *xlcp_checkpoint_dir(const xlcp_checkpoint *cp)
+{
+    return cp->dir;
+}
+uint64_t xlcp_checkpoint_memory_bytes(const xlcp_checkpoint *cp)
+{
+    return cp->m.memory_bytes;
+}
+uint64_t xlcp_checkpoint_downtime_ns(const xlcp_checkpoint *cp)
+{
+    return cp->m.downtime_ns;
+}
+size_t xlcp_checkpoint_disk_count(const xlcp_checkpoint *cp)
+{
+    return (size_t)cp->m.ndisks;
+}
+const char *xlcp_checkpoint_manifest_xml(const xlcp_checkpoint *cp)
+{
+    return cp->xml;
+}
+
+void xlcp_strv_free(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+int xlcp_list(xlcp_ctx *ctx, const char *domain, char ***ids_out, size_t *count_out)
+{
+    struct xlcp_err err;
+    char **ids = NULL;
+    size_t n = 0, kept = 0;
+    int rc;
+
+    if ((rc = usable(ctx)))
+        return rc;
+    if (!ids_out || !count_out)
+        return XLCP_EINVAL;
+    xlcp_err_clear(&err);
+    rc = ctx->ports.store.ops->list(ctx->ports.store.self, NULL, &ids, &n, &err);
+    if (rc)
+        return fail(ctx, &err);
+    /* Sort by id (= by time) across domains; the store sorts within one. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(ids[j - 1], ids[j]) > 0; j--) {
+            char *t = ids[j];
+            ids[j] = ids[j - 1];
+            ids[j - 1] = t;
+        }
+    for (size_t i = 0; i < n; i++) {
+        int keep = 1;
+        if (domain) {
+            struct xlcp_manifest m;
+            char dir[XLCP_PATH_MAX];
+            xlcp_err_clear(&err);
+            /* A checkpoint with a broken manifest is listed only without a filter. */
+            keep = xlcp_engine_load(&ctx->ports, ids[i], &m, dir, sizeof(dir), &err) == 0 &&
+                   (strcmp(m.dom_name, domain) == 0 || strcmp(m.dom_uuid, domain) == 0);
+            xlcp_manifest_free(&m);
+        }
+        if (keep)
+            ids[kept++] = ids[i];
+        else
+            free(ids[i]);
+    }
+    *ids_out = ids;
+    *count_out = kept;
+    return 0;
+}
+
+int xlcp_verify(xlcp_ctx *ctx, const char *id, unsigned int flags)
+{
+    struct xlcp_err err;
+    int rc;
+
+    if ((rc = usable(ctx)) || (!(flags & XLCP_VERIFY_NO_DISKS) && (rc = need_disk(ctx))))
+        return rc;
+    xlcp_err_clear(&err);
+    rc = xlcp_engine_verify(&ctx->ports, id, flags, &err);
+    return rc ? fail(ctx, &err) : 0;
+}
+
+int xlcp_delete(xlcp_ctx *ctx, const char *id)
+{
+    struct xlcp_err err;
+    int rc;
+
+    if ((rc = usable(ctx)) || (rc = need_disk(ctx)))
+        return rc;
+    xlcp_err_clear(&err);
+    rc = xlcp_engine_delete(&ctx->ports, id, &err);
+    return rc ? fail(ctx, &err) : 0;
+}
+
+int xlcp_restore(xlcp_ctx *ctx, const char *id, const xlcp_restore_options *opts,
+                 uint32_t *domid_out)
+{
+    xlcp_restore_options defaults = XLCP_RESTORE_OPTIONS_INIT;
+    struct xlcp_err err;
+    uint32_t domid = 0;
+    int rc;
+
+    if ((rc = usable(ctx)) || (rc = need_hv(ctx)) || (rc = need_disk(ctx)))
+        return rc;
+    xlcp_err_clear(&err);
+    rc = xlcp_engine_restore(&ctx->ports, id, opts ? opts : &defaults, &domid, &err);
+    if (rc)
+        return fail(ctx, &err);
+    if (domid_out)
+        *domid_out = domid;
+    return 0;
+}

@@ -1,0 +1,660 @@
+/*
+ * engine.c - one checkpoint as an explicit state machine, and the catalog operations.
+ *
+ *   prepare -> quiesce -> live copy -> suspend -> disk snapshot -> resume -> thaw -> commit
+ *
+ * The engine talks to the world only through the ports (ports.h). It keeps a record of
+ * what it has done (lock taken, temporary directory open, guest frozen, guest suspended,
+ * snapshots taken) so that a failure at any step undoes exactly that: the guest is
+ * resumed and thawed, snapshots are removed, the temporary directory is deleted, and the
+ * catalog is as it was. Errors read "domain 'NAME' step STEP: CAUSE".
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HV(p) (&(p)->hv)
+#define CALL(port, op, ...) ((port)->ops->op((port)->self, __VA_ARGS__))
+
+struct run {
+    const struct xlcp_ports *p;
+    const xlcp_create_options *opts;
+    struct xlcp_domain dom;
+    struct xlcp_guest_features features;
+    struct xlcp_manifest *m;
+    struct xlcp_volume vols[XLCP_MAX_DISKS];
+    int vol_of_disk[XLCP_MAX_DISKS]; /* index into vols, -1 if skipped */
+    int nvols;
+    struct xlcp_snapshot snaps[XLCP_MAX_DISKS];
+    int nsnaps;
+    struct xlcp_store_lock *lock;
+    struct xlcp_store_txn *txn;
+    int mem_fd;
+    int frozen;    /* the guest's filesystems may be frozen: thaw on the way out */
+    int suspended; /* the guest is (or may be) suspended: resume on the way out */
+    uint64_t t0;
+    uint64_t suspended_at;
+    xlcp_step step;
+    char tag[XLCP_ID_MAX + 8];
+};
+
+static uint64_t now(const struct run *r)
+{
+    return r->p->clock.ops->now_ns(r->p->clock.self);
+}
+
+void xlcp_engine_new_id(const struct xlcp_clock *clock, char id_out[XLCP_ID_MAX])
+{
+    int64_t wall = clock->ops->wall_ns(clock->self);
+    time_t secs = (time_t)(wall / 1000000000);
+    unsigned ms = (unsigned)((wall / 1000000) % 1000);
+    struct tm tm;
+    unsigned char rnd[3] = {0, 0, 0};
+
+    gmtime_r(&secs, &tm);
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+        /* Uniqueness also comes from the per-domain lock and O_EXCL; fall back. */
+        uint64_t t = clock->ops->now_ns(clock->self);
+        rnd[0] = (unsigned char)t;
+        rnd[1] = (unsigned char)(t >> 8);
+        rnd[2] = (unsigned char)(t >> 16);
+    }
+    snprintf(id_out, XLCP_ID_MAX, "%04d%02d%02dT%02d%02d%02d.%03uZ-%02x%02x%02x",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms,
+             rnd[0], rnd[1], rnd[2]);
+}
+
+static void iso_time(int64_t wall, char *out, size_t len)
+{
+    time_t secs = (time_t)(wall / 1000000000);
+    struct tm tm;
+
+    gmtime_r(&secs, &tm);
+    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((wall / 1000000) % 1000));
+}
+
+static void enter(struct run *r, xlcp_step step, const char *what)
+{
+    uint64_t t = now(r);
+
+    if (r->step != XLCP_STEP_NONE)
+        r->m->step_ns[r->step] = t - r->t0 - r->m->step_start_ns[r->step];
+    r->step = step;
+    if (step != XLCP_STEP_NONE)
+        r->m->step_start_ns[step] = t - r->t0;
+    if (step != XLCP_STEP_NONE && r->opts->progress)
+        r->opts->progress(step, what, r->opts->progress_arg);
+}
+
+/* ---- the steps ------------------------------------------------------------------- */
+
+static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
+{
+    const struct xlcp_ports *p = r->p;
+    struct xlcp_manifest *m = r->m;
+    char leftovers[8][XLCP_ID_MAX];
+    size_t nleft = 0;
+    int rc;
+
+    rc = CALL(HV(p), lookup, domain, &r->dom, err);
+    if (rc)
+        return rc;
+    if (r->dom.state != XLCP_DOM_RUNNING)
+        return xlcp_err_set(err, XLCP_ESTATE, "domain is %s, not running",
+                            xlcp_domstate_name(r->dom.state));
+    if (!r->dom.pv)
+        return xlcp_err_set(err, XLCP_EUNSUPPORTED, "only PV guests are supported for now");
+
+    rc = CALL(&p->store, lock, r->dom.uuid, &r->lock, err);
+    if (rc)
+        return rc;
+    /* Leftovers of an interrupted run: its temporary directory and its snapshots. */
+    rc = CALL(&p->store, cleanup, r->dom.uuid, leftovers, 8, &nleft, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < nleft; i++) {
+        char tag[XLCP_ID_MAX + 8];
+        snprintf(tag, sizeof(tag), "xlcp-%s", leftovers[i]);
+        rc = CALL(&p->disk, remove_tagged, tag, err);
+        if (rc)
+            return xlcp_err_prefix(err, "removing snapshots left by interrupted checkpoint %s",
+                                   leftovers[i]);
+    }
+
+    rc = CALL(HV(p), get_config, &r->dom, &m->config_json, err);
+    if (rc)
+        return rc;
+    rc = CALL(HV(p), version, m->xen_version, sizeof(m->xen_version), err);
+    if (rc)
+        return rc;
+
+    for (int i = 0; i < r->dom.ndisks; i++) {
+        const struct xlcp_disk_spec *ds = &r->dom.disks[i];
+        struct xlcp_manifest_disk *md = &m->disks[m->ndisks++];
+
+        r->vol_of_disk[i] = -1;
+        snprintf(md->origin.vdev, sizeof(md->origin.vdev), "%s", ds->vdev);
+        snprintf(md->origin.path, sizeof(md->origin.path), "%s", ds->target);
+        if (ds->is_cdrom) {
+            md->skipped = 1;
+            continue;
+        }
+        rc = CALL(&p->disk, inspect, ds->target, &r->vols[r->nvols], err);
+        if (rc == XLCP_EUNSUPPORTED && r->opts->skip_non_lvm) {
+            xlcp_err_clear(err);
+            md->skipped = 1;
+            continue;
+        }
+        if (rc)
+            return xlcp_err_prefix(err, "disk %s", ds->vdev);
+        snprintf(r->vols[r->nvols].vdev, sizeof(r->vols[0].vdev), "%s", ds->vdev);
+        md->origin = r->vols[r->nvols];
+        r->vol_of_disk[i] = r->nvols++;
+    }
+    if (r->nvols > 0) {
+        rc = CALL(&p->disk, check_space, r->vols, r->nvols, r->opts->snapshot_size, err);
+        if (rc)
+            return rc;
+    }
+
+    rc = CALL(HV(p), guest_features, &r->dom, &r->features, err);
+    if (rc)
+        return rc;
+
+    xlcp_engine_new_id(&p->clock, m->id);
+    snprintf(r->tag, sizeof(r->tag), "xlcp-%s", m->id);
+    rc = CALL(&p->store, begin, r->dom.uuid, m->id, &r->txn, err);
+    if (rc)
+        return rc;
+    return CALL(&p->store, create_file, r->txn, XLCP_MEMORY_FILE, &r->mem_fd, err);
+}
+
+static int step_quiesce(struct run *r, struct xlcp_err *err)
+{
+    struct xlcp_manifest *m = r->m;
+    unsigned timeout = r->opts->quiesce_timeout_ms ? r->opts->quiesce_timeout_ms : 10000;
+    int rc;
+
+    snprintf(m->consistency, sizeof(m->consistency), "crash-consistent");
+    if (!r->opts->quiesce)
+        return 0;
+    if (!r->features.has_module || !r->features.can_quiesce) {
+        snprintf(m->quiesce_note, sizeof(m->quiesce_note),
+                 "guest has no checkpoint module: not quiesced");
+        return 0;
+    }
+    r->frozen = 1; /* from here on, a request may be pending in the guest: always thaw */
+    rc = CALL(HV(r->p), quiesce, &r->dom, m->id, timeout, err);
+    if (rc == XLCP_ETIMEDOUT) {
+        snprintf(m->quiesce_note, sizeof(m->quiesce_note),
+                 "guest did not answer the quiesce request within %u ms: not quiesced", timeout);
+        xlcp_err_clear(err);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    m->quiesced = 1;
+    snprintf(m->consistency, sizeof(m->consistency), "quiesced");
+    return 0;
+}
+
+static int step_live_copy(struct run *r, struct xlcp_err *err)
+{
+    struct xlcp_save_stats st;
+    unsigned timeout = r->opts->suspend_timeout_ms ? r->opts->suspend_timeout_ms : 60000;
+    int rc;
+
+    memset(&st, 0, sizeof(st));
+    r->m->live = r->opts->live;
+    /* A save that fails may still have suspended the guest: resume on the way out. */
+    r->suspended = 1;
+    rc = CALL(HV(r->p), save, &r->dom, r->mem_fd, r->opts->live, timeout, &st, err);
+    if (rc)
+        return rc;
+    r->suspended_at = st.suspended_at_ns ? st.suspended_at_ns : now(r);
+    r->m->memory_bytes = st.bytes;
+    snprintf(r->m->suspend_path, sizeof(r->m->suspend_path), "%s",
+             st.suspend_path[0] ? st.suspend_path : "stock");
+    return 0;
+}
+
+static int step_suspend(struct run *r, struct xlcp_err *err)
+{
+    unsigned timeout = r->opts->suspend_timeout_ms ? r->opts->suspend_timeout_ms : 60000;
+
+    return CALL(HV(r->p), wait_suspended, &r->dom, timeout, err);
+}
+
+static int step_disk_snapshot(struct run *r, struct xlcp_err *err)
+{
+    struct xlcp_manifest *m = r->m;
+
+    for (int i = 0; i < r->dom.ndisks; i++) {
+        int v = r->vol_of_disk[i];
+        char name[XLCP_NAME_MAX];
+        int rc;
+
+        if (v < 0)
+            continue;
+        if (snprintf(name, sizeof(name), "%s.xlcp.%s", r->vols[v].lv, m->id) >=
+            (int)sizeof(name))
+            return xlcp_err_set(err, XLCP_EINVAL, "snapshot name for %s/%s too long",
+                                r->vols[v].vg, r->vols[v].lv);
+        rc = CALL(&r->p->disk, snapshot, &r->vols[v], name, r->opts->snapshot_size, r->tag,
+                  &r->snaps[r->nsnaps], err);
+        if (rc)
+            return xlcp_err_prefix(err, "disk %s (%s/%s)", r->vols[v].vdev, r->vols[v].vg,
+                                   r->vols[v].lv);
+        snprintf(r->snaps[r->nsnaps].vdev, sizeof(r->snaps[0].vdev), "%s", r->vols[v].vdev);
+        m->disks[i].snap = r->snaps[r->nsnaps];
+        r->nsnaps++;
+    }
+    return 0;
+}
+
+static int step_resume(struct run *r, struct xlcp_err *err)
+{
+    int rc = CALL(HV(r->p), resume, &r->dom, err);
+
+    if (rc)
+        return rc;
+    r->suspended = 0;
+    r->m->downtime_ns = now(r) - r->suspended_at;
+    return 0;
+}
+
+static int step_thaw(struct run *r, struct xlcp_err *err)
+{
+    int rc;
+
+    if (!r->frozen)
+        return 0;
+    rc = CALL(HV(r->p), thaw, &r->dom, err);
+    if (rc)
+        return rc;
+    r->frozen = 0;
+    return 0;
+}
+
+static int step_commit(struct run *r, struct xlcp_err *err)
+{
+    struct xlcp_manifest *m = r->m;
+    int fd = -1;
+    uint64_t bytes = 0;
+    int rc;
+
+    rc = xlcp_digest_fd(r->mem_fd, m->memory_sha256, &bytes, err);
+    if (rc)
+        return xlcp_err_prefix(err, "digest of %s", XLCP_MEMORY_FILE);
+    m->memory_bytes = bytes;
+    snprintf(m->memory_file, sizeof(m->memory_file), "%s", XLCP_MEMORY_FILE);
+    m->total_ns = now(r) - r->t0;
+
+    rc = CALL(&r->p->store, create_file, r->txn, XLCP_MANIFEST_FILE, &fd, err);
+    if (rc)
+        return rc;
+    rc = xlcp_manifest_write_fd(m, fd, err);
+    if (close(fd) != 0 && rc == 0)
+        rc = xlcp_err_errno(err, errno, "close %s", XLCP_MANIFEST_FILE);
+    if (rc)
+        return rc;
+    if (close(r->mem_fd) != 0) {
+        r->mem_fd = -1;
+        return xlcp_err_errno(err, errno, "close %s", XLCP_MEMORY_FILE);
+    }
+    r->mem_fd = -1;
+    rc = CALL(&r->p->store, commit, r->txn, err);
+    r->txn = NULL; /* commit frees it either way */
+    return rc;
+}
+
+/* ---- unwinding ------------------------------------------------------------------- */
+
+/* Undo what the run did, after a failure. Appends what could not be undone. */
+static void unwind(struct run *r, struct xlcp_err *err)
+{
+    const struct xlcp_ports *p = r->p;
+    struct xlcp_err e2;
+
+    if (r->suspended) {
+        enum xlcp_domstate st = XLCP_DOM_SUSPENDED;
+
+        xlcp_err_clear(&e2);
+        /* Resume only a guest that really is suspended; a failed save may not have. */
+        if (CALL(HV(p), state, &r->dom, &st, &e2) != 0 || st == XLCP_DOM_SUSPENDED) {
+            xlcp_err_clear(&e2);
+            if (CALL(HV(p), resume, &r->dom, &e2) != 0)
+                xlcp_err_prefix(err, "GUEST LEFT SUSPENDED (resume failed: %s); first error",
+                                e2.msg);
+        }
+        r->suspended = 0;
+    }
+    if (r->frozen) {
+        xlcp_err_clear(&e2);
+        if (CALL(HV(p), thaw, &r->dom, &e2) != 0)
+            xlcp_err_prefix(err, "guest filesystems may stay frozen (thaw failed: %s); first error",
+                            e2.msg);
+        r->frozen = 0;
+    }
+    for (int i = r->nsnaps - 1; i >= 0; i--) {
+        xlcp_err_clear(&e2);
+        if (CALL(&p->disk, remove, &r->snaps[i], &e2) != 0)
+            xlcp_err_prefix(err, "snapshot %s/%s left behind (%s); first error", r->snaps[i].vg,
+                            r->snaps[i].lv, e2.msg);
+    }
+    r->nsnaps = 0;
+    if (r->mem_fd >= 0) {
+        close(r->mem_fd);
+        r->mem_fd = -1;
+    }
+    if (r->txn) {
+        p->store.ops->abort(p->store.self, r->txn);
+        r->txn = NULL;
+    }
+}
+
+int xlcp_engine_create(const struct xlcp_ports *p, const char *domain,
+                       const xlcp_create_options *opts, struct xlcp_manifest *out,
+                       struct xlcp_err *err)
+{
+    struct run r;
+    int rc;
+
+    xlcp_err_clear(err);
+    memset(&r, 0, sizeof(r));
+    r.p = p;
+    r.opts = opts;
+    r.m = out;
+    r.mem_fd = -1;
+    r.step = XLCP_STEP_NONE;
+    xlcp_manifest_init(out);
+    if (!domain || !*domain)
+        return xlcp_err_set(err, XLCP_EINVAL, "no domain given");
+    if (!opts || opts->version != XLCP_CREATE_OPTIONS_VERSION)
+        return xlcp_err_set(err, XLCP_EINVAL, "create options of unknown version");
+
+    r.t0 = now(&r);
+    iso_time(p->clock.ops->wall_ns(p->clock.self), out->created, sizeof(out->created));
+    snprintf(out->tool_version, sizeof(out->tool_version), "%s", XLCP_VERSION_STRING);
+    if (opts->name)
+        snprintf(out->name, sizeof(out->name), "%s", opts->name);
+    if (opts->group_id)
+        snprintf(out->group_id, sizeof(out->group_id), "%s", opts->group_id);
+
+    enter(&r, XLCP_STEP_PREPARE, "checking domain, disks and space");
+    rc = step_prepare(&r, domain, err);
+    if (rc == 0) {
+        snprintf(out->dom_name, sizeof(out->dom_name), "%s", r.dom.name);
+        snprintf(out->dom_uuid, sizeof(out->dom_uuid), "%s", r.dom.uuid);
+        out->domid = r.dom.domid;
+        out->memory_kib = r.dom.memory_kib;
+        enter(&r, XLCP_STEP_QUIESCE, "quiescing guest filesystems");
+        rc = step_quiesce(&r, err);
+    }
+    if (rc == 0) {
+        enter(&r, XLCP_STEP_LIVE_COPY, "copying memory");
+        rc = step_live_copy(&r, err);
+    }
+    if (rc == 0) {
+        enter(&r, XLCP_STEP_SUSPEND, "waiting for the guest to stop");
+        rc = step_suspend(&r, err);
+    }
+    if (rc == 0) {
+        enter(&r, XLCP_STEP_DISK_SNAPSHOT, "snapshotting disks");
+        rc = step_disk_snapshot(&r, err);
+    }
+    if (rc == 0) {
+        enter(&r, XLCP_STEP_RESUME, "resuming guest");
+        rc = step_resume(&r, err);
+    }
+    if (rc == 0) {
+        enter(&r, XLCP_STEP_THAW, "thawing guest filesystems");
+        rc = step_thaw(&r, err);
+    }
+    if (rc == 0) {
+        enter(&r, XLCP_STEP_COMMIT, "writing manifest");
+        rc = step_commit(&r, err);
+    }
+
+    if (rc) {
+        xlcp_step failed = r.step;
+        if (err->code == XLCP_OK)
+            xlcp_err_set(err, rc, "failed");
+        unwind(&r, err);
+        xlcp_err_prefix(err, "domain '%s' step %s", r.dom.name[0] ? r.dom.name : domain,
+                        xlcp_step_name(failed));
+        err->code = rc;
+        err->step = failed;
+    } else {
+        enter(&r, XLCP_STEP_NONE, NULL);
+    }
+    if (r.lock)
+        p->store.ops->unlock(p->store.self, r.lock);
+    if (rc) {
+        xlcp_manifest_free(out);
+        xlcp_manifest_init(out);
+    }
+    return rc;
+}
+
+/* ---- catalog operations ---------------------------------------------------------- */
+
+int xlcp_engine_load(const struct xlcp_ports *p, const char *id, struct xlcp_manifest *m,
+                     char *dir_out, size_t dir_len, struct xlcp_err *err)
+{
+    char path[XLCP_PATH_MAX + 32];
+    int rc;
+
+    xlcp_manifest_init(m);
+    rc = CALL(&p->store, locate, id, dir_out, dir_len, err);
+    if (rc)
+        return rc;
+    snprintf(path, sizeof(path), "%s/%s", dir_out, XLCP_MANIFEST_FILE);
+    rc = xlcp_manifest_read(path, m, err);
+    if (rc)
+        return rc;
+    if (strcmp(m->id, id) != 0) {
+        return xlcp_err_set(err, XLCP_ECORRUPT, "%s: holds id '%s', expected '%s'", path, m->id,
+                            id);
+    }
+    return 0;
+}
+
+int xlcp_engine_verify(const struct xlcp_ports *p, const char *id, unsigned int flags,
+                       struct xlcp_err *err)
+{
+    struct xlcp_manifest m;
+    char dir[XLCP_PATH_MAX];
+    char path[XLCP_PATH_MAX + 80];
+    char hex[XLCP_DIGEST_HEX + 1];
+    uint64_t bytes = 0;
+    int rc;
+
+    xlcp_err_clear(err);
+    rc = xlcp_engine_load(p, id, &m, dir, sizeof(dir), err);
+    if (rc) {
+        xlcp_manifest_free(&m);
+        return rc;
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, m.memory_file);
+    rc = xlcp_digest_file(path, hex, &bytes, err);
+    if (rc == XLCP_ENOTFOUND)
+        rc = xlcp_err_set(err, XLCP_ECORRUPT, "%s: memory image missing", path);
+    if (rc == 0 && bytes != m.memory_bytes)
+        rc = xlcp_err_set(err, XLCP_ECORRUPT,
+                          "%s: %" PRIu64 " bytes, manifest says %" PRIu64 " (truncated?)", path,
+                          bytes, m.memory_bytes);
+    if (rc == 0 && strcmp(hex, m.memory_sha256) != 0)
+        rc = xlcp_err_set(err, XLCP_ECORRUPT, "%s: sha256 %s does not match the manifest (%s)",
+                          path, hex, m.memory_sha256);
+    for (int i = 0; rc == 0 && !(flags & XLCP_VERIFY_NO_DISKS) && i < m.ndisks; i++) {
+        int e;
+        if (m.disks[i].skipped)
+            continue;
+        e = CALL(&p->disk, exists, &m.disks[i].snap, err);
+        if (e < 0)
+            rc = e;
+        else if (e == 0)
+            rc = xlcp_err_set(err, XLCP_ECORRUPT, "snapshot volume %s/%s of disk %s is missing",
+                              m.disks[i].snap.vg, m.disks[i].snap.lv, m.disks[i].snap.vdev);
+    }
+    if (rc)
+        xlcp_err_prefix(err, "checkpoint %s", id);
+    xlcp_manifest_free(&m);
+    return rc;
+}
+
+int xlcp_engine_delete(const struct xlcp_ports *p, const char *id, struct xlcp_err *err)
+{
+    struct xlcp_manifest m;
+    char dir[XLCP_PATH_MAX];
+    int rc;
+
+    xlcp_err_clear(err);
+    rc = xlcp_engine_load(p, id, &m, dir, sizeof(dir), err);
+    if (rc)
+        xlcp_manifest_free(&m);
+    if (rc == XLCP_ECORRUPT) {
+        /* A broken manifest must not make a checkpoint undeletable: its snapshots carry
+         * the checkpoint's tag. */
+        char tag[XLCP_ID_MAX + 8];
+        snprintf(tag, sizeof(tag), "xlcp-%s", id);
+        xlcp_err_clear(err);
+        rc = CALL(&p->disk, remove_tagged, tag, err);
+        if (rc == 0)
+            rc = CALL(&p->store, remove, id, err);
+        return rc ? xlcp_err_prefix(err, "checkpoint %s", id) : 0;
+    }
+    if (rc)
+        return rc;
+    for (int i = 0; i < m.ndisks && rc == 0; i++) {
+        int e;
+        if (m.disks[i].skipped)
+            continue;
+        e = CALL(&p->disk, exists, &m.disks[i].snap, err);
+        if (e < 0)
+            rc = e;
+        else if (e == 1)
+            rc = CALL(&p->disk, remove, &m.disks[i].snap, err);
+    }
+    if (rc == 0)
+        rc = CALL(&p->store, remove, id, err);
+    if (rc)
+        xlcp_err_prefix(err, "checkpoint %s", id);
+    xlcp_manifest_free(&m);
+    return rc;
+}
+
+int xlcp_engine_restore(const struct xlcp_ports *p, const char *id,
+                        const xlcp_restore_options *opts, uint32_t *domid_out,
+                        struct xlcp_err *err)
+{
+    struct xlcp_manifest m;
+    struct xlcp_restore_disk rdisks[XLCP_MAX_DISKS];
+    struct xlcp_snapshot clones[XLCP_MAX_DISKS];
+    struct xlcp_domain orig;
+    char dir[XLCP_PATH_MAX];
+    char path[XLCP_PATH_MAX + 80];
+    char name[XLCP_NAME_MAX];
+    const char *suffix;
+    int nr = 0, nclones = 0, fd = -1, have_orig = 0;
+    int rc;
+
+    xlcp_err_clear(err);
+    if (!opts || opts->version != XLCP_RESTORE_OPTIONS_VERSION)
+        return xlcp_err_set(err, XLCP_EINVAL, "restore options of unknown version");
+    rc = xlcp_engine_verify(p, id, 0, err);
+    if (rc)
+        return rc;
+    rc = xlcp_engine_load(p, id, &m, dir, sizeof(dir), err);
+    if (rc) {
+        xlcp_manifest_free(&m);
+        return rc;
+    }
+
+    suffix = strrchr(id, '-');
+    suffix = suffix ? suffix + 1 : id;
+    if (opts->new_name && *opts->new_name)
+        snprintf(name, sizeof(name), "%s", opts->new_name);
+    else
+        snprintf(name, sizeof(name), "%s-%s", m.dom_name, suffix);
+
+    rc = CALL(HV(p), lookup, m.dom_uuid, &orig, err);
+    if (rc == 0)
+        have_orig = 1;
+    else if (rc == XLCP_ENOTFOUND)
+        rc = 0, xlcp_err_clear(err);
+    if (rc == 0 && opts->replace) {
+        if (have_orig && orig.state == XLCP_DOM_RUNNING && !opts->force)
+            rc = xlcp_err_set(err, XLCP_ESTATE,
+                              "domain '%s' is running; stop it first or use --force to replace it",
+                              orig.name);
+        if (!opts->new_name || !*opts->new_name)
+            snprintf(name, sizeof(name), "%s", m.dom_name);
+    } else if (rc == 0 && !opts->replace) {
+        struct xlcp_domain clash;
+        struct xlcp_err e2;
+        xlcp_err_clear(&e2);
+        if (CALL(HV(p), lookup, name, &clash, &e2) == 0)
+            rc = xlcp_err_set(err, XLCP_EINVAL, "a domain named '%s' already exists", name);
+    }
+
+    for (int i = 0; rc == 0 && i < m.ndisks; i++) {
+        char lv[XLCP_NAME_MAX];
+        if (m.disks[i].skipped)
+            continue;
+        if (snprintf(lv, sizeof(lv), "%s.restored.%s", m.disks[i].origin.lv, suffix) >=
+            (int)sizeof(lv)) {
+            rc = xlcp_err_set(err, XLCP_EINVAL, "volume name for %s too long",
+                              m.disks[i].origin.lv);
+            break;
+        }
+        snprintf(rdisks[nr].vdev, sizeof(rdisks[nr].vdev), "%s", m.disks[i].snap.vdev);
+        rc = CALL(&p->disk, clone, &m.disks[i].snap, lv, rdisks[nr].path, sizeof(rdisks[nr].path),
+                  err);
+        if (rc) {
+            xlcp_err_prefix(err, "disk %s", m.disks[i].snap.vdev);
+            break;
+        }
+        clones[nclones] = m.disks[i].snap;
+        snprintf(clones[nclones].lv, sizeof(clones[0].lv), "%s", lv);
+        snprintf(clones[nclones].path, sizeof(clones[0].path), "%s", rdisks[nr].path);
+        nclones++;
+        nr++;
+    }
+    if (rc == 0 && opts->replace && have_orig)
+        rc = CALL(HV(p), destroy, &orig, err);
+    if (rc == 0) {
+        snprintf(path, sizeof(path), "%s/%s", dir, m.memory_file);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            rc = xlcp_err_errno(err, errno, "open %s", path);
+    }
+    if (rc == 0)
+        rc = CALL(HV(p), restore, m.config_json, name, rdisks, nr, fd, opts->paused, domid_out,
+                  err);
+    if (fd >= 0)
+        close(fd);
+    if (rc) {
+        /* The new volumes hold nothing the user had before: remove them. */
+        for (int i = nclones - 1; i >= 0; i--) {
+            struct xlcp_err e2;
+            xlcp_err_clear(&e2);
+            if (CALL(&p->disk, remove, &clones[i], &e2) != 0)
+                xlcp_err_prefix(err, "volume %s/%s left behind (%s); first error", clones[i].vg,
+                                clones[i].lv, e2.msg);
+        }
+        xlcp_err_prefix(err, "restore of checkpoint %s", id);
+    }
+    xlcp_manifest_free(&m);
+    return rc;
+}

@@ -1,0 +1,745 @@
+/*
+ * fakes.c - in-process fakes of the hv, disk and clock ports, and a fault-injecting
+ * wrapper around the real file-system catalog. See fakes.h.
+ */
+#define _GNU_SOURCE
+#include "fakes.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- faults and the call log --------------------------------------------------- */
+
+void fake_fail_after(struct fake_world *w, const char *op, int code, int skip)
+{
+    for (int i = 0; i < FAKE_MAX_FAULTS; i++) {
+        if (w->faults[i].times == 0) {
+            snprintf(w->faults[i].op, sizeof(w->faults[i].op), "%s", op);
+            w->faults[i].code = code;
+            w->faults[i].times = 1;
+            w->faults[i].skip = skip;
+            return;
+        }
+    }
+    abort(); /* a test asked for more faults than the table holds */
+}
+
+void fake_fail(struct fake_world *w, const char *op, int code, int times)
+{
+    fake_fail_after(w, op, code, 0);
+    for (int i = 0; i < FAKE_MAX_FAULTS; i++)
+        if (w->faults[i].times == 1 && strcmp(w->faults[i].op, op) == 0 &&
+            w->faults[i].code == code && w->faults[i].skip == 0) {
+            w->faults[i].times = times;
+            return;
+        }
+}
+
+static void logf_(struct fake_world *w, const char *fmt, ...)
+{
+    size_t len = strlen(w->log);
+    va_list ap;
+
+    if (len + 2 >= sizeof(w->log))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(w->log + len, sizeof(w->log) - len - 1, fmt, ap);
+    va_end(ap);
+    len = strlen(w->log);
+    w->log[len] = '\n';
+    w->log[len + 1] = '\0';
+}
+
+/* Returns the injected error for op, or 0. */
+static int fault(struct fake_world *w, const char *op, struct xlcp_err *err)
+{
+    for (int i = 0; i < FAKE_MAX_FAULTS; i++) {
+        if (w->faults[i].times > 0 && strcmp(w->faults[i].op, op) == 0) {
+            if (w->faults[i].skip > 0) {
+                w->faults[i].skip--;
+                return 0;
+            }
+            w->faults[i].times--;
+            logf_(w, "FAULT %s", op);
+            return xlcp_err_set(err, w->faults[i].code, "injected fault in %s", op);
+        }
+    }
+    return 0;
+}
+
+#define FAULT(w, op)                                                                       \
+    do {                                                                                   \
+        int rc_ = fault((w), (op), err);                                                   \
+        if (rc_)                                                                           \
+            return rc_;                                                                    \
+    } while (0)
+
+/* ---- hv ------------------------------------------------------------------------ */
+
+static struct fake_dom *dom_of(struct fake_world *w, const struct xlcp_domain *d)
+{
+    for (int i = 0; i < FAKE_MAX_DOMS; i++)
+        if (w->doms[i].used && w->doms[i].d.domid == d->domid)
+            return &w->doms[i];
+    return NULL;
+}
+
+struct fake_dom *fake_find_domain(struct fake_world *w, const char *name)
+{
+    for (int i = 0; i < FAKE_MAX_DOMS; i++)
+        if (w->doms[i].used && strcmp(w->doms[i].d.name, name) == 0)
+            return &w->doms[i];
+    return NULL;
+}
+
+static int hv_lookup(void *self, const char *spec, struct xlcp_domain *out, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+
+    FAULT(w, "hv.lookup");
+    for (int i = 0; i < FAKE_MAX_DOMS; i++) {
+        struct fake_dom *d = &w->doms[i];
+        char id[16];
+        if (!d->used)
+            continue;
+        snprintf(id, sizeof(id), "%u", d->d.domid);
+        if (strcmp(d->d.name, spec) == 0 || strcmp(d->d.uuid, spec) == 0 || strcmp(id, spec) == 0) {
+            *out = d->d;
+            out->state = d->suspended ? XLCP_DOM_SUSPENDED : d->d.state;
+            return 0;
+        }
+    }
+    return xlcp_err_set(err, XLCP_ENOTFOUND, "no domain '%s'", spec);
+}
+
+static int hv_state(void *self, const struct xlcp_domain *dom, enum xlcp_domstate *out,
+                    struct xlcp_err *err)
+{
+    struct fake_dom *d = dom_of(self, dom);
+
+    if (!d)
+        return xlcp_err_set(err, XLCP_ENOTFOUND, "domain %u gone", dom->domid);
+    *out = d->suspended ? XLCP_DOM_SUSPENDED : d->d.state;
+    return 0;
+}
+
+static int hv_get_config(void *self, const struct xlcp_domain *dom, char **json,
+                         struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    char buf[256];
+
+    FAULT(w, "hv.get_config");
+    snprintf(buf, sizeof(buf), "{\"c_info\": {\"name\": \"%s\", \"uuid\": \"%s\"}}", dom->name,
+             dom->uuid);
+    *json = strdup(buf);
+    return *json ? 0 : xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+}
+
+static int hv_version(void *self, char *buf, size_t len, struct xlcp_err *err)
+{
+    FAULT((struct fake_world *)self, "hv.version");
+    snprintf(buf, len, "4.17-fake");
+    return 0;
+}
+
+static int hv_guest_features(void *self, const struct xlcp_domain *dom,
+                             struct xlcp_guest_features *out, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_dom *d = dom_of(w, dom);
+
+    FAULT(w, "hv.guest_features");
+    memset(out, 0, sizeof(*out));
+    if (d && d->has_module) {
+        out->has_module = 1;
+        out->protocol = 1;
+        out->can_quiesce = 1;
+        out->light_suspend = 1;
+    }
+    return 0;
+}
+
+static int hv_quiesce(void *self, const struct xlcp_domain *dom, const char *id, unsigned timeout,
+                      struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_dom *d = dom_of(w, dom);
+
+    (void)timeout;
+    logf_(w, "hv.quiesce %s %s", dom->name, id);
+    FAULT(w, "hv.quiesce");
+    if (!d || !d->has_module)
+        return xlcp_err_set(err, XLCP_EUNSUPPORTED, "guest has no checkpoint module");
+    d->frozen = 1;
+    return 0;
+}
+
+static int hv_thaw(void *self, const struct xlcp_domain *dom, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_dom *d = dom_of(w, dom);
+
+    logf_(w, "hv.thaw %s", dom->name);
+    FAULT(w, "hv.thaw");
+    if (d) {
+        d->frozen = 0;
+        d->thaws++;
+    }
+    return 0;
+}
+
+static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, unsigned timeout,
+                   struct xlcp_save_stats *st, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_dom *d = dom_of(w, dom);
+    char block[4096];
+    uint64_t total = 0;
+    int rc;
+
+    (void)timeout;
+    logf_(w, "hv.save %s live=%d", dom->name, live);
+    if (!d)
+        return xlcp_err_set(err, XLCP_ENOTFOUND, "domain %u gone", dom->domid);
+    if (d->never_suspends)
+        return xlcp_err_set(err, XLCP_ETIMEDOUT, "guest did not suspend");
+    /* Worst case for the engine: the fault hits after the guest stopped. */
+    d->suspended = 1;
+    rc = fault(w, "hv.save", err);
+    if (rc)
+        return rc;
+    memcpy(block, "Xen saved domain, xl format\n \0 \r", 32);
+    for (int i = 32; i < (int)sizeof(block); i++)
+        block[i] = (char)(d->memory_pattern + (uint64_t)i * 31u + d->d.domid);
+    for (int i = 0; i < 16; i++) {
+        if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
+            return xlcp_err_set(err, XLCP_EIO, "write failed");
+        total += sizeof(block);
+    }
+    w->now_ns += 5000000; /* the copy takes 5 ms */
+    st->suspended_at_ns = w->now_ns;
+    st->bytes = total;
+    snprintf(st->suspend_path, sizeof(st->suspend_path), "%s", d->has_module ? "light" : "stock");
+    w->now_ns += 1000000;
+    return 0;
+}
+
+static int hv_wait_suspended(void *self, const struct xlcp_domain *dom, unsigned timeout,
+                             struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_dom *d = dom_of(w, dom);
+
+    (void)timeout;
+    FAULT(w, "hv.wait_suspended");
+    if (!d || !d->suspended)
+        return xlcp_err_set(err, XLCP_ESTATE, "guest is not suspended");
+    return 0;
+}
+
+static int hv_resume(void *self, const struct xlcp_domain *dom, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_dom *d = dom_of(w, dom);
+
+    logf_(w, "hv.resume %s", dom->name);
+    FAULT(w, "hv.resume");
+    if (!d || !d->suspended)
+        return xlcp_err_set(err, XLCP_ESTATE, "guest is not suspended");
+    d->suspended = 0;
+    d->resumes++;
+    w->now_ns += 2000000;
+    return 0;
+}
+
+static int hv_restore(void *self, const char *config, const char *name,
+                      const struct xlcp_restore_disk *disks, int ndisks, int fd, int paused,
+                      uint32_t *domid, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_dom *d;
+    char magic[32];
+
+    (void)config;
+    FAULT(w, "hv.restore");
+    if (pread(fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
+        memcmp(magic, "Xen saved domain, xl format\n", 28) != 0)
+        return xlcp_err_set(err, XLCP_ECORRUPT, "not an xl save image");
+    d = fake_add_domain(w, name, 0);
+    if (!d)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "fake domain table full");
+    for (int i = 0; i < ndisks && i < XLCP_MAX_DISKS; i++) {
+        snprintf(d->d.disks[i].vdev, sizeof(d->d.disks[i].vdev), "%s", disks[i].vdev);
+        snprintf(d->d.disks[i].target, sizeof(d->d.disks[i].target), "%s", disks[i].path);
+        d->d.disks[i].readwrite = 1;
+    }
+    d->d.ndisks = ndisks;
+    d->d.state = paused ? XLCP_DOM_PAUSED : XLCP_DOM_RUNNING;
+    *domid = d->d.domid;
+    logf_(w, "hv.restore %s", name);
+    return 0;
+}
+
+static int hv_destroy(void *self, const struct xlcp_domain *dom, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_dom *d = dom_of(w, dom);
+
+    FAULT(w, "hv.destroy");
+    logf_(w, "hv.destroy %s", dom->name);
+    if (d)
+        memset(d, 0, sizeof(*d));
+    return 0;
+}
+
+static const struct xlcp_hv_ops fake_hv_ops = {
+    .lookup = hv_lookup,
+    .state = hv_state,
+    .get_config = hv_get_config,
+    .version = hv_version,
+    .guest_features = hv_guest_features,
+    .quiesce = hv_quiesce,
+    .thaw = hv_thaw,
+    .save = hv_save,
+    .wait_suspended = hv_wait_suspended,
+    .resume = hv_resume,
+    .restore = hv_restore,
+    .destroy = hv_destroy,
+};
+
+/* ---- disk ---------------------------------------------------------------------- */
+
+static struct fake_vol *vol_by_name(struct fake_world *w, const char *vg, const char *lv)
+{
+    for (int i = 0; i < FAKE_MAX_VOLS; i++)
+        if (w->vols[i].used && strcmp(w->vols[i].v.vg, vg) == 0 &&
+            strcmp(w->vols[i].v.lv, lv) == 0)
+            return &w->vols[i];
+    return NULL;
+}
+
+static struct fake_vol *vol_new(struct fake_world *w)
+{
+    for (int i = 0; i < FAKE_MAX_VOLS; i++)
+        if (!w->vols[i].used) {
+            memset(&w->vols[i], 0, sizeof(w->vols[i]));
+            w->vols[i].used = 1;
+            return &w->vols[i];
+        }
+    return NULL;
+}
+
+static int disk_inspect(void *self, const char *target, struct xlcp_volume *out,
+                        struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+
+    FAULT(w, "disk.inspect");
+    for (int i = 0; i < FAKE_MAX_VOLS; i++)
+        if (w->vols[i].used && strcmp(w->vols[i].v.path, target) == 0) {
+            *out = w->vols[i].v;
+            return 0;
+        }
+    return xlcp_err_set(err, XLCP_EUNSUPPORTED, "%s is not an LVM logical volume", target);
+}
+
+static uint64_t snap_size(const struct xlcp_volume *v)
+{
+    return v->thin ? 0 : v->size_bytes / 5;
+}
+
+static int disk_check_space(void *self, const struct xlcp_volume *vols, int n, const char *policy,
+                            struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    uint64_t need = 0;
+
+    (void)policy;
+    FAULT(w, "disk.check_space");
+    for (int i = 0; i < n; i++)
+        need += snap_size(&vols[i]);
+    if (need > w->vg_free_bytes)
+        return xlcp_err_set(err, XLCP_ENOSPC, "VG vg0 has %llu bytes free, snapshots need %llu",
+                            (unsigned long long)w->vg_free_bytes, (unsigned long long)need);
+    return 0;
+}
+
+static int disk_snapshot(void *self, const struct xlcp_volume *vol, const char *name,
+                         const char *policy, const char *tag, struct xlcp_snapshot *out,
+                         struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_vol *s;
+
+    (void)policy;
+    logf_(w, "disk.snapshot %s/%s", vol->vg, vol->lv);
+    FAULT(w, "disk.snapshot");
+    if (vol_by_name(w, vol->vg, name))
+        return xlcp_err_set(err, XLCP_EDISK, "LV %s/%s exists", vol->vg, name);
+    if (snap_size(vol) > w->vg_free_bytes)
+        return xlcp_err_set(err, XLCP_ENOSPC, "VG full");
+    s = vol_new(w);
+    if (!s)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "fake VG table full");
+    s->v = *vol;
+    snprintf(s->v.lv, sizeof(s->v.lv), "%s", name);
+    snprintf(s->v.path, sizeof(s->v.path), "/dev/%s/%s", vol->vg, name);
+    s->is_snapshot = 1;
+    snprintf(s->tag, sizeof(s->tag), "%s", tag);
+    snprintf(s->origin_lv, sizeof(s->origin_lv), "%s", vol->lv);
+    w->vg_free_bytes -= snap_size(vol);
+
+    memset(out, 0, sizeof(*out));
+    snprintf(out->vdev, sizeof(out->vdev), "%s", vol->vdev);
+    snprintf(out->vg, sizeof(out->vg), "%s", vol->vg);
+    snprintf(out->lv, sizeof(out->lv), "%s", name);
+    snprintf(out->origin_lv, sizeof(out->origin_lv), "%s", vol->lv);
+    snprintf(out->path, sizeof(out->path), "%s", s->v.path);
+    out->thin = vol->thin;
+    out->size_bytes = vol->thin ? vol->size_bytes : snap_size(vol);
+    return 0;
+}
+
+static int disk_remove(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_vol *s;
+
+    logf_(w, "disk.remove %s/%s", snap->vg, snap->lv);
+    FAULT(w, "disk.remove");
+    s = vol_by_name(w, snap->vg, snap->lv);
+    if (!s)
+        return xlcp_err_set(err, XLCP_ENOTFOUND, "no LV %s/%s", snap->vg, snap->lv);
+    if (!s->tag[0])
+        return xlcp_err_set(err, XLCP_EDISK, "refusing to remove untagged LV %s/%s", snap->vg,
+                            snap->lv);
+    w->vg_free_bytes += s->is_snapshot ? snap_size(&s->v) : s->v.size_bytes;
+    memset(s, 0, sizeof(*s));
+    return 0;
+}
+
+static int disk_exists(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+
+    FAULT(w, "disk.exists");
+    return vol_by_name(w, snap->vg, snap->lv) ? 1 : 0;
+}
+
+static int disk_clone(void *self, const struct xlcp_snapshot *snap, const char *new_lv,
+                      char *path, size_t len, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_vol *src, *c;
+
+    logf_(w, "disk.clone %s/%s %s", snap->vg, snap->lv, new_lv);
+    FAULT(w, "disk.clone");
+    src = vol_by_name(w, snap->vg, snap->lv);
+    if (!src)
+        return xlcp_err_set(err, XLCP_ENOTFOUND, "no LV %s/%s", snap->vg, snap->lv);
+    if (vol_by_name(w, snap->vg, new_lv))
+        return xlcp_err_set(err, XLCP_EDISK, "LV %s/%s exists", snap->vg, new_lv);
+    c = vol_new(w);
+    if (!c)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "fake VG table full");
+    c->v = src->v;
+    snprintf(c->v.lv, sizeof(c->v.lv), "%s", new_lv);
+    snprintf(c->v.path, sizeof(c->v.path), "/dev/%s/%s", snap->vg, new_lv);
+    snprintf(c->tag, sizeof(c->tag), "xlcp-restored");
+    snprintf(path, len, "%s", c->v.path);
+    return 0;
+}
+
+static int disk_remove_tagged(void *self, const char *tag, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+
+    logf_(w, "disk.remove_tagged %s", tag);
+    FAULT(w, "disk.remove_tagged");
+    for (int i = 0; i < FAKE_MAX_VOLS; i++)
+        if (w->vols[i].used && strcmp(w->vols[i].tag, tag) == 0) {
+            w->vg_free_bytes += snap_size(&w->vols[i].v);
+            memset(&w->vols[i], 0, sizeof(w->vols[i]));
+        }
+    return 0;
+}
+
+static const struct xlcp_disk_ops fake_disk_ops = {
+    .inspect = disk_inspect,
+    .check_space = disk_check_space,
+    .snapshot = disk_snapshot,
+    .remove = disk_remove,
+    .exists = disk_exists,
+    .clone = disk_clone,
+    .remove_tagged = disk_remove_tagged,
+};
+
+/* ---- store: the real catalog, with faults ---------------------------------------- */
+
+struct fake_store {
+    struct fake_world *w;
+    struct xlcp_store real;
+};
+
+#define REAL(fs) ((fs)->real.ops)
+
+static int st_lock(void *self, const char *uuid, struct xlcp_store_lock **out,
+                   struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    FAULT(fs->w, "store.lock");
+    return REAL(fs)->lock(fs->real.self, uuid, out, err);
+}
+static void st_unlock(void *self, struct xlcp_store_lock *lock)
+{
+    struct fake_store *fs = self;
+    REAL(fs)->unlock(fs->real.self, lock);
+}
+static int st_cleanup(void *self, const char *uuid, char (*ids)[XLCP_ID_MAX], size_t max,
+                      size_t *n, struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    FAULT(fs->w, "store.cleanup");
+    return REAL(fs)->cleanup(fs->real.self, uuid, ids, max, n, err);
+}
+static int st_begin(void *self, const char *uuid, const char *id, struct xlcp_store_txn **out,
+                    struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    FAULT(fs->w, "store.begin");
+    return REAL(fs)->begin(fs->real.self, uuid, id, out, err);
+}
+static int st_create_file(void *self, struct xlcp_store_txn *txn, const char *name, int *fd,
+                          struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    FAULT(fs->w, "store.create_file");
+    return REAL(fs)->create_file(fs->real.self, txn, name, fd, err);
+}
+static int st_commit(void *self, struct xlcp_store_txn *txn, struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    int rc = fault(fs->w, "store.commit", err);
+    if (rc) {
+        /* commit frees the transaction either way: keep that contract. */
+        REAL(fs)->abort(fs->real.self, txn);
+        return rc;
+    }
+    return REAL(fs)->commit(fs->real.self, txn, err);
+}
+static void st_abort(void *self, struct xlcp_store_txn *txn)
+{
+    struct fake_store *fs = self;
+    REAL(fs)->abort(fs->real.self, txn);
+}
+static int st_locate(void *self, const char *id, char *dir, size_t len, struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    return REAL(fs)->locate(fs->real.self, id, dir, len, err);
+}
+static int st_list(void *self, const char *uuid, char ***ids, size_t *n, struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    return REAL(fs)->list(fs->real.self, uuid, ids, n, err);
+}
+static int st_remove(void *self, const char *id, struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    FAULT(fs->w, "store.remove");
+    return REAL(fs)->remove(fs->real.self, id, err);
+}
+
+static const struct xlcp_store_ops fake_store_ops = {
+    .lock = st_lock,
+    .unlock = st_unlock,
+    .cleanup = st_cleanup,
+    .begin = st_begin,
+    .create_file = st_create_file,
+    .commit = st_commit,
+    .abort = st_abort,
+    .locate = st_locate,
+    .list = st_list,
+    .remove = st_remove,
+};
+
+/* ---- clock --------------------------------------------------------------------- */
+
+static uint64_t ck_now(void *self)
+{
+    struct fake_world *w = self;
+    return w->now_ns += 1000; /* every reading advances 1 us: steps have durations */
+}
+static int64_t ck_wall(void *self)
+{
+    struct fake_world *w = self;
+    return w->wall_ns + (int64_t)w->now_ns;
+}
+static void ck_sleep(void *self, uint64_t ns)
+{
+    struct fake_world *w = self;
+    w->now_ns += ns;
+}
+
+static const struct xlcp_clock_ops fake_clock_ops = {
+    .now_ns = ck_now,
+    .wall_ns = ck_wall,
+    .sleep_ns = ck_sleep,
+};
+
+/* ---- world --------------------------------------------------------------------- */
+
+struct fake_world *fake_world_new(void)
+{
+    struct fake_world *w = calloc(1, sizeof(*w));
+    struct fake_store *fs = calloc(1, sizeof(*fs));
+    struct xlcp_err err;
+
+    if (!w || !fs)
+        abort();
+    snprintf(w->root, sizeof(w->root), "/tmp/xlcp-test-XXXXXX");
+    if (!mkdtemp(w->root))
+        abort();
+    xlcp_err_clear(&err);
+    if (xlcp_store_fs_open(&fs->real, w->root, &err) != 0) {
+        fprintf(stderr, "fake_world_new: %s\n", err.msg);
+        abort();
+    }
+    fs->w = w;
+    w->vg_free_bytes = 8ull << 30;
+    w->wall_ns = 1795000000ll * 1000000000ll; /* 2026-11-18 */
+    w->next_domid = 1;
+    w->ports.hv.ops = &fake_hv_ops;
+    w->ports.hv.self = w;
+    w->ports.disk.ops = &fake_disk_ops;
+    w->ports.disk.self = w;
+    w->ports.store.ops = &fake_store_ops;
+    w->ports.store.self = fs;
+    w->ports.clock.ops = &fake_clock_ops;
+    w->ports.clock.self = w;
+    return w;
+}
+
+static void rm_rf(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+
+    if (d) {
+        while ((e = readdir(d)) != NULL) {
+            char sub[1024];
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+            if (e->d_type == DT_DIR)
+                rm_rf(sub);
+            else
+                unlink(sub);
+        }
+        closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+void fake_world_free(struct fake_world *w)
+{
+    struct fake_store *fs;
+
+    if (!w)
+        return;
+    fs = w->ports.store.self;
+    xlcp_store_fs_close(&fs->real);
+    free(fs);
+    rm_rf(w->root);
+    free(w);
+}
+
+struct fake_dom *fake_add_domain(struct fake_world *w, const char *name, int ndisks)
+{
+    for (int i = 0; i < FAKE_MAX_DOMS; i++) {
+        struct fake_dom *d = &w->doms[i];
+        if (d->used)
+            continue;
+        memset(d, 0, sizeof(*d));
+        d->used = 1;
+        d->d.domid = w->next_domid++;
+        snprintf(d->d.name, sizeof(d->d.name), "%s", name);
+        snprintf(d->d.uuid, sizeof(d->d.uuid), "00000000-0000-4000-8000-%012x", d->d.domid);
+        d->d.state = XLCP_DOM_RUNNING;
+        d->d.pv = 1;
+        d->d.memory_kib = 256 * 1024;
+        d->memory_pattern = (uint64_t)i * 7u;
+        for (int k = 0; k < ndisks; k++) {
+            char vdev[16];
+            snprintf(vdev, sizeof(vdev), "xvd%c", 'a' + k);
+            fake_add_disk(w, d, vdev, 1, 0);
+        }
+        return d;
+    }
+    return NULL;
+}
+
+void fake_add_disk(struct fake_world *w, struct fake_dom *d, const char *vdev, int lvm, int thin)
+{
+    struct xlcp_disk_spec *ds = &d->d.disks[d->d.ndisks];
+
+    snprintf(ds->vdev, sizeof(ds->vdev), "%s", vdev);
+    ds->readwrite = 1;
+    if (lvm) {
+        struct fake_vol *v = vol_new(w);
+        if (!v)
+            abort();
+        snprintf(v->v.vg, sizeof(v->v.vg), "vg0");
+        snprintf(v->v.lv, sizeof(v->v.lv), "%s-%s", d->d.name, vdev);
+        snprintf(v->v.path, sizeof(v->v.path), "/dev/vg0/%s", v->v.lv);
+        v->v.thin = thin;
+        v->v.size_bytes = 1ull << 30;
+        snprintf(ds->target, sizeof(ds->target), "%s", v->v.path);
+    } else {
+        snprintf(ds->target, sizeof(ds->target), "/var/lib/images/%s-%s.img", d->d.name, vdev);
+    }
+    d->d.ndisks++;
+}
+
+int fake_snapshot_count(const struct fake_world *w)
+{
+    int n = 0;
+    for (int i = 0; i < FAKE_MAX_VOLS; i++)
+        if (w->vols[i].used && w->vols[i].is_snapshot)
+            n++;
+    return n;
+}
+
+int fake_catalog_entries(const struct fake_world *w)
+{
+    DIR *root = opendir(w->root);
+    struct dirent *e;
+    int n = 0;
+
+    if (!root)
+        return -1;
+    while ((e = readdir(root)) != NULL) {
+        char sub[1024];
+        DIR *d;
+        struct dirent *f;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(sub, sizeof(sub), "%s/%s", w->root, e->d_name);
+        d = opendir(sub);
+        if (!d)
+            continue;
+        while ((f = readdir(d)) != NULL)
+            if (strcmp(f->d_name, ".") != 0 && strcmp(f->d_name, "..") != 0 &&
+                strcmp(f->d_name, ".lock") != 0)
+                n++;
+        closedir(d);
+    }
+    closedir(root);
+    return n;
+}

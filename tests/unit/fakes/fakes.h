@@ -1,0 +1,85 @@
+/*
+ * fakes.h - in-process fakes of the engine's ports for unit tests.
+ *
+ * A fake_world holds one fake hypervisor (a table of domains), one fake LVM (a table of
+ * volumes and snapshots), a fake clock, and the real file-system catalog in a fresh
+ * temporary directory. Faults are injected per operation: fake_fail(w, "hv.save",
+ * XLCP_EHV) makes the next call of that operation fail (once, or `times` times).
+ */
+#ifndef XLCP_FAKES_H
+#define XLCP_FAKES_H
+
+#include "ports.h"
+
+#define FAKE_MAX_DOMS 8
+#define FAKE_MAX_VOLS 32
+#define FAKE_MAX_FAULTS 16
+
+struct fake_dom {
+    struct xlcp_domain d;
+    int used;
+    int suspended;      /* inside a save, before resume */
+    int frozen;         /* quiesced */
+    int has_module;     /* guest advertises the checkpoint module */
+    int never_suspends; /* save times out */
+    int resumes;        /* how many times resume was called */
+    int thaws;
+    uint64_t memory_pattern; /* content written into images: changes image digests */
+};
+
+struct fake_vol {
+    struct xlcp_volume v;
+    int used;
+    int is_snapshot;
+    char tag[XLCP_ID_MAX + 8];
+    char origin_lv[XLCP_NAME_MAX];
+};
+
+struct fake_fault {
+    char op[32];
+    int code;
+    int times;
+    int skip; /* calls that succeed before the fault fires */
+};
+
+struct fake_world {
+    struct xlcp_ports ports;
+    char root[256]; /* catalog root (temporary directory) */
+    struct fake_dom doms[FAKE_MAX_DOMS];
+    struct fake_vol vols[FAKE_MAX_VOLS];
+    uint64_t vg_free_bytes;
+    uint64_t now_ns;
+    int64_t wall_ns;
+    uint32_t next_domid;
+    struct fake_fault faults[FAKE_MAX_FAULTS];
+    /* Call log: "hv.save web1", "disk.snapshot vg0/web1-disk", ... newline separated. */
+    char log[8192];
+};
+
+/* Creates a world with an empty catalog in a new temporary directory. */
+struct fake_world *fake_world_new(void);
+/* Removes the temporary catalog and frees. */
+void fake_world_free(struct fake_world *w);
+
+/* Adds a running PV domain named `name` with `ndisks` thick LV disks
+ * /dev/vg0/<name>-disk<i> of 1 GiB each. Returns it. */
+struct fake_dom *fake_add_domain(struct fake_world *w, const char *name, int ndisks);
+/* Adds a disk to a domain: LVM if lvm != 0 (thin if thin != 0), else a file path. */
+void fake_add_disk(struct fake_world *w, struct fake_dom *d, const char *vdev, int lvm, int thin);
+
+/* The next `times` calls of `op` fail with `code`. Ops: hv.lookup hv.get_config hv.version
+ * hv.guest_features hv.quiesce hv.thaw hv.save hv.wait_suspended hv.resume hv.restore
+ * hv.destroy disk.inspect disk.check_space disk.snapshot disk.remove disk.exists disk.clone
+ * store.lock store.begin store.create_file store.commit (store faults fire before the real
+ * catalog is touched). */
+void fake_fail(struct fake_world *w, const char *op, int code, int times);
+/* Like fake_fail, but the first `skip` calls succeed. */
+void fake_fail_after(struct fake_world *w, const char *op, int code, int skip);
+
+/* Number of snapshot volumes currently in the fake VG. */
+int fake_snapshot_count(const struct fake_world *w);
+/* Number of entries (of any kind, temporary included) under the catalog root's domain dirs. */
+int fake_catalog_entries(const struct fake_world *w);
+struct fake_dom *fake_find_domain(struct fake_world *w, const char *name);
+
+#endif

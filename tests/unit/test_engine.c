@@ -1,0 +1,485 @@
+/*
+ * test_engine.c - the checkpoint state machine against fake ports: the happy path, a
+ * fault injected at each of the eight steps (guest resumed and thawed, snapshots gone,
+ * catalog unchanged, error naming the step), bad input, leftovers of a killed run,
+ * verify, delete and restore.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "fakes/fakes.h"
+
+struct fx {
+    struct fake_world *w;
+    struct fake_dom *dom;
+    xlcp_create_options opts;
+    struct xlcp_manifest m;
+    struct xlcp_err err;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    xlcp_create_options init = XLCP_CREATE_OPTIONS_INIT;
+
+    assert_non_null(f);
+    f->w = fake_world_new();
+    f->dom = fake_add_domain(f->w, "web1", 2);
+    f->opts = init;
+    xlcp_err_clear(&f->err);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    xlcp_manifest_free(&f->m);
+    fake_world_free(f->w);
+    free(f);
+    return 0;
+}
+
+static int create(struct fx *f, const char *dom)
+{
+    xlcp_manifest_free(&f->m);
+    xlcp_err_clear(&f->err);
+    return xlcp_engine_create(&f->w->ports, dom, &f->opts, &f->m, &f->err);
+}
+
+/* The invariants every failed checkpoint must leave behind. */
+static void assert_clean_failure(struct fx *f, int rc, int code, xlcp_step step)
+{
+    char want[128];
+
+    assert_int_equal(rc, code);
+    assert_int_equal(f->err.code, code);
+    assert_int_equal(f->err.step, step);
+    snprintf(want, sizeof(want), "domain 'web1' step %s:", xlcp_step_name(step));
+    if (strstr(f->err.msg, want) == NULL)
+        fail_msg("error '%s' does not start with '%s'", f->err.msg, want);
+    assert_int_equal(f->dom->suspended, 0);
+    assert_int_equal(f->dom->frozen, 0);
+    assert_int_equal(fake_snapshot_count(f->w), 0);
+    assert_int_equal(fake_catalog_entries(f->w), 0);
+}
+
+static void test_create_ok(void **state)
+{
+    struct fx *f = *state;
+    char dir[XLCP_PATH_MAX];
+    struct xlcp_manifest back;
+
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->dom->suspended, 0);
+    assert_int_equal(f->dom->resumes, 1);
+    assert_int_equal(fake_snapshot_count(f->w), 2);
+    assert_int_equal(fake_catalog_entries(f->w), 1);
+    assert_string_equal(f->m.dom_name, "web1");
+    assert_int_equal(f->m.ndisks, 2);
+    assert_string_equal(f->m.disks[0].snap.vdev, "xvda");
+    assert_non_null(strstr(f->m.disks[1].snap.lv, ".xlcp."));
+    assert_int_equal(f->m.memory_bytes, 16 * 4096);
+    assert_int_equal(strlen(f->m.memory_sha256), 64);
+    assert_string_equal(f->m.consistency, "crash-consistent");
+    assert_string_equal(f->m.suspend_path, "stock");
+    /* The fake copy stops the guest, the resume takes 2 ms: downtime is measured. */
+    assert_true(f->m.downtime_ns >= 2000000 && f->m.downtime_ns < 10000000);
+    for (int s = 0; s < XLCP_STEP__COUNT; s++)
+        if (s != XLCP_STEP_QUIESCE && s != XLCP_STEP_THAW)
+            assert_true(f->m.step_ns[s] > 0);
+
+    /* What was committed reads back, validated, with the same content. */
+    xlcp_err_clear(&f->err);
+    assert_int_equal(xlcp_engine_load(&f->w->ports, f->m.id, &back, dir, sizeof(dir), &f->err),
+                     0);
+    assert_string_equal(back.memory_sha256, f->m.memory_sha256);
+    assert_string_equal(back.dom_uuid, f->dom->d.uuid);
+    assert_string_equal(back.config_json, f->m.config_json);
+    xlcp_manifest_free(&back);
+    assert_int_equal(xlcp_engine_verify(&f->w->ports, f->m.id, 0, &f->err), 0);
+}
+
+static void test_fault_prepare(void **state)
+{
+    struct fx *f = *state;
+    fake_fail(f->w, "disk.check_space", XLCP_ENOSPC, 1);
+    int rc = create(f, "web1");
+    assert_clean_failure(f, rc, XLCP_ENOSPC, XLCP_STEP_PREPARE);
+    assert_null(strstr(f->w->log, "hv.save")); /* refused before the guest was touched */
+}
+
+static void test_fault_quiesce(void **state)
+{
+    struct fx *f = *state;
+    f->dom->has_module = 1;
+    f->opts.quiesce = 1;
+    fake_fail(f->w, "hv.quiesce", XLCP_EHV, 1);
+    int rc = create(f, "web1");
+    assert_clean_failure(f, rc, XLCP_EHV, XLCP_STEP_QUIESCE);
+    assert_int_equal(f->dom->thaws, 1); /* a request may be pending: thawed anyway */
+}
+
+static void test_fault_live_copy(void **state)
+{
+    struct fx *f = *state;
+    fake_fail(f->w, "hv.save", XLCP_EHV, 1);
+    int rc = create(f, "web1");
+    assert_clean_failure(f, rc, XLCP_EHV, XLCP_STEP_LIVE_COPY);
+    assert_int_equal(f->dom->resumes, 1);
+}
+
+static void test_fault_suspend(void **state)
+{
+    struct fx *f = *state;
+    fake_fail(f->w, "hv.wait_suspended", XLCP_ETIMEDOUT, 1);
+    int rc = create(f, "web1");
+    assert_clean_failure(f, rc, XLCP_ETIMEDOUT, XLCP_STEP_SUSPEND);
+    assert_int_equal(f->dom->resumes, 1);
+}
+
+static void test_fault_disk_snapshot(void **state)
+{
+    struct fx *f = *state;
+    /* The first disk's snapshot succeeds, the second fails: the first is removed. */
+    fake_fail_after(f->w, "disk.snapshot", XLCP_EDISK, 1);
+    int rc = create(f, "web1");
+    assert_clean_failure(f, rc, XLCP_EDISK, XLCP_STEP_DISK_SNAPSHOT);
+    assert_non_null(strstr(f->err.msg, "disk xvdb"));
+    assert_non_null(strstr(f->w->log, "disk.remove vg0/web1-xvda.xlcp."));
+    assert_int_equal(f->dom->resumes, 1);
+}
+
+static void test_fault_resume(void **state)
+{
+    struct fx *f = *state;
+    fake_fail(f->w, "hv.resume", XLCP_EHV, 1);
+    int rc = create(f, "web1");
+    assert_clean_failure(f, rc, XLCP_EHV, XLCP_STEP_RESUME);
+    assert_int_equal(f->dom->resumes, 1); /* the second attempt, while unwinding */
+}
+
+static void test_fault_resume_twice_is_reported(void **state)
+{
+    struct fx *f = *state;
+    fake_fail(f->w, "hv.resume", XLCP_EHV, 2);
+    int rc = create(f, "web1");
+    assert_int_equal(rc, XLCP_EHV);
+    /* Nothing can resume it: the message must say so loudly, and no checkpoint. */
+    assert_non_null(strstr(f->err.msg, "GUEST LEFT SUSPENDED"));
+    assert_int_equal(fake_catalog_entries(f->w), 0);
+    assert_int_equal(fake_snapshot_count(f->w), 0);
+}
+
+static void test_fault_thaw(void **state)
+{
+    struct fx *f = *state;
+    f->dom->has_module = 1;
+    f->opts.quiesce = 1;
+    fake_fail(f->w, "hv.thaw", XLCP_ETIMEDOUT, 1);
+    int rc = create(f, "web1");
+    assert_clean_failure(f, rc, XLCP_ETIMEDOUT, XLCP_STEP_THAW);
+    assert_int_equal(f->dom->thaws, 1);
+}
+
+static void test_fault_commit(void **state)
+{
+    struct fx *f = *state;
+    fake_fail(f->w, "store.commit", XLCP_EIO, 1);
+    int rc = create(f, "web1");
+    assert_clean_failure(f, rc, XLCP_EIO, XLCP_STEP_COMMIT);
+}
+
+static void test_quiesce_ok_and_timeout(void **state)
+{
+    struct fx *f = *state;
+    f->dom->has_module = 1;
+    f->opts.quiesce = 1;
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->m.quiesced, 1);
+    assert_string_equal(f->m.consistency, "quiesced");
+    assert_string_equal(f->m.suspend_path, "light");
+    assert_int_equal(f->dom->frozen, 0);
+
+    fake_fail(f->w, "hv.quiesce", XLCP_ETIMEDOUT, 1);
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->m.quiesced, 0);
+    assert_string_equal(f->m.consistency, "crash-consistent");
+    assert_non_null(strstr(f->m.quiesce_note, "did not answer"));
+    assert_int_equal(f->dom->thaws, 2);
+}
+
+static void test_quiesce_without_module(void **state)
+{
+    struct fx *f = *state;
+    f->opts.quiesce = 1;
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->m.quiesced, 0);
+    assert_non_null(strstr(f->m.quiesce_note, "no checkpoint module"));
+    assert_null(strstr(f->w->log, "hv.quiesce"));
+}
+
+static void test_bad_domain_and_state(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(create(f, "nosuch"), XLCP_ENOTFOUND);
+    assert_int_equal(f->err.step, XLCP_STEP_PREPARE);
+    assert_non_null(strstr(f->err.msg, "nosuch"));
+    assert_int_equal(create(f, ""), XLCP_EINVAL);
+
+    f->dom->d.state = XLCP_DOM_PAUSED;
+    assert_int_equal(create(f, "web1"), XLCP_ESTATE);
+    assert_non_null(strstr(f->err.msg, "paused"));
+    f->dom->d.state = XLCP_DOM_SHUTDOWN;
+    assert_int_equal(create(f, "web1"), XLCP_ESTATE);
+    assert_int_equal(fake_catalog_entries(f->w), 0);
+
+    f->opts.version = 99;
+    f->dom->d.state = XLCP_DOM_RUNNING;
+    assert_int_equal(create(f, "web1"), XLCP_EINVAL);
+}
+
+static void test_guest_never_suspends(void **state)
+{
+    struct fx *f = *state;
+    f->dom->never_suspends = 1;
+    int rc = create(f, "web1");
+    assert_clean_failure(f, rc, XLCP_ETIMEDOUT, XLCP_STEP_LIVE_COPY);
+    assert_int_equal(f->dom->resumes, 0); /* it never stopped: nothing to resume */
+}
+
+static void test_non_lvm_disk(void **state)
+{
+    struct fx *f = *state;
+    fake_add_disk(f->w, f->dom, "xvdc", 0, 0);
+    int rc = create(f, "web1");
+    assert_int_equal(rc, XLCP_EUNSUPPORTED);
+    assert_non_null(strstr(f->err.msg, "disk xvdc"));
+    assert_non_null(strstr(f->err.msg, "not an LVM"));
+    assert_null(strstr(f->w->log, "hv.save"));
+
+    f->opts.skip_non_lvm = 1;
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->m.ndisks, 3);
+    assert_int_equal(f->m.disks[2].skipped, 1);
+    assert_int_equal(fake_snapshot_count(f->w), 2);
+}
+
+static void test_thin_disk(void **state)
+{
+    struct fx *f = *state;
+    fake_add_disk(f->w, f->dom, "xvdc", 1, 1);
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->m.disks[2].snap.thin, 1);
+    assert_int_equal(fake_snapshot_count(f->w), 3);
+}
+
+static void test_lock_busy(void **state)
+{
+    struct fx *f = *state;
+    struct xlcp_store_lock *lock = NULL;
+    const struct xlcp_store *st = &f->w->ports.store;
+
+    assert_int_equal(st->ops->lock(st->self, f->dom->d.uuid, &lock, &f->err), 0);
+    int rc = create(f, "web1");
+    assert_int_equal(rc, XLCP_EBUSY);
+    assert_int_equal(f->err.step, XLCP_STEP_PREPARE);
+    assert_null(strstr(f->w->log, "hv.save"));
+    st->ops->unlock(st->self, lock);
+    assert_int_equal(create(f, "web1"), 0);
+}
+
+static void test_leftovers_of_killed_run(void **state)
+{
+    struct fx *f = *state;
+    struct xlcp_snapshot snap;
+    struct xlcp_volume vol;
+    char path[600];
+    FILE *fp;
+
+    /* A run killed during the live copy: a temporary directory with a partial image (the
+     * catalog's layout: <root>/<uuid>/.tmp-<id>/), and a tagged snapshot. */
+    snprintf(path, sizeof(path), "%s/%s", f->w->root, f->dom->d.uuid);
+    mkdir(path, 0700);
+    snprintf(path, sizeof(path), "%s/%s/.tmp-20260101T000000.000Z-dead00", f->w->root,
+             f->dom->d.uuid);
+    assert_int_equal(mkdir(path, 0700), 0);
+    strcat(path, "/memory.xl");
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("partial", fp);
+    fclose(fp);
+    assert_int_equal(f->w->ports.disk.ops->inspect(f->w, "/dev/vg0/web1-xvda", &vol, &f->err), 0);
+    assert_int_equal(f->w->ports.disk.ops->snapshot(f->w, &vol, "web1-xvda.xlcp.dead", NULL,
+                                                    "xlcp-20260101T000000.000Z-dead00", &snap,
+                                                    &f->err),
+                     0);
+    assert_int_equal(fake_catalog_entries(f->w), 1);
+
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(fake_catalog_entries(f->w), 1); /* only the new checkpoint */
+    assert_int_equal(fake_snapshot_count(f->w), 2);
+    assert_non_null(strstr(f->w->log, "disk.remove_tagged xlcp-20260101T000000.000Z-dead00"));
+}
+
+static void flip_byte(const char *path, off_t at)
+{
+    int fd = open(path, O_RDWR);
+    unsigned char c;
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &c, 1, at), 1);
+    c ^= 0x01;
+    assert_int_equal(pwrite(fd, &c, 1, at), 1);
+    close(fd);
+}
+
+static void test_verify_detects_damage(void **state)
+{
+    struct fx *f = *state;
+    char dir[XLCP_PATH_MAX], path[XLCP_PATH_MAX + 32];
+    struct xlcp_manifest back;
+
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(xlcp_engine_load(&f->w->ports, f->m.id, &back, dir, sizeof(dir), &f->err),
+                     0);
+    xlcp_manifest_free(&back);
+    snprintf(path, sizeof(path), "%s/memory.xl", dir);
+
+    flip_byte(path, 5000);
+    assert_int_equal(xlcp_engine_verify(&f->w->ports, f->m.id, 0, &f->err), XLCP_ECORRUPT);
+    assert_non_null(strstr(f->err.msg, "sha256"));
+    flip_byte(path, 5000);
+    assert_int_equal(xlcp_engine_verify(&f->w->ports, f->m.id, 0, &f->err), 0);
+
+    assert_int_equal(truncate(path, 1000), 0);
+    assert_int_equal(xlcp_engine_verify(&f->w->ports, f->m.id, 0, &f->err), XLCP_ECORRUPT);
+    assert_non_null(strstr(f->err.msg, "truncated"));
+}
+
+static void test_verify_missing_snapshot(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->w->ports.disk.ops->remove(f->w, &f->m.disks[1].snap, &f->err), 0);
+    assert_int_equal(xlcp_engine_verify(&f->w->ports, f->m.id, 0, &f->err), XLCP_ECORRUPT);
+    assert_non_null(strstr(f->err.msg, "missing"));
+    assert_int_equal(xlcp_engine_verify(&f->w->ports, f->m.id, XLCP_VERIFY_NO_DISKS, &f->err), 0);
+}
+
+static void test_delete(void **state)
+{
+    struct fx *f = *state;
+    char id[XLCP_ID_MAX];
+
+    assert_int_equal(create(f, "web1"), 0);
+    snprintf(id, sizeof(id), "%s", f->m.id);
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(fake_snapshot_count(f->w), 4);
+    assert_int_equal(xlcp_engine_delete(&f->w->ports, id, &f->err), 0);
+    assert_int_equal(fake_snapshot_count(f->w), 2);
+    assert_int_equal(fake_catalog_entries(f->w), 1);
+    assert_int_equal(xlcp_engine_delete(&f->w->ports, id, &f->err), XLCP_ENOTFOUND);
+    assert_int_equal(xlcp_engine_verify(&f->w->ports, f->m.id, 0, &f->err), 0);
+}
+
+static void test_restore(void **state)
+{
+    struct fx *f = *state;
+    xlcp_restore_options ro = XLCP_RESTORE_OPTIONS_INIT;
+    uint32_t domid = 0;
+    struct fake_dom *r;
+
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(xlcp_engine_restore(&f->w->ports, f->m.id, &ro, &domid, &f->err), 0);
+    r = NULL;
+    for (int i = 0; i < FAKE_MAX_DOMS; i++)
+        if (f->w->doms[i].used && f->w->doms[i].d.domid == domid)
+            r = &f->w->doms[i];
+    assert_non_null(r);
+    assert_non_null(strstr(r->d.name, "web1-"));
+    assert_int_equal(r->d.ndisks, 2);
+    assert_non_null(strstr(r->d.disks[0].target, "web1-xvda.restored."));
+    /* The snapshots stay: the checkpoint can be restored again (under another name). */
+    assert_int_equal(fake_snapshot_count(f->w), 2);
+    ro.new_name = "web1-again";
+    assert_int_equal(xlcp_engine_restore(&f->w->ports, f->m.id, &ro, &domid, &f->err), XLCP_EDISK);
+    assert_non_null(strstr(f->err.msg, "exists")); /* clone names collide: refused */
+
+    /* --replace refuses while the original runs, unless forced. */
+    xlcp_restore_options rep = XLCP_RESTORE_OPTIONS_INIT;
+    rep.replace = 1;
+    assert_int_equal(xlcp_engine_restore(&f->w->ports, f->m.id, &rep, &domid, &f->err),
+                     XLCP_ESTATE);
+    assert_non_null(strstr(f->err.msg, "--force"));
+    assert_non_null(fake_find_domain(f->w, "web1"));
+}
+
+static void test_restore_failure_removes_clones(void **state)
+{
+    struct fx *f = *state;
+    xlcp_restore_options ro = XLCP_RESTORE_OPTIONS_INIT;
+    uint32_t domid = 0;
+    int vols_before = 0, vols_after = 0;
+
+    assert_int_equal(create(f, "web1"), 0);
+    for (int i = 0; i < FAKE_MAX_VOLS; i++)
+        vols_before += f->w->vols[i].used;
+    fake_fail(f->w, "hv.restore", XLCP_EHV, 1);
+    assert_int_equal(xlcp_engine_restore(&f->w->ports, f->m.id, &ro, &domid, &f->err), XLCP_EHV);
+    for (int i = 0; i < FAKE_MAX_VOLS; i++)
+        vols_after += f->w->vols[i].used;
+    assert_int_equal(vols_after, vols_before);
+}
+
+static void test_ids_sort_by_time(void **state)
+{
+    struct fx *f = *state;
+    char a[XLCP_ID_MAX], b[XLCP_ID_MAX];
+
+    xlcp_engine_new_id(&f->w->ports.clock, a);
+    f->w->now_ns += 1500000000ull;
+    xlcp_engine_new_id(&f->w->ports.clock, b);
+    assert_true(strcmp(a, b) < 0);
+    assert_int_equal(strlen(a), strlen("20261124T191342.123Z-1a2b3c"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_prepare, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_quiesce, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_live_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_suspend, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_disk_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_resume_twice_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_thaw, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quiesce_ok_and_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quiesce_without_module, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_domain_and_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_never_suspends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_non_lvm_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thin_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leftovers_of_killed_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_detects_damage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_missing_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_failure_removes_clones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ids_sort_by_time, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+}
