@@ -26,7 +26,8 @@ PKGS_CORE := libxml-2.0 libcrypto
 PKGS_XEN := xenlight xencontrol xenstore xentoollog
 CPPFLAGS_ALL := -Ilibxl-plugin/include -Ilibxl-plugin/src -I$(B)/gen -D_GNU_SOURCE \
 	$(shell pkg-config --cflags $(PKGS_CORE) 2>/dev/null)
-WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral \
+	-Wno-format-truncation
 CFLAGS ?= -O2 -g
 CFLAGS_ALL := -std=c11 $(WARN) $(CFLAGS) -fPIC -pthread
 LIBS_CORE := $(shell pkg-config --libs $(PKGS_CORE) 2>/dev/null) -pthread

@@ -254,7 +254,7 @@ static int step_disk_snapshot(struct run *r, struct xlcp_err *err)
         if (rc)
             return xlcp_err_prefix(err, "disk %s (%s/%s)", r->vols[v].vdev, r->vols[v].vg,
                                    r->vols[v].lv);
-        snprintf(r->snaps[r->nsnaps].vdev, sizeof(r->snaps[0].vdev), "%s", r->vols[v].vdev);
+        memcpy(r->snaps[r->nsnaps].vdev, r->vols[v].vdev, sizeof(r->snaps[0].vdev));
         m->disks[i].snap = r->snaps[r->nsnaps];
         r->nsnaps++;
     }

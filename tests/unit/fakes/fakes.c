@@ -2,7 +2,6 @@
  * fakes.c - in-process fakes of the hv, disk and clock ports, and a fault-injecting
  * wrapper around the real file-system catalog. See fakes.h.
  */
-#define _GNU_SOURCE
 #include "fakes.h"
 
 #include <dirent.h>
@@ -696,8 +695,10 @@ void fake_add_disk(struct fake_world *w, struct fake_dom *d, const char *vdev, i
         if (!v)
             abort();
         snprintf(v->v.vg, sizeof(v->v.vg), "vg0");
-        snprintf(v->v.lv, sizeof(v->v.lv), "%s-%s", d->d.name, vdev);
-        snprintf(v->v.path, sizeof(v->v.path), "/dev/vg0/%s", v->v.lv);
+        char lv[XLCP_NAME_MAX];
+        snprintf(lv, sizeof(lv), "%s-%s", d->d.name, vdev);
+        snprintf(v->v.lv, sizeof(v->v.lv), "%s", lv);
+        snprintf(v->v.path, sizeof(v->v.path), "/dev/vg0/%s", lv);
         v->v.thin = thin;
         v->v.size_bytes = 1ull << 30;
         snprintf(ds->target, sizeof(ds->target), "%s", v->v.path);
