@@ -1,0 +1,248 @@
+# lib.sh - helpers for the integration tests that run inside nested dom0 (sourced by each
+# tests/nested/tNN-*.sh; run-tests.sh has prepared the machine: Xen daemons up, VG vg0
+# with thin pool vg0/pool on the data disk, back-end modules loaded, the staged install
+# copied into /). Tests print TAP: ok / not_ok / skip / diag, and end with done_testing.
+#
+#   guest_start NAME [DISK...]    DISK = thick:SIZE | thin:SIZE | none  (default thick:256M)
+#                                 LVs are vg0/NAME-d0, -d1, ... as xvda, xvdb, ...
+#   guest_wait_ready NAME [SECS]  wait until the guest agent reports in xenstore
+#   guest_counter NAME            the agent's liveness counter (~1/s)
+#   guest_wait_counter NAME MIN [SECS]   wait until counter > MIN, print it
+#   guest_run NAME CMD [SECS]     run a shell command in the guest, print its output,
+#                                 return its exit status (output capped at 2400 bytes)
+#   guest_console NAME            what the guest printed on its console so far
+#   guest_domid NAME, guest_xspath NAME (its data/xlcp-test path in xenstore)
+#   guest_destroy NAME, guest_destroy_all, lv_cleanup [NAME]
+#   watchdog SECS CMD...          run CMD with a time limit, say where it got stuck
+#   lvm_run CMD...                an LVM command under the watchdog (XLCP_LVM_TIMEOUT, 180 s)
+#   ok DESC | not_ok DESC [WHY] | skip DESC [WHY] | diag TEXT | check DESC CMD... | done_testing
+#   now (seconds, float), elapsed T0 (seconds since T0, 1 decimal)
+
+# shellcheck shell=bash
+XL=${XL:-/usr/sbin/xl} # the stock xl (the staged dispatcher may shadow `xl` in PATH)
+VG=${VG:-vg0}
+XLCP_PAYLOAD=${XLCP_PAYLOAD:-/mnt/payload}
+XLCP_GUEST_KERNEL=${XLCP_GUEST_KERNEL:-$XLCP_PAYLOAD/guest/vmlinuz}
+XLCP_GUEST_INITRD=${XLCP_GUEST_INITRD:-$XLCP_PAYLOAD/guest/initrd.img}
+XLCP_RUN=${XLCP_RUN:-/run/xlcp}
+XLCP_LVM_TIMEOUT=${XLCP_LVM_TIMEOUT:-180}
+mkdir -p "$XLCP_RUN"
+
+# ---- TAP ---------------------------------------------------------------------------------
+_tap_n=0
+_tap_fail=0
+diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
+ok() {
+    _tap_n=$((_tap_n + 1))
+    echo "ok $_tap_n - $1"
+}
+not_ok() {
+    _tap_n=$((_tap_n + 1))
+    _tap_fail=$((_tap_fail + 1))
+    echo "not ok $_tap_n - $1"
+    [ $# -lt 2 ] || diag "$2"
+    return 0
+}
+skip() {
+    _tap_n=$((_tap_n + 1))
+    echo "ok $_tap_n - $1 # SKIP ${2:-}"
+}
+# check DESC CMD... : ok if CMD succeeds, else not_ok with the tail of its output
+check() {
+    local desc=$1 out rc
+    shift
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        ok "$desc"
+    else
+        not_ok "$desc" "exit $rc from: $*
+$(printf '%s\n' "$out" | tail -n 8)"
+    fi
+    return $rc
+}
+# bail DESC [WHY]: record a failure and stop this test (cleanup is run-tests.sh's job)
+bail() {
+    not_ok "$@"
+    done_testing
+    exit 1
+}
+done_testing() {
+    echo "1..$_tap_n"
+    [ "$_tap_fail" -eq 0 ]
+}
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# ---- watchdogs -----------------------------------------------------------------------
+# watchdog SECS CMD... : like timeout, but on expiry says what was stuck and where
+watchdog() {
+    local secs=$1 rc
+    shift
+    timeout -k 10 "$secs" "$@"
+    rc=$?
+    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+        diag "WATCHDOG: '$*' did not finish within ${secs}s"
+        diag "$(ps -eo pid,stat,wchan:24,etimes,args --sort=start_time | tail -n 15)"
+    fi
+    return $rc
+}
+lvm_run() { watchdog "$XLCP_LVM_TIMEOUT" "$@"; }
+
+# ---- xenstore --------------------------------------------------------------------------
+guest_domid() { "$XL" domid "$1" 2>/dev/null; }
+guest_xspath() {
+    local id
+    id=$(guest_domid "$1") || return 1
+    echo "/local/domain/$id/data/xlcp-test"
+}
+
+# ---- guests ----------------------------------------------------------------------------
+_letters=abcdefghijklmnop
+# guest_start NAME [DISK...]
+guest_start() {
+    local name=$1 i=0 spec kind size lv disks="" cfg out rc try
+    shift
+    [ $# -gt 0 ] || set -- thick:256M
+    for spec in "$@"; do
+        kind=${spec%%:*}
+        size=${spec#*:}
+        lv=$name-d$i
+        case "$kind" in
+        none) continue ;;
+        thick) lvm_run lvcreate -q -y -W y -L "$size" -n "$lv" "$VG" >/dev/null || {
+            diag "guest_start: lvcreate $VG/$lv ($size) failed"
+            return 1
+        } ;;
+        thin) lvm_run lvcreate -q -y -W y -V "$size" -T "$VG/pool" -n "$lv" >/dev/null || {
+            diag "guest_start: thin lvcreate $VG/$lv ($size) failed"
+            return 1
+        } ;;
+        *)
+            diag "guest_start: bad disk spec $spec"
+            return 1
+            ;;
+        esac
+        disks="$disks'phy:/dev/$VG/$lv,xvd${_letters:$i:1},w', "
+        i=$((i + 1))
+    done
+    cfg=$XLCP_RUN/$name.cfg
+    cat >"$cfg" <<EOF
+name = "$name"
+type = "pv"
+kernel = "$XLCP_GUEST_KERNEL"
+ramdisk = "$XLCP_GUEST_INITRD"
+extra = "console=hvc0 loglevel=4"
+memory = ${XLCP_GUEST_MEMORY:-256}
+vcpus = 1
+disk = [ ${disks%, } ]
+on_crash = "preserve"
+EOF
+    echo 0 >"$XLCP_RUN/$name.seq"
+    for try in 1 2; do
+        out=$(watchdog 240 "$XL" create "$cfg" 2>&1)
+        rc=$?
+        [ $rc -eq 0 ] && return 0
+        diag "guest_start: xl create $name failed (try $try, exit $rc):"
+        diag "$(printf '%s\n' "$out" | tail -n 6)"
+        "$XL" destroy "$name" >/dev/null 2>&1
+        printf '%s' "$out" | grep -qiE 'timeout|hotplug' || break
+    done
+    return 1
+}
+
+# guest_wait_ready NAME [SECS]
+guest_wait_ready() {
+    local name=$1 limit=${2:-180} t0 p
+    t0=$(date +%s)
+    while [ $(($(date +%s) - t0)) -lt "$limit" ]; do
+        p=$(guest_xspath "$name") &&
+            [ "$(xenstore-read "$p/ready" 2>/dev/null)" = 1 ] && return 0
+        sleep 1
+    done
+    diag "guest_wait_ready: $name not ready after ${limit}s; its console:"
+    diag "$(guest_console "$name" | tail -n 20)"
+    return 1
+}
+
+guest_counter() {
+    local p
+    p=$(guest_xspath "$1") || return 1
+    xenstore-read "$p/counter" 2>/dev/null
+}
+
+# guest_wait_counter NAME MIN [SECS]: wait until the counter exceeds MIN; print it
+guest_wait_counter() {
+    local name=$1 min=$2 limit=${3:-60} t0 p c
+    t0=$(date +%s)
+    p=$(guest_xspath "$name") || return 1
+    while [ $(($(date +%s) - t0)) -lt "$limit" ]; do
+        c=$(xenstore-read "$p/counter" 2>/dev/null)
+        if [ -n "$c" ] && [ "$c" -gt "$min" ]; then
+            echo "$c"
+            return 0
+        fi
+        sleep 1
+    done
+    echo "${c:-none}"
+    return 1
+}
+
+# guest_run NAME CMD [SECS]: prints the command's output, returns its exit status
+# (255 if the guest did not answer in time)
+guest_run() {
+    local name=$1 cmd=$2 limit=${3:-120} p seq t0 got ans rc
+    p=$(guest_xspath "$name") || {
+        diag "guest_run: no domain $name"
+        return 255
+    }
+    seq=$(($(cat "$XLCP_RUN/$name.seq" 2>/dev/null || echo 0) + 1))
+    echo "$seq" >"$XLCP_RUN/$name.seq"
+    xenstore-write "$p/cmd" "$(printf '%s' "$cmd" | base64 -w 0)" "$p/cmd-seq" "$seq" || {
+        diag "guest_run: cannot write to $p"
+        return 255
+    }
+    t0=$(date +%s)
+    while [ $(($(date +%s) - t0)) -lt "$limit" ]; do
+        got=$(xenstore-read "$p/out-seq" 2>/dev/null)
+        if [ "$got" = "$seq" ]; then
+            ans=$(xenstore-read "$p/rc" "$p/out" 2>/dev/null)
+            rc=$(printf '%s\n' "$ans" | sed -n 1p)
+            printf '%s\n' "$ans" | sed -n 2p | base64 -d 2>/dev/null
+            return "${rc:-255}"
+        fi
+        sleep 0.5
+    done
+    diag "guest_run: $name gave no answer to '$cmd' within ${limit}s"
+    return 255
+}
+
+# guest_console NAME: the console output buffered by xenconsoled (since boot or restore)
+guest_console() {
+    timeout 8 "$XL" console "$1" </dev/null 2>/dev/null | tr -d '\r'
+}
+
+guest_destroy() {
+    "$XL" destroy "$1" >/dev/null 2>&1
+    rm -f "$XLCP_RUN/$1.seq"
+}
+guest_destroy_all() {
+    local d
+    for d in $("$XL" list 2>/dev/null | awk 'NR > 1 && $2 != 0 { print $1 }'); do
+        "$XL" destroy "$d" >/dev/null 2>&1
+    done
+}
+
+# lv_cleanup [NAME]: remove the LVs of guest NAME (NAME-*), or every LV but the pool;
+# snapshots go first
+lv_cleanup() {
+    local pat=${1:+^$1-} lvs lv
+    lvs=$(lvs --noheadings -o lv_name,origin "$VG" 2>/dev/null | awk -v p="${pat:-.}" '
+        $1 != "pool" && $1 !~ /^\[/ && $1 ~ p { if ($2 != "") print $1; else rest = rest " " $1 }
+        END { print rest }')
+    for lv in $lvs; do
+        [ -n "$lv" ] || continue
+        lvm_run lvremove -q -f -y "$VG/$lv" >/dev/null 2>&1 || diag "lv_cleanup: cannot remove $VG/$lv"
+    done
+}

@@ -1,0 +1,39 @@
+#!/bin/bash
+# t00-harness.sh - the harness itself works: Xen answers `xl info`, LVM is there, a PV
+# guest starts, its agent reports and its counter advances, and commands reach the guest.
+# timeout: 300
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+check "xl info answers" "$XL" info
+diag "$("$XL" info | grep -E '^(xen_version|total_memory|free_memory|nr_cpus)')"
+check "volume group vg0 with thin pool" lvs vg0/pool
+
+t0=$(now)
+if guest_start g0 thick:256M; then
+    ok "xl create of a PV guest ($(elapsed "$t0")s)"
+else
+    bail "xl create of a PV guest"
+fi
+t0=$(now)
+guest_wait_ready g0 180 && ok "guest agent ready ($(elapsed "$t0")s after create)" ||
+    bail "guest agent ready"
+c1=$(guest_counter g0)
+c2=$(guest_wait_counter g0 "$((c1 + 2))" 60) &&
+    ok "guest counter advances ($c1 -> $c2)" || not_ok "guest counter advances" "stuck at $c2"
+out=$(guest_run g0 'uname -r; echo hello from $(cat /run/counter)')
+rc=$?
+[ $rc -eq 0 ] && printf '%s' "$out" | grep -q 'hello from' &&
+    ok "command runs in the guest" || not_ok "command runs in the guest" "rc $rc, output: $out"
+diag "$out"
+out=$(guest_run g0 'mkfs.ext4 -q -F /dev/xvda && mkdir -p /mnt/d && mount /dev/xvda /mnt/d && echo data >/mnt/d/f && sync && cat /mnt/d/f' 120)
+rc=$?
+[ $rc -eq 0 ] && [ "$(printf '%s' "$out" | tail -n 1)" = data ] &&
+    ok "guest makes and uses a filesystem on xvda" ||
+    not_ok "guest makes and uses a filesystem on xvda" "rc $rc, output: $out"
+guest_run g0 'exit 3' >/dev/null
+rc=$?
+[ $rc -eq 3 ] && ok "guest_run returns the exit status" || not_ok "guest_run returns the exit status" "got $rc"
+guest_destroy g0
+lv_cleanup g0
+done_testing

@@ -1,0 +1,17 @@
+# nested.mk - make targets of the nested Xen harness (included by the top Makefile).
+#   make images                  build or find the cached Xen/dom0/guest images
+#   make check-nested [T=t10]    run tests/nested on Xen under QEMU (T: only matching tests)
+#   make nested-shell            boot nested dom0 with a root shell on this terminal
+# Knobs (environment): XLCP_NESTED_TIMEOUT (whole run, s), XLCP_TEST_TIMEOUT (per test, s),
+# XLCP_CACHE (image cache dir). Results: build/nested/results.tap, build/nested/serial.log.
+
+.PHONY: images check-nested nested-shell
+
+images:
+	bash tools/nested/build-images.sh
+
+check-nested: stage
+	XLCP_NESTED_TESTS="$(T)" bash tools/nested/run.sh
+
+nested-shell: stage
+	bash tools/nested/run.sh --shell
