@@ -13,13 +13,21 @@
 set -uo pipefail
 
 mode=test
-[ "${1:-}" = --mode ] && mode=${2:-test}
+only=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --mode) mode=$2; shift ;;
+    --only) only=$2; shift ;;
+    esac
+    shift
+done
 here=$(cd "$(dirname "$0")" && pwd)
 export XLCP_PAYLOAD=${XLCP_PAYLOAD:-$(cd "$here/../.." && pwd)}
 XLCP_NESTED_TESTS=""
 XLCP_TEST_TIMEOUT=600
 # shellcheck disable=SC1091
 [ -f "$XLCP_PAYLOAD/config.env" ] && . "$XLCP_PAYLOAD/config.env"
+[ -n "$only" ] && XLCP_NESTED_TESTS=$only
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export XLCP_STAGE=$XLCP_PAYLOAD/stage
 results=$XLCP_PAYLOAD/results
@@ -122,7 +130,7 @@ for t in "${tests[@]}"; do
     log=$results/$n.log
     say "start $n (limit ${limit}s)"
     t0=$(date +%s)
-    (cd "$here" && timeout -k 15 "$limit" bash "$t") </dev/null 2>&1 | tee "$log" | sed -u 's/^/    /'
+    (cd "$here" && timeout -k 15 "$limit" bash "$t") </dev/null 2>&1 | tee "$log" | sed -u 's/^/XLCP-T| /'
     rc=${PIPESTATUS[0]}
     secs=$(($(date +%s) - t0))
     sed 's/^/    /' "$log" >>"$tap"

@@ -117,17 +117,23 @@ tpid=$!
 # live progress on our stdout: the harness's own lines only
 (
     for _ in $(seq 1 50); do [ -f "$serial" ] && break; sleep 0.2; done
-    tail -n +1 -F --pid=$tpid "$serial" 2>/dev/null | tr -d '\r' |
-        grep --line-buffered -E '^XLCP-|^    |XEN\) .*(Panic|crash)' |
-        sed -u -e 's/^XLCP-TAP: //' -e 's/^/  | /'
+    tail -n +1 -F --pid=$tpid "$serial" 2>/dev/null |
+        grep -a --line-buffered -E '^XLCP-|XEN\) .*(Panic|crash)' |
+        sed -u -e 's/\r$//' -e 's/^XLCP-TAP: //' -e 's/^XLCP-T| /    /' -e 's/^/  | /'
 ) &
 viewer=$!
 
 qemu_pid() { cat "$out/qemu.pid" 2>/dev/null || true; }
 done_seen=""
+boot_wall=""
+t_qemu=$(date +%s)
 early=""
 timed_out=0
 while kill -0 $tpid 2>/dev/null; do
+    [ -f "$serial" ] || { sleep 1; continue; }
+    if [ -z "$boot_wall" ] && grep -q 'XLCP-BOOT' "$serial" 2>/dev/null; then
+        boot_wall=$(($(date +%s) - t_qemu))
+    fi
     if [ -z "$done_seen" ] && grep -q 'XLCP-DONE' "$serial" 2>/dev/null; then
         done_seen=$(date +%s)
     fi
@@ -142,10 +148,10 @@ while kill -0 $tpid 2>/dev/null; do
         break
     fi
     # dom0 said it is done but the machine did not power off: stop it ourselves
-    if [ -n "$done_seen" ] && [ $(($(date +%s) - done_seen)) -gt 60 ]; then
+    # (Xen halts rather than powers off after dom0's poweroff -f; the payload is unmounted)
+    if [ -n "$done_seen" ] && [ $(($(date +%s) - done_seen)) -gt 5 ]; then
         p=$(qemu_pid)
         [ -n "$p" ] && kill "$p" 2>/dev/null
-        log "dom0 finished but QEMU did not exit: killed it"
         break
     fi
     sleep 2
@@ -154,7 +160,9 @@ set +e
 wait $tpid
 rc=$?
 set -e
-[ $rc -eq 124 ] || [ $rc -eq 137 ] && timed_out=1
+if [ -z "$done_seen" ] && [ -z "$early" ] && { [ $rc -eq 124 ] || [ $rc -eq 137 ]; }; then
+    timed_out=1
+fi
 # never leave QEMU behind
 p=$(qemu_pid)
 if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
@@ -219,6 +227,7 @@ fi
 [ "$nfail" -gt 0 ] && status=1
 grep '^not ok ' "$res" 2>/dev/null | sed 's/^/nested: FAILED: /' >&2 || true
 rm -f "$out/data.img"
-log "run took ${t_total}s (dom0 ready after ${boot_s:-?}s of guest time); serial log: $serial"
+log "run took ${t_total}s; Xen + dom0 boot to the harness: ${boot_wall:-?}s wall (${boot_s:-?}s dom0 uptime)"
+log "serial log: $serial"
 echo "nested: $npass passed, $nfail failed"
 exit $status

@@ -1,0 +1,58 @@
+#!/bin/bash
+# t10-baseline-save.sh - the stock baseline our checkpoints are measured against:
+# `xl save -c` leaves the guest running (its counter keeps advancing), and `xl save` +
+# `xl restore` bring it back with the counter continuing from where it was saved.
+# timeout: 600
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+img=/var/tmp/t10-g1.save
+rm -f "$img"
+guest_start g1 && ok "guest g1 created" || bail "guest g1 created"
+guest_wait_ready g1 && ok "guest g1 ready" || bail "guest g1 ready"
+guest_wait_counter g1 2 >/dev/null
+
+# -- xl save -c: checkpoint, guest keeps running in the same domain
+id0=$(guest_domid g1)
+c0=$(guest_counter g1)
+t0=$(now)
+if watchdog 300 "$XL" save -c g1 "$img" >/dev/null 2>&1; then
+    ok "xl save -c g1 ($(elapsed "$t0")s, image $(du -m "$img" | cut -f1) MiB)"
+else
+    bail "xl save -c g1" "exit status $?"
+fi
+id1=$(guest_domid g1)
+[ -n "$id1" ] && [ "$id1" = "$id0" ] && ok "g1 still runs as domain $id0 after save -c" ||
+    not_ok "g1 still runs as domain $id0 after save -c" "domid now '${id1}'"
+c1=$(guest_counter g1)
+c2=$(guest_wait_counter g1 "$((c1 + 2))" 60) &&
+    ok "counter keeps advancing after save -c ($c0 before, $c1 -> $c2 after)" ||
+    not_ok "counter keeps advancing after save -c" "before $c0, after $c1, then $c2"
+out=$(guest_run g1 'echo alive') && [ "$out" = alive ] &&
+    ok "guest answers commands after save -c" || not_ok "guest answers commands after save -c" "$out"
+rm -f "$img"
+
+# -- xl save (domain goes away) + xl restore: counter continues from the saved value
+c3=$(guest_counter g1)
+t0=$(now)
+watchdog 300 "$XL" save g1 "$img" >/dev/null 2>&1 &&
+    ok "xl save g1 ($(elapsed "$t0")s)" || bail "xl save g1"
+guest_domid g1 >/dev/null && not_ok "g1 is gone after xl save" || ok "g1 is gone after xl save"
+t0=$(now)
+watchdog 300 "$XL" restore "$img" >/dev/null 2>&1 &&
+    ok "xl restore ($(elapsed "$t0")s)" || bail "xl restore"
+c4=$(guest_wait_counter g1 "$c3" 90)
+rc=$?
+if [ $rc -eq 0 ] && [ "$c4" -le "$((c3 + 30))" ]; then
+    ok "counter continues from the saved value ($c3 before save, $c4 after restore)"
+else
+    not_ok "counter continues from the saved value" "before save $c3, after restore $c4"
+fi
+c5=$(guest_wait_counter g1 "$c4" 60) && ok "counter advances after restore ($c4 -> $c5)" ||
+    not_ok "counter advances after restore" "stuck at $c5"
+out=$(guest_run g1 'cat /run/counter') && ok "guest answers commands after restore ($out)" ||
+    not_ok "guest answers commands after restore" "$out"
+rm -f "$img"
+guest_destroy g1
+lv_cleanup g1
+done_testing
