@@ -8,8 +8,8 @@
 #   guest_wait_ready NAME [SECS]  wait until the guest agent reports in xenstore
 #   guest_counter NAME            the agent's liveness counter (~1/s)
 #   guest_wait_counter NAME MIN [SECS]   wait until counter > MIN, print it
-#   guest_run NAME CMD [SECS]     run a shell command in the guest, print its output,
-#                                 return its exit status (output capped at 2400 bytes)
+#   guest_run NAME CMD [SECS]     run a shell script in the guest, print its output,
+#                                 return its exit status (output: its last 2400 bytes)
 #   guest_console NAME            what the guest printed on its console so far
 #   guest_domid NAME, guest_xspath NAME (its data/xlcp-test path in xenstore)
 #   guest_destroy NAME, guest_destroy_all, lv_cleanup [NAME]
@@ -190,26 +190,28 @@ guest_wait_counter() {
 }
 
 # guest_run NAME CMD [SECS]: prints the command's output, returns its exit status
-# (255 if the guest did not answer in time)
+# (255 if the guest did not answer in time). Protocol: see tests/nested/guest/init.
 guest_run() {
-    local name=$1 cmd=$2 limit=${3:-120} p seq t0 got ans rc
+    local name=$1 cmd=$2 limit=${3:-120} p seq t0 ans rest rc
     p=$(guest_xspath "$name") || {
         diag "guest_run: no domain $name"
         return 255
     }
     seq=$(($(cat "$XLCP_RUN/$name.seq" 2>/dev/null || echo 0) + 1))
     echo "$seq" >"$XLCP_RUN/$name.seq"
-    xenstore-write "$p/cmd" "$(printf '%s' "$cmd" | base64 -w 0)" "$p/cmd-seq" "$seq" || {
+    xenstore-write "$p/cmd" "$seq $(printf '%s\n' "$cmd" | base64 -w 0)" || {
         diag "guest_run: cannot write to $p"
         return 255
     }
     t0=$(date +%s)
     while [ $(($(date +%s) - t0)) -lt "$limit" ]; do
-        got=$(xenstore-read "$p/out-seq" 2>/dev/null)
-        if [ "$got" = "$seq" ]; then
-            ans=$(xenstore-read "$p/rc" "$p/out" 2>/dev/null)
-            rc=$(printf '%s\n' "$ans" | sed -n 1p)
-            printf '%s\n' "$ans" | sed -n 2p | base64 -d 2>/dev/null
+        ans=$(xenstore-read "$p/out" 2>/dev/null)
+        if [ "${ans%% *}" = "$seq" ]; then
+            rest=${ans#* }
+            rc=${rest%% *}
+            case "$rest" in
+            *" "*) printf '%s' "${rest#* }" | base64 -d 2>/dev/null ;;
+            esac
             return "${rc:-255}"
         fi
         sleep 0.5
