@@ -78,7 +78,7 @@ truncate -s "$DATA_DISK_SIZE" "$out/data.img"
 # ---- boot ----------------------------------------------------------------------------
 xen_args="console=com1 com1=115200,8n1 dom0_mem=1536M,max:1536M loglvl=all guest_loglvl=all"
 xen_args="$xen_args noreboot smap=0 smep=0"
-dom0_args="root=/dev/vda rootdelay=120 rw console=hvc0 loglevel=5"
+dom0_args="root=/dev/vda rw console=hvc0 loglevel=5"
 if [ "$mode" = shell ]; then
     dom0_args="$dom0_args xlcp.mode=shell"
 else
@@ -192,9 +192,6 @@ if [ ! -s "$res" ]; then
 fi
 boot_s=$(tr -d '\r' <"$serial" 2>/dev/null | sed -n 's/.*XLCP-BOOT: dom0 reached the harness after \([0-9.]*\)s.*/\1/p' | head -n 1)
 
-echo "---- nested results ($res) ----"
-cat "$res" 2>/dev/null || true
-echo "---- end ----"
 npass=$(grep -c '^ok ' "$res" 2>/dev/null || true)
 nfail=$(grep -c '^not ok ' "$res" 2>/dev/null || true)
 plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$res" 2>/dev/null | head -n 1)
@@ -225,6 +222,9 @@ elif [ "$((npass + nfail))" -lt "$plan" ]; then
     status=1
 fi
 [ "$nfail" -gt 0 ] && status=1
+echo "---- nested results ($res) ----"
+cat "$res" 2>/dev/null || true
+echo "---- end ----"
 grep '^not ok ' "$res" 2>/dev/null | sed 's/^/nested: FAILED: /' >&2 || true
 rm -f "$out/data.img"
 log "run took ${t_total}s; Xen + dom0 boot to the harness: ${boot_wall:-?}s wall (${boot_s:-?}s dom0 uptime)"
