@@ -103,7 +103,7 @@ if [ "$mode" = shell ]; then
     log "dom0 shell: root on the console once booted (~1-2 min); quit with Ctrl-a x"
     log "serial output is also logged to $serial"
     set +e
-    timeout -k 10 "$limit" "${qemu[@]}" -nographic -serial mon:stdio \
+    timeout -k 10 "$limit" "${qemu[@]}" -display none -serial mon:stdio \
         -pidfile "$out/qemu.pid" | tee "$serial"
     rc=${PIPESTATUS[0]}
     rm -f "$out/qemu.pid" "$out/data.img"
