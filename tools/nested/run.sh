@@ -9,6 +9,9 @@
 #   XLCP_NESTED_TIMEOUT           whole-run limit in seconds (default 2400); QEMU is killed
 #   XLCP_TEST_TIMEOUT             default per-test limit inside dom0 (default 600)
 #   XLCP_CACHE                    image cache (default ~/.cache/xl-checkpoint)
+#   XLCP_BOOT_TIMEOUT             limit for Xen + dom0 to reach the harness (default 600)
+#   XLCP_GUEST_MODULES            extra .ko files for the guest (/lib/xlcp/extra/), besides
+#                                 build/guest-kernel/*.ko and guest-kernel/*.ko
 # Output: build/nested/results.tap, build/nested/serial.log (everything QEMU's serial port
 # printed: Xen, dom0 kernel and the harness), build/nested/logs/<test>.log.
 # Exit status: 0 only if every selected test passed.
@@ -37,6 +40,19 @@ out=$top/build/nested
 mkdir -p "$out"
 log() { echo "nested: $*" >&2; }
 
+# one nested QEMU at a time (two on 2 cores slow each other down and time out)
+exec 9>"$out/.lock"
+if ! flock -n 9; then
+    log "ERROR: another nested run holds $out/.lock; wait for it to finish"
+    exit 1
+fi
+avail_mb=$(df --output=avail -BM "$out" | tail -1 | tr -dc 0-9)
+if [ "$avail_mb" -lt 3000 ]; then
+    log "ERROR: only ${avail_mb} MiB free under $out; a run needs about 3000 MiB (payload, \
+sparse data disk, and QEMU's overlay of the dom0 image in ${TMPDIR:-/var/tmp})"
+    exit 1
+fi
+
 # ---- images --------------------------------------------------------------------------
 images=$("$here/build-images.sh" | tail -n 1)
 [ -f "$images/.complete" ] || { log "ERROR: no images in $images"; exit 1; }
@@ -58,7 +74,8 @@ ov=$out/guest-overlay
 rm -rf "$ov"
 mkdir -p "$ov/lib/xlcp/extra"
 install -m 0755 "$top/tests/nested/guest/init" "$ov/init"
-for ko in "$top"/build/guest-kernel/*.ko "$top"/guest-kernel/*.ko; do
+# shellcheck disable=SC2086
+for ko in "$top"/build/guest-kernel/*.ko "$top"/guest-kernel/*.ko ${XLCP_GUEST_MODULES:-}; do
     [ -f "$ko" ] && cp "$ko" "$ov/lib/xlcp/extra/"
 done
 {
@@ -124,8 +141,27 @@ tpid=$!
 viewer=$!
 
 qemu_pid() { cat "$out/qemu.pid" 2>/dev/null || true; }
+# whatever happens to this script, QEMU and the viewer do not outlive it
+stop_all() {
+    local p
+    p=$(qemu_pid)
+    if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+        kill "$p" 2>/dev/null
+        sleep 2
+        kill -9 "$p" 2>/dev/null
+    fi
+    kill "$viewer" 2>/dev/null
+    rm -f "$out/qemu.pid"
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
 done_seen=""
 boot_wall=""
+boot_limit=${XLCP_BOOT_TIMEOUT:-600}
+stuck=""
+cur_line=""
+cur_seen=0
+cur_limit=""
 t_qemu=$(date +%s)
 early=""
 timed_out=0
@@ -144,6 +180,32 @@ while kill -0 $tpid 2>/dev/null; do
         log "ERROR: nested boot failed: $fatal"
         p=$(qemu_pid)
         sleep 5
+        [ -n "$p" ] && kill "$p" 2>/dev/null
+        break
+    fi
+    # per-step watchdogs on the host: dom0 must reach the harness, and a test must end
+    # (dom0 kills a test at its limit; if it does not, dom0 itself is stuck or dead)
+    if [ -z "$boot_wall" ] && [ $(($(date +%s) - t_qemu)) -gt "$boot_limit" ]; then
+        stuck="Xen/dom0 did not reach the harness within ${boot_limit}s"
+    fi
+    last=$(tr -d '\r' <"$serial" | grep -a -E '^XLCP-PROGRESS: (start|end) ' | tail -n 1 || true)
+    case "$last" in
+    "XLCP-PROGRESS: start "*)
+        if [ "$last" != "$cur_line" ]; then
+            cur_line=$last
+            cur_seen=$(date +%s)
+            cur_limit=$(echo "$last" | sed -n 's/.*(limit \([0-9]*\)s).*/\1/p')
+        fi
+        n=$(echo "$last" | awk '{ print $3 }')
+        if [ $(($(date +%s) - cur_seen)) -gt $((${cur_limit:-600} + 180)) ]; then
+            stuck="test $n still running $((${cur_limit:-600} + 180))s after it started \
+(its limit is ${cur_limit:-600}s): dom0 is stuck"
+        fi
+        ;;
+    esac
+    if [ -n "$stuck" ]; then
+        log "ERROR: $stuck; stopping QEMU"
+        p=$(qemu_pid)
         [ -n "$p" ] && kill "$p" 2>/dev/null
         break
     fi
@@ -179,7 +241,7 @@ t_total=$(($(date +%s) - t_start))
 # ---- results -------------------------------------------------------------------------
 res=$out/results.tap
 rm -f "$res"
-if [ $timed_out = 0 ]; then
+if [ -n "$done_seen" ]; then # the payload was unmounted cleanly
     debugfs -R "dump /results/results.tap $res" "$out/payload.img" >/dev/null 2>&1 || true
     mkdir -p "$out/logs"
     debugfs -R "rdump /results $out/logs" "$out/payload.img" >/dev/null 2>&1 || true
@@ -192,13 +254,15 @@ if [ ! -s "$res" ]; then
 fi
 boot_s=$(tr -d '\r' <"$serial" 2>/dev/null | sed -n 's/.*XLCP-BOOT: dom0 reached the harness after \([0-9.]*\)s.*/\1/p' | head -n 1)
 
-npass=$(grep -c '^ok ' "$res" 2>/dev/null || true)
-nfail=$(grep -c '^not ok ' "$res" 2>/dev/null || true)
-plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$res" 2>/dev/null | head -n 1)
 status=0
+# what went wrong outside the tests becomes an unnumbered "not ok" line
+if [ -n "$stuck" ]; then
+    log "ERROR: $stuck (QEMU stopped; see $serial)"
+    echo "not ok - ${stuck}" >>"$res"
+fi
 if [ -n "$early" ]; then
     log "ERROR: nested Xen/dom0 failed: $early (QEMU stopped; see $serial)"
-    status=1
+    echo "not ok - nested Xen/dom0 failed: $early" >>"$res"
 fi
 if [ $timed_out = 1 ]; then
     running=$(tr -d '\r' <"$serial" | sed -n 's/^XLCP-PROGRESS: start \([^ ]*\).*/\1/p' | tail -n 1)
@@ -207,20 +271,25 @@ if [ $timed_out = 1 ]; then
         log "ERROR: timed out after ${limit}s while test $running was running (QEMU killed)"
         echo "not ok - $running: timed out (whole-run limit ${limit}s reached)" >>"$res"
     else
-        log "ERROR: timed out after ${limit}s (QEMU killed); no test was running - boot or setup stuck?"
+        log "ERROR: timed out after ${limit}s (QEMU killed); no test was running: boot or setup stuck?"
+        echo "not ok - timed out after ${limit}s with no test running (boot or setup)" >>"$res"
     fi
-    nfail=$((nfail + 1))
-    status=1
 fi
-if [ -z "$plan" ] || [ $((npass + nfail)) -eq 0 ]; then
+npass=$(grep -c '^ok [0-9]' "$res" 2>/dev/null || true)
+nfail=$(grep -c '^not ok [0-9]' "$res" 2>/dev/null || true)
+extra=$(grep -c '^not ok - ' "$res" 2>/dev/null || true)
+plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$res" 2>/dev/null | head -n 1)
+missing=$((${plan:-0} - npass - nfail))
+[ "$missing" -gt 0 ] || missing=0
+if [ -z "$plan" ] || [ $((npass + nfail + extra)) -eq 0 ]; then
     log "ERROR: no results came back from nested dom0; last lines of $serial:"
     tr -d '\r' <"$serial" 2>/dev/null | tail -n 30 >&2 || log "(QEMU wrote no serial log: did it start?)"
     status=1
-elif [ "$((npass + nfail))" -lt "$plan" ]; then
+elif [ "$missing" -gt 0 ]; then
     log "ERROR: only $((npass + nfail)) of $plan test results came back"
-    nfail=$((nfail + plan - npass - nfail))
-    status=1
 fi
+[ "$missing" -gt "$extra" ] && extra=$missing
+nfail=$((nfail + extra))
 [ "$nfail" -gt 0 ] && status=1
 echo "---- nested results ($res) ----"
 cat "$res" 2>/dev/null || true
