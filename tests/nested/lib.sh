@@ -11,6 +11,8 @@
 #   guest_run NAME CMD [SECS]     run a shell script in the guest, print its output,
 #                                 return its exit status (output: its last 2400 bytes)
 #   guest_console NAME            what the guest printed on its console so far
+#   guest_probe_start NAME [MS], guest_probe_max NAME, guest_probe_gaps NAME
+#                                 guest-seen downtime (CLOCK_BOOTTIME gaps above MS)
 #   guest_domid NAME, guest_xspath NAME (its data/xlcp-test path in xenstore)
 #   guest_destroy NAME, guest_destroy_all, lv_cleanup [NAME]
 #   watchdog SECS CMD...          run CMD with a time limit, say where it got stuck
@@ -216,9 +218,22 @@ guest_run() {
         fi
         sleep 0.5
     done
-    diag "guest_run: $name gave no answer to '$cmd' within ${limit}s"
+    diag "guest_run: $name gave no answer to '$cmd' within ${limit}s; its console ends:"
+    diag "$(guest_console "$name" | tail -n 8)"
     return 255
 }
+
+# Downtime probe (guest/gapprobe.c, CLOCK_BOOTTIME, 10 ms ticks): gaps above a threshold
+# are logged in the guest. guest_probe_start NAME [THRESHOLD_MS] (default 100) (re)starts
+# it with an empty log; guest_probe_max NAME prints the largest gap in ms (0 if none);
+# guest_probe_gaps NAME prints "<boottime s> <gap ms>" lines.
+guest_probe_start() {
+    guest_run "$1" "killall xlcp-gapprobe 2>/dev/null; rm -f /run/gaps.log /run/gaps.log.max
+xlcp-gapprobe /run/gaps.log ${2:-100} </dev/null >/dev/null 2>&1 &
+echo started" >/dev/null
+}
+guest_probe_max() { guest_run "$1" 'cat /run/gaps.log.max 2>/dev/null || echo 0'; }
+guest_probe_gaps() { guest_run "$1" 'cat /run/gaps.log 2>/dev/null'; }
 
 # guest_console NAME: the console output buffered by xenconsoled (since boot or restore)
 guest_console() {

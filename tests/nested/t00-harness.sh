@@ -34,6 +34,16 @@ rc=$?
 guest_run g0 'exit 3' >/dev/null
 rc=$?
 [ $rc -eq 3 ] && ok "guest_run returns the exit status" || not_ok "guest_run returns the exit status" "got $rc"
+# the command channel under a burst of requests: every answer belongs to its request
+bad=""
+t0=$(now)
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    out=$(guest_run g0 "echo r$i; exit $i" 60)
+    rc=$?
+    [ $rc -eq $i ] && [ "$out" = "r$i" ] || bad="$bad [$i: rc $rc, '$out']"
+done
+[ -z "$bad" ] && ok "10 requests in a row, each answered right ($(elapsed "$t0")s)" ||
+    not_ok "10 requests in a row, each answered right" "$bad"
 guest_destroy g0
 lv_cleanup g0
 done_testing

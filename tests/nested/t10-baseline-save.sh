@@ -13,6 +13,10 @@ guest_wait_ready g1 && ok "guest g1 ready" || bail "guest g1 ready"
 guest_wait_counter g1 2 >/dev/null
 
 # -- xl save -c: checkpoint, guest keeps running in the same domain
+guest_probe_start g1 100
+sleep 5
+noise=$(guest_probe_max g1)
+guest_probe_start g1 100
 id0=$(guest_domid g1)
 c0=$(guest_counter g1)
 t0=$(now)
@@ -30,6 +34,12 @@ c2=$(guest_wait_counter g1 "$((c1 + 2))" 60) &&
     not_ok "counter keeps advancing after save -c" "before $c0, after $c1, then $c2"
 out=$(guest_run g1 'echo alive') && [ "$out" = alive ] &&
     ok "guest answers commands after save -c" || not_ok "guest answers commands after save -c" "$out"
+gap=$(guest_probe_max g1)
+if [ "${gap%.*}" -ge 500 ] 2>/dev/null; then
+    ok "guest saw the save -c pause: largest gap ${gap} ms (noise floor before: ${noise} ms)"
+else
+    not_ok "guest saw the save -c pause" "largest CLOCK_BOOTTIME gap '${gap}' ms; gaps: $(guest_probe_gaps g1 | tr '\n' ' ')"
+fi
 rm -f "$img"
 
 # -- xl save (domain goes away) + xl restore: counter continues from the saved value

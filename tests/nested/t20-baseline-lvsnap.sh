@@ -15,6 +15,7 @@ for kind in thick thin; do
     [ "$(printf '%s' "$out" | tail -n 1)" = done ] && ok "$kind: guest wrote its disk" ||
         not_ok "$kind: guest wrote its disk" "rc $rc, output '$out'; console: $(guest_console "$g" | tail -n 5)"
     if [ "$kind" = thick ]; then snapargs=(-L 128M); else snapargs=(); fi
+    guest_probe_start "$g" 100
     c0=$(guest_counter "$g")
     t0=$(now)
     "$XL" pause "$g" &&
@@ -23,6 +24,7 @@ for kind in thick thin; do
     "$XL" unpause "$g"
     [ $rc -eq 0 ] && ok "$kind: pause + lvcreate -s + unpause ($(elapsed "$t0")s)" ||
         not_ok "$kind: pause + lvcreate -s + unpause" "lvcreate exit $rc"
+    diag "$kind: guest-seen largest gap around pause + snapshot: $(guest_probe_max "$g") ms"
     origin=$(lvs --noheadings -o origin "$VG/$g-snap" 2>/dev/null | tr -d ' ')
     [ "$origin" = "$g-d0" ] && ok "$kind: snapshot $VG/$g-snap of $g-d0 exists" ||
         not_ok "$kind: snapshot exists" "origin '$origin'"

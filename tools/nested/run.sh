@@ -78,6 +78,13 @@ install -m 0755 "$top/tests/nested/guest/init" "$ov/init"
 for ko in "$top"/build/guest-kernel/*.ko "$top"/guest-kernel/*.ko ${XLCP_GUEST_MODULES:-}; do
     [ -f "$ko" ] && cp "$ko" "$ov/lib/xlcp/extra/"
 done
+mkdir -p "$ov/usr/bin"
+if command -v gcc >/dev/null; then
+    gcc -std=c11 -O2 -Wall -static -o "$ov/usr/bin/xlcp-gapprobe" \
+        "$top/tests/nested/guest/gapprobe.c" || log "WARNING: cannot build the guest gap probe"
+else
+    log "WARNING: no gcc: the guest has no xlcp-gapprobe"
+fi
 {
     cat "$images/guest-base.cpio.gz"
     (cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -n
@@ -144,6 +151,7 @@ qemu_pid() { cat "$out/qemu.pid" 2>/dev/null || true; }
 # whatever happens to this script, QEMU and the viewer do not outlive it
 stop_all() {
     local p
+    set +e
     p=$(qemu_pid)
     if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
         kill "$p" 2>/dev/null
@@ -153,7 +161,7 @@ stop_all() {
     kill "$viewer" 2>/dev/null
     rm -f "$out/qemu.pid"
 }
-trap stop_all EXIT
+trap 'rc=$?; stop_all; exit $rc' EXIT
 trap 'exit 130' INT TERM
 done_seen=""
 boot_wall=""
