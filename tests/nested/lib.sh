@@ -237,10 +237,15 @@ guest_probe_gaps() { guest_run "$1" 'cat /run/gaps.log 2>/dev/null'; }
 
 # guest_console NAME: the console output buffered by xenconsoled (since boot or restore)
 guest_console() {
-    timeout 8 "$XL" console "$1" </dev/null 2>/dev/null | tr -d '\r'
+    timeout "${2:-6}" "$XL" console "$1" </dev/null 2>/dev/null | tr -d '\r'
 }
 
+# guest_destroy NAME: keeps its console in results/console-NAME.log (set
+# XLCP_KEEP_CONSOLES=0 to skip: it costs a few seconds), then destroys it
 guest_destroy() {
+    if [ "${XLCP_KEEP_CONSOLES:-1}" = 1 ] && guest_domid "$1" >/dev/null; then
+        guest_console "$1" 3 >>"$XLCP_PAYLOAD/results/console-$1.log" 2>/dev/null
+    fi
     "$XL" destroy "$1" >/dev/null 2>&1
     rm -f "$XLCP_RUN/$1.seq"
 }

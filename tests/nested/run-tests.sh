@@ -12,7 +12,7 @@
 # its own with a "# timeout: SECS" line).
 set -uo pipefail
 
-mode=test
+mode="test"
 only=""
 while [ $# -gt 0 ]; do
     case "$1" in
