@@ -97,6 +97,7 @@ fi
 cp "$images/manifest.env" "$pl/images-manifest.env"
 pl_mb=$(($(du -sm "$pl" | cut -f1) + 256))
 mkfs.ext4 -q -F -L xlcp-payload -d "$pl" "$out/payload.img" "${pl_mb}M" >/dev/null
+rm -rf "$pl" "$ov" # all of it is in payload.img now
 truncate -s "$DATA_DISK_SIZE" "$out/data.img"
 
 # ---- boot ----------------------------------------------------------------------------
