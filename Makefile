@@ -32,6 +32,7 @@ CFLAGS ?= -O2 -g
 CFLAGS_ALL := -std=c11 $(WARN) $(CFLAGS) -fPIC -pthread
 LIBS_CORE := $(shell pkg-config --libs $(PKGS_CORE) 2>/dev/null) -pthread
 LIBS_XEN := $(shell pkg-config --libs $(PKGS_XEN) 2>/dev/null)
+LIBS_CLI := $(shell pkg-config --libs yajl 2>/dev/null || echo -lyajl)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Engine sources: everything in src/ except the adapters that need Xen.
@@ -42,7 +43,8 @@ CLI_SRCS := $(filter-out libxl-plugin/cli/main.c,$(sort $(wildcard libxl-plugin/
 GEN_SRCS := $(B)/gen/manifest_rng.c
 GEN_HDRS := $(if $(wildcard xenstore-schema/protocol.xml),$(B)/gen/xlcp_xs_proto.h)
 
-CORE_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CORE_SRCS)) $(B)/obj/gen/manifest_rng.o
+CORE_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CORE_SRCS)) $(B)/obj/gen/manifest_rng.o \
+	$(B)/obj/gen/xs_protocol_xml.o
 XEN_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(XEN_SRCS))
 CLI_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRCS))
 
@@ -52,7 +54,7 @@ TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FAKE_SRCS := $(sort $(wildcard tests/unit/fakes/*.c))
 TEST_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRCS))
 SAN_OBJS := $(patsubst %.c,$(B)/san/%.o,$(CORE_SRCS) $(CLI_SRCS) $(FAKE_SRCS)) \
-	$(B)/san/gen/manifest_rng.o
+	$(B)/san/gen/manifest_rng.o $(B)/san/gen/xs_protocol_xml.o
 
 LIBSO := $(B)/libxlcheckpoint.so.$(SOVER)
 LIBA := $(B)/libxlcheckpoint.a
@@ -65,6 +67,10 @@ all: $(LIBSO) $(LIBA) $(B)/xl-checkpoint $(B)/xl $(B)/xlcheckpoint.pc
 $(B)/gen/manifest_rng.c: libxl-plugin/schema/manifest.rng tools/embed.sh
 	@mkdir -p $(@D)
 	sh tools/embed.sh $< xlcp_manifest_rng > $@
+
+$(B)/gen/xs_protocol_xml.c: xenstore-schema/protocol.xml tools/embed.sh
+	@mkdir -p $(@D)
+	sh tools/embed.sh $< xlcp_xs_protocol_xml > $@
 
 $(B)/gen/xlcp_xs_proto.h: xenstore-schema/protocol.xml xenstore-schema/gen-header.xsl
 	@mkdir -p $(@D)
@@ -94,7 +100,7 @@ $(LIBA): $(CORE_OBJS) $(XEN_OBJS)
 	ar rcs $@ $^
 
 $(B)/xl-checkpoint: $(B)/obj/libxl-plugin/cli/main.o $(CLI_OBJS) $(LIBA)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CORE) $(LIBS_XEN)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CLI) $(LIBS_CORE) $(LIBS_XEN)
 
 $(B)/xl: tools/xl
 	@mkdir -p $(@D)
@@ -111,7 +117,7 @@ $(B)/xlcheckpoint.pc: libxl-plugin/xlcheckpoint.pc.in Makefile
 $(B)/tests/%: tests/unit/%.c $(SAN_OBJS) $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CFLAGS_ALL) $(SAN) -o $@ $< $(SAN_OBJS) \
-		$(LIBS_CORE) $(shell pkg-config --libs cmocka)
+		$(LIBS_CLI) $(LIBS_CORE) $(shell pkg-config --libs cmocka)
 
 check-unit: $(TEST_BINS) all
 	@sh tests/unit/run.sh $(TEST_BINS)

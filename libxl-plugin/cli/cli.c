@@ -240,9 +240,9 @@ static int parse_seconds(const char *s, unsigned int *ms_out)
     else if (strcmp(end, "s") != 0 && *end)
         return -1;
     v *= 1000.0;
-    if (v > (double)UINT_MAX)
+    if (v > (double)UINT_MAX - 1.0)
         return -1;
-    *ms_out = (unsigned int)llround(v);
+    *ms_out = (unsigned int)(v + 0.5);
     return 0;
 }
 
