@@ -235,7 +235,7 @@ static void test_bad_state(void **state)
     static const char *const bad[][2] = {
         {NULL, "frozen " ID},
         {"quiesce " ID, "frozen " ID2},
-        {"quiesce invalid", "frozen " ID},
+        {"quiesce " ID2, "frozen " ID},
     };
     struct tree t;
     struct xlcp_xs_report r;

@@ -1,0 +1,54 @@
+# module.mk - make targets of the guest kernel module (included by the top Makefile).
+#   make module      build build/guest-kernel/xlcp_guest.ko against the pinned Debian headers
+#                    (linux-headers-$(KERNEL_ABI)-amd64, KERNEL_ABI from
+#                    tools/nested/versions.env; override with XLCP_KDIR=...), warnings = errors
+#   make xs-regen    regenerate the committed copies made from xenstore-schema/protocol.xml
+#                    (guest-kernel/xlcp_xs_proto.h, xenstore-schema/PROTOCOL.md)
+# When the headers are installed, `make` builds the module and `make install` (hence
+# `make stage`, hence `make check`) installs it as $(LIBDIR)/xl-checkpoint/xlcp_guest.ko.
+# The module is built from a copy in build/guest-kernel/ (Kbuild of 6.1 writes its
+# objects next to the sources) with the header generated from protocol.xml.
+
+XLCP_KABI := $(shell sed -n 's/^KERNEL_ABI=//p' tools/nested/versions.env 2>/dev/null)
+XLCP_KDIR ?= /usr/src/linux-headers-$(XLCP_KABI)-amd64
+XLCP_MOD_DIR := $(B)/guest-kernel
+XLCP_MOD_KO := $(XLCP_MOD_DIR)/xlcp_guest.ko
+XLCP_HAVE_KHDRS := $(wildcard $(XLCP_KDIR)/Makefile)
+
+.PHONY: module module-clean xs-regen install-module
+
+module:
+ifeq ($(XLCP_HAVE_KHDRS),)
+	@echo "module: no kernel headers in $(XLCP_KDIR) (make deps installs them)" >&2
+	@false
+else
+module: $(XLCP_MOD_KO)
+endif
+
+$(XLCP_MOD_KO): guest-kernel/xlcp_guest.c guest-kernel/Kbuild $(B)/gen/xlcp_xs_proto.h
+	rm -rf $(XLCP_MOD_DIR)
+	mkdir -p $(XLCP_MOD_DIR)
+	cp guest-kernel/Kbuild guest-kernel/xlcp_guest.c $(B)/gen/xlcp_xs_proto.h $(XLCP_MOD_DIR)/
+	$(MAKE) -C $(XLCP_KDIR) M=$(CURDIR)/$(XLCP_MOD_DIR) W=1 KCFLAGS=-Werror modules \
+		> $(XLCP_MOD_DIR)/build.log 2>&1 || { cat $(XLCP_MOD_DIR)/build.log; false; }
+	@if grep -n 'warning:' $(XLCP_MOD_DIR)/build.log; then \
+		echo "module: warnings (see above)"; rm -f $@; false; fi
+	@echo "module: $@ built against $(XLCP_KDIR)"
+
+ifneq ($(XLCP_HAVE_KHDRS),)
+all: $(XLCP_MOD_KO)
+install: install-module
+endif
+
+install-module: $(XLCP_MOD_KO)
+	install -d $(DESTDIR)$(LIBDIR)/xl-checkpoint
+	install -m 0644 $(XLCP_MOD_KO) $(DESTDIR)$(LIBDIR)/xl-checkpoint/xlcp_guest.ko
+
+module-clean:
+	rm -rf $(XLCP_MOD_DIR)
+
+xs-regen:
+	xsltproc xenstore-schema/gen-header.xsl xenstore-schema/protocol.xml \
+		> guest-kernel/xlcp_xs_proto.h
+	xsltproc xenstore-schema/gen-doc.xsl xenstore-schema/protocol.xml \
+		> xenstore-schema/PROTOCOL.md
