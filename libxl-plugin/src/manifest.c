@@ -1,0 +1,445 @@
+/*
+ * manifest.c - writing and reading manifest.xml with libxml2, validated against the
+ * RelaxNG schema compiled into the library (schema/manifest.rng), and SHA-256 digests
+ * of memory images with OpenSSL's EVP interface.
+ */
+#include "manifest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/relaxng.h>
+#include <libxml/tree.h>
+#include <openssl/evp.h>
+
+extern const char xlcp_manifest_rng[];
+
+#define MANIFEST_MAX_BYTES (16u << 20)
+
+void xlcp_manifest_init(struct xlcp_manifest *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+void xlcp_manifest_free(struct xlcp_manifest *m)
+{
+    free(m->config_json);
+    m->config_json = NULL;
+}
+
+/* ---- validation ---------------------------------------------------------------- */
+
+struct errbuf {
+    char msg[512];
+};
+
+static void collect_error(void *arg, xmlErrorPtr e)
+{
+    struct errbuf *b = arg;
+    size_t n;
+
+    if (b->msg[0] || !e || !e->message)
+        return;
+    snprintf(b->msg, sizeof(b->msg), "line %d: %s", e->line, e->message);
+    n = strlen(b->msg);
+    while (n > 0 && (b->msg[n - 1] == '\n' || b->msg[n - 1] == ' '))
+        b->msg[--n] = '\0';
+}
+
+static int validate(xmlDocPtr doc, const char *what, struct xlcp_err *err)
+{
+    struct errbuf eb = {{0}};
+    xmlRelaxNGParserCtxtPtr pctx;
+    xmlRelaxNGPtr schema = NULL;
+    xmlRelaxNGValidCtxtPtr vctx = NULL;
+    int rc = -1;
+
+    pctx = xmlRelaxNGNewMemParserCtxt(xlcp_manifest_rng, (int)strlen(xlcp_manifest_rng));
+    if (pctx) {
+        xmlRelaxNGSetParserStructuredErrors(pctx, collect_error, &eb);
+        schema = xmlRelaxNGParse(pctx);
+        xmlRelaxNGFreeParserCtxt(pctx);
+    }
+    if (!schema)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "manifest schema does not load: %s", eb.msg);
+    vctx = xmlRelaxNGNewValidCtxt(schema);
+    if (vctx) {
+        xmlRelaxNGSetValidStructuredErrors(vctx, collect_error, &eb);
+        rc = xmlRelaxNGValidateDoc(vctx, doc);
+        xmlRelaxNGFreeValidCtxt(vctx);
+    }
+    xmlRelaxNGFree(schema);
+    if (rc != 0)
+        return xlcp_err_set(err, XLCP_ECORRUPT, "%s: does not match the manifest schema: %s",
+                            what, eb.msg[0] ? eb.msg : "invalid");
+    return 0;
+}
+
+/* ---- writing ------------------------------------------------------------------- */
+
+static xmlNodePtr add(xmlNodePtr parent, const char *name, const char *text)
+{
+    return xmlNewTextChild(parent, NULL, BAD_CAST name, BAD_CAST(text ? text : ""));
+}
+
+static xmlNodePtr addu(xmlNodePtr parent, const char *name, uint64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%" PRIu64, v);
+    return add(parent, name, buf);
+}
+
+static void attr(xmlNodePtr n, const char *name, const char *v)
+{
+    xmlNewProp(n, BAD_CAST name, BAD_CAST v);
+}
+
+static void attru(xmlNodePtr n, const char *name, uint64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%" PRIu64, v);
+    attr(n, name, buf);
+}
+
+static xmlDocPtr build(const struct xlcp_manifest *m)
+{
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root = xmlNewNode(NULL, BAD_CAST "checkpoint");
+    xmlNodePtr n, d, disks, t;
+
+    xmlDocSetRootElement(doc, root);
+    attr(root, "version", "1");
+    add(root, "id", m->id);
+    add(root, "label", m->name);
+    add(root, "created", m->created);
+    add(root, "group", m->group_id);
+    add(root, "tool-version", m->tool_version);
+    add(root, "xen-version", m->xen_version);
+    n = xmlNewChild(root, NULL, BAD_CAST "domain", NULL);
+    add(n, "name", m->dom_name);
+    add(n, "uuid", m->dom_uuid);
+    addu(n, "domid", m->domid);
+    addu(n, "memory-kib", m->memory_kib);
+    add(n, "config", m->config_json);
+    n = xmlNewChild(root, NULL, BAD_CAST "capture", NULL);
+    addu(n, "live", m->live ? 1 : 0);
+    addu(n, "quiesced", m->quiesced ? 1 : 0);
+    add(n, "quiesce-note", m->quiesce_note);
+    add(n, "suspend-path", m->suspend_path);
+    add(n, "consistency", m->consistency);
+    n = xmlNewChild(root, NULL, BAD_CAST "memory", NULL);
+    add(n, "file", m->memory_file);
+    addu(n, "bytes", m->memory_bytes);
+    add(n, "sha256", m->memory_sha256);
+    disks = xmlNewChild(root, NULL, BAD_CAST "disks", NULL);
+    for (int i = 0; i < m->ndisks; i++) {
+        const struct xlcp_manifest_disk *md = &m->disks[i];
+        d = xmlNewChild(disks, NULL, BAD_CAST "disk", NULL);
+        attr(d, "vdev", md->origin.vdev);
+        attru(d, "skipped", md->skipped ? 1 : 0);
+        n = xmlNewChild(d, NULL, BAD_CAST "origin", NULL);
+        attr(n, "path", md->origin.path);
+        attr(n, "vg", md->origin.vg);
+        attr(n, "lv", md->origin.lv);
+        attru(n, "thin", md->origin.thin ? 1 : 0);
+        attru(n, "bytes", md->origin.size_bytes);
+        n = xmlNewChild(d, NULL, BAD_CAST "snapshot", NULL);
+        attr(n, "path", md->snap.path);
+        attr(n, "vg", md->snap.vg);
+        attr(n, "lv", md->snap.lv);
+        attr(n, "origin-lv", md->snap.origin_lv);
+        attru(n, "thin", md->snap.thin ? 1 : 0);
+        attru(n, "bytes", md->snap.size_bytes);
+    }
+    t = xmlNewChild(root, NULL, BAD_CAST "timings", NULL);
+    for (int s = 0; s < XLCP_STEP__COUNT; s++) {
+        n = xmlNewChild(t, NULL, BAD_CAST "step", NULL);
+        attr(n, "name", xlcp_step_name((xlcp_step)s));
+        attru(n, "start-ns", m->step_start_ns[s]);
+        attru(n, "ns", m->step_ns[s]);
+    }
+    addu(t, "downtime-ns", m->downtime_ns);
+    addu(t, "guest-downtime-ns", m->guest_downtime_ns);
+    addu(t, "total-ns", m->total_ns);
+    return doc;
+}
+
+int xlcp_manifest_to_xml(const struct xlcp_manifest *m, char **xml_out, struct xlcp_err *err)
+{
+    xmlDocPtr doc;
+    xmlChar *buf = NULL;
+    int len = 0, rc;
+
+    xmlInitParser();
+    doc = build(m);
+    rc = validate(doc, "manifest", err);
+    if (rc == 0) {
+        xmlDocDumpFormatMemoryEnc(doc, &buf, &len, "UTF-8", 1);
+        if (!buf)
+            rc = xlcp_err_set(err, XLCP_EINTERNAL, "cannot serialise manifest");
+    }
+    xmlFreeDoc(doc);
+    if (rc)
+        return rc;
+    *xml_out = strndup((const char *)buf, (size_t)len);
+    xmlFree(buf);
+    return *xml_out ? 0 : xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+}
+
+int xlcp_manifest_write_fd(const struct xlcp_manifest *m, int fd, struct xlcp_err *err)
+{
+    char *xml = NULL;
+    size_t len, off = 0;
+    int rc = xlcp_manifest_to_xml(m, &xml, err);
+
+    if (rc)
+        return rc;
+    len = strlen(xml);
+    while (off < len) {
+        ssize_t w = write(fd, xml + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc = xlcp_err_errno(err, w < 0 ? errno : EIO, "write manifest");
+            break;
+        }
+        off += (size_t)w;
+    }
+    free(xml);
+    return rc;
+}
+
+/* ---- reading ------------------------------------------------------------------- */
+
+struct reader {
+    const char *path;
+    struct xlcp_err *err;
+    int rc;
+};
+
+static xmlNodePtr child(xmlNodePtr n, const char *name)
+{
+    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+/* Copies text content or an attribute (when attr_name) into out; too long is corrupt. */
+static void get_str(struct reader *r, xmlNodePtr n, const char *attr_name, char *out, size_t len)
+{
+    xmlChar *v;
+
+    if (r->rc)
+        return;
+    v = attr_name ? xmlGetProp(n, BAD_CAST attr_name) : xmlNodeGetContent(n);
+    if (!v) {
+        out[0] = '\0';
+        return;
+    }
+    if (strlen((const char *)v) >= len)
+        r->rc = xlcp_err_set(r->err, XLCP_ECORRUPT, "%s: value of %s%s%s too long", r->path,
+                             (const char *)n->name, attr_name ? "@" : "",
+                             attr_name ? attr_name : "");
+    else
+        snprintf(out, len, "%s", (const char *)v);
+    xmlFree(v);
+}
+
+static uint64_t get_u64(struct reader *r, xmlNodePtr n, const char *attr_name)
+{
+    char buf[32], *end = NULL;
+    unsigned long long v;
+
+    get_str(r, n, attr_name, buf, sizeof(buf));
+    if (r->rc)
+        return 0;
+    errno = 0;
+    v = strtoull(buf, &end, 10);
+    if (errno || !end || *end || end == buf)
+        r->rc = xlcp_err_set(r->err, XLCP_ECORRUPT, "%s: bad number in %s", r->path,
+                             (const char *)n->name);
+    return (uint64_t)v;
+}
+
+static void parse(struct reader *r, xmlNodePtr root, struct xlcp_manifest *m)
+{
+    xmlNodePtr dom = child(root, "domain"), cap = child(root, "capture");
+    xmlNodePtr mem = child(root, "memory"), disks = child(root, "disks");
+    xmlNodePtr tim = child(root, "timings");
+    xmlChar *cfg;
+
+    get_str(r, child(root, "id"), NULL, m->id, sizeof(m->id));
+    get_str(r, child(root, "label"), NULL, m->name, sizeof(m->name));
+    get_str(r, child(root, "created"), NULL, m->created, sizeof(m->created));
+    get_str(r, child(root, "group"), NULL, m->group_id, sizeof(m->group_id));
+    get_str(r, child(root, "tool-version"), NULL, m->tool_version, sizeof(m->tool_version));
+    get_str(r, child(root, "xen-version"), NULL, m->xen_version, sizeof(m->xen_version));
+    get_str(r, child(dom, "name"), NULL, m->dom_name, sizeof(m->dom_name));
+    get_str(r, child(dom, "uuid"), NULL, m->dom_uuid, sizeof(m->dom_uuid));
+    m->domid = (uint32_t)get_u64(r, child(dom, "domid"), NULL);
+    m->memory_kib = get_u64(r, child(dom, "memory-kib"), NULL);
+    cfg = xmlNodeGetContent(child(dom, "config"));
+    if (cfg) {
+        m->config_json = strdup((const char *)cfg);
+        xmlFree(cfg);
+    }
+    m->live = (int)get_u64(r, child(cap, "live"), NULL);
+    m->quiesced = (int)get_u64(r, child(cap, "quiesced"), NULL);
+    get_str(r, child(cap, "quiesce-note"), NULL, m->quiesce_note, sizeof(m->quiesce_note));
+    get_str(r, child(cap, "suspend-path"), NULL, m->suspend_path, sizeof(m->suspend_path));
+    get_str(r, child(cap, "consistency"), NULL, m->consistency, sizeof(m->consistency));
+    get_str(r, child(mem, "file"), NULL, m->memory_file, sizeof(m->memory_file));
+    m->memory_bytes = get_u64(r, child(mem, "bytes"), NULL);
+    get_str(r, child(mem, "sha256"), NULL, m->memory_sha256, sizeof(m->memory_sha256));
+    for (xmlNodePtr d = disks->children; d && !r->rc; d = d->next) {
+        struct xlcp_manifest_disk *md;
+        xmlNodePtr o, s;
+        if (d->type != XML_ELEMENT_NODE)
+            continue;
+        if (m->ndisks >= XLCP_MAX_DISKS) {
+            r->rc = xlcp_err_set(r->err, XLCP_ECORRUPT, "%s: too many disks", r->path);
+            break;
+        }
+        md = &m->disks[m->ndisks++];
+        o = child(d, "origin");
+        s = child(d, "snapshot");
+        get_str(r, d, "vdev", md->origin.vdev, sizeof(md->origin.vdev));
+        memcpy(md->snap.vdev, md->origin.vdev, sizeof(md->snap.vdev));
+        md->skipped = (int)get_u64(r, d, "skipped");
+        get_str(r, o, "path", md->origin.path, sizeof(md->origin.path));
+        get_str(r, o, "vg", md->origin.vg, sizeof(md->origin.vg));
+        get_str(r, o, "lv", md->origin.lv, sizeof(md->origin.lv));
+        md->origin.thin = (int)get_u64(r, o, "thin");
+        md->origin.size_bytes = get_u64(r, o, "bytes");
+        get_str(r, s, "path", md->snap.path, sizeof(md->snap.path));
+        get_str(r, s, "vg", md->snap.vg, sizeof(md->snap.vg));
+        get_str(r, s, "lv", md->snap.lv, sizeof(md->snap.lv));
+        get_str(r, s, "origin-lv", md->snap.origin_lv, sizeof(md->snap.origin_lv));
+        md->snap.thin = (int)get_u64(r, s, "thin");
+        md->snap.size_bytes = get_u64(r, s, "bytes");
+    }
+    for (xmlNodePtr s = tim->children; s && !r->rc; s = s->next) {
+        char name[32];
+        if (s->type != XML_ELEMENT_NODE || strcmp((const char *)s->name, "step") != 0)
+            continue;
+        get_str(r, s, "name", name, sizeof(name));
+        for (int k = 0; k < XLCP_STEP__COUNT; k++)
+            if (strcmp(name, xlcp_step_name((xlcp_step)k)) == 0) {
+                m->step_start_ns[k] = get_u64(r, s, "start-ns");
+                m->step_ns[k] = get_u64(r, s, "ns");
+            }
+    }
+    m->downtime_ns = get_u64(r, child(tim, "downtime-ns"), NULL);
+    m->guest_downtime_ns = get_u64(r, child(tim, "guest-downtime-ns"), NULL);
+    m->total_ns = get_u64(r, child(tim, "total-ns"), NULL);
+}
+
+int xlcp_manifest_read(const char *path, struct xlcp_manifest *m, struct xlcp_err *err)
+{
+    struct errbuf eb = {{0}};
+    struct reader r = {path, err, 0};
+    xmlParserCtxtPtr pctx;
+    xmlDocPtr doc;
+    struct stat st;
+    int fd, rc;
+
+    xlcp_manifest_init(m);
+    xmlInitParser();
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return xlcp_err_errno(err, errno, "%s", path) == XLCP_ENOTFOUND
+                   ? xlcp_err_set(err, XLCP_ECORRUPT, "%s: manifest missing", path)
+                   : err->code;
+    if (fstat(fd, &st) != 0 || st.st_size > (off_t)MANIFEST_MAX_BYTES) {
+        close(fd);
+        return xlcp_err_set(err, XLCP_ECORRUPT, "%s: unreadable or larger than %u bytes", path,
+                            MANIFEST_MAX_BYTES);
+    }
+    pctx = xmlNewParserCtxt();
+    if (!pctx) {
+        close(fd);
+        return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+    }
+    xmlSetStructuredErrorFunc(&eb, collect_error);
+    doc = xmlCtxtReadFd(pctx, fd, path, NULL, XML_PARSE_NONET);
+    xmlSetStructuredErrorFunc(NULL, NULL);
+    xmlFreeParserCtxt(pctx);
+    close(fd);
+    if (!doc)
+        return xlcp_err_set(err, XLCP_ECORRUPT, "%s: not well-formed XML: %s", path,
+                            eb.msg[0] ? eb.msg : "empty or truncated");
+    rc = validate(doc, path, err);
+    if (rc == 0) {
+        parse(&r, xmlDocGetRootElement(doc), m);
+        rc = r.rc;
+    }
+    xmlFreeDoc(doc);
+    if (rc)
+        xlcp_manifest_free(m);
+    return rc;
+}
+
+/* ---- digests ------------------------------------------------------------------- */
+
+int xlcp_digest_fd(int fd, char hex_out[XLCP_DIGEST_HEX + 1], uint64_t *bytes,
+                   struct xlcp_err *err)
+{
+    enum { CHUNK = 1 << 20 };
+    unsigned char *buf = malloc(CHUNK);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    uint64_t off = 0;
+    int rc = 0;
+
+    if (!buf || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+        rc = xlcp_err_set(err, XLCP_EINTERNAL, "cannot start sha256");
+    while (rc == 0) {
+        ssize_t n = pread(fd, buf, CHUNK, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = xlcp_err_errno(err, errno, "read");
+            break;
+        }
+        if (n == 0)
+            break;
+        if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+            rc = xlcp_err_set(err, XLCP_EINTERNAL, "sha256 update failed");
+        off += (uint64_t)n;
+    }
+    if (rc == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+        rc = xlcp_err_set(err, XLCP_EINTERNAL, "sha256 final failed");
+    if (rc == 0) {
+        for (unsigned i = 0; i < mdlen && i * 2 < XLCP_DIGEST_HEX; i++)
+            snprintf(hex_out + i * 2, 3, "%02x", md[i]);
+        if (bytes)
+            *bytes = off;
+    }
+    EVP_MD_CTX_free(ctx);
+    free(buf);
+    return rc;
+}
+
+int xlcp_digest_file(const char *path, char hex_out[XLCP_DIGEST_HEX + 1], uint64_t *bytes,
+                     struct xlcp_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc;
+
+    if (fd < 0)
+        return xlcp_err_errno(err, errno, "open %s", path);
+    rc = xlcp_digest_fd(fd, hex_out, bytes, err);
+    close(fd);
+    if (rc)
+        xlcp_err_prefix(err, "%s", path);
+    return rc;
+}

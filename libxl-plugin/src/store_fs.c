@@ -1,0 +1,455 @@
+/*
+ * store_fs.c - the checkpoint catalog on the local file system (the `store` port).
+ *
+ * <root>/<domain-uuid>/<id>/ holds memory.xl and manifest.xml. A checkpoint is written
+ * in <root>/<uuid>/.tmp-<id>/, every file and the directory fsync'd, then renamed; a
+ * deletion renames to .del-<id> first. <root>/<uuid>/.lock is the per-domain flock.
+ */
+#include "ports.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FS_MAX_FILES 8
+
+struct fs {
+    char root[XLCP_PATH_MAX];
+};
+
+struct xlcp_store_lock {
+    int fd;
+};
+
+struct xlcp_store_txn {
+    char tmp[XLCP_PATH_MAX + 80];
+    char final[XLCP_PATH_MAX + 80];
+    char parent[XLCP_PATH_MAX + 40];
+    int fds[FS_MAX_FILES];
+    int nfds;
+};
+
+static int id_ok(const char *id)
+{
+    if (!id || !*id || id[0] == '.' || strlen(id) >= XLCP_ID_MAX)
+        return 0;
+    for (const char *c = id; *c; c++)
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+              *c == '.' || *c == '_' || *c == ':' || *c == '-'))
+            return 0;
+    return 1;
+}
+
+static int mkdir_p(const char *path, struct xlcp_err *err)
+{
+    char buf[XLCP_PATH_MAX + 80];
+
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return xlcp_err_set(err, XLCP_EPERM, "catalog root %s: mkdir %s: %s", path, buf,
+                                strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+        return xlcp_err_set(err, XLCP_EPERM, "catalog root %s: %s", path, strerror(errno));
+    return 0;
+}
+
+static void rm_rf(int dirfd, const char *name)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d;
+    struct dirent *e;
+
+    if (fd < 0) {
+        unlinkat(dirfd, name, 0);
+        return;
+    }
+    d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (e->d_type == DT_DIR)
+            rm_rf(fd, e->d_name);
+        else
+            unlinkat(fd, e->d_name, 0);
+    }
+    closedir(d);
+    unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+static int fsync_path(const char *path, struct xlcp_err *err)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = 0;
+
+    if (fd < 0)
+        return xlcp_err_errno(err, errno, "open %s", path);
+    if (fsync(fd) != 0)
+        rc = xlcp_err_errno(err, errno, "fsync %s", path);
+    close(fd);
+    return rc;
+}
+
+static int domdir(struct fs *fs, const char *uuid, char *out, size_t len, struct xlcp_err *err)
+{
+    if (!id_ok(uuid))
+        return xlcp_err_set(err, XLCP_EINVAL, "bad domain uuid '%s'", uuid ? uuid : "");
+    snprintf(out, len, "%s/%s", fs->root, uuid);
+    if (mkdir(out, 0700) != 0 && errno != EEXIST)
+        return xlcp_err_errno(err, errno, "mkdir %s", out);
+    return 0;
+}
+
+static int fs_lock(void *self, const char *uuid, struct xlcp_store_lock **out,
+                   struct xlcp_err *err)
+{
+    char dir[XLCP_PATH_MAX + 40], path[XLCP_PATH_MAX + 48];
+    struct xlcp_store_lock *l;
+    int fd, rc;
+
+    if ((rc = domdir(self, uuid, dir, sizeof(dir), err)))
+        return rc;
+    snprintf(path, sizeof(path), "%s/.lock", dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return xlcp_err_errno(err, errno, "open %s", path);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return xlcp_err_set(err, XLCP_EBUSY,
+                                "another checkpoint of domain %s is under way (%s)", uuid, path);
+        return xlcp_err_errno(err, e, "flock %s", path);
+    }
+    l = malloc(sizeof(*l));
+    if (!l) {
+        close(fd);
+        return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+    }
+    l->fd = fd;
+    *out = l;
+    return 0;
+}
+
+static void fs_unlock(void *self, struct xlcp_store_lock *l)
+{
+    (void)self;
+    if (!l)
+        return;
+    flock(l->fd, LOCK_UN);
+    close(l->fd);
+    free(l);
+}
+
+static int fs_cleanup(void *self, const char *uuid, char (*ids)[XLCP_ID_MAX], size_t max,
+                      size_t *n, struct xlcp_err *err)
+{
+    char dir[XLCP_PATH_MAX + 40];
+    DIR *d;
+    struct dirent *e;
+    int rc;
+
+    *n = 0;
+    if ((rc = domdir(self, uuid, dir, sizeof(dir), err)))
+        return rc;
+    d = opendir(dir);
+    if (!d)
+        return xlcp_err_errno(err, errno, "opendir %s", dir);
+    while ((e = readdir(d)) != NULL) {
+        const char *id = NULL;
+        if (strncmp(e->d_name, ".tmp-", 5) == 0)
+            id = e->d_name + 5;
+        else if (strncmp(e->d_name, ".del-", 5) != 0)
+            continue;
+        if (id && *n < max && id_ok(id))
+            snprintf(ids[(*n)++], XLCP_ID_MAX, "%s", id);
+        rm_rf(dirfd(d), e->d_name);
+    }
+    closedir(d);
+    return 0;
+}
+
+static int fs_begin(void *self, const char *uuid, const char *id, struct xlcp_store_txn **out,
+                    struct xlcp_err *err)
+{
+    struct xlcp_store_txn *t;
+    int rc;
+
+    if (!id_ok(id))
+        return xlcp_err_set(err, XLCP_EINVAL, "bad checkpoint id '%s'", id ? id : "");
+    t = calloc(1, sizeof(*t));
+    if (!t)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+    if ((rc = domdir(self, uuid, t->parent, sizeof(t->parent), err))) {
+        free(t);
+        return rc;
+    }
+    snprintf(t->tmp, sizeof(t->tmp), "%s/.tmp-%s", t->parent, id);
+    snprintf(t->final, sizeof(t->final), "%s/%s", t->parent, id);
+    if (mkdir(t->tmp, 0700) != 0) {
+        rc = xlcp_err_errno(err, errno, "mkdir %s", t->tmp);
+        free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+static int fs_create_file(void *self, struct xlcp_store_txn *t, const char *name, int *fd_out,
+                          struct xlcp_err *err)
+{
+    char path[XLCP_PATH_MAX + 160];
+    int fd;
+
+    (void)self;
+    if (!id_ok(name) || t->nfds >= FS_MAX_FILES)
+        return xlcp_err_set(err, XLCP_EINVAL, "bad file name '%s'", name);
+    snprintf(path, sizeof(path), "%s/%s", t->tmp, name);
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return xlcp_err_errno(err, errno, "create %s", path);
+    /* Keep our own descriptor for the fsync at commit; the caller closes its own. */
+    t->fds[t->nfds] = dup(fd);
+    if (t->fds[t->nfds] < 0) {
+        int e = errno;
+        close(fd);
+        return xlcp_err_errno(err, e, "dup");
+    }
+    t->nfds++;
+    *fd_out = fd;
+    return 0;
+}
+
+static void txn_free(struct xlcp_store_txn *t)
+{
+    for (int i = 0; i < t->nfds; i++)
+        close(t->fds[i]);
+    free(t);
+}
+
+static int fs_commit(void *self, struct xlcp_store_txn *t, struct xlcp_err *err)
+{
+    int rc = 0;
+
+    (void)self;
+    for (int i = 0; i < t->nfds && rc == 0; i++)
+        if (fsync(t->fds[i]) != 0)
+            rc = xlcp_err_errno(err, errno, "fsync in %s", t->tmp);
+    if (rc == 0)
+        rc = fsync_path(t->tmp, err);
+    if (rc == 0 && rename(t->tmp, t->final) != 0)
+        rc = xlcp_err_errno(err, errno, "rename %s", t->tmp);
+    if (rc == 0)
+        rc = fsync_path(t->parent, err);
+    if (rc) {
+        char name[XLCP_PATH_MAX + 80];
+        const char *base = strrchr(t->tmp, '/');
+        snprintf(name, sizeof(name), "%s", base ? base + 1 : t->tmp);
+        int dfd = open(t->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            rm_rf(dfd, name);
+            close(dfd);
+        }
+    }
+    txn_free(t);
+    return rc;
+}
+
+static void fs_abort(void *self, struct xlcp_store_txn *t)
+{
+    const char *base = strrchr(t->tmp, '/');
+    int dfd = open(t->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    (void)self;
+    if (dfd >= 0) {
+        rm_rf(dfd, base ? base + 1 : t->tmp);
+        close(dfd);
+    }
+    txn_free(t);
+}
+
+static int fs_locate(void *self, const char *id, char *dir_out, size_t len, struct xlcp_err *err)
+{
+    struct fs *fs = self;
+    DIR *d;
+    struct dirent *e;
+    int found = 0;
+
+    if (!id_ok(id))
+        return xlcp_err_set(err, XLCP_ENOTFOUND, "no checkpoint '%s'", id ? id : "");
+    d = opendir(fs->root);
+    if (!d)
+        return xlcp_err_errno(err, errno, "opendir %s", fs->root);
+    while (!found && (e = readdir(d)) != NULL) {
+        char path[XLCP_PATH_MAX + 160];
+        struct stat st;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s/%s", fs->root, e->d_name, id);
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            snprintf(dir_out, len, "%s", path);
+            found = 1;
+        }
+    }
+    closedir(d);
+    return found ? 0 : xlcp_err_set(err, XLCP_ENOTFOUND, "no checkpoint '%s' in %s", id, fs->root);
+}
+
+static int cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_ids(const char *dir, char ***ids, size_t *n, size_t *cap, struct xlcp_err *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    if (!d)
+        return errno == ENOENT ? 0 : xlcp_err_errno(err, errno, "opendir %s", dir);
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+            continue;
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 16;
+            char **nv = realloc(*ids, nc * sizeof(char *));
+            if (!nv) {
+                closedir(d);
+                return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+            }
+            *ids = nv;
+            *cap = nc;
+        }
+        (*ids)[*n] = strdup(e->d_name);
+        if (!(*ids)[*n]) {
+            closedir(d);
+            return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+        }
+        (*n)++;
+    }
+    closedir(d);
+    return 0;
+}
+
+static int fs_list(void *self, const char *uuid, char ***ids_out, size_t *n_out,
+                   struct xlcp_err *err)
+{
+    struct fs *fs = self;
+    char **ids = NULL;
+    size_t n = 0, cap = 0;
+    char path[XLCP_PATH_MAX + 80];
+    int rc = 0;
+
+    if (uuid) {
+        snprintf(path, sizeof(path), "%s/%s", fs->root, uuid);
+        rc = add_ids(path, &ids, &n, &cap, err);
+    } else {
+        DIR *d = opendir(fs->root);
+        struct dirent *e;
+        if (!d)
+            return xlcp_err_errno(err, errno, "opendir %s", fs->root);
+        while (rc == 0 && (e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof(path), "%s/%s", fs->root, e->d_name);
+            rc = add_ids(path, &ids, &n, &cap, err);
+        }
+        closedir(d);
+    }
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            free(ids[i]);
+        free(ids);
+        return rc;
+    }
+    if (n > 1)
+        qsort(ids, n, sizeof(char *), cmp);
+    *ids_out = ids;
+    *n_out = n;
+    return 0;
+}
+
+static int fs_remove(void *self, const char *id, struct xlcp_err *err)
+{
+    char dir[XLCP_PATH_MAX + 160], del[XLCP_PATH_MAX + 200], parent[XLCP_PATH_MAX + 160];
+    char *slash;
+    int rc = fs_locate(self, id, dir, sizeof(dir), err), dfd;
+
+    if (rc)
+        return rc;
+    snprintf(parent, sizeof(parent), "%s", dir);
+    slash = strrchr(parent, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(del, sizeof(del), "%s/.del-%s", parent, id);
+    if (rename(dir, del) != 0)
+        return xlcp_err_errno(err, errno, "rename %s", dir);
+    dfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return xlcp_err_errno(err, errno, "open %s", parent);
+    rm_rf(dfd, strrchr(del, '/') + 1);
+    if (fsync(dfd) != 0)
+        rc = xlcp_err_errno(err, errno, "fsync %s", parent);
+    close(dfd);
+    return rc;
+}
+
+static const struct xlcp_store_ops fs_ops = {
+    .lock = fs_lock,
+    .unlock = fs_unlock,
+    .cleanup = fs_cleanup,
+    .begin = fs_begin,
+    .create_file = fs_create_file,
+    .commit = fs_commit,
+    .abort = fs_abort,
+    .locate = fs_locate,
+    .list = fs_list,
+    .remove = fs_remove,
+};
+
+int xlcp_store_fs_open(struct xlcp_store *out, const char *root, struct xlcp_err *err)
+{
+    struct fs *fs;
+    struct stat st;
+    int rc;
+
+    if (!root || !*root)
+        root = getenv("XLCP_CATALOG_ROOT");
+    if (!root || !*root)
+        root = "/var/lib/xl-checkpoint";
+    if ((rc = mkdir_p(root, err)))
+        return rc;
+    if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode) || access(root, W_OK | X_OK) != 0)
+        return xlcp_err_set(err, XLCP_EPERM, "catalog root %s is not a writable directory",
+                            root);
+    fs = calloc(1, sizeof(*fs));
+    if (!fs)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+    snprintf(fs->root, sizeof(fs->root), "%s", root);
+    out->ops = &fs_ops;
+    out->self = fs;
+    return 0;
+}
+
+void xlcp_store_fs_close(struct xlcp_store *store)
+{
+    if (store && store->ops == &fs_ops) {
+        free(store->self);
+        store->self = NULL;
+    }
+}
