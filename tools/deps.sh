@@ -5,9 +5,8 @@
 set -eu
 
 pkgs="make gcc libc6-dev pkg-config libxen-dev libxml2-dev libxml2-utils xsltproc libssl-dev
-      libyajl-dev libcmocka-dev clang-format cppcheck
-      qemu-system-x86 qemu-utils debootstrap busybox-static cpio zstd xz-utils e2fsprogs
-      kmod bc"
+      libyajl-dev libcmocka-dev clang-format cppcheck kmod bc"
+# The nested harness installs its own packages (tools/nested/deps.sh).
 # The guest module is built against the exact kernel the nested guest boots.
 here=$(dirname "$0")
 if [ -f "$here/nested/versions.env" ]; then
@@ -16,22 +15,8 @@ if [ -f "$here/nested/versions.env" ]; then
     [ -n "${KERNEL_ABI:-}" ] && pkgs="$pkgs linux-headers-${KERNEL_ABI}-amd64"
 fi
 
-missing=""
-for p in $pkgs; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-        missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    if [ "$(id -u)" -ne 0 ]; then
-        echo "deps.sh: missing packages:$missing; run as root" >&2
-        exit 1
-    fi
-    echo "deps.sh: installing$missing"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+# shellcheck disable=SC2086
+sh "$here/apt-install.sh" deps.sh $pkgs
 if [ -x "$here/nested/deps.sh" ]; then
     "$here/nested/deps.sh"
 fi

@@ -317,6 +317,21 @@ static int step_commit(struct run *r, struct xlcp_err *err)
     return rc;
 }
 
+/* The steps after prepare, in order. */
+static const struct {
+    xlcp_step step;
+    const char *what;
+    int (*run)(struct run *r, struct xlcp_err *err);
+} steps[] = {
+    {XLCP_STEP_QUIESCE, "quiescing guest filesystems", step_quiesce},
+    {XLCP_STEP_LIVE_COPY, "copying memory", step_live_copy},
+    {XLCP_STEP_SUSPEND, "waiting for the guest to stop", step_suspend},
+    {XLCP_STEP_DISK_SNAPSHOT, "snapshotting disks", step_disk_snapshot},
+    {XLCP_STEP_RESUME, "resuming guest", step_resume},
+    {XLCP_STEP_THAW, "thawing guest filesystems", step_thaw},
+    {XLCP_STEP_COMMIT, "writing manifest", step_commit},
+};
+
 /* ---- unwinding ------------------------------------------------------------------- */
 
 /* Undo what the run did, after a failure. Appends what could not be undone. */
@@ -397,32 +412,10 @@ int xlcp_engine_create(const struct xlcp_ports *p, const char *domain,
         snprintf(out->dom_uuid, sizeof(out->dom_uuid), "%s", r.dom.uuid);
         out->domid = r.dom.domid;
         out->memory_kib = r.dom.memory_kib;
-        enter(&r, XLCP_STEP_QUIESCE, "quiescing guest filesystems");
-        rc = step_quiesce(&r, err);
     }
-    if (rc == 0) {
-        enter(&r, XLCP_STEP_LIVE_COPY, "copying memory");
-        rc = step_live_copy(&r, err);
-    }
-    if (rc == 0) {
-        enter(&r, XLCP_STEP_SUSPEND, "waiting for the guest to stop");
-        rc = step_suspend(&r, err);
-    }
-    if (rc == 0) {
-        enter(&r, XLCP_STEP_DISK_SNAPSHOT, "snapshotting disks");
-        rc = step_disk_snapshot(&r, err);
-    }
-    if (rc == 0) {
-        enter(&r, XLCP_STEP_RESUME, "resuming guest");
-        rc = step_resume(&r, err);
-    }
-    if (rc == 0) {
-        enter(&r, XLCP_STEP_THAW, "thawing guest filesystems");
-        rc = step_thaw(&r, err);
-    }
-    if (rc == 0) {
-        enter(&r, XLCP_STEP_COMMIT, "writing manifest");
-        rc = step_commit(&r, err);
+    for (size_t i = 0; rc == 0 && i < sizeof(steps) / sizeof(steps[0]); i++) {
+        enter(&r, steps[i].step, steps[i].what);
+        rc = steps[i].run(&r, err);
     }
 
     if (rc) {

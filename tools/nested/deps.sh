@@ -7,19 +7,5 @@ set -euo pipefail
 
 pkgs="qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio gzip zstd xz-utils binutils
       coreutils util-linux ca-certificates"
-missing=""
-for p in $pkgs; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-        missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    if [ "$(id -u)" -ne 0 ]; then
-        echo "nested/deps.sh: missing packages:$missing; run as root" >&2
-        exit 1
-    fi
-    echo "nested/deps.sh: installing$missing"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+# shellcheck disable=SC2086
+sh "$(dirname "$0")/../apt-install.sh" nested/deps.sh $pkgs
