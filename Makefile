@@ -85,7 +85,10 @@ $(B)/san/gen/%.o: $(B)/gen/%.c
 
 $(B)/obj/%.o: %.c $(GEN_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(XEN_CFLAGS) -MMD -MP -c -o $@ $<
+
+# Xen's headers (xenctrl.h) need GNU C extensions: the Xen adapter alone is gnu11.
+$(XEN_OBJS): XEN_CFLAGS := -std=gnu11 $(shell pkg-config --cflags $(PKGS_XEN) 2>/dev/null)
 $(B)/san/%.o: %.c $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CFLAGS_ALL) $(SAN) -MMD -MP -c -o $@ $<

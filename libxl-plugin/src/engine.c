@@ -108,7 +108,7 @@ static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
     rc = CALL(HV(p), lookup, domain, &r->dom, err);
     if (rc)
         return rc;
-    if (r->dom.state != XLCP_DOM_RUNNING)
+    if (r->dom.state != XLCP_DOM_RUNNING && r->dom.state != XLCP_DOM_SUSPENDED)
         return xlcp_err_set(err, XLCP_ESTATE, "domain is %s, not running",
                             xlcp_domstate_name(r->dom.state));
     if (!r->dom.pv)
@@ -121,6 +121,18 @@ static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
     rc = CALL(&p->store, cleanup, r->dom.uuid, leftovers, 8, &nleft, err);
     if (rc)
         return rc;
+    if (r->dom.state == XLCP_DOM_SUSPENDED) {
+        /* Suspended by us (a run killed while the guest was stopped) or by someone else
+         * (a save under way): only the first is ours to undo. */
+        if (nleft == 0)
+            return xlcp_err_set(err, XLCP_ESTATE, "domain is suspended, not running");
+        rc = CALL(HV(p), resume, &r->dom, err);
+        if (rc)
+            return xlcp_err_prefix(err, "resuming the guest left suspended by interrupted "
+                                        "checkpoint %s",
+                                   leftovers[0]);
+        r->dom.state = XLCP_DOM_RUNNING;
+    }
     for (size_t i = 0; i < nleft; i++) {
         char tag[XLCP_ID_MAX + 8];
         snprintf(tag, sizeof(tag), "xlcp-%s", leftovers[i]);

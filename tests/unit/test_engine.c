@@ -333,6 +333,40 @@ static void test_leftovers_of_killed_run(void **state)
     assert_non_null(strstr(f->w->log, "disk.remove_tagged xlcp-20260101T000000.000Z-dead00"));
 }
 
+/* A run killed while the guest was suspended: the next run finds the guest suspended and
+ * its own leftovers, resumes the guest and takes the checkpoint. */
+static void test_killed_while_suspended(void **state)
+{
+    struct fx *f = *state;
+    char path[600];
+
+    snprintf(path, sizeof(path), "%s/%s", f->w->root, f->dom->d.uuid);
+    mkdir(path, 0700);
+    snprintf(path, sizeof(path), "%s/%s/.tmp-20260101T000000.000Z-dead01", f->w->root,
+             f->dom->d.uuid);
+    assert_int_equal(mkdir(path, 0700), 0);
+    f->dom->suspended = 1;
+
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->dom->suspended, 0);
+    assert_int_equal(f->dom->resumes, 2); /* the leftover's, then this run's own */
+    assert_int_equal(fake_catalog_entries(f->w), 1);
+}
+
+/* A guest suspended by someone else (no leftovers of ours) is not ours to resume. */
+static void test_suspended_by_someone_else(void **state)
+{
+    struct fx *f = *state;
+
+    f->dom->suspended = 1;
+    assert_int_equal(create(f, "web1"), XLCP_ESTATE);
+    assert_int_equal(f->err.step, XLCP_STEP_PREPARE);
+    assert_non_null(strstr(f->err.msg, "suspended"));
+    assert_int_equal(f->dom->resumes, 0);
+    assert_int_equal(f->dom->suspended, 1);
+    assert_int_equal(fake_catalog_entries(f->w), 0);
+}
+
 static void flip_byte(const char *path, off_t at)
 {
     int fd = open(path, O_RDWR);
@@ -475,6 +509,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_thin_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leftovers_of_killed_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_while_suspended, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_suspended_by_someone_else, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_detects_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_missing_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
