@@ -811,6 +811,35 @@ static int cmd_verify(struct cli *c)
     return XLCP_EXIT_OK;
 }
 
+/* xs-check <domain>: the guest's live protocol subtree against xenstore-schema/. */
+static int cmd_xs_check(struct cli *c)
+{
+    static const struct option lo[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    unsigned int violations = 0;
+    char *report = NULL;
+    int o, rc;
+
+    opt_reset();
+    while ((o = next_opt(c, ":h", lo)) != -1) {
+        if (o == 'h')
+            return show_help(c);
+        return XLCP_EXIT_USAGE;
+    }
+    if ((rc = positional(c, 1, 1, "<domain>")))
+        return rc;
+    if ((rc = need_ctx(c)))
+        return rc;
+    rc = xlcp_guest_check(c->ctx, c->argv[optind], &report, &violations);
+    if (rc)
+        return lib_error(c, rc);
+    fputs(report, c->out);
+    free(report);
+    return violations ? XLCP_EXIT_FAILURE : XLCP_EXIT_OK;
+}
+
 static int cmd_delete(struct cli *c)
 {
     static const struct option lo[] = {
@@ -972,6 +1001,8 @@ static const struct cmd commands[] = {
      "      --replace             destroy the original domain and take its name\n"
      "      --force               with --replace: even while the original runs\n"
      "  -p, --paused              leave the restored domain paused\n"},
+    {"xs-check", cmd_xs_check, "xs-check <domain>",
+     "Check the guest's xenstore subtree against the protocol (exit 1 on violations)", ""},
     {"help", cmd_help, "help [<subcommand>]", "Show help", ""},
     {"version", cmd_version, "version", "Show the version", ""},
 };

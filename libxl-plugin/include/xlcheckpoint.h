@@ -149,6 +149,15 @@ int xlcp_verify(xlcp_ctx *ctx, const char *id, unsigned int flags);
 /* Removes the checkpoint and its snapshot volumes. */
 int xlcp_delete(xlcp_ctx *ctx, const char *id);
 
+/* ---- the guest's side -------------------------------------------------------------- */
+
+/* Checks the domain's live xl-checkpoint xenstore subtree against the protocol
+ * (xenstore-schema/protocol.xml). Writes a report (malloc'd, one line per violation,
+ * first line a summary; free with free()) and the number of violations. Returns 0 when
+ * the subtree could be read (whatever it holds), an error otherwise. */
+int xlcp_guest_check(xlcp_ctx *ctx, const char *domain, char **report_out,
+                     unsigned int *violations_out);
+
 /* ---- restore ---------------------------------------------------------------------- */
 
 #define XLCP_RESTORE_OPTIONS_VERSION 1

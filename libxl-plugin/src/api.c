@@ -357,3 +357,56 @@ int xlcp_restore(xlcp_ctx *ctx, const char *id, const xlcp_restore_options *opts
         *domid_out = domid;
     return 0;
 }
+
+int xlcp_guest_check(xlcp_ctx *ctx, const char *domain, char **report_out,
+                     unsigned int *violations_out)
+{
+    struct xlcp_err err;
+    struct xlcp_domain dom;
+    struct xlcp_xs_entry *ents = NULL;
+    struct xlcp_xs_report *rep;
+    size_t n = 0, len = 0, cap = 4096;
+    char *text;
+    int rc;
+
+    if (!report_out || !violations_out || !domain)
+        return XLCP_EINVAL;
+    *report_out = NULL;
+    *violations_out = 0;
+    if ((rc = usable(ctx)) || (rc = need_hv(ctx)))
+        return rc;
+    xlcp_err_clear(&err);
+    rc = ctx->ports.hv.ops->lookup(ctx->ports.hv.self, domain, &dom, &err);
+    if (rc == 0)
+        rc = ctx->ports.hv.ops->guest_nodes(ctx->ports.hv.self, &dom, &ents, &n, &err);
+    if (rc)
+        return fail(ctx, &err);
+    rep = calloc(1, sizeof(*rep));
+    text = malloc(cap);
+    if (!rep || !text) {
+        free(rep);
+        free(text);
+        xlcp_xs_entries_free(ents, n);
+        return fail(ctx, &(struct xlcp_err){XLCP_EINTERNAL, XLCP_STEP_NONE, "out of memory"});
+    }
+    if (xlcp_xs_check(ents, n, rep) < 0) {
+        xlcp_err_set(&err, XLCP_EINTERNAL, "cannot load the protocol schema: %s", rep->v[0].msg);
+        free(rep);
+        free(text);
+        xlcp_xs_entries_free(ents, n);
+        return fail(ctx, &err);
+    }
+    len = (size_t)snprintf(text, cap, "domain %s (id %u): %s, %u violation%s of protocol %u\n",
+                           dom.name, dom.domid,
+                           rep->feature ? "checkpoint module advertised" : "no checkpoint module",
+                           rep->count, rep->count == 1 ? "" : "s", xlcp_xs_protocol_version());
+    for (unsigned i = 0; i < rep->stored && len < cap; i++)
+        len += (size_t)snprintf(text + len, cap - len, "%s: %s: %s\n",
+                                xlcp_xs_violation_name(rep->v[i].kind), rep->v[i].path,
+                                rep->v[i].msg);
+    *violations_out = rep->count;
+    *report_out = text;
+    free(rep);
+    xlcp_xs_entries_free(ents, n);
+    return 0;
+}

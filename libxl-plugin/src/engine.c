@@ -617,12 +617,32 @@ int xlcp_engine_restore(const struct xlcp_ports *p, const char *id,
         char lv[XLCP_NAME_MAX];
         if (m.disks[i].skipped)
             continue;
-        if (snprintf(lv, sizeof(lv), "%s.restored.%s", m.disks[i].origin.lv, suffix) >=
-            (int)sizeof(lv)) {
-            rc = xlcp_err_set(err, XLCP_EINVAL, "volume name for %s too long",
-                              m.disks[i].origin.lv);
-            break;
+        /* <lv>.restored.<id suffix>[.N]: a checkpoint can be restored many times. */
+        for (int n = 1;; n++) {
+            struct xlcp_snapshot probe = m.disks[i].snap;
+            int e;
+            if (n > 99) {
+                rc = xlcp_err_set(err, XLCP_EINVAL, "too many restored volumes of %s/%s",
+                                  m.disks[i].origin.vg, m.disks[i].origin.lv);
+                break;
+            }
+            if ((n == 1 ? snprintf(lv, sizeof(lv), "%s.restored.%s", m.disks[i].origin.lv,
+                                   suffix)
+                        : snprintf(lv, sizeof(lv), "%s.restored.%s.%d", m.disks[i].origin.lv,
+                                   suffix, n)) >= (int)sizeof(lv)) {
+                rc = xlcp_err_set(err, XLCP_EINVAL, "volume name for %s too long",
+                                  m.disks[i].origin.lv);
+                break;
+            }
+            snprintf(probe.lv, sizeof(probe.lv), "%s", lv);
+            e = CALL(&p->disk, exists, &probe, err);
+            if (e < 0)
+                rc = e;
+            if (e <= 0)
+                break;
         }
+        if (rc)
+            break;
         snprintf(rdisks[nr].vdev, sizeof(rdisks[nr].vdev), "%s", m.disks[i].snap.vdev);
         rc = CALL(&p->disk, clone, &m.disks[i].snap, lv, rdisks[nr].path, sizeof(rdisks[nr].path),
                   err);

@@ -781,6 +781,110 @@ static int hx_destroy(void *self, const struct xlcp_domain *dom, struct xlcp_err
     return 0;
 }
 
+/* ---- xs-check: the guest's live subtree -------------------------------------------- */
+
+/* What the guest may do with a node, from its permission list: the owner (first entry)
+ * may do everything, a listed domain what its entry says, others what the first says. */
+static unsigned guest_access(struct hv_xen *hx, const char *path, uint32_t domid)
+{
+    unsigned int n = 0;
+    struct xs_permissions *p = xs_get_permissions(hx->xs, XBT_NULL, path, &n);
+    unsigned perm, out = 0;
+
+    if (!p || n == 0) {
+        free(p);
+        return XLCP_XS_PERM_UNKNOWN;
+    }
+    perm = p[0].perms;
+    if (p[0].id == domid)
+        perm = XS_PERM_READ | XS_PERM_WRITE;
+    else
+        for (unsigned i = 1; i < n; i++)
+            if (p[i].id == domid)
+                perm = p[i].perms;
+    free(p);
+    if (perm & XS_PERM_READ)
+        out |= XLCP_XS_PERM_READ;
+    if (perm & XS_PERM_WRITE)
+        out |= XLCP_XS_PERM_WRITE;
+    return out;
+}
+
+struct node_list {
+    struct xlcp_xs_entry *e;
+    size_t n, cap;
+};
+
+/* Adds the node at <home>/<rel> (and, to depth 3, its children). */
+static int add_node(struct hv_xen *hx, uint32_t domid, const char *home, const char *rel,
+                    int depth, struct node_list *l)
+{
+    char path[512];
+    unsigned int len = 0, nkids = 0;
+    char *v;
+    char **kids;
+
+    snprintf(path, sizeof(path), "%s/%s", home, rel);
+    v = xs_read(hx->xs, XBT_NULL, path, &len);
+    if (!v && errno == ENOENT)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct xlcp_xs_entry *e = realloc(l->e, cap * sizeof(*e));
+        if (!e) {
+            free(v);
+            return -1;
+        }
+        l->e = e;
+        l->cap = cap;
+    }
+    kids = depth < 3 ? xs_directory(hx->xs, XBT_NULL, path, &nkids) : NULL;
+    l->e[l->n].path = strdup(rel);
+    l->e[l->n].value = v && (len > 0 || nkids == 0) ? v : NULL;
+    l->e[l->n].len = l->e[l->n].value ? len : 0;
+    l->e[l->n].guest_perms = guest_access(hx, path, domid);
+    if (!l->e[l->n].value)
+        free(v);
+    if (!l->e[l->n].path) {
+        free(kids);
+        return -1;
+    }
+    l->n++;
+    for (unsigned i = 0; i < nkids; i++) {
+        char sub[256];
+        if (snprintf(sub, sizeof(sub), "%s/%s", rel, kids[i]) >= (int)sizeof(sub))
+            continue;
+        if (add_node(hx, domid, home, sub, depth + 1, l) != 0) {
+            free(kids);
+            return -1;
+        }
+    }
+    free(kids);
+    return 0;
+}
+
+static int hx_guest_nodes(void *self, const struct xlcp_domain *dom, struct xlcp_xs_entry **out,
+                          size_t *n, struct xlcp_err *err)
+{
+    struct hv_xen *hx = self;
+    struct node_list l = {NULL, 0, 0};
+    char home[64];
+
+    *out = NULL;
+    *n = 0;
+    if (!hx->xs)
+        return xlcp_err_set(err, XLCP_EHV, "cannot connect to xenstore");
+    snprintf(home, sizeof(home), "/local/domain/%u", dom->domid);
+    if (add_node(hx, dom->domid, home, XLCP_XS_DIR, 1, &l) != 0 ||
+        add_node(hx, dom->domid, home, XLCP_XS_PATH_EVENT_CHANNEL, 3, &l) != 0) {
+        xlcp_xs_entries_free(l.e, l.n);
+        return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory reading xenstore");
+    }
+    *out = l.e;
+    *n = l.n;
+    return 0;
+}
+
 static const struct xlcp_hv_ops hv_xen_ops = {
     .lookup = hx_lookup,
     .state = hx_state,
@@ -794,6 +898,7 @@ static const struct xlcp_hv_ops hv_xen_ops = {
     .resume = hx_resume,
     .restore = hx_restore,
     .destroy = hx_destroy,
+    .guest_nodes = hx_guest_nodes,
 };
 
 int xlcp_hv_xen_open(struct xlcp_hv *out, struct xlcp_err *err)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "xs_check.h"
 
 #define XLCP_NAME_MAX 128
 #define XLCP_UUID_LEN 36 /* without the NUL */
@@ -110,6 +111,11 @@ struct xlcp_hv_ops {
                    uint32_t *domid_out, struct xlcp_err *err);
     /* Destroys a domain (restore --replace). */
     int (*destroy)(void *self, const struct xlcp_domain *dom, struct xlcp_err *err);
+    /* The guest's protocol nodes (under data/checkpoint/, and device/suspend/event-channel)
+     * with raw values and the guest's permissions, for xs-check. Free with
+     * xlcp_xs_entries_free. */
+    int (*guest_nodes)(void *self, const struct xlcp_domain *dom, struct xlcp_xs_entry **out,
+                       size_t *n, struct xlcp_err *err);
 };
 
 struct xlcp_hv {

@@ -481,3 +481,14 @@ int xlcp_xs_check(const struct xlcp_xs_entry *entries, size_t n, struct xlcp_xs_
     schema_free(&s);
     return (int)out->count;
 }
+
+void xlcp_xs_entries_free(struct xlcp_xs_entry *entries, size_t n)
+{
+    if (!entries)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free((void *)entries[i].path);
+        free((void *)entries[i].value);
+    }
+    free(entries);
+}

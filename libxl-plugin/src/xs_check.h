@@ -59,6 +59,9 @@ struct xlcp_xs_report {
  */
 int xlcp_xs_check(const struct xlcp_xs_entry *entries, size_t n, struct xlcp_xs_report *out);
 
+/* Frees an array of entries whose path and value were malloc'd (as the hv port gives). */
+void xlcp_xs_entries_free(struct xlcp_xs_entry *entries, size_t n);
+
 /* A short name of a violation kind ("unknown-node", "bad-value", ...). */
 const char *xlcp_xs_violation_name(enum xlcp_xs_violation_kind k);
 

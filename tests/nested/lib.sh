@@ -3,7 +3,8 @@
 # with thin pool vg0/pool on the data disk, back-end modules loaded, the staged install
 # copied into /). Tests print TAP: ok / not_ok / skip / diag, and end with done_testing.
 #
-#   guest_start NAME [DISK...]    DISK = thick:SIZE | thin:SIZE | none  (default thick:256M)
+#   guest_start NAME [DISK...]    DISK = thick:SIZE | thin:SIZE | raw:DEVICE | none
+#                                 (default thick:256M)
 #                                 LVs are vg0/NAME-d0, -d1, ... as xvda, xvdb, ...
 #   guest_wait_ready NAME [SECS]  wait until the guest agent reports in xenstore
 #   guest_counter NAME            the agent's liveness counter (~1/s)
@@ -113,6 +114,7 @@ guest_start() {
         lv=$name-d$i
         case "$kind" in
         none) continue ;;
+        raw) lv="" ;; # an existing block device, e.g. a loop device: raw:/dev/loop0
         thick) lvm_run lvcreate -q -y -W y -L "$size" -n "$lv" "$VG" >/dev/null || {
             diag "guest_start: lvcreate $VG/$lv ($size) failed"
             return 1
@@ -126,7 +128,11 @@ guest_start() {
             return 1
             ;;
         esac
-        disks="$disks'phy:/dev/$VG/$lv,xvd${_letters:$i:1},w', "
+        if [ "$kind" = raw ]; then
+            disks="$disks'phy:$size,xvd${_letters:$i:1},w', "
+        else
+            disks="$disks'phy:/dev/$VG/$lv,xvd${_letters:$i:1},w', "
+        fi
         i=$((i + 1))
     done
     cfg=$XLCP_RUN/$name.cfg

@@ -611,6 +611,36 @@ static void test_restore(void **state)
     assert_one_error_line(f, "xl-checkpoint: restore: ");
 }
 
+/* xs-check: a well-formed subtree passes (exit 0); a broken one is reported node by node
+ * (exit 1); a guest without the module has nothing to violate. */
+static void test_xs_check(void **state)
+{
+    struct fx *f = *state;
+    const unsigned rw = XLCP_XS_PERM_READ | XLCP_XS_PERM_WRITE;
+
+    assert_int_equal(run(f, "xs-check", "web1", NULL), 0);
+    assert_non_null(strstr(f->out, "no checkpoint module"));
+    assert_non_null(strstr(f->out, "0 violations"));
+
+    fake_xs_set(f->dom, "data/checkpoint/feature", "1", rw);
+    fake_xs_set(f->dom, "data/checkpoint/protocol", "1", rw);
+    fake_xs_set(f->dom, "data/checkpoint/capabilities", "quiesce", rw);
+    fake_xs_set(f->dom, "data/checkpoint/state", "idle", rw);
+    fake_xs_set(f->dom, "data/checkpoint/suspend-path", "stock", rw);
+    assert_int_equal(run(f, "xs-check", "web1", NULL), 0);
+    assert_non_null(strstr(f->out, "checkpoint module advertised, 0 violations"));
+
+    fake_xs_set(f->dom, "data/checkpoint/bogus", "x", rw);
+    f->dom->xs[3].value[0] = '\x01'; /* state: binary garbage */
+    assert_int_equal(run(f, "xs-check", "web1", NULL), 1);
+    assert_non_null(strstr(f->out, "2 violations"));
+    assert_non_null(strstr(f->out, "unknown-node: data/checkpoint/bogus"));
+    assert_non_null(strstr(f->out, "bad-value: data/checkpoint/state"));
+
+    assert_int_equal(run(f, "xs-check", "nosuch", NULL), 3);
+    assert_int_equal(run(f, "xs-check", NULL), 2);
+}
+
 static void test_verbose_progress(void **state)
 {
     struct fx *f = *state;
@@ -642,6 +672,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verbose_progress, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_xs_check, setup, teardown),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

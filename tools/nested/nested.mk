@@ -15,3 +15,11 @@ check-nested: stage
 
 nested-shell: stage
 	bash tools/nested/run.sh --shell
+
+# Benchmarks (tests/nested/b*.sh) on nested Xen: build/bench.json and a printed table.
+.PHONY: bench
+bench: stage
+	XLCP_NESTED_GLOB='b[0-9]*.sh' XLCP_NESTED_TESTS="$(T)" bash tools/nested/run.sh
+	@cp build/nested/logs/bench.json $(B)/bench.json
+	@echo "---- benchmark (build/bench.json) ----"
+	@cat build/nested/logs/bench.txt

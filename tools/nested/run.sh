@@ -79,12 +79,16 @@ for ko in "$top"/build/guest-kernel/*.ko "$top"/guest-kernel/*.ko ${XLCP_GUEST_M
     [ -f "$ko" ] && cp "$ko" "$ov/lib/xlcp/extra/"
 done
 mkdir -p "$ov/usr/bin"
-if command -v gcc >/dev/null; then
-    gcc -std=c11 -O2 -Wall -static -o "$ov/usr/bin/xlcp-gapprobe" \
-        "$top/tests/nested/guest/gapprobe.c" || log "WARNING: cannot build the guest gap probe"
-else
-    log "WARNING: no gcc: the guest has no xlcp-gapprobe"
-fi
+# guest programs: tests/nested/guest/NAME.c -> /usr/bin/xlcp-NAME (static)
+for src in "$top"/tests/nested/guest/*.c; do
+    prog=xlcp-$(basename "$src" .c)
+    if command -v gcc >/dev/null; then
+        gcc -std=c11 -O2 -Wall -static -o "$ov/usr/bin/$prog" "$src" ||
+            log "WARNING: cannot build the guest program $prog"
+    else
+        log "WARNING: no gcc: the guest has no $prog"
+    fi
+done
 {
     cat "$images/guest-base.cpio.gz"
     (cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -n
@@ -92,6 +96,7 @@ fi
 {
     echo "XLCP_NESTED_TESTS=\"$(echo $patterns)\""
     echo "XLCP_TEST_TIMEOUT=${XLCP_TEST_TIMEOUT:-600}"
+    echo "XLCP_NESTED_GLOB='${XLCP_NESTED_GLOB:-t[0-9]*.sh}'"
     echo "XLCP_IMAGES_DIGEST=$(basename "$images")"
 } >"$pl/config.env"
 cp "$images/manifest.env" "$pl/images-manifest.env"

@@ -296,6 +296,42 @@ static int hv_destroy(void *self, const struct xlcp_domain *dom, struct xlcp_err
     return 0;
 }
 
+static int hv_guest_nodes(void *self, const struct xlcp_domain *dom, struct xlcp_xs_entry **out,
+                          size_t *n, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_dom *d = dom_of(w, dom);
+
+    FAULT(w, "hv.guest_nodes");
+    *out = NULL;
+    *n = 0;
+    if (!d)
+        return xlcp_err_set(err, XLCP_ENOTFOUND, "domain %u gone", dom->domid);
+    if (d->nxs == 0)
+        return 0;
+    *out = calloc((size_t)d->nxs, sizeof(**out));
+    if (!*out)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+    for (int i = 0; i < d->nxs; i++) {
+        (*out)[i].path = strdup(d->xs[i].path);
+        (*out)[i].value = strdup(d->xs[i].value);
+        (*out)[i].len = strlen(d->xs[i].value);
+        (*out)[i].guest_perms = d->xs[i].perms;
+        (*n)++;
+    }
+    return 0;
+}
+
+void fake_xs_set(struct fake_dom *d, const char *path, const char *value, unsigned perms)
+{
+    if (d->nxs >= (int)(sizeof(d->xs) / sizeof(d->xs[0])))
+        return;
+    snprintf(d->xs[d->nxs].path, sizeof(d->xs[0].path), "%s", path);
+    snprintf(d->xs[d->nxs].value, sizeof(d->xs[0].value), "%s", value);
+    d->xs[d->nxs].perms = perms;
+    d->nxs++;
+}
+
 static const struct xlcp_hv_ops fake_hv_ops = {
     .lookup = hv_lookup,
     .state = hv_state,
@@ -309,6 +345,7 @@ static const struct xlcp_hv_ops fake_hv_ops = {
     .resume = hv_resume,
     .restore = hv_restore,
     .destroy = hv_destroy,
+    .guest_nodes = hv_guest_nodes,
 };
 
 /* ---- disk ---------------------------------------------------------------------- */

@@ -25,6 +25,13 @@ struct fake_dom {
     int resumes;        /* how many times resume was called */
     int thaws;
     uint64_t memory_pattern; /* content written into images: changes image digests */
+    /* The guest's protocol nodes as xs-check reads them (fake_xs_set). */
+    struct {
+        char path[64];
+        char value[256];
+        unsigned perms;
+    } xs[8];
+    int nxs;
 };
 
 struct fake_vol {
@@ -81,5 +88,7 @@ int fake_snapshot_count(const struct fake_world *w);
 /* Number of entries (of any kind, temporary included) under the catalog root's domain dirs. */
 int fake_catalog_entries(const struct fake_world *w);
 struct fake_dom *fake_find_domain(struct fake_world *w, const char *name);
+/* Adds a xenstore node (relative path, value, XLCP_XS_PERM_* of the guest) to a domain. */
+void fake_xs_set(struct fake_dom *d, const char *path, const char *value, unsigned perms);
 
 #endif

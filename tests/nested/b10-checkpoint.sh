@@ -1,0 +1,147 @@
+#!/bin/bash
+# b10-checkpoint.sh - the checkpoint benchmark (make bench), on one 256 MiB PV guest with
+# one thick LV, idle and while it dirties memory at a steady rate. For each method, three
+# runs (interleaved), medians of:
+#   guest_gap_ms   largest gap the guest's CLOCK_BOOTTIME probe saw around the operation
+#   dom0_pause_ms  how long dom0 kept the guest stopped (xl save -c: the whole save;
+#                  pause-lvcreate: xl pause .. xl unpause; xl-checkpoint: suspended ..
+#                  resumed, from its manifest)
+#   total_ms       wall time of the operation; image_bytes: size of what it wrote
+# and the probe's noise floor (its largest gap over as long with no operation).
+# Methods: xl-save-c (`xl save -c`, no disk), pause-lvcreate (`xl pause` + `lvcreate -s`
+# + `xl unpause`, no memory), xl-checkpoint (`xl checkpoint create`: both).
+# Writes $XLCP_PAYLOAD/results/bench.json and bench.txt.
+# timeout: 3000
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+REPS=${XLCP_BENCH_REPS:-3}
+DIRTY_RATE=${XLCP_BENCH_DIRTY_MIBS:-16} # MiB/s over a 64 MiB buffer
+export XLCP_CATALOG_ROOT=$XLCP_RUN/catalog-bench
+rm -rf "$XLCP_CATALOG_ROOT"
+out_json=$XLCP_PAYLOAD/results/bench.json
+out_txt=$XLCP_PAYLOAD/results/bench.txt
+runs=$XLCP_RUN/bench-runs.txt # method workload gap pause total bytes
+: >"$runs"
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else print v[int((NR + 1) / 2)] }'; }
+
+g=gbench
+guest_start "$g" thick:256M && guest_wait_ready "$g" && ok "bench guest ready" || bail "bench guest"
+img=$XLCP_RUN/bench-save.img
+
+one_run() { # method workload
+    local m=$1 w=$2 t0 t1 p0 p1 rc=0 gap pause total bytes out id
+    guest_probe_start "$g" 20
+    sleep 2
+    case "$m" in
+    xl-save-c)
+        rm -f "$img"
+        t0=$(now)
+        "$XL" save -c "$g" "$img" >/dev/null 2>&1 || rc=$?
+        t1=$(now)
+        total=$(ms "$t0" "$t1")
+        pause=$total # the guest is stopped for the whole save
+        bytes=$(stat -c %s "$img" 2>/dev/null || echo 0)
+        rm -f "$img"
+        ;;
+    pause-lvcreate)
+        t0=$(now)
+        "$XL" pause "$g" && p0=$(now) &&
+            lvm_run lvcreate -q -y -s -L 64M -n "$g-bsnap" "$VG/$g-d0" >/dev/null || rc=$?
+        p1=$(now)
+        "$XL" unpause "$g" || rc=$?
+        t1=$(now)
+        total=$(ms "$t0" "$t1")
+        pause=$(ms "${p0:-$t0}" "$t1")
+        bytes=0
+        lvm_run lvremove -q -f "$VG/$g-bsnap" >/dev/null 2>&1
+        ;;
+    xl-checkpoint)
+        t0=$(now)
+        out=$(xl-checkpoint create "$g" 2>&1) || rc=$?
+        t1=$(now)
+        total=$(ms "$t0" "$t1")
+        id=$(printf '%s' "$out" | tail -n 1)
+        info=$(xl-checkpoint info --json "$id" 2>/dev/null)
+        pause=$(printf '%s' "$info" | sed -n 's/.*"downtime_ms": *\([0-9.]*\).*/\1/p' | head -n 1)
+        pause=${pause%.*}
+        bytes=$(printf '%s' "$info" | sed -n 's/.*"memory_bytes": *\([0-9]*\).*/\1/p' | head -n 1)
+        [ $rc -eq 0 ] && diag "checkpoint $id: $(printf '%s' "$info" | tr -d '\n' | cut -c1-400)"
+        xl-checkpoint delete "$id" >/dev/null 2>&1
+        ;;
+    noise)
+        sleep 8
+        total=0 pause=0 bytes=0
+        ;;
+    esac
+    sleep 1
+    gap=$(guest_probe_max "$g")
+    if [ $rc -ne 0 ]; then
+        not_ok "$m/$w: failed (exit $rc) ${out:-}"
+        return 1
+    fi
+    echo "$m $w ${gap:-0} ${pause:-0} $total ${bytes:-0}" >>"$runs"
+    ok "$m/$w: guest gap ${gap} ms, dom0 pause ${pause} ms, total ${total} ms, ${bytes} bytes"
+}
+
+for w in idle dirty; do
+    if [ "$w" = dirty ]; then
+        guest_run "$g" "xlcp-dirtier 64 $DIRTY_RATE </dev/null >/dev/null 2>&1 & echo started" >/dev/null
+        sleep 3
+    fi
+    for r in $(seq 1 "$REPS"); do
+        for m in noise xl-save-c pause-lvcreate xl-checkpoint; do
+            one_run "$m" "$w" || true
+        done
+    done
+    [ "$w" = dirty ] && guest_run "$g" 'killall xlcp-dirtier' >/dev/null
+done
+
+# ---- medians, ratios, JSON ---------------------------------------------------------------
+col() { awk -v m="$1" -v w="$2" -v c="$3" '$1 == m && $2 == w { print $c }' "$runs" | median; }
+{
+    printf '{\n  "guest": {"memory_mib": 256, "vcpus": 1, "disk": "thick LV 256 MiB"},\n'
+    printf '  "repetitions": %s,\n  "dirty_rate_mib_s": %s,\n  "runs": [\n' "$REPS" "$DIRTY_RATE"
+    sep=""
+    for w in idle dirty; do
+        nf=$(col noise "$w" 3)
+        for m in xl-save-c pause-lvcreate xl-checkpoint; do
+            printf '%s    {"method": "%s", "workload": "%s", "guest_gap_ms": %s, "dom0_pause_ms": %s, "total_ms": %s, "image_bytes": %s, "noise_floor_ms": %s}' \
+                "$sep" "$m" "$w" "$(col "$m" "$w" 3)" "$(col "$m" "$w" 4)" "$(col "$m" "$w" 5)" "$(col "$m" "$w" 6)" "$nf"
+            sep=$',\n'
+        done
+    done
+    printf '\n  ],\n  "ratios": {\n'
+    for k in gap total; do
+        c=3
+        [ $k = total ] && c=5
+        printf '    "%s_vs_xl_save_c": {' "$k"
+        sep=""
+        for w in idle dirty; do
+            printf '%s"%s": %s' "$sep" "$w" "$(awk -v a="$(col xl-checkpoint "$w" $c)" -v b="$(col xl-save-c "$w" $c)" \
+                'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }')"
+            sep=", "
+        done
+        printf '}'
+        [ $k = gap ] && printf ','
+        printf '\n'
+    done
+    printf '  },\n  "targets": {"gap_vs_xl_save_c": 0.02, "total_vs_xl_save_c": 1.2}\n}\n'
+} >"$out_json"
+{
+    printf '%-16s %-6s %12s %14s %10s %12s %10s\n' method workload guest_gap_ms dom0_pause_ms total_ms image_bytes noise_ms
+    for w in idle dirty; do
+        for m in xl-save-c pause-lvcreate xl-checkpoint; do
+            printf '%-16s %-6s %12s %14s %10s %12s %10s\n' "$m" "$w" "$(col "$m" "$w" 3)" "$(col "$m" "$w" 4)" \
+                "$(col "$m" "$w" 5)" "$(col "$m" "$w" 6)" "$(col noise "$w" 3)"
+        done
+    done
+    sed -n '/"ratios"/,/^  }/p' "$out_json"
+} >"$out_txt"
+diag "$(cat "$out_txt")"
+python3 -m json.tool "$out_json" >/dev/null 2>&1 && ok "bench.json is valid JSON" ||
+    { command -v python3 >/dev/null && not_ok "bench.json is valid JSON" || ok "bench.json written"; }
+guest_destroy "$g"
+lv_cleanup "$g"
+done_testing

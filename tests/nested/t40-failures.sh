@@ -1,0 +1,146 @@
+#!/bin/bash
+# t40-failures.sh - failure paths of `xl checkpoint create` on real Xen. Each one must give
+# its documented exit status and a message naming the cause, leave the guest running and
+# leave nothing behind (no catalog entry, no snapshot volume):
+#   no such domain; a paused domain; a disk that is not LVM (and --skip-non-lvm);
+#   a volume group without room for the snapshot (refused before the guest is touched);
+#   a guest that never suspends (times out); the tool killed with SIGKILL during the live
+#   copy (guest still running, the next run cleans the leftovers).
+# timeout: 1500
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+export XLCP_CATALOG_ROOT=$XLCP_RUN/catalog-t40
+rm -rf "$XLCP_CATALOG_ROOT"
+entries() { find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 2>/dev/null | wc -l; }
+snapvols() { lvs --noheadings -o lv_name "$VG" 2>/dev/null | grep -c '\.xlcp\.'; }
+nothing_left() { # DESC
+    local e s
+    e=$(entries)
+    s=$(snapvols)
+    [ "$e" = 0 ] && [ "$s" = 0 ] && ok "$1: nothing left behind" ||
+        not_ok "$1: nothing left behind" "$e catalog entries (incl. temporary), $s snapshot volumes"
+}
+expect_exit() { # DESC WANT PATTERN CMD...
+    local desc=$1 want=$2 pat=$3 out rc
+    shift 3
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" = "$want" ] && printf '%s' "$out" | grep -qiE "$pat"; then
+        ok "$desc: exit $rc, \"$(printf '%s' "$out" | tail -n 1 | cut -c1-160)\""
+    else
+        not_ok "$desc" "exit $rc (want $want), output: $out"
+    fi
+}
+running() { # NAME DESC
+    local c0 c1
+    c0=$(guest_counter "$1")
+    c1=$(guest_wait_counter "$1" "$((c0 + 1))" 60) && ok "$2: guest still running ($c0 -> $c1)" ||
+        not_ok "$2: guest still running" "counter $c0 -> $c1; $("$XL" list "$1" 2>&1 | tail -n 1)"
+}
+
+expect_exit "no such domain" 3 "no domain" xl-checkpoint create no-such-guest
+expect_exit "no such domain id" 3 "no domain" xl-checkpoint create 4000
+
+# A loop device is a block device, but not an LVM volume.
+truncate -s 64M "$XLCP_RUN/raw.img"
+loop=$(losetup -f --show "$XLCP_RUN/raw.img") && ok "loop device $loop" || bail "losetup"
+g=gfail
+guest_start "$g" thick:256M "raw:$loop" && ok "guest with an LV and a loop device created" ||
+    bail "guest created"
+guest_wait_ready "$g" && ok "guest ready" || bail "guest ready"
+
+"$XL" pause "$g"
+expect_exit "paused domain" 4 "paused" xl-checkpoint create "$g"
+"$XL" unpause "$g"
+nothing_left "paused domain"
+
+expect_exit "disk that is not LVM" 9 "xvdb.*not an LVM" xl-checkpoint create "$g"
+nothing_left "disk that is not LVM"
+running "$g" "disk that is not LVM"
+
+# VG without room: a thick snapshot as large as the whole VG.
+guest_probe_start "$g" 50
+expect_exit "VG without room" 6 "step prepare.*(free|room|space)" \
+    xl-checkpoint create --skip-non-lvm --snapshot-size 100G "$g"
+gap=$(guest_probe_max "$g")
+diag "guest-seen largest gap while refused for lack of room: $gap ms"
+nothing_left "VG without room"
+running "$g" "VG without room"
+
+# --skip-non-lvm: the loop disk is recorded as skipped; the LV is snapshotted.
+out=$(watchdog 600 xl-checkpoint create --skip-non-lvm "$g" 2>&1)
+rc=$?
+id=$(printf '%s' "$out" | tail -n 1)
+[ $rc -eq 0 ] && ok "--skip-non-lvm: checkpoint $id" || not_ok "--skip-non-lvm" "exit $rc: $out"
+info=$(xl-checkpoint info "$id" 2>&1)
+printf '%s' "$info" | grep -qi "skipped" && ok "--skip-non-lvm: info shows the skipped disk" ||
+    not_ok "--skip-non-lvm: info shows the skipped disk" "$info"
+xl-checkpoint delete "$id" >/dev/null 2>&1
+running "$g" "--skip-non-lvm"
+guest_destroy "$g"
+losetup -d "$loop"
+rm -f "$XLCP_RUN/raw.img"
+lv_cleanup "$g"
+
+# A guest that never suspends: it cannot read control/shutdown, so it never sees libxl's
+# request (it has no checkpoint module, so libxl has no event channel to use either).
+g=gnosusp
+guest_start "$g" thick:128M && guest_wait_ready "$g" && ok "$g ready" || bail "$g ready"
+domid=$(guest_domid "$g")
+node=/local/domain/$domid/control/shutdown
+perms=$(xenstore-ls -p "/local/domain/$domid/control" 2>/dev/null | sed -n 's/^shutdown = "[^"]*" *. *(\(.*\))$/\1/p' | tr -d ',')
+xenstore-write "$node" "" 2>/dev/null
+xenstore-chmod "$node" n0 && ok "guest's access to control/shutdown removed (was: ${perms:-?})" ||
+    not_ok "xenstore-chmod control/shutdown"
+t0=$(now)
+expect_exit "guest that never suspends" 7 "step (live-copy|suspend).*(time|did not)" \
+    watchdog 400 xl-checkpoint create "$g"
+diag "gave up after $(elapsed "$t0") s (libxl waits 60 s for the guest)"
+[ -n "$perms" ] && xenstore-chmod "$node" $perms
+state=$("$XL" list "$g" 2>/dev/null | awk 'NR == 2 { print $5 }')
+diag "domain state after the timeout: '$state'"
+nothing_left "guest that never suspends"
+running "$g" "guest that never suspends"
+guest_destroy "$g"
+lv_cleanup "$g"
+
+# SIGKILL during the live copy.
+g=gkill
+guest_start "$g" thick:128M && guest_wait_ready "$g" && ok "$g ready" || bail "$g ready"
+xl-checkpoint create "$g" >"$XLCP_RUN/kill.out" 2>&1 &
+pid=$!
+killed=0
+for _ in $(seq 1 600); do
+    img=$(find "$XLCP_CATALOG_ROOT" -path '*/.tmp-*/memory.xl' 2>/dev/null | head -n 1)
+    if [ -n "$img" ] && [ "$(stat -c %s "$img" 2>/dev/null || echo 0)" -gt 4194304 ]; then
+        kill -9 "$pid" && killed=1
+        break
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+wait "$pid" 2>/dev/null
+[ "$killed" = 1 ] && ok "xl-checkpoint killed with SIGKILL during the live copy ($(stat -c %s "$img" 2>/dev/null) bytes copied)" ||
+    not_ok "killed during the live copy" "the run ended first: $(cat "$XLCP_RUN/kill.out")"
+state=$("$XL" list "$g" 2>/dev/null | awk 'NR == 2 { print $5 }')
+case "$state" in
+*s*) not_ok "guest not left suspended after SIGKILL" "state '$state'" ;;
+*) ok "guest not left suspended after SIGKILL (state '$state')" ;;
+esac
+running "$g" "SIGKILL during the live copy"
+tmp=$(find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 -name '.tmp-*' | wc -l)
+diag "leftovers of the killed run: $tmp temporary directories, $(snapvols) snapshot volumes"
+out=$(watchdog 600 xl-checkpoint create "$g" 2>&1)
+rc=$?
+id=$(printf '%s' "$out" | tail -n 1)
+[ $rc -eq 0 ] && ok "next run succeeds ($id)" || not_ok "next run succeeds" "exit $rc: $out"
+tmp=$(find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 -name '.tmp-*' | wc -l)
+[ "$tmp" = 0 ] && [ "$(entries)" = 1 ] && ok "next run cleaned the leftovers (one checkpoint, no temporary directory)" ||
+    not_ok "next run cleaned the leftovers" "$tmp temporary, $(entries) entries"
+check "the new checkpoint verifies" xl-checkpoint verify "$id"
+running "$g" "after the next run"
+xl-checkpoint delete "$id" >/dev/null 2>&1
+guest_destroy "$g"
+lv_cleanup "$g"
+done_testing
