@@ -112,7 +112,7 @@ static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
         return xlcp_err_set(err, XLCP_ESTATE, "domain is %s, not running",
                             xlcp_domstate_name(r->dom.state));
     if (!r->dom.pv)
-        return xlcp_err_set(err, XLCP_EUNSUPPORTED, "only PV guests are supported for now");
+        return xlcp_err_set(err, XLCP_EUNSUPPORTED, "only PV and PVH guests are supported for now (HVM: no)");
 
     rc = CALL(&p->store, lock, r->dom.uuid, &r->lock, err);
     if (rc)
@@ -234,6 +234,8 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
         return rc;
     r->suspended_at = st.suspended_at_ns ? st.suspended_at_ns : now(r);
     r->m->memory_bytes = st.bytes;
+    r->m->live = st.live;
+    snprintf(r->m->live_note, sizeof(r->m->live_note), "%s", st.live_note);
     snprintf(r->m->suspend_path, sizeof(r->m->suspend_path), "%s",
              st.suspend_path[0] ? st.suspend_path : "stock");
     return 0;

@@ -195,7 +195,7 @@ static int fill_domain(struct hv_xen *hx, uint32_t domid, struct xlcp_domain *ou
     }
     out->domid = domid;
     out->state = state_of(&di);
-    out->pv = di.domain_type == LIBXL_DOMAIN_TYPE_PV;
+    out->pv = di.domain_type == LIBXL_DOMAIN_TYPE_PV || di.domain_type == LIBXL_DOMAIN_TYPE_PVH;
     out->memory_kib = di.current_memkb;
     snprintf(out->uuid, sizeof(out->uuid), LIBXL_UUID_FMT, LIBXL_UUID_BYTES(di.uuid));
     libxl_dominfo_dispose(&di);
@@ -540,6 +540,18 @@ static int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+/* Can Xen track this domain's dirty pages? For PV guests that needs shadow paging, which
+ * some builds leave out (Debian 12's Xen 4.17: CONFIG_SHADOW_PAGING off); then a live
+ * copy is impossible and libxc fails at its start, before the guest is touched. */
+static int logdirty_available(struct hv_xen *hx, uint32_t domid)
+{
+    if (xc_shadow_control(hx->xch, domid, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, 0) == 0) {
+        xc_shadow_control(hx->xch, domid, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0);
+        return 1;
+    }
+    return errno != EOPNOTSUPP && errno != ENOSYS; /* e.g. EBUSY: already on, libxc copes */
+}
+
 static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
                    unsigned int suspend_timeout_ms, struct xlcp_save_stats *stats,
                    struct xlcp_err *err)
@@ -573,15 +585,26 @@ static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
 
     /* Which path will libxl take? The event channel when the guest published one. */
     snprintf(stats->suspend_path, sizeof(stats->suspend_path), "stock");
-    if (hx->xs && xs_get(hx, dom->domid, XLCP_XS_PATH_EVENT_CHANNEL, evtchn, sizeof(evtchn)) == 1)
+    /* libxl creates the node empty for every guest; a guest that serves it writes a port */
+    if (hx->xs && xs_get(hx, dom->domid, XLCP_XS_PATH_EVENT_CHANNEL, evtchn, sizeof(evtchn)) == 1 &&
+        evtchn[0] >= '1' && evtchn[0] <= '9')
         snprintf(stats->suspend_path, sizeof(stats->suspend_path), "light");
+
+    stats->live = live;
+    if (live && !logdirty_available(hx, dom->domid)) {
+        stats->live = 0;
+        snprintf(stats->live_note, sizeof(stats->live_note),
+                 "Xen cannot track this guest's dirty pages (no shadow paging for PV "
+                 "log-dirty in this build): memory copied with the guest stopped");
+    }
 
     memset(&w, 0, sizeof(w));
     w.xch = hx->xch;
     w.domid = dom->domid;
     if (pthread_create(&w.thread, NULL, watch_suspend, &w) != 0)
         return xlcp_err_set(err, XLCP_EINTERNAL, "cannot start the suspend watcher thread");
-    rc = libxl_domain_suspend(hx->ctx, dom->domid, fd, live ? LIBXL_SUSPEND_LIVE : 0, NULL);
+    rc = libxl_domain_suspend(hx->ctx, dom->domid, fd, stats->live ? LIBXL_SUSPEND_LIVE : 0,
+                              NULL);
     w.stop = 1;
     pthread_join(w.thread, NULL);
     if (rc)

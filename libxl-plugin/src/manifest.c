@@ -130,6 +130,8 @@ static xmlDocPtr build(const struct xlcp_manifest *m)
     add(n, "config", m->config_json);
     n = xmlNewChild(root, NULL, BAD_CAST "capture", NULL);
     addu(n, "live", m->live ? 1 : 0);
+    if (m->live_note[0])
+        add(n, "live-note", m->live_note);
     addu(n, "quiesced", m->quiesced ? 1 : 0);
     add(n, "quiesce-note", m->quiesce_note);
     add(n, "suspend-path", m->suspend_path);
@@ -292,6 +294,8 @@ static void parse(struct reader *r, xmlNodePtr root, struct xlcp_manifest *m)
         xmlFree(cfg);
     }
     m->live = (int)get_u64(r, child(cap, "live"), NULL);
+    if (child(cap, "live-note"))
+        get_str(r, child(cap, "live-note"), NULL, m->live_note, sizeof(m->live_note));
     m->quiesced = (int)get_u64(r, child(cap, "quiesced"), NULL);
     get_str(r, child(cap, "quiesce-note"), NULL, m->quiesce_note, sizeof(m->quiesce_note));
     get_str(r, child(cap, "suspend-path"), NULL, m->suspend_path, sizeof(m->suspend_path));

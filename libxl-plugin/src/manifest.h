@@ -38,7 +38,8 @@ struct xlcp_manifest {
     char *config_json; /* libxl JSON, malloc'd */
 
     /* how it was taken */
-    int live;
+    int live;                     /* memory copied while the guest ran (pre-copy) */
+    char live_note[256];          /* why not, when asked and not done */
     int quiesced;                 /* filesystems were frozen */
     char quiesce_note[256];       /* why not, when asked and not done */
     char suspend_path[16];        /* light | stock */

@@ -49,7 +49,7 @@ struct xlcp_domain {
     char name[XLCP_NAME_MAX];
     char uuid[XLCP_UUID_LEN + 1];
     enum xlcp_domstate state;
-    int pv;              /* 1 for PV guests, the only kind supported for now */
+    int pv;              /* 1 for PV and PVH guests (no device model): the kinds supported */
     uint64_t memory_kib; /* current allocation */
     int ndisks;
     struct xlcp_disk_spec disks[XLCP_MAX_DISKS];
@@ -67,6 +67,8 @@ struct xlcp_save_stats {
     uint64_t suspended_at_ns; /* clock->now_ns() when the guest stopped (0 if unknown) */
     uint64_t bytes;           /* bytes written to the image */
     char suspend_path[16];    /* "light" or "stock" */
+    int live;                 /* 1 if the copy was live (pre-copy while running) */
+    char live_note[200];      /* why a live copy asked for was not done */
 };
 
 /* Where a restored domain finds a disk. */

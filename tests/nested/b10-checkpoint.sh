@@ -17,7 +17,7 @@ set -uo pipefail
 
 REPS=${XLCP_BENCH_REPS:-3}
 DIRTY_RATE=${XLCP_BENCH_DIRTY_MIBS:-16} # MiB/s over a 64 MiB buffer
-export XLCP_CATALOG_ROOT=$XLCP_RUN/catalog-bench
+export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-bench
 rm -rf "$XLCP_CATALOG_ROOT"
 out_json=$XLCP_PAYLOAD/results/bench.json
 out_txt=$XLCP_PAYLOAD/results/bench.txt

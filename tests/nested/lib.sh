@@ -3,6 +3,7 @@
 # with thin pool vg0/pool on the data disk, back-end modules loaded, the staged install
 # copied into /). Tests print TAP: ok / not_ok / skip / diag, and end with done_testing.
 #
+#   guest_start NAME [DISK...]    (XLCP_GUEST_TYPE=pvh for a PVH guest; default pv)
 #   guest_start NAME [DISK...]    DISK = thick:SIZE | thin:SIZE | raw:DEVICE | none
 #                                 (default thick:256M)
 #                                 LVs are vg0/NAME-d0, -d1, ... as xvda, xvdb, ...
@@ -138,7 +139,7 @@ guest_start() {
     cfg=$XLCP_RUN/$name.cfg
     cat >"$cfg" <<EOF
 name = "$name"
-type = "pv"
+type = "${XLCP_GUEST_TYPE:-pv}"
 kernel = "$XLCP_GUEST_KERNEL"
 ramdisk = "$XLCP_GUEST_INITRD"
 extra = "console=hvc0 loglevel=4"

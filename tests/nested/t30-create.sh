@@ -8,7 +8,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-export XLCP_CATALOG_ROOT=$XLCP_RUN/catalog-t30
+export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t30
 rm -rf "$XLCP_CATALOG_ROOT"
 g=gcreate
 guest_start "$g" thick:256M thin:256M && ok "guest with a thick and a thin LV created" ||
@@ -23,10 +23,11 @@ guest_probe_start "$g" 50
 c0=$(guest_counter "$g")
 
 t0=$(now)
-out=$(watchdog 600 xl checkpoint create -n t30 --json "$g" 2>&1)
+out=$(XLCP_DEBUG=1 watchdog 600 xl checkpoint create -n t30 --json "$g" 2>"$XLCP_PAYLOAD/results/t30-create-debug.log")
 rc=$?
 [ $rc -eq 0 ] && ok "xl checkpoint create (through the dispatcher) $(elapsed "$t0")s" ||
-    not_ok "xl checkpoint create" "exit $rc: $out"
+    not_ok "xl checkpoint create" "exit $rc: $out $(tail -n 30 "$XLCP_PAYLOAD/results/t30-create-debug.log")
+console: $(guest_console "$g" | tail -n 30)"
 diag "$out"
 id=$(printf '%s' "$out" | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | head -n 1)
 [ -n "$id" ] && ok "create printed the checkpoint id $id" || bail "no id in create's output"

@@ -8,7 +8,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-export XLCP_CATALOG_ROOT=$XLCP_RUN/catalog-t35
+export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t35
 rm -rf "$XLCP_CATALOG_ROOT"
 g=grest
 guest_start "$g" thick:256M thin:64M && ok "guest created" || bail "guest created"

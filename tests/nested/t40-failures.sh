@@ -10,7 +10,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-export XLCP_CATALOG_ROOT=$XLCP_RUN/catalog-t40
+export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t40
 rm -rf "$XLCP_CATALOG_ROOT"
 entries() { find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 2>/dev/null | wc -l; }
 snapvols() { lvs --noheadings -o lv_name "$VG" 2>/dev/null | grep -c '\.xlcp\.'; }

@@ -367,6 +367,28 @@ static void test_suspended_by_someone_else(void **state)
     assert_int_equal(fake_catalog_entries(f->w), 0);
 }
 
+/* A hypervisor without dirty-page tracking: the copy is done paused and the manifest says
+ * so (and why), instead of failing. */
+static void test_live_unavailable_is_recorded(void **state)
+{
+    struct fx *f = *state;
+    struct xlcp_manifest m;
+    char dir[XLCP_PATH_MAX];
+
+    f->dom->no_logdirty = 1;
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->m.live, 0);
+    assert_non_null(strstr(f->m.live_note, "log-dirty"));
+    assert_int_equal(xlcp_engine_load(&f->w->ports, f->m.id, &m, dir, sizeof(dir), &f->err), 0);
+    assert_int_equal(m.live, 0);
+    assert_string_equal(m.live_note, f->m.live_note);
+    xlcp_manifest_free(&m);
+    f->dom->no_logdirty = 0;
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->m.live, 1);
+    assert_string_equal(f->m.live_note, "");
+}
+
 static void flip_byte(const char *path, off_t at)
 {
     int fd = open(path, O_RDWR);
@@ -514,6 +536,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leftovers_of_killed_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_while_suspended, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_unavailable_is_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_suspended_by_someone_else, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_detects_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_missing_snapshot, setup, teardown),

@@ -224,6 +224,9 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
     st->suspended_at_ns = w->now_ns;
     st->bytes = total;
     snprintf(st->suspend_path, sizeof(st->suspend_path), "%s", d->has_module ? "light" : "stock");
+    st->live = live && !d->no_logdirty;
+    if (live && d->no_logdirty)
+        snprintf(st->live_note, sizeof(st->live_note), "no log-dirty support: copied paused");
     w->now_ns += 1000000;
     return 0;
 }
