@@ -44,6 +44,11 @@ struct run {
     uint64_t suspended_at;
     xlcp_step step;
     char tag[XLCP_ID_MAX + 8];
+    /* Disk snapshots taken from the hv's suspend callback, during the final copy. */
+    int early_done; /* suspend confirmed and snapshots taken in the callback */
+    int early_rc;   /* its failure, with the step it failed in */
+    xlcp_step early_step;
+    struct xlcp_err early_err;
 };
 
 static uint64_t now(const struct run *r)
@@ -82,14 +87,20 @@ static void iso_time(int64_t wall, char *out, size_t len)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((wall / 1000000) % 1000));
 }
 
+/* Steps done early, inside the hv's suspend callback, keep the times taken there. */
+static int timed_early(const struct run *r, xlcp_step step)
+{
+    return r->early_done && (step == XLCP_STEP_SUSPEND || step == XLCP_STEP_DISK_SNAPSHOT);
+}
+
 static void enter(struct run *r, xlcp_step step, const char *what)
 {
     uint64_t t = now(r);
 
-    if (r->step != XLCP_STEP_NONE)
+    if (r->step != XLCP_STEP_NONE && !timed_early(r, r->step))
         r->m->step_ns[r->step] = t - r->t0 - r->m->step_start_ns[r->step];
     r->step = step;
-    if (step != XLCP_STEP_NONE)
+    if (step != XLCP_STEP_NONE && !timed_early(r, step))
         r->m->step_start_ns[step] = t - r->t0;
     if (step != XLCP_STEP_NONE && r->opts->progress)
         r->opts->progress(step, what, r->opts->progress_arg);
@@ -219,6 +230,36 @@ static int step_quiesce(struct run *r, struct xlcp_err *err)
     return 0;
 }
 
+static int step_suspend(struct run *r, struct xlcp_err *err);
+static int step_disk_snapshot(struct run *r, struct xlcp_err *err);
+
+/* Called by the hv (from its watcher thread) the moment the guest has stopped, while the
+ * last of its memory is still being copied: confirm its back ends are idle and take the
+ * disk snapshots now, so that the pause lasts max(copy, snapshot) and not their sum. The
+ * main thread is inside hv.save and touches nothing of the run until it returns. */
+static void on_suspended(void *arg)
+{
+    struct run *r = arg;
+    struct xlcp_manifest *m = r->m;
+    uint64_t t;
+
+    xlcp_err_clear(&r->early_err);
+    t = now(r);
+    m->step_start_ns[XLCP_STEP_SUSPEND] = t - r->t0;
+    r->early_step = XLCP_STEP_SUSPEND;
+    r->early_rc = step_suspend(r, &r->early_err);
+    m->step_ns[XLCP_STEP_SUSPEND] = now(r) - t;
+    if (r->early_rc)
+        return;
+    t = now(r);
+    m->step_start_ns[XLCP_STEP_DISK_SNAPSHOT] = t - r->t0;
+    r->early_step = XLCP_STEP_DISK_SNAPSHOT;
+    r->early_rc = step_disk_snapshot(r, &r->early_err);
+    m->step_ns[XLCP_STEP_DISK_SNAPSHOT] = now(r) - t;
+    if (r->early_rc == 0)
+        r->early_done = 1;
+}
+
 static int step_live_copy(struct run *r, struct xlcp_err *err)
 {
     struct xlcp_save_stats st;
@@ -229,7 +270,15 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
     r->m->live = r->opts->live;
     /* A save that fails may still have suspended the guest: resume on the way out. */
     r->suspended = 1;
-    rc = CALL(HV(r->p), save, &r->dom, r->mem_fd, r->opts->live, timeout, &st, err);
+    rc = CALL(HV(r->p), save, &r->dom, r->mem_fd, r->opts->live, timeout, on_suspended, r, &st,
+              err);
+    if (r->early_rc) {
+        /* The snapshot side failed: report it as its own step (the copy's own error, if
+         * any, came from being cut short). */
+        *err = r->early_err;
+        r->step = r->early_step;
+        return r->early_rc;
+    }
     if (rc)
         return rc;
     r->suspended_at = st.suspended_at_ns ? st.suspended_at_ns : now(r);
@@ -239,6 +288,16 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
     snprintf(r->m->suspend_path, sizeof(r->m->suspend_path), "%s",
              st.suspend_path[0] ? st.suspend_path : "stock");
     return 0;
+}
+
+static int step_suspend_main(struct run *r, struct xlcp_err *err)
+{
+    return r->early_done ? 0 : step_suspend(r, err);
+}
+
+static int step_disk_snapshot_main(struct run *r, struct xlcp_err *err)
+{
+    return r->early_done ? 0 : step_disk_snapshot(r, err);
 }
 
 static int step_suspend(struct run *r, struct xlcp_err *err)
@@ -339,8 +398,8 @@ static const struct {
 } steps[] = {
     {XLCP_STEP_QUIESCE, "quiescing guest filesystems", step_quiesce},
     {XLCP_STEP_LIVE_COPY, "copying memory", step_live_copy},
-    {XLCP_STEP_SUSPEND, "waiting for the guest to stop", step_suspend},
-    {XLCP_STEP_DISK_SNAPSHOT, "snapshotting disks", step_disk_snapshot},
+    {XLCP_STEP_SUSPEND, "waiting for the guest to stop", step_suspend_main},
+    {XLCP_STEP_DISK_SNAPSHOT, "snapshotting disks", step_disk_snapshot_main},
     {XLCP_STEP_RESUME, "resuming guest", step_resume},
     {XLCP_STEP_THAW, "thawing guest filesystems", step_thaw},
     {XLCP_STEP_COMMIT, "writing manifest", step_commit},

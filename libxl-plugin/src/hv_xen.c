@@ -499,6 +499,8 @@ struct watcher {
     uint32_t domid;
     volatile int stop;
     uint64_t suspended_at; /* 0 until seen */
+    void (*on_suspended)(void *arg);
+    void *arg;
 };
 
 static int dom_suspended(xc_interface *xch, uint32_t domid)
@@ -517,6 +519,8 @@ static void *watch_suspend(void *arg)
     while (!w->stop) {
         if (dom_suspended(w->xch, w->domid)) {
             w->suspended_at = mono_ns();
+            if (w->on_suspended)
+                w->on_suspended(w->arg);
             break;
         }
         sleep_ms(1);
@@ -553,8 +557,8 @@ static int logdirty_available(struct hv_xen *hx, uint32_t domid)
 }
 
 static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
-                   unsigned int suspend_timeout_ms, struct xlcp_save_stats *stats,
-                   struct xlcp_err *err)
+                   unsigned int suspend_timeout_ms, void (*on_suspended)(void *arg), void *arg,
+                   struct xlcp_save_stats *stats, struct xlcp_err *err)
 {
     struct hv_xen *hx = self;
     struct xl_header hdr;
@@ -601,6 +605,8 @@ static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
     memset(&w, 0, sizeof(w));
     w.xch = hx->xch;
     w.domid = dom->domid;
+    w.on_suspended = on_suspended;
+    w.arg = arg;
     if (pthread_create(&w.thread, NULL, watch_suspend, &w) != 0)
         return xlcp_err_set(err, XLCP_EINTERNAL, "cannot start the suspend watcher thread");
     rc = libxl_domain_suspend(hx->ctx, dom->domid, fd, stats->live ? LIBXL_SUSPEND_LIVE : 0,
@@ -924,6 +930,10 @@ static const struct xlcp_hv_ops hv_xen_ops = {
     .guest_nodes = hx_guest_nodes,
 };
 
+static const libxl_childproc_hooks childproc_hooks = {
+    .chldowner = libxl_sigchld_owner_libxl_always_selective_reap,
+};
+
 int xlcp_hv_xen_open(struct xlcp_hv *out, struct xlcp_err *err)
 {
     struct hv_xen *hx = calloc(1, sizeof(*hx));
@@ -953,6 +963,9 @@ int xlcp_hv_xen_open(struct xlcp_hv *out, struct xlcp_err *err)
         return xlcp_err_set(err, errno == EACCES || errno == EPERM ? XLCP_EPERM : XLCP_EHV,
                             "cannot open libxl (are you root in dom0?): libxl error %d", rc);
     }
+    /* We run LVM children of our own (disk_lvm.c), possibly while libxl has its save
+     * helper running: libxl must reap only its own children. */
+    libxl_childproc_setmode(hx->ctx, &childproc_hooks, NULL);
     hx->xch = xc_interface_open(&hx->log.vtable, &hx->log.vtable, 0);
     if (!hx->xch) {
         libxl_ctx_free(hx->ctx);

@@ -96,10 +96,13 @@ struct xlcp_hv_ops {
                    unsigned int timeout_ms, struct xlcp_err *err);
     int (*thaw)(void *self, const struct xlcp_domain *dom, struct xlcp_err *err);
     /* Copies memory into fd as an xl save image (xl header + libxl stream); live: pre-copy
-     * while running. Returns with the guest suspended (not destroyed). */
+     * while running. Returns with the guest suspended (not destroyed). As soon as the
+     * guest is seen suspended (while the last of its memory is still being copied),
+     * calls on_suspended(arg) once, from another thread, and returns only after it has
+     * returned; an adapter that cannot tell the instant may not call it at all. */
     int (*save)(void *self, const struct xlcp_domain *dom, int fd, int live,
-                unsigned int suspend_timeout_ms, struct xlcp_save_stats *stats,
-                struct xlcp_err *err);
+                unsigned int suspend_timeout_ms, void (*on_suspended)(void *arg), void *arg,
+                struct xlcp_save_stats *stats, struct xlcp_err *err);
     /* Confirms the guest is suspended and its block back ends are idle. */
     int (*wait_suspended)(void *self, const struct xlcp_domain *dom, unsigned int timeout_ms,
                           struct xlcp_err *err);

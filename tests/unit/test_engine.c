@@ -389,6 +389,37 @@ static void test_live_unavailable_is_recorded(void **state)
     assert_string_equal(f->m.live_note, "");
 }
 
+/* The snapshots are taken from the hv's suspend callback, during the copy; an hv that
+ * cannot tell the instant gets them after the copy. Same checkpoint either way. */
+static void test_snapshot_during_copy_or_after(void **state)
+{
+    struct fx *f = *state;
+    const char *save, *snap;
+
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(fake_snapshot_count(f->w), 2);
+    save = strstr(f->w->log, "hv.save");
+    snap = strstr(f->w->log, "disk.snapshot");
+    assert_non_null(save);
+    assert_non_null(snap);
+    assert_true(f->m.step_start_ns[XLCP_STEP_DISK_SNAPSHOT] < f->m.step_start_ns[XLCP_STEP_RESUME]);
+    /* inside the copy: the snapshot step started before the live-copy step ended */
+    assert_true(f->m.step_start_ns[XLCP_STEP_DISK_SNAPSHOT] <
+                f->m.step_start_ns[XLCP_STEP_LIVE_COPY] + f->m.step_ns[XLCP_STEP_LIVE_COPY]);
+
+    f->w->no_suspend_callback = 1;
+    f->w->log[0] = '\0';
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(fake_snapshot_count(f->w), 4);
+    assert_true(f->m.step_start_ns[XLCP_STEP_DISK_SNAPSHOT] >=
+                f->m.step_start_ns[XLCP_STEP_LIVE_COPY] + f->m.step_ns[XLCP_STEP_LIVE_COPY]);
+    fake_fail(f->w, "disk.snapshot", XLCP_EDISK, 1);
+    assert_int_equal(create(f, "web1"), XLCP_EDISK);
+    assert_int_equal(f->err.step, XLCP_STEP_DISK_SNAPSHOT);
+    assert_int_equal(fake_snapshot_count(f->w), 4);
+    assert_int_equal(f->dom->suspended, 0);
+}
+
 static void flip_byte(const char *path, off_t at)
 {
     int fd = open(path, O_RDWR);
@@ -536,6 +567,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leftovers_of_killed_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_while_suspended, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_during_copy_or_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_unavailable_is_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_suspended_by_someone_else, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_detects_damage, setup, teardown),

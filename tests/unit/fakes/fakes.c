@@ -193,7 +193,8 @@ static int hv_thaw(void *self, const struct xlcp_domain *dom, struct xlcp_err *e
 }
 
 static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, unsigned timeout,
-                   struct xlcp_save_stats *st, struct xlcp_err *err)
+                   void (*on_suspended)(void *), void *arg, struct xlcp_save_stats *st,
+                   struct xlcp_err *err)
 {
     struct fake_world *w = self;
     struct fake_dom *d = dom_of(w, dom);
@@ -209,6 +210,9 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
         return xlcp_err_set(err, XLCP_ETIMEDOUT, "guest did not suspend");
     /* Worst case for the engine: the fault hits after the guest stopped. */
     d->suspended = 1;
+    st->suspended_at_ns = w->now_ns;
+    if (on_suspended && !w->no_suspend_callback)
+        on_suspended(arg);
     rc = fault(w, "hv.save", err);
     if (rc)
         return rc;
@@ -221,7 +225,6 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
         total += sizeof(block);
     }
     w->now_ns += 5000000; /* the copy takes 5 ms */
-    st->suspended_at_ns = w->now_ns;
     st->bytes = total;
     snprintf(st->suspend_path, sizeof(st->suspend_path), "%s", d->has_module ? "light" : "stock");
     st->live = live && !d->no_logdirty;

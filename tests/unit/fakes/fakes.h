@@ -60,6 +60,7 @@ struct fake_world {
     int64_t wall_ns;
     uint32_t next_domid;
     struct fake_fault faults[FAKE_MAX_FAULTS];
+    int no_suspend_callback; /* hv.save does not report the suspend instant */
     /* Call log: "hv.save web1", "disk.snapshot vg0/web1-disk", ... newline separated. */
     char log[8192];
 };
