@@ -82,4 +82,5 @@ left=$(lvs --noheadings -o lv_name "$VG" 2>/dev/null | grep -c "xlcp")
 
 guest_destroy "$g"
 lv_cleanup "$g"
+rm -rf "$XLCP_CATALOG_ROOT"
 done_testing

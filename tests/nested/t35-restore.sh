@@ -122,4 +122,5 @@ c=$(guest_wait_counter "$g" 0 60) && ok "domain from xl restore runs (counter $c
 guest_destroy_all
 xl-checkpoint delete "$id" >/dev/null 2>&1
 lv_cleanup "$g"
+rm -rf "$XLCP_CATALOG_ROOT"
 done_testing

@@ -143,4 +143,5 @@ running "$g" "after the next run"
 xl-checkpoint delete "$id" >/dev/null 2>&1
 guest_destroy "$g"
 lv_cleanup "$g"
+rm -rf "$XLCP_CATALOG_ROOT"
 done_testing

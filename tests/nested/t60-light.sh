@@ -74,4 +74,5 @@ guest_destroy "$g-r"
 guest_destroy "$g"
 xl-checkpoint delete "$id" >/dev/null 2>&1
 lv_cleanup "$g"
+rm -rf "$XLCP_CATALOG_ROOT"
 done_testing

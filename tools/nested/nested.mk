@@ -20,6 +20,5 @@ nested-shell: stage
 .PHONY: bench
 bench: stage
 	XLCP_NESTED_GLOB='b[0-9]*.sh' XLCP_NESTED_TESTS="$(T)" bash tools/nested/run.sh
-	@cp build/nested/logs/bench.json $(B)/bench.json
 	@echo "---- benchmark (build/bench.json) ----"
-	@cat build/nested/logs/bench.txt
+	@sh tools/nested/bench-json.sh build/nested/logs/bench $(B)/bench.json

@@ -1,0 +1,91 @@
+#!/bin/bash
+# b20-light.sh - guest-seen pause of `xl checkpoint create` through the guest module's
+# light suspend path (xlcp_guest.ko loaded: no process freezer, no device PM walk) against
+# the stock path (module not loaded: control/shutdown, freeze everything), on a 256 MiB PV
+# guest running 1 and 200 busy processes. The probe runs SCHED_FIFO so that the busy
+# processes do not hide its clock. Three runs each, medians. Writes results/bench/b20.*
+# (runs, ratios.gap_light_vs_stock); make bench merges them into build/bench.json.
+# timeout: 3000
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+REPS=${XLCP_BENCH_REPS:-3}
+KO=/lib/xlcp/extra/xlcp_guest.ko
+export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-bench20
+rm -rf "$XLCP_CATALOG_ROOT"
+runs=$XLCP_RUN/bench20-runs.txt
+: >"$runs"
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else print v[int((NR + 1) / 2)] }'; }
+
+g=glb
+guest_start "$g" thin:256M && guest_wait_ready "$g" && ok "bench guest ready" || bail "bench guest"
+guest_run "$g" "test -f $KO" >/dev/null || bail "no $KO in the guest"
+probe() {
+    guest_run "$g" "killall xlcp-gapprobe 2>/dev/null; rm -f /run/gaps.log /run/gaps.log.max
+(chrt -f 50 xlcp-gapprobe /run/gaps.log 20 || xlcp-gapprobe /run/gaps.log 20) </dev/null >/dev/null 2>&1 &
+echo" >/dev/null
+}
+one() { # method workload
+    local m=$1 w=$2 out rc id info gap pause total
+    probe
+    sleep 2
+    out=$(xl-checkpoint create "$g" 2>&1)
+    rc=$?
+    sleep 1
+    gap=$(guest_probe_max "$g")
+    id=$(printf '%s' "$out" | tail -n 1)
+    info=$(xl-checkpoint info --json "$id" 2>/dev/null)
+    pause=$(printf '%s' "$info" | sed -n 's/.*"downtime_ms": *\([0-9]*\).*/\1/p' | head -n 1)
+    total=$(printf '%s' "$info" | sed -n 's/.*"total_ms": *\([0-9]*\).*/\1/p' | head -n 1)
+    path=$(printf '%s' "$info" | sed -n 's/.*"suspend_path": *"\([a-z]*\)".*/\1/p' | head -n 1)
+    xl-checkpoint delete "$id" >/dev/null 2>&1
+    if [ $rc -ne 0 ]; then
+        not_ok "$m/$w: create failed" "$out"
+        return 1
+    fi
+    want=${m#xl-checkpoint-}
+    [ "$path" = "$want" ] || { not_ok "$m/$w: took the $path path"; return 1; }
+    echo "$m $w ${gap:-0} ${pause:-0} ${total:-0}" >>"$runs"
+    ok "$m/$w: guest gap $gap ms, dom0 pause $pause ms, total $total ms"
+}
+for w in procs-1 procs-200; do
+    n=${w#procs-}
+    guest_run "$g" "killall yes 2>/dev/null; for i in \$(seq 1 $n); do yes >/dev/null 2>&1 & done; echo" >/dev/null
+    for r in $(seq 1 "$REPS"); do
+        guest_run "$g" "rmmod xlcp_guest 2>/dev/null; true" >/dev/null
+        one xl-checkpoint-stock "$w" || true
+        guest_run "$g" "insmod $KO" >/dev/null
+        one xl-checkpoint-light "$w" || true
+    done
+    guest_run "$g" 'killall yes' >/dev/null
+done
+col() { awk -v m="$1" -v w="$2" -v c="$3" '$1 == m && $2 == w { print $c }' "$runs" | median; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }'; }
+frag=$XLCP_PAYLOAD/results/bench
+mkdir -p "$frag"
+{
+    for w in procs-1 procs-200; do
+        for m in xl-checkpoint-stock xl-checkpoint-light; do
+            printf '{"method": "%s", "workload": "%s", "guest_gap_ms": %s, "dom0_pause_ms": %s, "total_ms": %s, "image_bytes": null, "noise_floor_ms": null, "guest": "PV 256 MiB, thin LV"}\n' \
+                "$m" "$w" "$(col "$m" "$w" 3)" "$(col "$m" "$w" 4)" "$(col "$m" "$w" 5)"
+        done
+    done
+} >"$frag/b20.runs"
+printf '"gap_light_vs_stock": {"procs-1": %s, "procs-200": %s}\n' \
+    "$(ratio "$(col xl-checkpoint-light procs-1 3)" "$(col xl-checkpoint-stock procs-1 3)")" \
+    "$(ratio "$(col xl-checkpoint-light procs-200 3)" "$(col xl-checkpoint-stock procs-200 3)")" >"$frag/b20.ratios"
+{
+    printf '%-22s %-10s %12s %14s %10s\n' method workload guest_gap_ms dom0_pause_ms total_ms
+    for w in procs-1 procs-200; do
+        for m in xl-checkpoint-stock xl-checkpoint-light; do
+            printf '%-22s %-10s %12s %14s %10s\n' "$m" "$w" "$(col "$m" "$w" 3)" "$(col "$m" "$w" 4)" "$(col "$m" "$w" 5)"
+        done
+    done
+    cat "$frag/b20.ratios"
+} >"$frag/b20.txt"
+diag "$(cat "$frag/b20.txt")"
+ok "benchmark fragments written"
+guest_destroy "$g"
+lv_cleanup "$g"
+rm -rf "$XLCP_CATALOG_ROOT"
+done_testing
