@@ -695,9 +695,20 @@ static int lvm_clone(void *self, const struct xlcp_snapshot *snap, const char *n
         if (rc)
             return rc;
     } else {
-        /* a thick snapshot is read through its origin: copy it into a new volume of the
-         * origin's size (the snapshot's lv_size is that of its origin) */
+        /* a thick snapshot reads as its origin did: copy it into a new volume of the
+         * origin's size (lvs gives a thick snapshot's own COW size as its lv_size) */
         char from[XLCP_PATH_MAX + 2 * XLCP_NAME_MAX], to[XLCP_PATH_MAX + 2 * XLCP_NAME_MAX];
+        struct lvinfo origin;
+        if (info.origin[0]) {
+            rc = lv_info(l, snap->vg, info.origin, &origin, err);
+            if (rc <= 0) {
+                free(r);
+                return rc < 0 ? rc
+                              : xlcp_err_set(err, XLCP_ENOTFOUND, "origin %s/%s of %s is missing",
+                                             snap->vg, info.origin, snap->lv);
+            }
+            info.size = origin.size;
+        }
         snprintf(size, sizeof(size), "%" PRIu64 "b", info.size);
         char *args[] = {"lvcreate", "-q", "-y", "-W", "n", "-Z", "n", "-L", size, "-n",
                         (char *)new_lv, "--addtag", CLONE_TAG, (char *)snap->vg, NULL};

@@ -14,6 +14,8 @@
  * prints to stderr only when XLCP_DEBUG is set.
  */
 #include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -98,6 +100,8 @@ struct hv_xen {
     xc_interface *xch;
     struct xs_handle *xs;
     char quiesce_id[XLCP_ID_MAX]; /* id of the pending quiesce, for thaw */
+    pid_t guardian;               /* see guardian_start(); 0 if none */
+    int guardian_fd;              /* our end of its pipe */
 };
 
 static uint64_t mono_ns(void)
@@ -556,6 +560,81 @@ static int logdirty_available(struct hv_xen *hx, uint32_t domid)
     return errno != EOPNOTSUPP && errno != ENOSYS; /* e.g. EBUSY: already on, libxc copes */
 }
 
+/* ---- the guardian: a guest must never stay suspended because we died ------------------
+ *
+ * Before the guest is asked to suspend, a child process is forked that waits on a pipe.
+ * When we have resumed the guest (or given up on it knowingly) we write 'd' and close;
+ * if the pipe closes without it — we were killed, even with SIGKILL — the guardian resumes
+ * the domain (same domid and uuid, and only if it is suspended), then exits. It has its
+ * own session, so a Ctrl-C on our terminal does not reach it. */
+static void guardian_main(int fd, uint32_t domid, const char *uuid)
+{
+    char c = 0;
+    ssize_t n;
+    libxl_ctx *ctx = NULL;
+    xentoollog_logger_stdiostream *lg;
+    libxl_dominfo di;
+    libxl_uuid want;
+
+    setsid();
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    do
+        n = read(fd, &c, 1);
+    while (n < 0 && errno == EINTR);
+    if (n == 1 && c == 'd')
+        _exit(0);
+    lg = xtl_createlogger_stdiostream(stderr, XTL_ERROR, 0);
+    if (!lg || libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, (xentoollog_logger *)lg) != 0)
+        _exit(1);
+    libxl_dominfo_init(&di);
+    if (libxl_domain_info(ctx, &di, domid) == 0 && libxl_uuid_from_string(&want, uuid) == 0 &&
+        libxl_uuid_compare(&want, &di.uuid) == 0 && di.shutdown && !di.dying &&
+        di.shutdown_reason == LIBXL_SHUTDOWN_REASON_SUSPEND) {
+        int rc = libxl_domain_resume(ctx, domid, 1, NULL);
+        fprintf(stderr, "xl-checkpoint guardian: the checkpoint of domain %u was interrupted; "
+                        "%s\n", domid, rc == 0 ? "guest resumed" : "RESUME FAILED");
+    }
+    _exit(0);
+}
+
+static void guardian_start(struct hv_xen *hx, const struct xlcp_domain *dom)
+{
+    int p[2];
+    pid_t pid;
+
+    if (hx->guardian > 0 || pipe2(p, O_CLOEXEC) != 0)
+        return;
+    pid = fork();
+    if (pid == 0) {
+        close(p[1]);
+        guardian_main(p[0], dom->domid, dom->uuid);
+    }
+    close(p[0]);
+    if (pid < 0) {
+        close(p[1]);
+        return; /* without a guardian: the next run still resumes a guest left suspended */
+    }
+    hx->guardian = pid;
+    hx->guardian_fd = p[1];
+}
+
+static void guardian_stop(struct hv_xen *hx)
+{
+    if (hx->guardian <= 0)
+        return;
+    if (write(hx->guardian_fd, "d", 1) != 1) {
+        /* it is gone already */
+    }
+    close(hx->guardian_fd);
+    while (waitpid(hx->guardian, NULL, 0) < 0 && errno == EINTR)
+        ;
+    hx->guardian = 0;
+    hx->guardian_fd = -1;
+}
+
 static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
                    unsigned int suspend_timeout_ms, void (*on_suspended)(void *arg), void *arg,
                    struct xlcp_save_stats *stats, struct xlcp_err *err)
@@ -607,6 +686,7 @@ static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
     w.domid = dom->domid;
     w.on_suspended = on_suspended;
     w.arg = arg;
+    guardian_start(hx, dom);
     if (pthread_create(&w.thread, NULL, watch_suspend, &w) != 0)
         return xlcp_err_set(err, XLCP_EINTERNAL, "cannot start the suspend watcher thread");
     rc = libxl_domain_suspend(hx->ctx, dom->domid, fd, stats->live ? LIBXL_SUSPEND_LIVE : 0,
@@ -697,6 +777,7 @@ static int hx_resume(void *self, const struct xlcp_domain *dom, struct xlcp_err 
     if (dom_suspended(hx->xch, dom->domid))
         return xlcp_err_set(err, XLCP_EHV, "domain %s is still suspended after resume",
                             dom->name);
+    guardian_stop(hx);
     return 0;
 }
 
@@ -984,6 +1065,7 @@ void xlcp_hv_xen_close(struct xlcp_hv *hv)
     struct hv_xen *hx = hv->self;
 
     if (hx) {
+        guardian_stop(hx); /* whatever state the guest is in, the engine has reported it */
         if (hx->xs)
             xs_close(hx->xs);
         xc_interface_close(hx->xch);

@@ -12,7 +12,7 @@ set -uo pipefail
 
 export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t40
 rm -rf "$XLCP_CATALOG_ROOT"
-entries() { find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 2>/dev/null | wc -l; }
+entries() { find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 -type d 2>/dev/null | wc -l; } # not .lock
 snapvols() { lvs --noheadings -o lv_name "$VG" 2>/dev/null | grep -c '\.xlcp\.'; }
 nothing_left() { # DESC
     local e s
