@@ -199,7 +199,6 @@ static int fill_domain(struct hv_xen *hx, uint32_t domid, struct xlcp_domain *ou
     }
     out->domid = domid;
     out->state = state_of(&di);
-    out->pv = di.domain_type == LIBXL_DOMAIN_TYPE_PV || di.domain_type == LIBXL_DOMAIN_TYPE_PVH;
     out->memory_kib = di.current_memkb;
     snprintf(out->uuid, sizeof(out->uuid), LIBXL_UUID_FMT, LIBXL_UUID_BYTES(di.uuid));
     libxl_dominfo_dispose(&di);
@@ -222,6 +221,8 @@ static int fill_domain(struct hv_xen *hx, uint32_t domid, struct xlcp_domain *ou
         return xlcp_err_set(err, XLCP_EUNSUPPORTED, "domain %s has %d disks, at most %d supported",
                             out->name, n, XLCP_MAX_DISKS);
     }
+    /* dominfo calls a PVH guest HVM (Xen's flags cannot tell them apart): ask the config */
+    out->pv = cfg.c_info.type == LIBXL_DOMAIN_TYPE_PV || cfg.c_info.type == LIBXL_DOMAIN_TYPE_PVH;
     for (int i = 0; i < cfg.num_disks; i++) {
         const libxl_device_disk *d = &cfg.disks[i];
         struct xlcp_disk_spec *ds = &out->disks[out->ndisks++];

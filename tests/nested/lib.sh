@@ -148,6 +148,10 @@ vcpus = 1
 disk = [ ${disks%, } ]
 on_crash = "preserve"
 EOF
+    # PVH under TCG: QEMU's SVM reports RDTSCP exits as RDTSC and has no NRIP, so Xen's
+    # TSC emulation fails on the guest's first rdtscp ("SVM Insn len emulation failed")
+    # and the guest hangs. Native TSC mode does not intercept it.
+    [ "${XLCP_GUEST_TYPE:-pv}" = pvh ] && echo 'tsc_mode = "native"' >>"$cfg"
     echo 0 >"$XLCP_RUN/$name.seq"
     for try in 1 2; do
         out=$(watchdog 240 "$XL" create "$cfg" 2>&1)

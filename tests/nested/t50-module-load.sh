@@ -54,7 +54,7 @@ if has_xscheck; then
     [ $? -eq 0 ] && ok "xs-check passes on the module's subtree" ||
         not_ok "xs-check passes on the module's subtree" "$out"
     # hand-broken: an unknown node, a bad value, a missing mandatory node
-    xenstore-write "$B/bogus" 1 "$B/downtime-ns" "-12"
+    xenstore-write -- "$B/bogus" 1 "$B/downtime-ns" "-12"
     state=$(xsr "$B/state")
     xenstore-rm "$B/suspend-path"
     out=$(xl-checkpoint xs-check "$g" 2>&1)
@@ -73,11 +73,11 @@ fi
 
 # garbage from dom0 into the request node: nothing happens, the guest survives
 c0=$(guest_counter "$g")
-big=$(head -c 4000 /dev/zero | tr '\0' A)
+big=$(head -c 2000 /dev/zero | tr '\0' A) # xenstored takes up to 2048 bytes
 for v in "" "quiesce" "thaw" "quiesce 123" "quiesce 20261124T191342.123Z-1A2B3C" \
     "thaw ../../../x" "quiesce 20261124T191342.123Z-1a2b3c extra" "$big" $'quiesce \x01\x7f\xff' \
     "reboot 20261124T191342.123Z-1a2b3c" "  quiesce 20261124T191342.123Z-1a2b3c"; do
-    xenstore-write "$B/request" "$v" || diag "xenstore-write of garbage failed"
+    xenstore-write -- "$B/request" "$v" || diag "xenstore-write of garbage failed"
     sleep 0.3
 done
 sleep 2

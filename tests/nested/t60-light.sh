@@ -66,9 +66,11 @@ rc=$?
 c=$(guest_wait_counter "$g-r" 0 90) && ok "restored guest runs (counter $c)" ||
     not_ok "restored guest runs" "console: $(guest_console "$g-r" | tail -n 15)"
 out=$(guest_run "$g-r" 'cat /mnt/d/marker && echo new > /mnt/d/new && sync && cat /mnt/d/new' 90)
-[ "$(printf '%s' "$out" | tr '\n' ' ')" = "before new " ] && ok "restored guest's disk works" ||
+[ "$(printf '%s' "$out" | tr '\n' ' ')" = "before new" ] && ok "restored guest's disk works" ||
     not_ok "restored guest's disk works" "'$out'"
-guest_console "$g-r" | grep -q "xlcp" && ok "restored guest's console works" ||
+guest_run "$g-r" 'echo xlcp-console-check > /dev/hvc0' >/dev/null
+sleep 1
+guest_console "$g-r" | grep -q "xlcp-console-check" && ok "restored guest's console works" ||
     not_ok "restored guest's console works" "$(guest_console "$g-r" | tail -n 5)"
 guest_destroy "$g-r"
 guest_destroy "$g"
