@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * xlcp_guest.c - the xl-checkpoint guest module for x86-64 Xen PV guests.
+ * xlcp_guest.c - the xl-checkpoint guest module for x86-64 Xen PV and PVH guests.
  *
  * Gives the guest a light checkpoint entry point and a quiesce service, speaking the
  * xenstore protocol of xenstore-schema/protocol.xml (constants in xlcp_xs_proto.h):
@@ -476,8 +476,13 @@ static int light_suspend(void *data)
 		return si->err;
 	ks.gnttab_suspend();
 	ks.xen_arch_pre_suspend();
-	/* 1: cancelled (resumed in place), 0: resumed in a new domain */
-	si->cancelled = HYPERVISOR_suspend(virt_to_gfn(xen_start_info));
+	/*
+	 * 1: cancelled (resumed in place), 0: resumed in a new domain. A PV guest
+	 * names its start info page (its frame numbers were canonicalised by
+	 * xen_arch_pre_suspend); a PVH guest has none to name.
+	 */
+	si->cancelled = HYPERVISOR_suspend(xen_pv_domain() ?
+					   virt_to_gfn(xen_start_info) : 0);
 	ks.xen_arch_post_suspend(si->cancelled);
 	ks.gnttab_resume();
 	if (!si->cancelled) {
@@ -669,8 +674,8 @@ static int __init xlcp_init(void)
 		pr_err("this is the control domain, not a guest: refusing to load\n");
 		return -ENODEV;
 	}
-	if (!xen_pv_domain()) {
-		pr_err("only Xen PV guests are supported (this is HVM/PVH): refusing to load\n");
+	if (!xen_pv_domain() && !xen_pvh_domain()) {
+		pr_err("only Xen PV and PVH guests are supported (this is HVM): refusing to load\n");
 		return -ENODEV;
 	}
 	xlcp_wq = alloc_workqueue("xlcp_guest", WQ_UNBOUND | WQ_MEM_RECLAIM, 1);
@@ -745,6 +750,6 @@ static void __exit xlcp_exit(void)
 module_init(xlcp_init);
 module_exit(xlcp_exit);
 
-MODULE_DESCRIPTION("xl-checkpoint: light suspend and quiesce for Xen PV guests");
+MODULE_DESCRIPTION("xl-checkpoint: light suspend and quiesce for Xen PV and PVH guests");
 MODULE_AUTHOR("xl-checkpoint");
 MODULE_LICENSE("GPL");

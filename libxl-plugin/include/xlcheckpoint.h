@@ -32,19 +32,19 @@ extern "C" {
 /* Return codes. Values are part of the ABI; the CLI maps them to exit codes. */
 typedef enum {
     XLCP_OK = 0,
-    XLCP_EINVAL = -1,      /* bad argument or option */
-    XLCP_ENOTFOUND = -2,   /* no such domain or checkpoint */
-    XLCP_ESTATE = -3,      /* domain is in the wrong state (not running, dying, ...) */
-    XLCP_EBUSY = -4,       /* another checkpoint of this domain is under way */
-    XLCP_ENOSPC = -5,      /* no room in the volume group or the catalog */
-    XLCP_ETIMEDOUT = -6,   /* the guest or a helper did not answer in time */
-    XLCP_ECORRUPT = -7,    /* manifest or image fails validation */
-    XLCP_EIO = -8,         /* I/O error on the catalog */
+    XLCP_EINVAL = -1,       /* bad argument or option */
+    XLCP_ENOTFOUND = -2,    /* no such domain or checkpoint */
+    XLCP_ESTATE = -3,       /* domain is in the wrong state (not running, dying, ...) */
+    XLCP_EBUSY = -4,        /* another checkpoint of this domain is under way */
+    XLCP_ENOSPC = -5,       /* no room in the volume group or the catalog */
+    XLCP_ETIMEDOUT = -6,    /* the guest or a helper did not answer in time */
+    XLCP_ECORRUPT = -7,     /* manifest or image fails validation */
+    XLCP_EIO = -8,          /* I/O error on the catalog */
     XLCP_EUNSUPPORTED = -9, /* disk is not an LVM volume, guest type not supported, ... */
-    XLCP_EHV = -10,        /* the hypervisor / toolstack reported an error */
-    XLCP_EDISK = -11,      /* LVM reported an error */
-    XLCP_EPERM = -12,      /* permission denied (catalog root, /dev/xen) */
-    XLCP_EINTERNAL = -13,  /* bug */
+    XLCP_EHV = -10,         /* the hypervisor / toolstack reported an error */
+    XLCP_EDISK = -11,       /* LVM reported an error */
+    XLCP_EPERM = -12,       /* permission denied (catalog root, /dev/xen) */
+    XLCP_EINTERNAL = -13,   /* bug */
 } xlcp_error;
 
 /* Steps of one checkpoint, in order. Errors name the step they happened in. */
@@ -75,7 +75,10 @@ typedef struct {
     /* Catalog root; NULL: $XLCP_CATALOG_ROOT, else /var/lib/xl-checkpoint. */
     const char *catalog_root;
 } xlcp_ctx_options;
-#define XLCP_CTX_OPTIONS_INIT {XLCP_CTX_OPTIONS_VERSION, NULL}
+#define XLCP_CTX_OPTIONS_INIT                                                                      \
+    {                                                                                              \
+        XLCP_CTX_OPTIONS_VERSION, NULL                                                             \
+    }
 int xlcp_ctx_options_init(xlcp_ctx_options *opts, unsigned int version);
 
 /* Opens a context on this host's Xen and LVM. */
@@ -95,21 +98,23 @@ typedef void (*xlcp_progress_cb)(xlcp_step step, const char *what, void *arg);
 #define XLCP_CREATE_OPTIONS_VERSION 1
 typedef struct {
     unsigned int version;
-    const char *name;        /* free-form label stored in the manifest, may be NULL */
-    int live;                /* 1: live pre-copy (default); 0: guest paused for the copy */
-    int quiesce;             /* 1: ask the guest to freeze its filesystems (needs module) */
+    const char *name;                /* free-form label stored in the manifest, may be NULL */
+    int live;                        /* 1: live pre-copy (default); 0: guest paused for the copy */
+    int quiesce;                     /* 1: ask the guest to freeze its filesystems (needs module) */
     unsigned int quiesce_timeout_ms; /* default 10000 */
     unsigned int suspend_timeout_ms; /* how long to wait for the guest to suspend; 60000 */
     /* Size of thick snapshots: "20%" (of the origin, the default), or a size
      * like "512M" / "2G". Thin volumes get thin snapshots and ignore this. */
     const char *snapshot_size;
-    int skip_non_lvm;        /* 1: skip disks that are not LVM (recorded), 0: refuse */
-    const char *group_id;    /* set by group checkpoints, NULL otherwise */
+    int skip_non_lvm;     /* 1: skip disks that are not LVM (recorded), 0: refuse */
+    const char *group_id; /* set by group checkpoints, NULL otherwise */
     xlcp_progress_cb progress;
     void *progress_arg;
 } xlcp_create_options;
-#define XLCP_CREATE_OPTIONS_INIT                                                           \
-    {XLCP_CREATE_OPTIONS_VERSION, NULL, 1, 0, 10000, 60000, NULL, 0, NULL, NULL, NULL}
+#define XLCP_CREATE_OPTIONS_INIT                                                                   \
+    {                                                                                              \
+        XLCP_CREATE_OPTIONS_VERSION, NULL, 1, 0, 10000, 60000, NULL, 0, NULL, NULL, NULL           \
+    }
 int xlcp_create_options_init(xlcp_create_options *opts, unsigned int version);
 
 #define XLCP_ID_MAX 64
@@ -163,12 +168,15 @@ int xlcp_guest_check(xlcp_ctx *ctx, const char *domain, char **report_out,
 #define XLCP_RESTORE_OPTIONS_VERSION 1
 typedef struct {
     unsigned int version;
-    const char *new_name;  /* name of the restored domain; NULL: "<name>-<id>" */
-    int replace;           /* destroy the original domain and take its name */
-    int force;             /* with replace: even while the original runs */
-    int paused;            /* leave the restored domain paused */
+    const char *new_name; /* name of the restored domain; NULL: "<name>-<id>" */
+    int replace;          /* destroy the original domain and take its name */
+    int force;            /* with replace: even while the original runs */
+    int paused;           /* leave the restored domain paused */
 } xlcp_restore_options;
-#define XLCP_RESTORE_OPTIONS_INIT {XLCP_RESTORE_OPTIONS_VERSION, NULL, 0, 0, 0}
+#define XLCP_RESTORE_OPTIONS_INIT                                                                  \
+    {                                                                                              \
+        XLCP_RESTORE_OPTIONS_VERSION, NULL, 0, 0, 0                                                \
+    }
 int xlcp_restore_options_init(xlcp_restore_options *opts, unsigned int version);
 
 /* Restores memory and disks of `id` into a new running domain; writes its domid. */

@@ -401,9 +401,9 @@ int xlcp_guest_check(xlcp_ctx *ctx, const char *domain, char **report_out,
                            rep->feature ? "checkpoint module advertised" : "no checkpoint module",
                            rep->count, rep->count == 1 ? "" : "s", xlcp_xs_protocol_version());
     for (unsigned i = 0; i < rep->stored && len < cap; i++)
-        len += (size_t)snprintf(text + len, cap - len, "%s: %s: %s\n",
-                                xlcp_xs_violation_name(rep->v[i].kind), rep->v[i].path,
-                                rep->v[i].msg);
+        len +=
+            (size_t)snprintf(text + len, cap - len, "%s: %s: %s\n",
+                             xlcp_xs_violation_name(rep->v[i].kind), rep->v[i].path, rep->v[i].msg);
     *violations_out = rep->count;
     *report_out = text;
     free(rep);

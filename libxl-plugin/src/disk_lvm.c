@@ -7,6 +7,23 @@
  * a watchdog ($XLCP_LVM_TIMEOUT seconds, default 120: `lvcreate -s` has been seen to hang
  * under emulation): past it the child gets SIGTERM, then SIGKILL, and the error names the
  * command. Nothing here removes a volume that does not carry an "xlcp-" tag.
+ *
+ * Snapshots are armed, captured and completed (ports.h). Inside the guest's pause only
+ * device-mapper ioctls run (disk_dm.c), never LVM's command line:
+ *   thin   arm: `lvcreate -an -V <size> -T <pool>` makes an empty thin volume with its own
+ *          id in the origin's pool (LVM metadata written now, while the guest runs);
+ *          capture: with the origin suspended, the pool is told "delete <id>" and
+ *          "create_snap <id> <origin id>": the volume LVM knows is now a snapshot of the
+ *          origin at this instant (the pool's transaction id, which LVM checks, is
+ *          untouched); complete: a flush of the origin commits the pool's metadata.
+ *   thick  capture: the origin is suspended, so the guest's writes wait in dom0 while
+ *          the guest runs on; complete: `lvcreate -s` of the suspended origin (LVM finds
+ *          it suspended already and resumes it with its snapshot in place), so the
+ *          snapshot holds the instant and no write is lost; the wait is recorded.
+ *          (Thin volumes cannot take that path: LVM's thin snapshot needs to suspend the
+ *          origin itself, and fails on a suspended one.)
+ * A guardian process (disk_dm.c) resumes held devices and puts back a half re-pointed
+ * thin volume if we die between capture and complete.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,16 +38,35 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "disk_dm.h"
 #include "ports.h"
 
 #define OUT_MAX (64 * 1024)
 #define TAG_PREFIX "xlcp-"
 #define CLONE_TAG "xlcp-restored"
 
+/* What the adapter knows of a snapshot between arm and complete. */
+struct pending {
+    int used;
+    char vg[XLCP_NAME_MAX];
+    char lv[XLCP_NAME_MAX]; /* the snapshot */
+    char tag[128];
+    int thin;
+    dev_t origin; /* the origin's device */
+    dev_t pool;   /* thin: the pool's device */
+    uint32_t id;  /* thin: the armed volume's device id in the pool */
+    uint32_t origin_id;
+    char cow[32]; /* thick: COW size argument for lvcreate */
+    int held;     /* thick: the origin is suspended by us */
+    uint64_t held_at_ns;
+};
+
 struct lvm {
     char bin[XLCP_PATH_MAX];
     char devdir[XLCP_PATH_MAX]; /* /dev, overridable for tests ($XLCP_LVM_DEVDIR) */
     unsigned timeout_s;
+    struct pending pend[XLCP_MAX_DISKS];
+    struct xlcp_dm_guardian guard;
 };
 
 struct result {
@@ -40,6 +76,14 @@ struct result {
     char errtext[OUT_MAX];
     size_t errlen;
 };
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static uint64_t mono_ms(void)
 {
@@ -199,8 +243,7 @@ static int run_lvm(struct lvm *l, char *const args[], struct result *r, int quie
         return 1;
     if (r->status == 127 && strstr(r->errtext, "cannot run"))
         return xlcp_err_set(err, XLCP_EDISK, "%s", last_line(r));
-    return xlcp_err_set(err, XLCP_EDISK, "%s failed (exit %d): %s", what, r->status,
-                        last_line(r));
+    return xlcp_err_set(err, XLCP_EDISK, "%s failed (exit %d): %s", what, r->status, last_line(r));
 }
 
 /* ---- names ------------------------------------------------------------------------ */
@@ -295,6 +338,7 @@ struct lvinfo {
     char pool[XLCP_NAME_MAX];
     char tags[256];
     char origin[XLCP_NAME_MAX];
+    uint64_t thin_id; /* 0 if not a thin volume */
 };
 
 static void trim(char *s)
@@ -346,10 +390,19 @@ static int lv_info(struct lvm *l, const char *vg, const char *lv, struct lvinfo 
                    struct xlcp_err *err)
 {
     char name[2 * XLCP_NAME_MAX + 2];
-    char *args[] = {"lvs", "--noheadings", "--nosuffix", "--units", "b", "--separator", "|",
-                    "-o", "vg_name,lv_name,lv_size,segtype,pool_lv,lv_tags,origin", name, NULL};
+    char *args[] = {"lvs",
+                    "--noheadings",
+                    "--nosuffix",
+                    "--units",
+                    "b",
+                    "--separator",
+                    "|",
+                    "-o",
+                    "vg_name,lv_name,lv_size,segtype,pool_lv,lv_tags,origin,thin_id",
+                    name,
+                    NULL};
     struct result *r = malloc(sizeof(*r));
-    char *f[8];
+    char *f[9];
     int rc;
 
     if (!r)
@@ -374,7 +427,7 @@ static int lv_info(struct lvm *l, const char *vg, const char *lv, struct lvinfo 
     char *nl = strchr(r->out, '\n');
     if (nl)
         *nl = '\0';
-    if (split_fields(r->out, f, 7) != 7 || parse_u64(f[2], &out->size) != 0) {
+    if (split_fields(r->out, f, 8) != 8 || parse_u64(f[2], &out->size) != 0) {
         rc = xlcp_err_set(err, XLCP_EDISK, "lvm lvs %s: unexpected output '%.80s'", name, r->out);
         free(r);
         return rc;
@@ -385,6 +438,9 @@ static int lv_info(struct lvm *l, const char *vg, const char *lv, struct lvinfo 
     snprintf(out->pool, sizeof(out->pool), "%s", f[4]);
     snprintf(out->tags, sizeof(out->tags), "%s", f[5]);
     snprintf(out->origin, sizeof(out->origin), "%s", f[6]);
+    out->thin_id = 0;
+    if (f[7][0] && parse_u64(f[7], &out->thin_id) != 0)
+        out->thin_id = 0;
     free(r);
     return 1;
 }
@@ -450,12 +506,23 @@ static int cow_bytes(const char *policy, uint64_t size, uint64_t *out, struct xl
     } else {
         uint64_t mult = 1;
         switch (toupper((unsigned char)*end)) {
-        case '\0': mult = 1; break;
-        case 'K': mult = 1ull << 10; break;
-        case 'M': mult = 1ull << 20; break;
-        case 'G': mult = 1ull << 30; break;
-        case 'T': mult = 1ull << 40; break;
-        default: return xlcp_err_set(err, XLCP_EINVAL, "bad snapshot size '%s'", policy);
+        case '\0':
+            mult = 1;
+            break;
+        case 'K':
+            mult = 1ull << 10;
+            break;
+        case 'M':
+            mult = 1ull << 20;
+            break;
+        case 'G':
+            mult = 1ull << 30;
+            break;
+        case 'T':
+            mult = 1ull << 40;
+            break;
+        default:
+            return xlcp_err_set(err, XLCP_EINVAL, "bad snapshot size '%s'", policy);
         }
         if (*end) {
             end++;
@@ -477,8 +544,8 @@ static int cow_bytes(const char *policy, uint64_t size, uint64_t *out, struct xl
 
 static int vg_free(struct lvm *l, const char *vg, uint64_t *out, struct xlcp_err *err)
 {
-    char *args[] = {"vgs", "--noheadings", "--nosuffix", "--units", "b", "-o", "vg_free",
-                    (char *)vg, NULL};
+    char *args[] = {"vgs", "--noheadings", "--nosuffix", "--units", "b",
+                    "-o",  "vg_free",      (char *)vg,   NULL};
     struct result *r = malloc(sizeof(*r));
     int rc;
 
@@ -488,8 +555,7 @@ static int vg_free(struct lvm *l, const char *vg, uint64_t *out, struct xlcp_err
     if (rc == 0) {
         trim(r->out);
         if (parse_u64(r->out, out) != 0)
-            rc = xlcp_err_set(err, XLCP_EDISK, "lvm vgs %s: unexpected output '%.80s'", vg,
-                              r->out);
+            rc = xlcp_err_set(err, XLCP_EDISK, "lvm vgs %s: unexpected output '%.80s'", vg, r->out);
     }
     free(r);
     return rc;
@@ -531,42 +597,96 @@ static int lvm_check_space(void *self, const struct xlcp_volume *vols, int n, co
     return 0;
 }
 
-static int lvm_snapshot(void *self, const struct xlcp_volume *vol, const char *snap_name,
-                        const char *policy, const char *tag, struct xlcp_snapshot *out,
-                        struct xlcp_err *err)
+static struct pending *pending_of(struct lvm *l, const struct xlcp_snapshot *snap)
+{
+    for (int i = 0; i < XLCP_MAX_DISKS; i++)
+        if (l->pend[i].used && strcmp(l->pend[i].vg, snap->vg) == 0 &&
+            strcmp(l->pend[i].lv, snap->lv) == 0)
+            return &l->pend[i];
+    return NULL;
+}
+
+static int lvm_arm(void *self, const struct xlcp_volume *vol, const char *snap_name,
+                   const char *policy, const char *tag, struct xlcp_snapshot *out,
+                   struct xlcp_err *err)
 {
     struct lvm *l = self;
-    char origin[2 * XLCP_NAME_MAX + 2];
-    char size[32];
-    struct result *r;
+    struct pending *pd = NULL;
+    char path[XLCP_PATH_MAX + 2 * XLCP_NAME_MAX];
+    struct lvinfo info;
     int rc;
 
-    if (!valid_name(snap_name) || !valid_tag(tag))
+    if (!valid_name(snap_name) || !valid_tag(tag) || !valid_name(vol->vg) || !valid_name(vol->lv))
         return xlcp_err_set(err, XLCP_EINVAL, "bad snapshot name '%s' or tag '%s'", snap_name, tag);
+    for (int i = 0; i < XLCP_MAX_DISKS && !pd; i++)
+        if (!l->pend[i].used)
+            pd = &l->pend[i];
+    if (!pd)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "too many snapshots under way");
+    memset(pd, 0, sizeof(*pd));
     memset(out, 0, sizeof(*out));
-    snprintf(origin, sizeof(origin), "%s/%s", vol->vg, vol->lv);
-    r = malloc(sizeof(*r));
-    if (!r)
-        return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+    snprintf(pd->vg, sizeof(pd->vg), "%s", vol->vg);
+    snprintf(pd->lv, sizeof(pd->lv), "%s", snap_name);
+    snprintf(pd->tag, sizeof(pd->tag), "%s", tag);
+    pd->thin = vol->thin;
+    snprintf(path, sizeof(path), "%s/%s/%s", l->devdir, vol->vg, vol->lv);
+    rc = xlcp_dm_devno(path, &pd->origin, err);
+    if (rc)
+        return xlcp_err_prefix(err, "origin of %s/%s (is it active?)", vol->vg, vol->lv);
+    rc = lv_info(l, vol->vg, snap_name, &info, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        return xlcp_err_set(err, XLCP_EDISK, "a volume %s/%s exists already", vol->vg, snap_name);
+    rc = xlcp_dm_guardian_start(&l->guard, err);
+    if (rc)
+        return rc;
+
     if (vol->thin) {
-        /* -kn: no activation skip, so the snapshot can be activated and read (verify, restore) */
-        char *args[] = {"lvcreate", "-q", "-y", "-s", "-kn", "-n", (char *)snap_name, "--addtag",
-                        (char *)tag, origin, NULL};
+        char pool[2 * XLCP_NAME_MAX + 2], size[32];
+        struct result *r;
+
+        rc = xlcp_dm_thin_info(pd->origin, &pd->pool, &pd->origin_id, err);
+        if (rc)
+            return xlcp_err_prefix(err, "%s/%s", vol->vg, vol->lv);
+        rc = lv_info(l, vol->vg, vol->lv, &info, err);
+        if (rc <= 0)
+            return rc < 0 ? rc : xlcp_err_set(err, XLCP_ENOTFOUND, "no LV %s/%s", vol->vg, vol->lv);
+        if (!info.pool[0] || !valid_name(info.pool))
+            return xlcp_err_set(err, XLCP_EDISK, "thin volume %s/%s has no pool", vol->vg, vol->lv);
+        snprintf(pool, sizeof(pool), "%s/%s", vol->vg, info.pool);
+        snprintf(size, sizeof(size), "%" PRIu64 "b", vol->size_bytes);
+        /* an empty thin volume of the origin's size, inactive: only its id is needed */
+        char *args[] = {"lvcreate", "-q",        "-y", "-an", "-V",
+                        size,       "-T",        pool, "-n",  (char *)snap_name,
+                        "--addtag", (char *)tag, NULL};
+        r = malloc(sizeof(*r));
+        if (!r)
+            return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
         rc = run_lvm(l, args, r, 0, err);
+        free(r);
+        if (rc)
+            return rc;
+        pd->used = 1; /* from here on, remove() cleans up */
+        rc = lv_info(l, vol->vg, snap_name, &info, err);
+        if (rc <= 0)
+            return rc < 0 ? rc
+                          : xlcp_err_set(err, XLCP_EDISK, "new volume %s/%s not found", vol->vg,
+                                         snap_name);
+        if (info.thin_id == 0 || info.thin_id > UINT32_MAX)
+            return xlcp_err_set(err, XLCP_EDISK, "new thin volume %s/%s has no device id", vol->vg,
+                                snap_name);
+        pd->id = (uint32_t)info.thin_id;
         out->size_bytes = vol->size_bytes;
     } else {
         uint64_t b;
         rc = cow_bytes(policy, vol->size_bytes, &b, err);
-        snprintf(size, sizeof(size), "%" PRIu64 "b", b);
-        char *args[] = {"lvcreate", "-q", "-y", "-s", "-L", size, "-n", (char *)snap_name,
-                        "--addtag", (char *)tag, origin, NULL};
-        if (rc == 0)
-            rc = run_lvm(l, args, r, 0, err);
+        if (rc)
+            return rc;
+        snprintf(pd->cow, sizeof(pd->cow), "%" PRIu64 "b", b);
+        pd->used = 1;
         out->size_bytes = b;
     }
-    free(r);
-    if (rc)
-        return rc;
     snprintf(out->vg, sizeof(out->vg), "%s", vol->vg);
     snprintf(out->lv, sizeof(out->lv), "%s", snap_name);
     snprintf(out->origin_lv, sizeof(out->origin_lv), "%s", vol->lv);
@@ -574,6 +694,126 @@ static int lvm_snapshot(void *self, const struct xlcp_volume *vol, const char *s
     snprintf(out->vdev, sizeof(out->vdev), "%s", vol->vdev);
     out->thin = vol->thin;
     return 0;
+}
+
+/* Inside the pause: ioctls only. */
+static int lvm_capture(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
+{
+    struct lvm *l = self;
+    struct pending *pd = pending_of(l, snap);
+    char msg[64];
+    int rc;
+
+    if (!pd)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "snapshot %s/%s was not armed", snap->vg,
+                            snap->lv);
+    xlcp_dm_guardian_held(&l->guard, pd->origin);
+    rc = xlcp_dm_suspend(pd->origin, err);
+    if (rc) {
+        xlcp_dm_guardian_released(&l->guard, pd->origin);
+        return rc;
+    }
+    if (!pd->thin) {
+        pd->held = 1;
+        pd->held_at_ns = mono_ns();
+        return 0;
+    }
+    xlcp_dm_guardian_repoint(&l->guard, pd->pool, pd->id);
+    snprintf(msg, sizeof(msg), "delete %" PRIu32, pd->id);
+    rc = xlcp_dm_message(pd->pool, msg, err);
+    if (rc == 0) {
+        snprintf(msg, sizeof(msg), "create_snap %" PRIu32 " %" PRIu32, pd->id, pd->origin_id);
+        rc = xlcp_dm_message(pd->pool, msg, err);
+        if (rc) {
+            /* put back what LVM's metadata describes: a plain thin volume with that id */
+            struct xlcp_err e2;
+            xlcp_err_clear(&e2);
+            snprintf(msg, sizeof(msg), "create_thin %" PRIu32, pd->id);
+            if (xlcp_dm_message(pd->pool, msg, &e2) != 0)
+                xlcp_err_prefix(err, "thin volume %s/%s lost its device (%s); snapshot", pd->vg,
+                                pd->lv, e2.msg);
+        }
+    }
+    xlcp_dm_guardian_repointed(&l->guard, pd->pool, pd->id);
+    {
+        struct xlcp_err e2;
+        xlcp_err_clear(&e2);
+        if (xlcp_dm_resume(pd->origin, &e2) != 0) {
+            if (rc == 0)
+                *err = e2;
+            return rc ? rc : e2.code;
+        }
+    }
+    xlcp_dm_guardian_released(&l->guard, pd->origin);
+    return rc;
+}
+
+static int lvm_release(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
+{
+    struct lvm *l = self;
+    struct pending *pd = pending_of(l, snap);
+    int rc;
+
+    if (!pd || !pd->held)
+        return 0;
+    rc = xlcp_dm_is_suspended(pd->origin, err);
+    if (rc == 1)
+        rc = xlcp_dm_resume(pd->origin, err);
+    if (rc < 0)
+        return rc;
+    pd->held = 0;
+    snap->held_ns = mono_ns() - pd->held_at_ns;
+    xlcp_dm_guardian_released(&l->guard, pd->origin);
+    return 0;
+}
+
+/* After the pause, with the guest running. */
+static int lvm_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
+{
+    struct lvm *l = self;
+    struct pending *pd = pending_of(l, snap);
+    char origin[2 * XLCP_NAME_MAX + 2], path[XLCP_PATH_MAX + 2 * XLCP_NAME_MAX];
+    struct result *r;
+    int rc, fd;
+
+    if (!pd)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "snapshot %s/%s was not armed", snap->vg,
+                            snap->lv);
+    snprintf(origin, sizeof(origin), "%s/%s", snap->vg, snap->origin_lv);
+    if (pd->thin) {
+        /* a flush of the origin makes the pool commit its metadata, our new snapshot
+         * with it: before, a crash would bring back the empty volume */
+        snprintf(path, sizeof(path), "%s/%s/%s", l->devdir, snap->vg, snap->origin_lv);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return xlcp_err_errno(err, errno, "open %s", path);
+        rc = fsync(fd) == 0 ? 0 : xlcp_err_errno(err, errno, "flush of %s", path);
+        close(fd);
+        if (rc == 0)
+            pd->used = 0;
+        return rc;
+    }
+    if (!pd->held)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "origin %s was not captured", origin);
+    /* The origin is suspended: LVM takes it as such and resumes it with the snapshot. */
+    char *args[] = {"lvcreate", "-q",   "-y",       "-s",    "-L",   pd->cow,
+                    "-n",       pd->lv, "--addtag", pd->tag, origin, NULL};
+    r = malloc(sizeof(*r));
+    if (!r)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+    rc = run_lvm(l, args, r, 0, err);
+    free(r);
+    {
+        struct xlcp_err e2;
+        xlcp_err_clear(&e2);
+        if (lvm_release(l, snap, &e2) != 0 && rc == 0) {
+            *err = e2;
+            rc = e2.code;
+        }
+    }
+    if (rc == 0)
+        pd->used = 0;
+    return rc;
 }
 
 static int lv_remove(struct lvm *l, const char *vg, const char *lv, struct xlcp_err *err)
@@ -594,9 +834,17 @@ static int lv_remove(struct lvm *l, const char *vg, const char *lv, struct xlcp_
 static int lvm_remove(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err)
 {
     struct lvm *l = self;
+    struct pending *pd = pending_of(l, snap);
     struct lvinfo info;
     int rc;
 
+    if (pd && pd->held) {
+        rc = lvm_release(l, (struct xlcp_snapshot *)snap, err);
+        if (rc)
+            return rc;
+    }
+    if (pd)
+        pd->used = 0;
     if (!valid_name(snap->vg) || !valid_name(snap->lv))
         return xlcp_err_set(err, XLCP_EINVAL, "bad volume name %s/%s", snap->vg, snap->lv);
     rc = lv_info(l, snap->vg, snap->lv, &info, err);
@@ -688,8 +936,8 @@ static int lvm_clone(void *self, const struct xlcp_snapshot *snap, const char *n
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
     if (strcmp(info.segtype, "thin") == 0) {
         /* a thin snapshot of the snapshot: instant, and the snapshot stays as it was */
-        char *args[] = {"lvcreate", "-q", "-y", "-s", "-kn", "-n", (char *)new_lv, "--addtag",
-                        CLONE_TAG, src, NULL};
+        char *args[] = {"lvcreate",     "-q",       "-y",      "-s", "-kn", "-n",
+                        (char *)new_lv, "--addtag", CLONE_TAG, src,  NULL};
         rc = run_lvm(l, args, r, 0, err);
         free(r);
         if (rc)
@@ -710,8 +958,10 @@ static int lvm_clone(void *self, const struct xlcp_snapshot *snap, const char *n
             info.size = origin.size;
         }
         snprintf(size, sizeof(size), "%" PRIu64 "b", info.size);
-        char *args[] = {"lvcreate", "-q", "-y", "-W", "n", "-Z", "n", "-L", size, "-n",
-                        (char *)new_lv, "--addtag", CLONE_TAG, (char *)snap->vg, NULL};
+        char *args[] = {
+            "lvcreate", "-q", "-y", "-W",           "n",        "-Z",      "n",
+            "-L",       size, "-n", (char *)new_lv, "--addtag", CLONE_TAG, (char *)snap->vg,
+            NULL};
         rc = run_lvm(l, args, r, 0, err);
         free(r);
         if (rc)
@@ -723,8 +973,8 @@ static int lvm_clone(void *self, const struct xlcp_snapshot *snap, const char *n
             struct xlcp_err e2;
             xlcp_err_clear(&e2);
             if (lv_remove(l, snap->vg, new_lv, &e2) != 0)
-                xlcp_err_prefix(err, "new volume %s/%s left behind (%s); copy", snap->vg,
-                                new_lv, e2.msg);
+                xlcp_err_prefix(err, "new volume %s/%s left behind (%s); copy", snap->vg, new_lv,
+                                e2.msg);
             return rc;
         }
     }
@@ -748,7 +998,8 @@ static int lvm_remove_tagged(void *self, const char *tag, struct xlcp_err *err)
     if (!r)
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
     rc = run_lvm(l, args, r, 0, err);
-    for (line = strtok_r(r->out, "\n", &save); rc == 0 && line; line = strtok_r(NULL, "\n", &save)) {
+    for (line = strtok_r(r->out, "\n", &save); rc == 0 && line;
+         line = strtok_r(NULL, "\n", &save)) {
         char *f[3];
         trim(line);
         if (!*line)
@@ -766,7 +1017,10 @@ static int lvm_remove_tagged(void *self, const char *tag, struct xlcp_err *err)
 static const struct xlcp_disk_ops lvm_ops = {
     .inspect = lvm_inspect,
     .check_space = lvm_check_space,
-    .snapshot = lvm_snapshot,
+    .arm = lvm_arm,
+    .capture = lvm_capture,
+    .complete = lvm_complete,
+    .release = lvm_release,
     .remove = lvm_remove,
     .exists = lvm_exists,
     .clone = lvm_clone,
@@ -784,6 +1038,7 @@ int xlcp_disk_lvm_open(struct xlcp_disk *out, struct xlcp_err *err)
     out->self = NULL;
     if (!l)
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+    l->guard.fd = -1;
     snprintf(l->bin, sizeof(l->bin), "%s", bin && *bin ? bin : "lvm");
     snprintf(l->devdir, sizeof(l->devdir), "%s", dev && *dev ? dev : "/dev");
     l->timeout_s = 120;
@@ -804,6 +1059,20 @@ int xlcp_disk_lvm_open(struct xlcp_disk *out, struct xlcp_err *err)
 
 void xlcp_disk_lvm_close(struct xlcp_disk *disk)
 {
+    struct lvm *l = disk->self;
+
+    if (l) {
+        /* nothing may stay held when we go */
+        for (int i = 0; i < XLCP_MAX_DISKS; i++) {
+            if (l->pend[i].used && l->pend[i].held) {
+                struct xlcp_err e;
+                xlcp_err_clear(&e);
+                if (xlcp_dm_resume(l->pend[i].origin, &e) == 0)
+                    xlcp_dm_guardian_released(&l->guard, l->pend[i].origin);
+            }
+        }
+        xlcp_dm_guardian_stop(&l->guard);
+    }
     free(disk->self);
     disk->ops = NULL;
     disk->self = NULL;

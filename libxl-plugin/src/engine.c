@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,15 @@ struct run {
     struct xlcp_volume vols[XLCP_MAX_DISKS];
     int vol_of_disk[XLCP_MAX_DISKS]; /* index into vols, -1 if skipped */
     int nvols;
+    /* snaps[v] belongs to vols[v]; the first nsnaps are armed, snap_state says how far */
     struct xlcp_snapshot snaps[XLCP_MAX_DISKS];
+    int snap_state[XLCP_MAX_DISKS]; /* SNAP_ARMED, SNAP_CAPTURED, SNAP_COMPLETE */
     int nsnaps;
+    /* Completion of captured snapshots runs in its own thread while the guest resumes. */
+    pthread_t completer;
+    int completer_running;
+    int complete_rc;
+    struct xlcp_err complete_err;
     struct xlcp_store_lock *lock;
     struct xlcp_store_txn *txn;
     int mem_fd;
@@ -50,6 +58,8 @@ struct run {
     xlcp_step early_step;
     struct xlcp_err early_err;
 };
+
+enum { SNAP_ARMED = 1, SNAP_CAPTURED, SNAP_COMPLETE };
 
 static uint64_t now(const struct run *r)
 {
@@ -72,9 +82,9 @@ void xlcp_engine_new_id(const struct xlcp_clock *clock, char id_out[XLCP_ID_MAX]
         rnd[1] = (unsigned char)(t >> 8);
         rnd[2] = (unsigned char)(t >> 16);
     }
-    snprintf(id_out, XLCP_ID_MAX, "%04d%02d%02dT%02d%02d%02d.%03uZ-%02x%02x%02x",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms,
-             rnd[0], rnd[1], rnd[2]);
+    snprintf(id_out, XLCP_ID_MAX, "%04d%02d%02dT%02d%02d%02d.%03uZ-%02x%02x%02x", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms, rnd[0], rnd[1],
+             rnd[2]);
 }
 
 static void iso_time(int64_t wall, char *out, size_t len)
@@ -123,7 +133,8 @@ static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
         return xlcp_err_set(err, XLCP_ESTATE, "domain is %s, not running",
                             xlcp_domstate_name(r->dom.state));
     if (!r->dom.pv)
-        return xlcp_err_set(err, XLCP_EUNSUPPORTED, "only PV and PVH guests are supported for now (HVM: no)");
+        return xlcp_err_set(err, XLCP_EUNSUPPORTED,
+                            "only PV and PVH guests are supported for now (HVM: no)");
 
     rc = CALL(&p->store, lock, r->dom.uuid, &r->lock, err);
     if (rc)
@@ -139,8 +150,9 @@ static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
             return xlcp_err_set(err, XLCP_ESTATE, "domain is suspended, not running");
         rc = CALL(HV(p), resume, &r->dom, err);
         if (rc)
-            return xlcp_err_prefix(err, "resuming the guest left suspended by interrupted "
-                                        "checkpoint %s",
+            return xlcp_err_prefix(err,
+                                   "resuming the guest left suspended by interrupted "
+                                   "checkpoint %s",
                                    leftovers[0]);
         r->dom.state = XLCP_DOM_RUNNING;
     }
@@ -198,7 +210,27 @@ static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
     rc = CALL(&p->store, begin, r->dom.uuid, m->id, &r->txn, err);
     if (rc)
         return rc;
-    return CALL(&p->store, create_file, r->txn, XLCP_MEMORY_FILE, &r->mem_fd, err);
+    rc = CALL(&p->store, create_file, r->txn, XLCP_MEMORY_FILE, &r->mem_fd, err);
+    if (rc)
+        return rc;
+
+    /* Whatever LVM work can be done before the guest is touched is done now. */
+    for (int v = 0; v < r->nvols; v++) {
+        char name[XLCP_NAME_MAX];
+
+        if (snprintf(name, sizeof(name), "%s.xlcp.%s", r->vols[v].lv, m->id) >= (int)sizeof(name))
+            return xlcp_err_set(err, XLCP_EINVAL, "snapshot name for %s/%s too long", r->vols[v].vg,
+                                r->vols[v].lv);
+        rc = CALL(&p->disk, arm, &r->vols[v], name, r->opts->snapshot_size, r->tag, &r->snaps[v],
+                  err);
+        if (rc)
+            return xlcp_err_prefix(err, "disk %s (%s/%s)", r->vols[v].vdev, r->vols[v].vg,
+                                   r->vols[v].lv);
+        memcpy(r->snaps[v].vdev, r->vols[v].vdev, sizeof(r->snaps[0].vdev));
+        r->snap_state[v] = SNAP_ARMED;
+        r->nsnaps = v + 1;
+    }
+    return 0;
 }
 
 static int step_quiesce(struct run *r, struct xlcp_err *err)
@@ -270,8 +302,8 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
     r->m->live = r->opts->live;
     /* A save that fails may still have suspended the guest: resume on the way out. */
     r->suspended = 1;
-    rc = CALL(HV(r->p), save, &r->dom, r->mem_fd, r->opts->live, timeout, on_suspended, r, &st,
-              err);
+    rc =
+        CALL(HV(r->p), save, &r->dom, r->mem_fd, r->opts->live, timeout, on_suspended, r, &st, err);
     if (r->early_rc) {
         /* The snapshot side failed: report it as its own step (the copy's own error, if
          * any, came from being cut short). */
@@ -307,29 +339,61 @@ static int step_suspend(struct run *r, struct xlcp_err *err)
     return CALL(HV(r->p), wait_suspended, &r->dom, timeout, err);
 }
 
-static int step_disk_snapshot(struct run *r, struct xlcp_err *err)
+/* The completion thread: finishes the captured snapshots while the guest runs again. */
+static void *complete_all(void *arg)
 {
-    struct xlcp_manifest *m = r->m;
+    struct run *r = arg;
 
-    for (int i = 0; i < r->dom.ndisks; i++) {
-        int v = r->vol_of_disk[i];
-        char name[XLCP_NAME_MAX];
+    for (int v = 0; v < r->nsnaps; v++) {
         int rc;
 
-        if (v < 0)
+        if (r->snap_state[v] != SNAP_CAPTURED)
             continue;
-        if (snprintf(name, sizeof(name), "%s.xlcp.%s", r->vols[v].lv, m->id) >=
-            (int)sizeof(name))
-            return xlcp_err_set(err, XLCP_EINVAL, "snapshot name for %s/%s too long",
-                                r->vols[v].vg, r->vols[v].lv);
-        rc = CALL(&r->p->disk, snapshot, &r->vols[v], name, r->opts->snapshot_size, r->tag,
-                  &r->snaps[r->nsnaps], err);
+        rc = CALL(&r->p->disk, complete, &r->snaps[v], &r->complete_err);
+        if (rc) {
+            xlcp_err_prefix(&r->complete_err, "disk %s (%s/%s)", r->vols[v].vdev, r->vols[v].vg,
+                            r->vols[v].lv);
+            r->complete_rc = rc;
+            break;
+        }
+        r->snap_state[v] = SNAP_COMPLETE;
+    }
+    return NULL;
+}
+
+/* Inside the pause: fix every disk's content at this instant (fast), then let a thread
+ * finish the snapshots while the guest goes on. */
+static int step_disk_snapshot(struct run *r, struct xlcp_err *err)
+{
+    for (int v = 0; v < r->nsnaps; v++) {
+        int rc = CALL(&r->p->disk, capture, &r->snaps[v], err);
+
         if (rc)
             return xlcp_err_prefix(err, "disk %s (%s/%s)", r->vols[v].vdev, r->vols[v].vg,
                                    r->vols[v].lv);
-        memcpy(r->snaps[r->nsnaps].vdev, r->vols[v].vdev, sizeof(r->snaps[0].vdev));
-        m->disks[i].snap = r->snaps[r->nsnaps];
-        r->nsnaps++;
+        r->snap_state[v] = SNAP_CAPTURED;
+    }
+    if (r->nsnaps == 0)
+        return 0;
+    xlcp_err_clear(&r->complete_err);
+    r->complete_rc = 0;
+    if (pthread_create(&r->completer, NULL, complete_all, r) != 0)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "cannot start the snapshot completion thread");
+    r->completer_running = 1;
+    return 0;
+}
+
+/* Waits for the completion thread; its failure is the disk snapshot's. */
+static int join_completion(struct run *r, struct xlcp_err *err)
+{
+    if (!r->completer_running)
+        return 0;
+    pthread_join(r->completer, NULL);
+    r->completer_running = 0;
+    if (r->complete_rc) {
+        *err = r->complete_err;
+        r->step = XLCP_STEP_DISK_SNAPSHOT;
+        return r->complete_rc;
     }
     return 0;
 }
@@ -365,6 +429,12 @@ static int step_commit(struct run *r, struct xlcp_err *err)
     uint64_t bytes = 0;
     int rc;
 
+    rc = join_completion(r, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < r->dom.ndisks; i++)
+        if (r->vol_of_disk[i] >= 0)
+            m->disks[i].snap = r->snaps[r->vol_of_disk[i]];
     rc = xlcp_digest_fd(r->mem_fd, m->memory_sha256, &bytes, err);
     if (rc)
         return xlcp_err_prefix(err, "digest of %s", XLCP_MEMORY_FILE);
@@ -413,6 +483,11 @@ static void unwind(struct run *r, struct xlcp_err *err)
     const struct xlcp_ports *p = r->p;
     struct xlcp_err e2;
 
+    /* The completion thread touches the snapshots: let it finish first. */
+    if (r->completer_running) {
+        pthread_join(r->completer, NULL);
+        r->completer_running = 0;
+    }
     if (r->suspended) {
         enum xlcp_domstate st = XLCP_DOM_SUSPENDED;
 
@@ -435,9 +510,14 @@ static void unwind(struct run *r, struct xlcp_err *err)
     }
     for (int i = r->nsnaps - 1; i >= 0; i--) {
         xlcp_err_clear(&e2);
+        if (r->snap_state[i] == SNAP_CAPTURED && CALL(&p->disk, release, &r->snaps[i], &e2) != 0)
+            xlcp_err_prefix(err, "writes to %s/%s may stay held (release failed: %s); first error",
+                            r->vols[i].vg, r->vols[i].lv, e2.msg);
+        xlcp_err_clear(&e2);
         if (CALL(&p->disk, remove, &r->snaps[i], &e2) != 0)
             xlcp_err_prefix(err, "snapshot %s/%s left behind (%s); first error", r->snaps[i].vg,
                             r->snaps[i].lv, e2.msg);
+        r->snap_state[i] = 0;
     }
     r->nsnaps = 0;
     if (r->mem_fd >= 0) {
@@ -621,8 +701,7 @@ int xlcp_engine_delete(const struct xlcp_ports *p, const char *id, struct xlcp_e
 }
 
 int xlcp_engine_restore(const struct xlcp_ports *p, const char *id,
-                        const xlcp_restore_options *opts, uint32_t *domid_out,
-                        struct xlcp_err *err)
+                        const xlcp_restore_options *opts, uint32_t *domid_out, struct xlcp_err *err)
 {
     struct xlcp_manifest m;
     struct xlcp_restore_disk rdisks[XLCP_MAX_DISKS];
@@ -687,8 +766,7 @@ int xlcp_engine_restore(const struct xlcp_ports *p, const char *id,
                                   m.disks[i].origin.vg, m.disks[i].origin.lv);
                 break;
             }
-            if ((n == 1 ? snprintf(lv, sizeof(lv), "%s.restored.%s", m.disks[i].origin.lv,
-                                   suffix)
+            if ((n == 1 ? snprintf(lv, sizeof(lv), "%s.restored.%s", m.disks[i].origin.lv, suffix)
                         : snprintf(lv, sizeof(lv), "%s.restored.%s.%d", m.disks[i].origin.lv,
                                    suffix, n)) >= (int)sizeof(lv)) {
                 rc = xlcp_err_set(err, XLCP_EINVAL, "volume name for %s too long",
@@ -726,8 +804,8 @@ int xlcp_engine_restore(const struct xlcp_ports *p, const char *id,
             rc = xlcp_err_errno(err, errno, "open %s", path);
     }
     if (rc == 0)
-        rc = CALL(HV(p), restore, m.config_json, name, rdisks, nr, fd, opts->paused, domid_out,
-                  err);
+        rc =
+            CALL(HV(p), restore, m.config_json, name, rdisks, nr, fd, opts->paused, domid_out, err);
     if (fd >= 0)
         close(fd);
     if (rc) {

@@ -595,8 +595,10 @@ static void guardian_main(int fd, uint32_t domid, const char *uuid)
         libxl_uuid_compare(&want, &di.uuid) == 0 && di.shutdown && !di.dying &&
         di.shutdown_reason == LIBXL_SHUTDOWN_REASON_SUSPEND) {
         int rc = libxl_domain_resume(ctx, domid, 1, NULL);
-        fprintf(stderr, "xl-checkpoint guardian: the checkpoint of domain %u was interrupted; "
-                        "%s\n", domid, rc == 0 ? "guest resumed" : "RESUME FAILED");
+        fprintf(stderr,
+                "xl-checkpoint guardian: the checkpoint of domain %u was interrupted; "
+                "%s\n",
+                domid, rc == 0 ? "guest resumed" : "RESUME FAILED");
     }
     _exit(0);
 }
@@ -610,8 +612,15 @@ static void guardian_start(struct hv_xen *hx, const struct xlcp_domain *dom)
         return;
     pid = fork();
     if (pid == 0) {
-        close(p[1]);
-        guardian_main(p[0], dom->domid, dom->uuid);
+        /* keep only our end of the pipe (and stdio): other pipes must see their EOFs */
+        int fd = p[0];
+        if (fd != 3) {
+            dup2(fd, 3);
+            fd = 3;
+        }
+        for (int i = 4; i < 1024; i++)
+            close(i);
+        guardian_main(fd, dom->domid, dom->uuid);
     }
     close(p[0]);
     if (pid < 0) {
@@ -660,8 +669,7 @@ static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
     hdr.mandatory_flags = XL_FLAG_STREAMV2 | XL_FLAG_JSON;
     jlen = (uint32_t)strlen(json) + 1;
     hdr.optional_data_len = 4 + jlen;
-    if (write_all(fd, &hdr, sizeof(hdr)) || write_all(fd, &jlen, 4) ||
-        write_all(fd, json, jlen)) {
+    if (write_all(fd, &hdr, sizeof(hdr)) || write_all(fd, &jlen, 4) || write_all(fd, json, jlen)) {
         free(json);
         return xlcp_err_errno(err, errno, "writing the image header");
     }
@@ -690,8 +698,7 @@ static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
     guardian_start(hx, dom);
     if (pthread_create(&w.thread, NULL, watch_suspend, &w) != 0)
         return xlcp_err_set(err, XLCP_EINTERNAL, "cannot start the suspend watcher thread");
-    rc = libxl_domain_suspend(hx->ctx, dom->domid, fd, stats->live ? LIBXL_SUSPEND_LIVE : 0,
-                              NULL);
+    rc = libxl_domain_suspend(hx->ctx, dom->domid, fd, stats->live ? LIBXL_SUSPEND_LIVE : 0, NULL);
     w.stop = 1;
     pthread_join(w.thread, NULL);
     if (rc)
@@ -700,8 +707,9 @@ static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
     end = lseek(fd, 0, SEEK_CUR);
     stats->bytes = end > 0 ? (uint64_t)end : 0;
     if (!dom_suspended(hx->xch, dom->domid))
-        return xlcp_err_set(err, XLCP_ESTATE, "libxl reported the save done but the domain is "
-                                              "not suspended");
+        return xlcp_err_set(err, XLCP_ESTATE,
+                            "libxl reported the save done but the domain is "
+                            "not suspended");
     return 0;
 }
 
@@ -759,9 +767,8 @@ static int hx_wait_suspended(void *self, const struct xlcp_domain *dom, unsigned
         stable = cur == prev ? stable + 1 : 0;
         prev = cur;
         if (mono_ns() >= deadline)
-            return xlcp_err_set(err, XLCP_ETIMEDOUT,
-                                "block back ends of %s still busy after %u ms", dom->name,
-                                timeout_ms);
+            return xlcp_err_set(err, XLCP_ETIMEDOUT, "block back ends of %s still busy after %u ms",
+                                dom->name, timeout_ms);
     }
     return 0;
 }
@@ -776,8 +783,7 @@ static int hx_resume(void *self, const struct xlcp_domain *dom, struct xlcp_err 
     if (rc)
         return hv_fail(hx, err, rc, "libxl_domain_resume (suspend cancelled)");
     if (dom_suspended(hx->xch, dom->domid))
-        return xlcp_err_set(err, XLCP_EHV, "domain %s is still suspended after resume",
-                            dom->name);
+        return xlcp_err_set(err, XLCP_EHV, "domain %s is still suspended after resume", dom->name);
     guardian_stop(hx);
     return 0;
 }
@@ -927,8 +933,8 @@ struct node_list {
 };
 
 /* Adds the node at <home>/<rel> (and, to depth 3, its children). */
-static int add_node(struct hv_xen *hx, uint32_t domid, const char *home, const char *rel,
-                    int depth, struct node_list *l)
+static int add_node(struct hv_xen *hx, uint32_t domid, const char *home, const char *rel, int depth,
+                    struct node_list *l)
 {
     char path[512];
     unsigned int len = 0, nkids = 0;
@@ -1035,8 +1041,9 @@ int xlcp_hv_xen_open(struct xlcp_hv *out, struct xlcp_err *err)
     if (access("/proc/xen/capabilities", F_OK) != 0 && access("/dev/xen/privcmd", F_OK) != 0) {
         pthread_mutex_destroy(&hx->log.lock);
         free(hx);
-        return xlcp_err_set(err, XLCP_EHV, "this machine is not running under Xen "
-                                           "(no /proc/xen, no /dev/xen/privcmd)");
+        return xlcp_err_set(err, XLCP_EHV,
+                            "this machine is not running under Xen "
+                            "(no /proc/xen, no /dev/xen/privcmd)");
     }
     rc = libxl_ctx_alloc(&hx->ctx, LIBXL_VERSION, 0, &hx->log.vtable);
     if (rc) {

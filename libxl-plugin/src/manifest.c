@@ -77,8 +77,8 @@ static int validate(xmlDocPtr doc, const char *what, struct xlcp_err *err)
     }
     xmlRelaxNGFree(schema);
     if (rc != 0)
-        return xlcp_err_set(err, XLCP_ECORRUPT, "%s: does not match the manifest schema: %s",
-                            what, eb.msg[0] ? eb.msg : "invalid");
+        return xlcp_err_set(err, XLCP_ECORRUPT, "%s: does not match the manifest schema: %s", what,
+                            eb.msg[0] ? eb.msg : "invalid");
     return 0;
 }
 
@@ -159,6 +159,8 @@ static xmlDocPtr build(const struct xlcp_manifest *m)
         attr(n, "origin-lv", md->snap.origin_lv);
         attru(n, "thin", md->snap.thin ? 1 : 0);
         attru(n, "bytes", md->snap.size_bytes);
+        if (md->snap.held_ns)
+            attru(n, "writes-held-ns", md->snap.held_ns);
     }
     t = xmlNewChild(root, NULL, BAD_CAST "timings", NULL);
     for (int s = 0; s < XLCP_STEP__COUNT; s++) {
@@ -247,9 +249,9 @@ static void get_str(struct reader *r, xmlNodePtr n, const char *attr_name, char 
         return;
     }
     if (strlen((const char *)v) >= len)
-        r->rc = xlcp_err_set(r->err, XLCP_ECORRUPT, "%s: value of %s%s%s too long", r->path,
-                             (const char *)n->name, attr_name ? "@" : "",
-                             attr_name ? attr_name : "");
+        r->rc =
+            xlcp_err_set(r->err, XLCP_ECORRUPT, "%s: value of %s%s%s too long", r->path,
+                         (const char *)n->name, attr_name ? "@" : "", attr_name ? attr_name : "");
     else
         snprintf(out, len, "%s", (const char *)v);
     xmlFree(v);
@@ -329,6 +331,8 @@ static void parse(struct reader *r, xmlNodePtr root, struct xlcp_manifest *m)
         get_str(r, s, "origin-lv", md->snap.origin_lv, sizeof(md->snap.origin_lv));
         md->snap.thin = (int)get_u64(r, s, "thin");
         md->snap.size_bytes = get_u64(r, s, "bytes");
+        if (xmlHasProp(s, BAD_CAST "writes-held-ns"))
+            md->snap.held_ns = get_u64(r, s, "writes-held-ns");
     }
     for (xmlNodePtr s = tim->children; s && !r->rc; s = s->next) {
         char name[32];
@@ -393,8 +397,7 @@ int xlcp_manifest_read(const char *path, struct xlcp_manifest *m, struct xlcp_er
 
 /* ---- digests ------------------------------------------------------------------- */
 
-int xlcp_digest_fd(int fd, char hex_out[XLCP_DIGEST_HEX + 1], uint64_t *bytes,
-                   struct xlcp_err *err)
+int xlcp_digest_fd(int fd, char hex_out[XLCP_DIGEST_HEX + 1], uint64_t *bytes, struct xlcp_err *err)
 {
     enum { CHUNK = 1 << 20 };
     unsigned char *buf = malloc(CHUNK);

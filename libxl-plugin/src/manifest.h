@@ -38,12 +38,12 @@ struct xlcp_manifest {
     char *config_json; /* libxl JSON, malloc'd */
 
     /* how it was taken */
-    int live;                     /* memory copied while the guest ran (pre-copy) */
-    char live_note[256];          /* why not, when asked and not done */
-    int quiesced;                 /* filesystems were frozen */
-    char quiesce_note[256];       /* why not, when asked and not done */
-    char suspend_path[16];        /* light | stock */
-    char consistency[32];         /* "quiesced" or "crash-consistent" */
+    int live;               /* memory copied while the guest ran (pre-copy) */
+    char live_note[256];    /* why not, when asked and not done */
+    int quiesced;           /* filesystems were frozen */
+    char quiesce_note[256]; /* why not, when asked and not done */
+    char suspend_path[16];  /* light | stock */
+    char consistency[32];   /* "quiesced" or "crash-consistent" */
 
     /* memory image */
     char memory_file[64];
@@ -56,7 +56,7 @@ struct xlcp_manifest {
     /* timings: ns from the start of prepare, per step; 0 duration if not run */
     uint64_t step_start_ns[XLCP_STEP__COUNT];
     uint64_t step_ns[XLCP_STEP__COUNT];
-    uint64_t downtime_ns;     /* dom0-side: guest stopped -> resumed */
+    uint64_t downtime_ns;       /* dom0-side: guest stopped -> resumed */
     uint64_t guest_downtime_ns; /* reported by the guest module, 0 if unknown */
     uint64_t total_ns;
 };

@@ -60,7 +60,7 @@ struct xlcp_guest_features {
     int has_module;        /* the guest checkpoint module is loaded */
     unsigned int protocol; /* its protocol version */
     int can_quiesce;
-    int light_suspend;     /* publishes device/suspend/event-channel */
+    int light_suspend; /* publishes device/suspend/event-channel */
 };
 
 struct xlcp_save_stats {
@@ -144,31 +144,53 @@ struct xlcp_volume {
 struct xlcp_snapshot {
     char vdev[XLCP_VDEV_MAX];
     char vg[XLCP_NAME_MAX];
-    char lv[XLCP_NAME_MAX];        /* snapshot LV name */
+    char lv[XLCP_NAME_MAX]; /* snapshot LV name */
     char origin_lv[XLCP_NAME_MAX];
-    char path[XLCP_PATH_MAX];      /* /dev/<vg>/<lv> */
+    char path[XLCP_PATH_MAX]; /* /dev/<vg>/<lv> */
     int thin;
-    uint64_t size_bytes;           /* COW size for thick snapshots, origin size for thin */
+    uint64_t size_bytes; /* COW size for thick snapshots, origin size for thin */
+    uint64_t held_ns;    /* how long the guest's writes were held back after the
+                          * instant while the snapshot was finished (0: none) */
 };
 
+/*
+ * Snapshots are taken in three phases so that the guest is stopped only for the second:
+ *
+ *   arm       before the guest is touched: all that can be done early. Thin: the snapshot
+ *             volume is created (empty) in the origin's pool. Thick: checks only.
+ *   capture   while the guest is suspended and its back ends idle: fixes the volume's
+ *             content at this instant, in milliseconds, without LVM's command line.
+ *             Thin: the armed volume becomes a snapshot of the origin inside the pool.
+ *             Thick: the origin's writes are held back (device-mapper suspend).
+ *   complete  after the guest runs again: finishes the snapshot and makes it durable.
+ *             Thick: lvcreate -s of the held origin, then its writes flow again.
+ *
+ * release lets held writes flow again after a capture that will not be completed (on
+ * failure). remove deletes an armed, captured or complete snapshot. If the process dies
+ * between capture and complete, a guardian process lets the held writes flow.
+ */
 struct xlcp_disk_ops {
     /* Resolves a configured disk target to an LVM volume; XLCP_EUNSUPPORTED if not LVM. */
-    int (*inspect)(void *self, const char *target, struct xlcp_volume *out,
-                   struct xlcp_err *err);
+    int (*inspect)(void *self, const char *target, struct xlcp_volume *out, struct xlcp_err *err);
     /* Checks that snapshots of all volumes fit (size policy as in xlcp_create_options). */
     int (*check_space)(void *self, const struct xlcp_volume *vols, int n, const char *policy,
                        struct xlcp_err *err);
-    /* Snapshots one volume as `snap_name`, tagged with `tag`. */
-    int (*snapshot)(void *self, const struct xlcp_volume *vol, const char *snap_name,
-                    const char *policy, const char *tag, struct xlcp_snapshot *out,
-                    struct xlcp_err *err);
+    /* Prepares a snapshot of one volume as `snap_name`, tagged with `tag`; fills out. */
+    int (*arm)(void *self, const struct xlcp_volume *vol, const char *snap_name, const char *policy,
+               const char *tag, struct xlcp_snapshot *out, struct xlcp_err *err);
+    /* Fixes the content at this instant (guest suspended). Fast. */
+    int (*capture)(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err);
+    /* Finishes a captured snapshot (guest running); sets held_ns. */
+    int (*complete)(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err);
+    /* Undoes a capture that will not be completed: held writes flow again. */
+    int (*release)(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err);
     int (*remove)(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err);
     /* 1 if the snapshot volume exists, 0 if not, <0 on error. */
     int (*exists)(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err);
     /* Makes a new writable volume `new_lv` holding the snapshot's content (the snapshot
      * stays); writes its path. */
-    int (*clone)(void *self, const struct xlcp_snapshot *snap, const char *new_lv,
-                 char *path_out, size_t path_len, struct xlcp_err *err);
+    int (*clone)(void *self, const struct xlcp_snapshot *snap, const char *new_lv, char *path_out,
+                 size_t path_len, struct xlcp_err *err);
     /* Removes snapshot volumes tagged `tag` (leftovers of an interrupted run). */
     int (*remove_tagged)(void *self, const char *tag, struct xlcp_err *err);
 };
@@ -219,8 +241,8 @@ struct xlcp_store {
 /* ---- clock ---------------------------------------------------------------------- */
 
 struct xlcp_clock_ops {
-    uint64_t (*now_ns)(void *self);      /* monotonic */
-    int64_t (*wall_ns)(void *self);      /* since the epoch, UTC */
+    uint64_t (*now_ns)(void *self); /* monotonic */
+    int64_t (*wall_ns)(void *self); /* since the epoch, UTC */
     void (*sleep_ns)(void *self, uint64_t ns);
 };
 

@@ -115,8 +115,7 @@ static int domdir(struct fs *fs, const char *uuid, char *out, size_t len, struct
     return 0;
 }
 
-static int fs_lock(void *self, const char *uuid, struct xlcp_store_lock **out,
-                   struct xlcp_err *err)
+static int fs_lock(void *self, const char *uuid, struct xlcp_store_lock **out, struct xlcp_err *err)
 {
     char dir[XLCP_PATH_MAX + 40], path[XLCP_PATH_MAX + 48];
     struct xlcp_store_lock *l;
@@ -156,8 +155,8 @@ static void fs_unlock(void *self, struct xlcp_store_lock *l)
     free(l);
 }
 
-static int fs_cleanup(void *self, const char *uuid, char (*ids)[XLCP_ID_MAX], size_t max,
-                      size_t *n, struct xlcp_err *err)
+static int fs_cleanup(void *self, const char *uuid, char (*ids)[XLCP_ID_MAX], size_t max, size_t *n,
+                      struct xlcp_err *err)
 {
     char dir[XLCP_PATH_MAX + 40];
     DIR *d;
@@ -435,8 +434,7 @@ int xlcp_store_fs_open(struct xlcp_store *out, const char *root, struct xlcp_err
     if ((rc = mkdir_p(root, err)))
         return rc;
     if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode) || access(root, W_OK | X_OK) != 0)
-        return xlcp_err_set(err, XLCP_EPERM, "catalog root %s is not a writable directory",
-                            root);
+        return xlcp_err_set(err, XLCP_EPERM, "catalog root %s is not a writable directory", root);
     fs = calloc(1, sizeof(*fs));
     if (!fs)
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");

@@ -525,7 +525,7 @@ static void test_engine_errors_map_to_exit_codes(void **state)
     fake_fail(f->w, "hv.save", XLCP_EHV, 1);
     assert_int_equal(run(f, "create", "web1", NULL), XLCP_EXIT_BACKEND);
     assert_one_error_line(f, "xl-checkpoint: create: ");
-    fake_fail(f->w, "disk.snapshot", XLCP_EDISK, 1);
+    fake_fail(f->w, "disk.capture", XLCP_EDISK, 1);
     assert_int_equal(run(f, "create", "web1", NULL), XLCP_EXIT_BACKEND);
     f->dom->d.state = XLCP_DOM_PAUSED;
     assert_int_equal(run(f, "create", "web1", NULL), XLCP_EXIT_STATE);

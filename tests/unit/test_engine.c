@@ -72,6 +72,7 @@ static void assert_clean_failure(struct fx *f, int rc, int code, xlcp_step step)
     assert_int_equal(f->dom->suspended, 0);
     assert_int_equal(f->dom->frozen, 0);
     assert_int_equal(fake_snapshot_count(f->w), 0);
+    assert_int_equal(fake_held_count(f->w), 0);
     assert_int_equal(fake_catalog_entries(f->w), 0);
 }
 
@@ -102,8 +103,7 @@ static void test_create_ok(void **state)
 
     /* What was committed reads back, validated, with the same content. */
     xlcp_err_clear(&f->err);
-    assert_int_equal(xlcp_engine_load(&f->w->ports, f->m.id, &back, dir, sizeof(dir), &f->err),
-                     0);
+    assert_int_equal(xlcp_engine_load(&f->w->ports, f->m.id, &back, dir, sizeof(dir), &f->err), 0);
     assert_string_equal(back.memory_sha256, f->m.memory_sha256);
     assert_string_equal(back.dom_uuid, f->dom->d.uuid);
     assert_string_equal(back.config_json, f->m.config_json);
@@ -152,13 +152,46 @@ static void test_fault_suspend(void **state)
 static void test_fault_disk_snapshot(void **state)
 {
     struct fx *f = *state;
-    /* The first disk's snapshot succeeds, the second fails: the first is removed. */
-    fake_fail_after(f->w, "disk.snapshot", XLCP_EDISK, 1);
+    /* The first disk is captured (its writes held), the second fails: the first is
+     * released and nothing is left. */
+    fake_fail_after(f->w, "disk.capture", XLCP_EDISK, 1);
     int rc = create(f, "web1");
     assert_clean_failure(f, rc, XLCP_EDISK, XLCP_STEP_DISK_SNAPSHOT);
     assert_non_null(strstr(f->err.msg, "disk xvdb"));
-    assert_non_null(strstr(f->w->log, "disk.remove vg0/web1-xvda.xlcp."));
+    assert_non_null(strstr(f->w->log, "disk.release vg0/web1-xvda"));
     assert_int_equal(f->dom->resumes, 1);
+}
+
+/* Arming (before the guest is touched) fails: the guest was never stopped. */
+static void test_fault_arm(void **state)
+{
+    struct fx *f = *state;
+    struct fake_dom *d = fake_add_domain(f->w, "mixed", 0);
+
+    fake_add_disk(f->w, d, "xvda", 1, 1);
+    fake_add_disk(f->w, d, "xvdb", 1, 0);
+    fake_add_disk(f->w, d, "xvdc", 1, 1);
+    fake_fail_after(f->w, "disk.arm", XLCP_EDISK, 2);
+    assert_int_equal(create(f, "mixed"), XLCP_EDISK);
+    assert_int_equal(f->err.step, XLCP_STEP_PREPARE);
+    assert_null(strstr(f->w->log, "hv.save"));
+    assert_int_equal(d->resumes, 0);
+    assert_int_equal(fake_snapshot_count(f->w), 0); /* the armed thin volume is gone */
+    assert_int_equal(fake_catalog_entries(f->w), 0);
+}
+
+/* Finishing a snapshot fails after the guest runs again: it keeps running, the held
+ * writes flow, the catalog is unchanged, the error names the disk-snapshot step. */
+static void test_fault_complete(void **state)
+{
+    struct fx *f = *state;
+
+    fake_fail_after(f->w, "disk.complete", XLCP_EDISK, 1);
+    int rc = create(f, "web1");
+    assert_clean_failure(f, rc, XLCP_EDISK, XLCP_STEP_DISK_SNAPSHOT);
+    assert_non_null(strstr(f->err.msg, "disk xvdb"));
+    assert_int_equal(f->dom->resumes, 1);
+    assert_non_null(strstr(f->w->log, "disk.release vg0/web1-xvdb"));
 }
 
 static void test_fault_resume(void **state)
@@ -321,10 +354,13 @@ static void test_leftovers_of_killed_run(void **state)
     fputs("partial", fp);
     fclose(fp);
     assert_int_equal(f->w->ports.disk.ops->inspect(f->w, "/dev/vg0/web1-xvda", &vol, &f->err), 0);
-    assert_int_equal(f->w->ports.disk.ops->snapshot(f->w, &vol, "web1-xvda.xlcp.dead", NULL,
-                                                    "xlcp-20260101T000000.000Z-dead00", &snap,
-                                                    &f->err),
+    assert_int_equal(f->w->ports.disk.ops->arm(f->w, &vol, "web1-xvda.xlcp.dead", NULL,
+                                               "xlcp-20260101T000000.000Z-dead00", &snap, &f->err),
                      0);
+    f->dom->suspended = 1; /* that run captured its disk inside the pause */
+    assert_int_equal(f->w->ports.disk.ops->capture(f->w, &snap, &f->err), 0);
+    f->dom->suspended = 0;
+    assert_int_equal(f->w->ports.disk.ops->complete(f->w, &snap, &f->err), 0);
     assert_int_equal(fake_catalog_entries(f->w), 1);
 
     assert_int_equal(create(f, "web1"), 0);
@@ -394,18 +430,23 @@ static void test_live_unavailable_is_recorded(void **state)
 static void test_snapshot_during_copy_or_after(void **state)
 {
     struct fx *f = *state;
-    const char *save, *snap;
+    const char *save, *cap, *res;
 
     assert_int_equal(create(f, "web1"), 0);
     assert_int_equal(fake_snapshot_count(f->w), 2);
+    assert_int_equal(fake_held_count(f->w), 0);
     save = strstr(f->w->log, "hv.save");
-    snap = strstr(f->w->log, "disk.snapshot");
+    cap = strstr(f->w->log, "disk.capture");
+    res = strstr(f->w->log, "hv.resume");
     assert_non_null(save);
-    assert_non_null(snap);
+    assert_non_null(cap);
+    assert_true(save < cap && cap < res); /* captured inside the pause */
     assert_true(f->m.step_start_ns[XLCP_STEP_DISK_SNAPSHOT] < f->m.step_start_ns[XLCP_STEP_RESUME]);
     /* inside the copy: the snapshot step started before the live-copy step ended */
     assert_true(f->m.step_start_ns[XLCP_STEP_DISK_SNAPSHOT] <
                 f->m.step_start_ns[XLCP_STEP_LIVE_COPY] + f->m.step_ns[XLCP_STEP_LIVE_COPY]);
+    /* thick volumes: the writes were held while the snapshot was finished, and it says so */
+    assert_true(f->m.disks[0].snap.held_ns > 0);
 
     f->w->no_suspend_callback = 1;
     f->w->log[0] = '\0';
@@ -413,10 +454,11 @@ static void test_snapshot_during_copy_or_after(void **state)
     assert_int_equal(fake_snapshot_count(f->w), 4);
     assert_true(f->m.step_start_ns[XLCP_STEP_DISK_SNAPSHOT] >=
                 f->m.step_start_ns[XLCP_STEP_LIVE_COPY] + f->m.step_ns[XLCP_STEP_LIVE_COPY]);
-    fake_fail(f->w, "disk.snapshot", XLCP_EDISK, 1);
+    fake_fail(f->w, "disk.capture", XLCP_EDISK, 1);
     assert_int_equal(create(f, "web1"), XLCP_EDISK);
     assert_int_equal(f->err.step, XLCP_STEP_DISK_SNAPSHOT);
     assert_int_equal(fake_snapshot_count(f->w), 4);
+    assert_int_equal(fake_held_count(f->w), 0);
     assert_int_equal(f->dom->suspended, 0);
 }
 
@@ -438,8 +480,7 @@ static void test_verify_detects_damage(void **state)
     struct xlcp_manifest back;
 
     assert_int_equal(create(f, "web1"), 0);
-    assert_int_equal(xlcp_engine_load(&f->w->ports, f->m.id, &back, dir, sizeof(dir), &f->err),
-                     0);
+    assert_int_equal(xlcp_engine_load(&f->w->ports, f->m.id, &back, dir, sizeof(dir), &f->err), 0);
     xlcp_manifest_free(&back);
     snprintf(path, sizeof(path), "%s/memory.xl", dir);
 
@@ -554,6 +595,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_live_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_suspend, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_disk_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_arm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_complete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_resume_twice_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_thaw, setup, teardown),

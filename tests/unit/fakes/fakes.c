@@ -5,6 +5,7 @@
 #include "fakes.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,23 +39,46 @@ void fake_fail(struct fake_world *w, const char *op, int code, int times)
         }
 }
 
-static void logf_(struct fake_world *w, const char *fmt, ...)
+/* The engine finishes snapshots in a thread of its own: the log, the fault table and
+ * the volume table are shared with it. */
+static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void vlogf(struct fake_world *w, const char *fmt, va_list ap)
 {
     size_t len = strlen(w->log);
-    va_list ap;
 
     if (len + 2 >= sizeof(w->log))
         return;
-    va_start(ap, fmt);
     vsnprintf(w->log + len, sizeof(w->log) - len - 1, fmt, ap);
-    va_end(ap);
     len = strlen(w->log);
     w->log[len] = '\n';
     w->log[len + 1] = '\0';
 }
 
+static void logf_(struct fake_world *w, const char *fmt, ...)
+{
+    va_list ap;
+
+    pthread_mutex_lock(&fake_mu);
+    va_start(ap, fmt);
+    vlogf(w, fmt, ap);
+    va_end(ap);
+    pthread_mutex_unlock(&fake_mu);
+}
+
 /* Returns the injected error for op, or 0. */
+static int fault_locked(struct fake_world *w, const char *op, struct xlcp_err *err);
 static int fault(struct fake_world *w, const char *op, struct xlcp_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&fake_mu);
+    rc = fault_locked(w, op, err);
+    pthread_mutex_unlock(&fake_mu);
+    return rc;
+}
+
+static int fault_locked(struct fake_world *w, const char *op, struct xlcp_err *err)
 {
     for (int i = 0; i < FAKE_MAX_FAULTS; i++) {
         if (w->faults[i].times > 0 && strcmp(w->faults[i].op, op) == 0) {
@@ -63,18 +87,22 @@ static int fault(struct fake_world *w, const char *op, struct xlcp_err *err)
                 return 0;
             }
             w->faults[i].times--;
-            logf_(w, "FAULT %s", op);
+            {
+                size_t len = strlen(w->log);
+                if (len + 2 + strlen(op) + 6 < sizeof(w->log))
+                    snprintf(w->log + len, sizeof(w->log) - len, "FAULT %s\n", op);
+            }
             return xlcp_err_set(err, w->faults[i].code, "injected fault in %s", op);
         }
     }
     return 0;
 }
 
-#define FAULT(w, op)                                                                       \
-    do {                                                                                   \
-        int rc_ = fault((w), (op), err);                                                   \
-        if (rc_)                                                                           \
-            return rc_;                                                                    \
+#define FAULT(w, op)                                                                               \
+    do {                                                                                           \
+        int rc_ = fault((w), (op), err);                                                           \
+        if (rc_)                                                                                   \
+            return rc_;                                                                            \
     } while (0)
 
 /* ---- hv ------------------------------------------------------------------------ */
@@ -359,8 +387,7 @@ static const struct xlcp_hv_ops fake_hv_ops = {
 static struct fake_vol *vol_by_name(struct fake_world *w, const char *vg, const char *lv)
 {
     for (int i = 0; i < FAKE_MAX_VOLS; i++)
-        if (w->vols[i].used && strcmp(w->vols[i].v.vg, vg) == 0 &&
-            strcmp(w->vols[i].v.lv, lv) == 0)
+        if (w->vols[i].used && strcmp(w->vols[i].v.vg, vg) == 0 && strcmp(w->vols[i].v.lv, lv) == 0)
             return &w->vols[i];
     return NULL;
 }
@@ -411,39 +438,129 @@ static int disk_check_space(void *self, const struct xlcp_volume *vols, int n, c
     return 0;
 }
 
-static int disk_snapshot(void *self, const struct xlcp_volume *vol, const char *name,
-                         const char *policy, const char *tag, struct xlcp_snapshot *out,
-                         struct xlcp_err *err)
+/* A domain is suspended right now (captures must happen inside the pause). */
+static int any_suspended(const struct fake_world *w)
+{
+    for (int i = 0; i < FAKE_MAX_DOMS; i++)
+        if (w->doms[i].used && w->doms[i].suspended)
+            return 1;
+    return 0;
+}
+
+/* Thin: the snapshot volume is made at arm time (empty), filled at capture. Thick: it is
+ * made at complete time; capture holds the origin's writes until then. */
+static int disk_arm(void *self, const struct xlcp_volume *vol, const char *name, const char *policy,
+                    const char *tag, struct xlcp_snapshot *out, struct xlcp_err *err)
 {
     struct fake_world *w = self;
     struct fake_vol *s;
 
     (void)policy;
-    logf_(w, "disk.snapshot %s/%s", vol->vg, vol->lv);
-    FAULT(w, "disk.snapshot");
+    logf_(w, "disk.arm %s/%s", vol->vg, vol->lv);
+    FAULT(w, "disk.arm");
     if (vol_by_name(w, vol->vg, name))
         return xlcp_err_set(err, XLCP_EDISK, "LV %s/%s exists", vol->vg, name);
     if (snap_size(vol) > w->vg_free_bytes)
         return xlcp_err_set(err, XLCP_ENOSPC, "VG full");
-    s = vol_new(w);
-    if (!s)
-        return xlcp_err_set(err, XLCP_EINTERNAL, "fake VG table full");
-    s->v = *vol;
-    snprintf(s->v.lv, sizeof(s->v.lv), "%s", name);
-    snprintf(s->v.path, sizeof(s->v.path), "/dev/%s/%s", vol->vg, name);
-    s->is_snapshot = 1;
-    snprintf(s->tag, sizeof(s->tag), "%s", tag);
-    snprintf(s->origin_lv, sizeof(s->origin_lv), "%s", vol->lv);
-    w->vg_free_bytes -= snap_size(vol);
-
     memset(out, 0, sizeof(*out));
     snprintf(out->vdev, sizeof(out->vdev), "%s", vol->vdev);
     snprintf(out->vg, sizeof(out->vg), "%s", vol->vg);
     snprintf(out->lv, sizeof(out->lv), "%s", name);
     snprintf(out->origin_lv, sizeof(out->origin_lv), "%s", vol->lv);
-    snprintf(out->path, sizeof(out->path), "%s", s->v.path);
+    snprintf(out->path, sizeof(out->path), "/dev/%s/%s", vol->vg, name);
     out->thin = vol->thin;
     out->size_bytes = vol->thin ? vol->size_bytes : snap_size(vol);
+    if (!vol->thin) {
+        int i = w->narmed < FAKE_MAX_VOLS ? w->narmed++ : FAKE_MAX_VOLS - 1;
+        snprintf(w->armed[i].lv, sizeof(w->armed[i].lv), "%s", name);
+        snprintf(w->armed[i].tag, sizeof(w->armed[i].tag), "%s", tag);
+        return 0;
+    }
+    s = vol_new(w);
+    if (!s)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "fake VG table full");
+    s->v = *vol;
+    snprintf(s->v.lv, sizeof(s->v.lv), "%s", name);
+    snprintf(s->v.path, sizeof(s->v.path), "%s", out->path);
+    s->is_snapshot = 1;
+    s->phase = 1;
+    snprintf(s->tag, sizeof(s->tag), "%s", tag);
+    snprintf(s->origin_lv, sizeof(s->origin_lv), "%s", vol->lv);
+    return 0;
+}
+
+static int disk_capture(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_vol *v;
+
+    logf_(w, "disk.capture %s/%s", snap->vg, snap->origin_lv);
+    FAULT(w, "disk.capture");
+    if (!any_suspended(w))
+        return xlcp_err_set(err, XLCP_EINTERNAL, "capture of %s while no guest is suspended",
+                            snap->lv);
+    v = vol_by_name(w, snap->vg, snap->thin ? snap->lv : snap->origin_lv);
+    if (!v)
+        return xlcp_err_set(err, XLCP_ENOTFOUND, "no LV for %s", snap->lv);
+    if (snap->thin)
+        v->phase = 2;
+    else
+        v->held = 1;
+    return 0;
+}
+
+static int disk_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_vol *o, *s;
+    int rc = 0;
+
+    logf_(w, "disk.complete %s/%s", snap->vg, snap->lv);
+    FAULT(w, "disk.complete");
+    pthread_mutex_lock(&fake_mu);
+    if (snap->thin) {
+        s = vol_by_name(w, snap->vg, snap->lv);
+        if (!s || s->phase != 2)
+            rc = xlcp_err_set(err, XLCP_EDISK, "%s was not captured", snap->lv);
+        else
+            s->phase = 3;
+        pthread_mutex_unlock(&fake_mu);
+        return rc;
+    }
+    o = vol_by_name(w, snap->vg, snap->origin_lv);
+    s = vol_new(w);
+    if (!o || !o->held || !s) {
+        if (s)
+            s->used = 0;
+        pthread_mutex_unlock(&fake_mu);
+        return xlcp_err_set(err, XLCP_EDISK, "%s: origin not held or table full", snap->lv);
+    }
+    s->v = o->v;
+    snprintf(s->v.lv, sizeof(s->v.lv), "%s", snap->lv);
+    snprintf(s->v.path, sizeof(s->v.path), "%s", snap->path);
+    s->is_snapshot = 1;
+    s->phase = 3;
+    for (int i = 0; i < w->narmed; i++)
+        if (strcmp(w->armed[i].lv, snap->lv) == 0)
+            snprintf(s->tag, sizeof(s->tag), "%s", w->armed[i].tag);
+    snprintf(s->origin_lv, sizeof(s->origin_lv), "%s", snap->origin_lv);
+    w->vg_free_bytes -= snap_size(&o->v);
+    o->held = 0;
+    snap->held_ns = 3000000;
+    pthread_mutex_unlock(&fake_mu);
+    return 0;
+}
+
+static int disk_release(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_vol *o;
+
+    logf_(w, "disk.release %s/%s", snap->vg, snap->origin_lv);
+    FAULT(w, "disk.release");
+    o = vol_by_name(w, snap->vg, snap->origin_lv);
+    if (o)
+        o->held = 0;
     return 0;
 }
 
@@ -456,7 +573,7 @@ static int disk_remove(void *self, const struct xlcp_snapshot *snap, struct xlcp
     FAULT(w, "disk.remove");
     s = vol_by_name(w, snap->vg, snap->lv);
     if (!s)
-        return xlcp_err_set(err, XLCP_ENOTFOUND, "no LV %s/%s", snap->vg, snap->lv);
+        return 0; /* absent (as LVM's adapter): a thick snapshot armed but never made */
     if (!s->tag[0])
         return xlcp_err_set(err, XLCP_EDISK, "refusing to remove untagged LV %s/%s", snap->vg,
                             snap->lv);
@@ -473,8 +590,8 @@ static int disk_exists(void *self, const struct xlcp_snapshot *snap, struct xlcp
     return vol_by_name(w, snap->vg, snap->lv) ? 1 : 0;
 }
 
-static int disk_clone(void *self, const struct xlcp_snapshot *snap, const char *new_lv,
-                      char *path, size_t len, struct xlcp_err *err)
+static int disk_clone(void *self, const struct xlcp_snapshot *snap, const char *new_lv, char *path,
+                      size_t len, struct xlcp_err *err)
 {
     struct fake_world *w = self;
     struct fake_vol *src, *c;
@@ -514,7 +631,10 @@ static int disk_remove_tagged(void *self, const char *tag, struct xlcp_err *err)
 static const struct xlcp_disk_ops fake_disk_ops = {
     .inspect = disk_inspect,
     .check_space = disk_check_space,
-    .snapshot = disk_snapshot,
+    .arm = disk_arm,
+    .capture = disk_capture,
+    .complete = disk_complete,
+    .release = disk_release,
     .remove = disk_remove,
     .exists = disk_exists,
     .clone = disk_clone,
@@ -530,8 +650,7 @@ struct fake_store {
 
 #define REAL(fs) ((fs)->real.ops)
 
-static int st_lock(void *self, const char *uuid, struct xlcp_store_lock **out,
-                   struct xlcp_err *err)
+static int st_lock(void *self, const char *uuid, struct xlcp_store_lock **out, struct xlcp_err *err)
 {
     struct fake_store *fs = self;
     FAULT(fs->w, "store.lock");
@@ -542,8 +661,8 @@ static void st_unlock(void *self, struct xlcp_store_lock *lock)
     struct fake_store *fs = self;
     REAL(fs)->unlock(fs->real.self, lock);
 }
-static int st_cleanup(void *self, const char *uuid, char (*ids)[XLCP_ID_MAX], size_t max,
-                      size_t *n, struct xlcp_err *err)
+static int st_cleanup(void *self, const char *uuid, char (*ids)[XLCP_ID_MAX], size_t max, size_t *n,
+                      struct xlcp_err *err)
 {
     struct fake_store *fs = self;
     FAULT(fs->w, "store.cleanup");
@@ -749,6 +868,15 @@ void fake_add_disk(struct fake_world *w, struct fake_dom *d, const char *vdev, i
         snprintf(ds->target, sizeof(ds->target), "/var/lib/images/%s-%s.img", d->d.name, vdev);
     }
     d->d.ndisks++;
+}
+
+int fake_held_count(const struct fake_world *w)
+{
+    int n = 0;
+
+    for (int i = 0; i < FAKE_MAX_VOLS; i++)
+        n += w->vols[i].used && w->vols[i].held;
+    return n;
 }
 
 int fake_snapshot_count(const struct fake_world *w)

@@ -41,6 +41,8 @@ struct fake_vol {
     int is_snapshot;
     char tag[XLCP_ID_MAX + 8];
     char origin_lv[XLCP_NAME_MAX];
+    int phase; /* snapshots: 1 armed, 2 captured, 3 complete */
+    int held;  /* origins: writes held back by a capture */
 };
 
 struct fake_fault {
@@ -60,8 +62,13 @@ struct fake_world {
     int64_t wall_ns;
     uint32_t next_domid;
     struct fake_fault faults[FAKE_MAX_FAULTS];
+    struct {
+        char lv[XLCP_NAME_MAX];
+        char tag[XLCP_ID_MAX + 8];
+    } armed[FAKE_MAX_VOLS]; /* tags of armed thick snapshots, made at complete */
+    int narmed;
     int no_suspend_callback; /* hv.save does not report the suspend instant */
-    /* Call log: "hv.save web1", "disk.snapshot vg0/web1-disk", ... newline separated. */
+    /* Call log: "hv.save web1", "disk.capture vg0/web1-disk", ... newline separated. */
     char log[8192];
 };
 
@@ -78,13 +85,16 @@ void fake_add_disk(struct fake_world *w, struct fake_dom *d, const char *vdev, i
 
 /* The next `times` calls of `op` fail with `code`. Ops: hv.lookup hv.get_config hv.version
  * hv.guest_features hv.quiesce hv.thaw hv.save hv.wait_suspended hv.resume hv.restore
- * hv.destroy disk.inspect disk.check_space disk.snapshot disk.remove disk.exists disk.clone
+ * hv.destroy disk.inspect disk.check_space disk.arm disk.capture disk.complete
+ * disk.release disk.remove disk.exists disk.clone
  * store.lock store.begin store.create_file store.commit (store faults fire before the real
  * catalog is touched). */
 void fake_fail(struct fake_world *w, const char *op, int code, int times);
 /* Like fake_fail, but the first `skip` calls succeed. */
 void fake_fail_after(struct fake_world *w, const char *op, int code, int skip);
 
+/* Number of origin volumes whose writes are held back (a capture not completed). */
+int fake_held_count(const struct fake_world *w);
 /* Number of snapshot volumes currently in the fake VG. */
 int fake_snapshot_count(const struct fake_world *w);
 /* Number of entries (of any kind, temporary included) under the catalog root's domain dirs. */

@@ -9,8 +9,8 @@ int xlcp_hv_xen_open(struct xlcp_hv *out, struct xlcp_err *err)
 {
     out->ops = NULL;
     out->self = NULL;
-    return xlcp_err_set(err, XLCP_EHV,
-                        "this machine is not running under Xen (no /proc/xen, no /dev/xen/privcmd)");
+    return xlcp_err_set(
+        err, XLCP_EHV, "this machine is not running under Xen (no /proc/xen, no /dev/xen/privcmd)");
 }
 
 void xlcp_hv_xen_close(struct xlcp_hv *hv)

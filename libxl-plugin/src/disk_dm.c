@@ -1,0 +1,370 @@
+/*
+ * disk_dm.c - device-mapper operations for the LVM adapter, through libdevmapper (LVM2's
+ * own library), and the guardian process that undoes them if we die.
+ *
+ * Inside the guest's pause the adapter only suspends and resumes devices and sends thin
+ * pools their messages: single ioctls, milliseconds, no LVM metadata commit. Devices are
+ * named by number (major:minor of /dev/<vg>/<lv>), so no name mangling is involved.
+ * libdevmapper's messages are kept (last one) for error reports instead of going to
+ * stderr. udev synchronisation is off: nothing here creates or removes a device node.
+ */
+#include "disk_dm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <libdevmapper.h>
+
+/* ---- libdevmapper's log --------------------------------------------------------- */
+
+static pthread_once_t dm_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t dm_log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char dm_last[256];
+
+static void dm_log(int level, const char *file, int line, int dm_errno_or_class, const char *f, ...)
+    __attribute__((format(printf, 5, 6)));
+static void dm_log(int level, const char *file, int line, int dm_errno_or_class, const char *f, ...)
+{
+    va_list ap;
+
+    (void)file, (void)line, (void)dm_errno_or_class;
+    if ((level & 7) > 3) /* _LOG_ERR is 3; keep warnings and debug out */
+        return;
+    pthread_mutex_lock(&dm_log_mu);
+    va_start(ap, f);
+    vsnprintf(dm_last, sizeof(dm_last), f, ap);
+    va_end(ap);
+    pthread_mutex_unlock(&dm_log_mu);
+}
+
+static void dm_init(void)
+{
+    dm_log_with_errno_init(dm_log);
+    dm_udev_set_sync_support(0);
+}
+
+static void dm_last_reset(void)
+{
+    pthread_once(&dm_once, dm_init);
+    pthread_mutex_lock(&dm_log_mu);
+    dm_last[0] = '\0';
+    pthread_mutex_unlock(&dm_log_mu);
+}
+
+static int dm_fail(struct xlcp_err *err, const char *what, dev_t dev)
+{
+    char last[256];
+
+    pthread_mutex_lock(&dm_log_mu);
+    snprintf(last, sizeof(last), "%s", dm_last[0] ? dm_last : "no reason given");
+    pthread_mutex_unlock(&dm_log_mu);
+    return xlcp_err_set(err, XLCP_EDISK, "device-mapper %s of %u:%u failed: %s", what, major(dev),
+                        minor(dev), last);
+}
+
+/* A task on the device `dev`; NULL (and err set) on failure. */
+static struct dm_task *task(int type, dev_t dev, const char *what, struct xlcp_err *err)
+{
+    struct dm_task *t;
+
+    dm_last_reset();
+    t = dm_task_create(type);
+    if (!t) {
+        dm_fail(err, what, dev);
+        return NULL;
+    }
+    if (!dm_task_set_major(t, (int)major(dev)) || !dm_task_set_minor(t, (int)minor(dev)) ||
+        !dm_task_no_open_count(t)) {
+        dm_task_destroy(t);
+        dm_fail(err, what, dev);
+        return NULL;
+    }
+    return t;
+}
+
+/* ---- operations ------------------------------------------------------------------ */
+
+int xlcp_dm_devno(const char *path, dev_t *out, struct xlcp_err *err)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return xlcp_err_errno(err, errno, "%s", path);
+    if (!S_ISBLK(st.st_mode))
+        return xlcp_err_set(err, XLCP_EUNSUPPORTED, "%s is not a block device", path);
+    *out = st.st_rdev;
+    return 0;
+}
+
+static int run_simple(int type, dev_t dev, const char *what, struct xlcp_err *err)
+{
+    struct dm_task *t = task(type, dev, what, err);
+    int ok;
+
+    if (!t)
+        return err->code;
+    /* a suspend needs no file system freeze: nothing in dom0 mounts a guest's disk */
+    if (type == DM_DEVICE_SUSPEND && !dm_task_skip_lockfs(t)) {
+        dm_task_destroy(t);
+        return dm_fail(err, what, dev);
+    }
+    ok = dm_task_run(t);
+    dm_task_destroy(t);
+    return ok ? 0 : dm_fail(err, what, dev);
+}
+
+int xlcp_dm_suspend(dev_t dev, struct xlcp_err *err)
+{
+    return run_simple(DM_DEVICE_SUSPEND, dev, "suspend", err);
+}
+
+int xlcp_dm_resume(dev_t dev, struct xlcp_err *err)
+{
+    return run_simple(DM_DEVICE_RESUME, dev, "resume", err);
+}
+
+int xlcp_dm_is_suspended(dev_t dev, struct xlcp_err *err)
+{
+    struct dm_task *t = task(DM_DEVICE_INFO, dev, "info", err);
+    struct dm_info info;
+    int ok;
+
+    if (!t)
+        return err->code;
+    ok = dm_task_run(t) && dm_task_get_info(t, &info);
+    dm_task_destroy(t);
+    if (!ok)
+        return dm_fail(err, "info", dev);
+    if (!info.exists)
+        return xlcp_err_set(err, XLCP_ENOTFOUND, "device-mapper device %u:%u does not exist",
+                            major(dev), minor(dev));
+    return info.suspended ? 1 : 0;
+}
+
+int xlcp_dm_message(dev_t dev, const char *msg, struct xlcp_err *err)
+{
+    struct dm_task *t = task(DM_DEVICE_TARGET_MSG, dev, msg, err);
+    int ok;
+
+    if (!t)
+        return err->code;
+    ok = dm_task_set_sector(t, 0) && dm_task_set_message(t, msg) && dm_task_run(t);
+    dm_task_destroy(t);
+    return ok ? 0 : dm_fail(err, msg, dev);
+}
+
+int xlcp_dm_thin_info(dev_t dev, dev_t *pool_out, uint32_t *id_out, struct xlcp_err *err)
+{
+    struct dm_task *t = task(DM_DEVICE_TABLE, dev, "table", err);
+    uint64_t start = 0, length = 0;
+    char *type = NULL, *params = NULL;
+    unsigned pmaj = 0, pmin = 0, id = 0;
+    int n = -1, rc = 0;
+
+    if (!t)
+        return err->code;
+    if (!dm_task_run(t)) {
+        dm_task_destroy(t);
+        return dm_fail(err, "table", dev);
+    }
+    if (dm_get_next_target(t, NULL, &start, &length, &type, &params) != NULL || !type ||
+        strcmp(type, "thin") != 0 || !params ||
+        sscanf(params, "%u:%u %u%n", &pmaj, &pmin, &id, &n) != 3 || params[n] != '\0')
+        rc = xlcp_err_set(err, XLCP_EUNSUPPORTED,
+                          "device %u:%u is not a plain thin volume (table: %s %s)", major(dev),
+                          minor(dev), type ? type : "?", params ? params : "");
+    dm_task_destroy(t);
+    if (rc == 0) {
+        *pool_out = makedev(pmaj, pmin);
+        *id_out = id;
+    }
+    return rc;
+}
+
+/* ---- the guardian ---------------------------------------------------------------- *
+ * Lines on its pipe: "H maj min" held, "R maj min" released, "P maj min id" re-point
+ * under way, "Q maj min id" re-point done, "D" done. On end of file without "D", it
+ * puts back every thin volume whose re-point was under way (a plain thin volume with its
+ * id: LVM's metadata still describes one) and resumes every held device. */
+
+#define GUARD_MAX 64
+
+struct guard_entry {
+    char kind; /* 'H' or 'P' */
+    unsigned maj, min, id;
+};
+
+static void guard_apply(char kind, unsigned maj, unsigned min, unsigned id, struct guard_entry *e,
+                        int *n)
+{
+    if (kind == 'H' || kind == 'P') {
+        if (*n < GUARD_MAX)
+            e[(*n)++] = (struct guard_entry){kind, maj, min, id};
+        return;
+    }
+    for (int i = 0; i < *n; i++) {
+        if (e[i].maj == maj && e[i].min == min &&
+            ((kind == 'R' && e[i].kind == 'H') ||
+             (kind == 'Q' && e[i].kind == 'P' && e[i].id == id))) {
+            e[i] = e[--(*n)];
+            return;
+        }
+    }
+}
+
+static void guardian_main(int fd)
+{
+    struct guard_entry e[GUARD_MAX];
+    char buf[4096];
+    size_t len = 0;
+    int n = 0;
+
+    setsid();
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    for (;;) {
+        ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
+        char *line, *nl;
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        buf[len] = '\0';
+        line = buf;
+        while ((nl = strchr(line, '\n')) != NULL) {
+            char kind = 0;
+            unsigned maj = 0, min = 0, id = 0;
+
+            *nl = '\0';
+            if (line[0] == 'D')
+                _exit(0);
+            if (sscanf(line, "%c %u %u %u", &kind, &maj, &min, &id) >= 3)
+                guard_apply(kind, maj, min, id, e, &n);
+            line = nl + 1;
+        }
+        len = strlen(line);
+        memmove(buf, line, len + 1);
+    }
+    /* we were left without a word: undo what is under way */
+    for (int i = 0; i < n; i++) {
+        struct xlcp_err err;
+        char msg[64];
+
+        if (e[i].kind != 'P')
+            continue;
+        xlcp_err_clear(&err);
+        snprintf(msg, sizeof(msg), "create_thin %u", e[i].id);
+        xlcp_dm_message(makedev(e[i].maj, e[i].min), msg, &err); /* EEXIST if it was done */
+    }
+    for (int i = 0; i < n; i++) {
+        struct xlcp_err err;
+
+        if (e[i].kind != 'H')
+            continue;
+        xlcp_err_clear(&err);
+        if (xlcp_dm_resume(makedev(e[i].maj, e[i].min), &err) == 0)
+            fprintf(stderr, "xl-checkpoint guardian: writes to %u:%u flow again\n", e[i].maj,
+                    e[i].min);
+        else
+            fprintf(stderr, "xl-checkpoint guardian: %s\n", err.msg);
+    }
+    _exit(0);
+}
+
+int xlcp_dm_guardian_start(struct xlcp_dm_guardian *g, struct xlcp_err *err)
+{
+    int p[2];
+    pid_t pid;
+
+    if (g->pid > 0)
+        return 0;
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return xlcp_err_errno(err, errno, "pipe for the guardian");
+    pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(p[0]);
+        close(p[1]);
+        return xlcp_err_errno(err, e, "fork of the guardian");
+    }
+    if (pid == 0) {
+        /* keep only our end of the pipe (and stdio): other pipes must see their EOFs */
+        int fd = p[0];
+        if (fd != 3) {
+            dup2(fd, 3);
+            fd = 3;
+        }
+        for (int i = 4; i < 1024; i++)
+            close(i);
+        guardian_main(fd);
+    }
+    close(p[0]);
+    g->pid = pid;
+    g->fd = p[1];
+    return 0;
+}
+
+static void guard_say(struct xlcp_dm_guardian *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void guard_say(struct xlcp_dm_guardian *g, const char *fmt, ...)
+{
+    char line[64];
+    va_list ap;
+    int n;
+
+    if (g->pid <= 0)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n > 0 && (size_t)n < sizeof(line) && write(g->fd, line, (size_t)n) != n) {
+        /* the guardian is gone; the next run still finds what is left behind */
+    }
+}
+
+void xlcp_dm_guardian_held(struct xlcp_dm_guardian *g, dev_t dev)
+{
+    guard_say(g, "H %u %u\n", major(dev), minor(dev));
+}
+
+void xlcp_dm_guardian_released(struct xlcp_dm_guardian *g, dev_t dev)
+{
+    guard_say(g, "R %u %u\n", major(dev), minor(dev));
+}
+
+void xlcp_dm_guardian_repoint(struct xlcp_dm_guardian *g, dev_t pool, uint32_t id)
+{
+    guard_say(g, "P %u %u %" PRIu32 "\n", major(pool), minor(pool), id);
+}
+
+void xlcp_dm_guardian_repointed(struct xlcp_dm_guardian *g, dev_t pool, uint32_t id)
+{
+    guard_say(g, "Q %u %u %" PRIu32 "\n", major(pool), minor(pool), id);
+}
+
+void xlcp_dm_guardian_stop(struct xlcp_dm_guardian *g)
+{
+    if (g->pid <= 0)
+        return;
+    guard_say(g, "D\n");
+    close(g->fd);
+    while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    g->pid = 0;
+    g->fd = -1;
+}

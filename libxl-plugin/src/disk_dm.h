@@ -1,0 +1,49 @@
+/*
+ * disk_dm.h - the few device-mapper operations the LVM adapter needs inside the guest's
+ * pause, where LVM's command line (a process, a metadata commit, udev) is far too slow,
+ * and the guardian that undoes them if we die half-way. Private to disk_lvm.c.
+ */
+#ifndef XLCP_DISK_DM_H
+#define XLCP_DISK_DM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* Block device number of a path (a device node), or an error naming it. */
+int xlcp_dm_devno(const char *path, dev_t *out, struct xlcp_err *err);
+
+/* Suspends a device (in-flight I/O completes, new I/O waits) / resumes it. */
+int xlcp_dm_suspend(dev_t dev, struct xlcp_err *err);
+int xlcp_dm_resume(dev_t dev, struct xlcp_err *err);
+/* 1 if suspended, 0 if active, <0 on error. */
+int xlcp_dm_is_suspended(dev_t dev, struct xlcp_err *err);
+/* Sends a target message (sector 0), e.g. a thin pool's "create_snap 3 1". */
+int xlcp_dm_message(dev_t dev, const char *msg, struct xlcp_err *err);
+/* For a thin volume's device: its pool device and its device id in that pool.
+ * XLCP_EUNSUPPORTED if the device's table is not one thin target. */
+int xlcp_dm_thin_info(dev_t dev, dev_t *pool_out, uint32_t *id_out, struct xlcp_err *err);
+
+/*
+ * The guardian: a child process that, if we die (even by SIGKILL) between a capture and
+ * its completion, lets held writes flow again (resumes the devices we suspended) and puts
+ * back a thin volume whose re-pointing was cut short. We tell it what is in progress
+ * over a pipe; a clean close says there is nothing to undo.
+ */
+struct xlcp_dm_guardian {
+    pid_t pid;
+    int fd;
+};
+
+int xlcp_dm_guardian_start(struct xlcp_dm_guardian *g, struct xlcp_err *err);
+/* Devices suspended by us (held) and no longer (released). */
+void xlcp_dm_guardian_held(struct xlcp_dm_guardian *g, dev_t dev);
+void xlcp_dm_guardian_released(struct xlcp_dm_guardian *g, dev_t dev);
+/* A thin device id being turned from a plain volume into a snapshot, and done. */
+void xlcp_dm_guardian_repoint(struct xlcp_dm_guardian *g, dev_t pool, uint32_t id);
+void xlcp_dm_guardian_repointed(struct xlcp_dm_guardian *g, dev_t pool, uint32_t id);
+/* Nothing left to undo: the guardian exits. */
+void xlcp_dm_guardian_stop(struct xlcp_dm_guardian *g);
+
+#endif
