@@ -420,10 +420,18 @@ static void jw_checkpoint(struct jw *j, const struct cli_cp *cp)
         jw_tristate(j, "skipped", d->skipped);
         if (d->size_bytes)
             jw_u64(j, "size_bytes", d->size_bytes);
+        if (d->held_ns)
+            jw_ms(j, "writes_held_ms", d->held_ns);
         jw_check(j, yajl_gen_map_close(j->g));
     }
     jw_check(j, yajl_gen_array_close(j->g));
     jw_ms(j, "downtime_ms", cp->downtime_ns);
+    if (cp->guest_downtime_ns) {
+        jw_ms(j, "guest_downtime_ms", cp->guest_downtime_ns);
+    } else {
+        jw_key(j, "guest_downtime_ms");
+        jw_check(j, yajl_gen_null(j->g));
+    }
     if (cp->total_ns >= 0) {
         jw_ms(j, "total_ms", (uint64_t)cp->total_ns);
     } else {
@@ -456,6 +464,9 @@ static void print_info(FILE *f, const struct cli_cp *cp)
         fprintf(f, "label:         %s\n", cp->label);
     fprintf(f, "memory:        %s (%llu bytes)\n", mem, (unsigned long long)cp->memory_bytes);
     fprintf(f, "downtime:      %.3f ms\n", ns_to_ms(cp->downtime_ns));
+    if (cp->guest_downtime_ns)
+        fprintf(f, "guest-seen:    %.3f ms (measured by the guest module)\n",
+                ns_to_ms(cp->guest_downtime_ns));
     if (cp->total_ns >= 0)
         fprintf(f, "total:         %.3f ms\n", ns_to_ms((uint64_t)cp->total_ns));
     fprintf(f, "live:          %s\n", yesno(cp->live));
@@ -471,8 +482,12 @@ static void print_info(FILE *f, const struct cli_cp *cp)
         if (d->skipped)
             fprintf(f, "  %-8s %s (skipped: not LVM)\n", d->vdev, d->origin);
         else
-            fprintf(f, "  %-8s %s -> %s%s\n", d->vdev, d->origin,
-                    d->snapshot[0] ? d->snapshot : "?", d->thin == 1 ? " (thin)" : "");
+            fprintf(f, "  %-8s %s -> %s%s", d->vdev, d->origin, d->snapshot[0] ? d->snapshot : "?",
+                    d->thin == 1 ? " (thin)" : "");
+        if (!d->skipped && d->held_ns)
+            fprintf(f, " (writes held %.3f ms)", ns_to_ms(d->held_ns));
+        if (!d->skipped)
+            fprintf(f, "\n");
     }
 }
 

@@ -160,6 +160,8 @@ static void describe_disk(xmlNode *d, struct cli_disk *out)
              find_text(snap, "size", 1, tmp, sizeof(tmp))) &&
             parse_u64(tmp, &size))
             out->size_bytes = size;
+        if (find_text(snap, "writesheldns", 0, tmp, sizeof(tmp)) && parse_u64(tmp, &size))
+            out->held_ns = size;
     }
     if (out->thin < 0)
         out->thin = find_bool(d, "thin", 2);
@@ -226,6 +228,8 @@ void cli_cp_describe(const xlcp_checkpoint *cp, struct cli_cp *info)
             info->total_ns = (int64_t)(v * 1000000u);
         else if (find_text(root, "total", 3, tmp, sizeof(tmp)) && parse_u64(tmp, &v))
             info->total_ns = (int64_t)v;
+        if (find_text(root, "guestdowntimens", 3, tmp, sizeof(tmp)) && parse_u64(tmp, &v))
+            info->guest_downtime_ns = v;
         collect_disks(root, info);
     }
     xmlFreeDoc(doc);

@@ -21,6 +21,7 @@ struct cli_disk {
     int thin;           /* -1 unknown */
     int skipped;
     uint64_t size_bytes; /* 0 unknown */
+    uint64_t held_ns;    /* guest's writes held back while the snapshot was finished; 0 none */
 };
 
 struct cli_cp {
@@ -40,7 +41,8 @@ struct cli_cp {
     int live;
     int quiesced;
     int64_t total_ns;
-    size_t nxdisks; /* disks described in the manifest (<= CLI_MAX_DISKS) */
+    uint64_t guest_downtime_ns; /* measured by the guest module; 0 unknown */
+    size_t nxdisks;             /* disks described in the manifest (<= CLI_MAX_DISKS) */
     struct cli_disk disks[CLI_MAX_DISKS];
 };
 

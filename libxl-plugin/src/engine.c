@@ -413,6 +413,13 @@ static int step_thaw(struct run *r, struct xlcp_err *err)
 {
     int rc;
 
+    /* what the guest module measured of the light suspend (it reports after resuming) */
+    if (strcmp(r->m->suspend_path, "light") == 0) {
+        struct xlcp_err e2;
+        xlcp_err_clear(&e2);
+        if (CALL(HV(r->p), guest_downtime, &r->dom, &r->m->guest_downtime_ns, &e2) != 0)
+            r->m->guest_downtime_ns = 0;
+    }
     if (!r->frozen)
         return 0;
     rc = CALL(HV(r->p), thaw, &r->dom, err);

@@ -100,6 +100,7 @@ struct hv_xen {
     xc_interface *xch;
     struct xs_handle *xs;
     char quiesce_id[XLCP_ID_MAX]; /* id of the pending quiesce, for thaw */
+    char downtime_before[32];     /* the guest's downtime-ns when the save began */
     pid_t guardian;               /* see guardian_start(); 0 if none */
     int guardian_fd;              /* our end of its pipe */
 };
@@ -675,6 +676,9 @@ static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
     }
     free(json);
 
+    if (!hx->xs || xs_get(hx, dom->domid, XLCP_XS_PATH_DOWNTIME_NS, hx->downtime_before,
+                          sizeof(hx->downtime_before)) != 1)
+        hx->downtime_before[0] = '\0';
     /* Which path will libxl take? The event channel when the guest published one. */
     snprintf(stats->suspend_path, sizeof(stats->suspend_path), "stock");
     /* libxl creates the node empty for every guest; a guest that serves it writes a port */
@@ -886,6 +890,34 @@ static int hx_restore(void *self, const char *config_json_in, const char *new_na
     return 0;
 }
 
+static int hx_guest_downtime(void *self, const struct xlcp_domain *dom, uint64_t *ns_out,
+                             struct xlcp_err *err)
+{
+    struct hv_xen *hx = self;
+    uint64_t deadline = mono_ns() + 2000000000u;
+    char v[32];
+
+    (void)err;
+    *ns_out = 0;
+    if (!hx->xs)
+        return 0;
+    do {
+        /* hostile input: digits only, bounded, and not what it was before the save */
+        if (xs_get(hx, dom->domid, XLCP_XS_PATH_DOWNTIME_NS, v, sizeof(v)) == 1 &&
+            strcmp(v, hx->downtime_before) != 0) {
+            char *end;
+            unsigned long long n;
+            errno = 0;
+            n = strtoull(v, &end, 10);
+            if (v[0] >= '0' && v[0] <= '9' && !*end && !errno)
+                *ns_out = n;
+            return 0;
+        }
+        sleep_ms(20);
+    } while (mono_ns() < deadline);
+    return 0;
+}
+
 static int hx_destroy(void *self, const struct xlcp_domain *dom, struct xlcp_err *err)
 {
     struct hv_xen *hx = self;
@@ -1014,6 +1046,7 @@ static const struct xlcp_hv_ops hv_xen_ops = {
     .wait_suspended = hx_wait_suspended,
     .resume = hx_resume,
     .restore = hx_restore,
+    .guest_downtime = hx_guest_downtime,
     .destroy = hx_destroy,
     .guest_nodes = hx_guest_nodes,
 };

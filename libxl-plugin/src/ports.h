@@ -114,6 +114,11 @@ struct xlcp_hv_ops {
     int (*restore)(void *self, const char *config_json, const char *new_name,
                    const struct xlcp_restore_disk *disks, int ndisks, int fd, int paused,
                    uint32_t *domid_out, struct xlcp_err *err);
+    /* The downtime the guest module measured itself for the light suspend that just
+     * ended (data/checkpoint/downtime-ns, once it has changed since the save began);
+     * 0 if the guest reports none within a short wait. */
+    int (*guest_downtime)(void *self, const struct xlcp_domain *dom, uint64_t *ns_out,
+                          struct xlcp_err *err);
     /* Destroys a domain (restore --replace). */
     int (*destroy)(void *self, const struct xlcp_domain *dom, struct xlcp_err *err);
     /* The guest's protocol nodes (under data/checkpoint/, and device/suspend/event-channel)

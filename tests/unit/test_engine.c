@@ -244,6 +244,7 @@ static void test_quiesce_ok_and_timeout(void **state)
     assert_string_equal(f->m.consistency, "quiesced");
     assert_string_equal(f->m.suspend_path, "light");
     assert_int_equal(f->dom->frozen, 0);
+    assert_int_equal(f->m.guest_downtime_ns, 1234567); /* what the guest module measured */
 
     fake_fail(f->w, "hv.quiesce", XLCP_ETIMEDOUT, 1);
     assert_int_equal(create(f, "web1"), 0);
@@ -259,6 +260,7 @@ static void test_quiesce_without_module(void **state)
     f->opts.quiesce = 1;
     assert_int_equal(create(f, "web1"), 0);
     assert_int_equal(f->m.quiesced, 0);
+    assert_int_equal(f->m.guest_downtime_ns, 0); /* stock path: the guest reports nothing */
     assert_non_null(strstr(f->m.quiesce_note, "no checkpoint module"));
     assert_null(strstr(f->w->log, "hv.quiesce"));
 }

@@ -262,6 +262,17 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
     return 0;
 }
 
+static int hv_guest_downtime(void *self, const struct xlcp_domain *dom, uint64_t *ns,
+                             struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_dom *d = dom_of(w, dom);
+
+    FAULT(w, "hv.guest_downtime");
+    *ns = d && d->has_module ? 1234567 : 0;
+    return 0;
+}
+
 static int hv_wait_suspended(void *self, const struct xlcp_domain *dom, unsigned timeout,
                              struct xlcp_err *err)
 {
@@ -375,6 +386,7 @@ static const struct xlcp_hv_ops fake_hv_ops = {
     .quiesce = hv_quiesce,
     .thaw = hv_thaw,
     .save = hv_save,
+    .guest_downtime = hv_guest_downtime,
     .wait_suspended = hv_wait_suspended,
     .resume = hv_resume,
     .restore = hv_restore,
