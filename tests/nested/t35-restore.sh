@@ -4,15 +4,26 @@
 # then in its memory (/run, tmpfs), as fast as it can; the restored domain must find the
 # two in agreement, and a file written after the checkpoint must be absent. Also: restore
 # --replace refuses while the original runs; `xl restore` reads the memory image alone.
+# The number goes to a thin volume (re-pointed inside its pool at the instant) and to a
+# thick one (its writes held back from the instant until its snapshot exists): both
+# must agree with memory. XLCP_GUEST_TYPE=pvh and T35_MODULE=1 (t36) run the same on a
+# PVH guest through the guest module's light path, where the guest resumes, and writes,
+# before the thick snapshot is finished.
 # timeout: 1200
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t35
+g=${T35_NAME:-grest}
+export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-$g
 rm -rf "$XLCP_CATALOG_ROOT"
-g=grest
-guest_start "$g" thick:256M thin:64M && ok "guest created" || bail "guest created"
-guest_wait_ready "$g" && ok "guest ready" || bail "guest ready"
+guest_start "$g" thick:256M thin:64M thick:64M && ok "guest created (${XLCP_GUEST_TYPE:-pv})" ||
+    bail "guest created"
+guest_wait_ready "$g" 240 && ok "guest ready" || bail "guest ready"
+if [ "${T35_MODULE:-0}" = 1 ]; then
+    out=$(guest_run "$g" 'insmod /lib/xlcp/extra/xlcp_guest.ko && echo loaded' 120)
+    [ "$(printf '%s' "$out" | tail -n 1)" = loaded ] && ok "guest module loaded" ||
+        bail "guest module loaded" "$out"
+fi
 # The writer stops by itself when its CLOCK_BOOTTIME jumps by 8 s or more between two
 # rounds: that is the restore (the checkpoint itself stops it for far less), and it
 # records the number it had in memory at that moment.
@@ -28,6 +39,8 @@ while :; do
     n=$((n + 1))
     printf "%s\n" "$n" | dd of=/dev/xvdb bs=512 count=1 conv=sync 2>/dev/null
     sync
+    printf "%s\n" "$n" | dd of=/dev/xvdc bs=512 count=1 conv=sync 2>/dev/null
+    sync
     echo "$n" > /run/seq-mem
 done
 W
@@ -37,10 +50,15 @@ rc=$?
 [ $rc -eq 0 ] && [ "${out:-0}" -gt 0 ] 2>/dev/null && ok "sequence writer running (at $out after 3 s)" ||
     bail "sequence writer running" "rc $rc, '$out'"
 
-out=$(watchdog 600 xl-checkpoint create "$g" 2>&1)
+out=$(watchdog 600 xl-checkpoint create --json "$g" 2>&1)
 rc=$?
-id=$(printf '%s' "$out" | tail -n 1)
-[ $rc -eq 0 ] && ok "checkpoint $id taken" || bail "checkpoint taken" "exit $rc: $out"
+id=$(printf '%s' "$out" | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | head -n 1)
+[ $rc -eq 0 ] && [ -n "$id" ] && ok "checkpoint $id taken" || bail "checkpoint taken" "exit $rc: $out"
+diag "$(printf '%s' "$out" | grep -E '"(downtime_ms|guest_downtime_ms|live|suspend_path|writes_held_ms)"' | tr -s ' ')"
+if [ "${T35_MODULE:-0}" = 1 ]; then
+    printf '%s' "$out" | grep -q '"suspend_path": *"light"' && ok "light suspend path used" ||
+        not_ok "light suspend path used" "$out"
+fi
 guest_run "$g" 'echo after > /mnt/xvda/after && sync && echo ok' >/dev/null
 seq_orig=$(guest_run "$g" 'cat /run/seq-mem')
 diag "original guest's writer is at $seq_orig after the checkpoint"
@@ -59,9 +77,11 @@ rc=$?
 clone=$(lvs --noheadings -o lv_name "$VG" | tr -d ' ' | grep "^$g-d1\.restored\." | head -n 1)
 [ -n "$clone" ] && ok "restored thin disk is $VG/$clone" || not_ok "restored disk volume" "$(lvs "$VG")"
 disk_seq=$(dd if="/dev/$VG/$clone" bs=512 count=1 2>/dev/null | head -n 1 | tr -cd 0-9)
-diag "sequence number on the restored disk (read in dom0, guest still paused): $disk_seq"
+thick_clone=$(lvs --noheadings -o lv_name "$VG" | tr -d ' ' | grep "^$g-d2\.restored\." | head -n 1)
+thick_seq=$(dd if="/dev/$VG/$thick_clone" bs=512 count=1 2>/dev/null | head -n 1 | tr -cd 0-9)
+diag "sequence numbers on the restored disks (read in dom0, guest still paused): thin $disk_seq, thick $thick_seq"
 snaps=$(lvs --noheadings -o lv_name "$VG" | grep -c "\.xlcp\.$id")
-[ "$snaps" = 2 ] && ok "the checkpoint's snapshots are kept after restore" || not_ok "snapshots kept" "$snaps"
+[ "$snaps" = 3 ] && ok "the checkpoint's snapshots are kept after restore" || not_ok "snapshots kept" "$snaps"
 "$XL" unpause "$g-r" && ok "restored domain unpaused" || not_ok "restored domain unpaused"
 
 mem_seq=""
@@ -77,8 +97,14 @@ fi
 # The writer puts n on disk, then in memory: at any instant disk = memory or memory + 1.
 d=$((disk_seq - mem_seq))
 [ -n "$disk_seq" ] && [ -n "$mem_seq" ] && [ "$d" -ge 0 ] && [ "$d" -le 1 ] &&
-    ok "memory and disk are of one instant (memory $mem_seq, disk $disk_seq)" ||
-    not_ok "memory and disk are of one instant" "memory '$mem_seq', disk '$disk_seq'"
+    ok "memory and thin disk are of one instant (memory $mem_seq, disk $disk_seq)" ||
+    not_ok "memory and thin disk are of one instant" "memory '$mem_seq', disk '$disk_seq'"
+# thin is written before thick, thick before memory
+d2=$((${thick_seq:-0} - ${mem_seq:-0}))
+[ -n "$thick_seq" ] && [ -n "$mem_seq" ] && [ "$d2" -ge 0 ] && [ "$d2" -le 1 ] &&
+    [ "$thick_seq" -le "$disk_seq" ] &&
+    ok "memory and thick disk are of one instant (memory $mem_seq, thick $thick_seq, thin $disk_seq)" ||
+    not_ok "memory and thick disk are of one instant" "memory '$mem_seq', thick '$thick_seq', thin '$disk_seq'"
 [ -n "$seq_orig" ] && [ "$seq_orig" -gt "${mem_seq:-0}" ] &&
     ok "the original had moved on ($seq_orig) before the restore" ||
     not_ok "the original had moved on" "original $seq_orig, restored $mem_seq"
