@@ -479,6 +479,8 @@ static int lvm_inspect(void *self, const char *target, struct xlcp_volume *out,
     snprintf(out->path, sizeof(out->path), "%s", target);
     out->thin = strcmp(info.segtype, "thin") == 0;
     out->size_bytes = info.size;
+    if (out->thin)
+        snprintf(out->pool, sizeof(out->pool), "%s", info.pool);
     if (info.origin[0] && !out->thin)
         return xlcp_err_set(err, XLCP_EUNSUPPORTED,
                             "'%s' is itself a thick snapshot (of %s); snapshots of snapshots "
@@ -633,11 +635,6 @@ static int lvm_arm(void *self, const struct xlcp_volume *vol, const char *snap_n
     rc = xlcp_dm_devno(path, &pd->origin, err);
     if (rc)
         return xlcp_err_prefix(err, "origin of %s/%s (is it active?)", vol->vg, vol->lv);
-    rc = lv_info(l, vol->vg, snap_name, &info, err);
-    if (rc < 0)
-        return rc;
-    if (rc == 1)
-        return xlcp_err_set(err, XLCP_EDISK, "a volume %s/%s exists already", vol->vg, snap_name);
     rc = xlcp_dm_guardian_start(&l->guard, err);
     if (rc)
         return rc;
@@ -649,12 +646,9 @@ static int lvm_arm(void *self, const struct xlcp_volume *vol, const char *snap_n
         rc = xlcp_dm_thin_info(pd->origin, &pd->pool, &pd->origin_id, err);
         if (rc)
             return xlcp_err_prefix(err, "%s/%s", vol->vg, vol->lv);
-        rc = lv_info(l, vol->vg, vol->lv, &info, err);
-        if (rc <= 0)
-            return rc < 0 ? rc : xlcp_err_set(err, XLCP_ENOTFOUND, "no LV %s/%s", vol->vg, vol->lv);
-        if (!info.pool[0] || !valid_name(info.pool))
+        if (!vol->pool[0] || !valid_name(vol->pool))
             return xlcp_err_set(err, XLCP_EDISK, "thin volume %s/%s has no pool", vol->vg, vol->lv);
-        snprintf(pool, sizeof(pool), "%s/%s", vol->vg, info.pool);
+        snprintf(pool, sizeof(pool), "%s/%s", vol->vg, vol->pool);
         snprintf(size, sizeof(size), "%" PRIu64 "b", vol->size_bytes);
         /* an empty thin volume of the origin's size, inactive: only its id is needed */
         char *args[] = {"lvcreate", "-q",        "-y", "-an", "-V",

@@ -10,6 +10,7 @@
  * catalog is as it was. Errors read "domain 'NAME' step STEP: CAUSE".
  */
 #include "engine.h"
+#include "image.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,13 @@ struct run {
     struct xlcp_snapshot snaps[XLCP_MAX_DISKS];
     int snap_state[XLCP_MAX_DISKS]; /* SNAP_ARMED, SNAP_CAPTURED, SNAP_COMPLETE */
     int nsnaps;
+    /* Arming runs in its own thread beside the memory copy; capture waits for it. */
+    pthread_t armer;
+    int armer_running;
+    int arm_rc;
+    struct xlcp_err arm_err;
+    /* The memory image is digested behind its writer by a thread. */
+    struct xlcp_image_follower *follower;
     /* Completion of captured snapshots runs in its own thread while the guest resumes. */
     pthread_t completer;
     int completer_running;
@@ -210,25 +218,62 @@ static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
     rc = CALL(&p->store, begin, r->dom.uuid, m->id, &r->txn, err);
     if (rc)
         return rc;
-    rc = CALL(&p->store, create_file, r->txn, XLCP_MEMORY_FILE, &r->mem_fd, err);
-    if (rc)
-        return rc;
+    return CALL(&p->store, create_file, r->txn, XLCP_MEMORY_FILE, &r->mem_fd, err);
+}
 
-    /* Whatever LVM work can be done before the guest is touched is done now. */
+/* The arming thread: everything LVM can prepare, while the memory is being copied (the
+ * pre-copy of a live copy takes seconds; LVM's command line takes about one per call). */
+static void *arm_all(void *arg)
+{
+    struct run *r = arg;
+
     for (int v = 0; v < r->nvols; v++) {
         char name[XLCP_NAME_MAX];
+        int rc;
 
-        if (snprintf(name, sizeof(name), "%s.xlcp.%s", r->vols[v].lv, m->id) >= (int)sizeof(name))
-            return xlcp_err_set(err, XLCP_EINVAL, "snapshot name for %s/%s too long", r->vols[v].vg,
-                                r->vols[v].lv);
-        rc = CALL(&p->disk, arm, &r->vols[v], name, r->opts->snapshot_size, r->tag, &r->snaps[v],
-                  err);
-        if (rc)
-            return xlcp_err_prefix(err, "disk %s (%s/%s)", r->vols[v].vdev, r->vols[v].vg,
-                                   r->vols[v].lv);
+        if (snprintf(name, sizeof(name), "%s.xlcp.%s", r->vols[v].lv, r->m->id) >=
+            (int)sizeof(name)) {
+            r->arm_rc = xlcp_err_set(&r->arm_err, XLCP_EINVAL, "snapshot name for %s/%s too long",
+                                     r->vols[v].vg, r->vols[v].lv);
+            break;
+        }
+        rc = CALL(&r->p->disk, arm, &r->vols[v], name, r->opts->snapshot_size, r->tag, &r->snaps[v],
+                  &r->arm_err);
+        /* a failed arm may have left a volume behind: remove() cleans it up */
         memcpy(r->snaps[v].vdev, r->vols[v].vdev, sizeof(r->snaps[0].vdev));
         r->snap_state[v] = SNAP_ARMED;
         r->nsnaps = v + 1;
+        if (rc) {
+            xlcp_err_prefix(&r->arm_err, "disk %s (%s/%s)", r->vols[v].vdev, r->vols[v].vg,
+                            r->vols[v].lv);
+            r->arm_rc = rc;
+            break;
+        }
+    }
+    return NULL;
+}
+
+static int start_arming(struct run *r, struct xlcp_err *err)
+{
+    if (r->nvols == 0)
+        return 0;
+    r->arm_rc = 0;
+    xlcp_err_clear(&r->arm_err);
+    if (pthread_create(&r->armer, NULL, arm_all, r) != 0)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "cannot start the snapshot arming thread");
+    r->armer_running = 1;
+    return 0;
+}
+
+static int join_arming(struct run *r, struct xlcp_err *err)
+{
+    if (!r->armer_running)
+        return 0;
+    pthread_join(r->armer, NULL);
+    r->armer_running = 0;
+    if (r->arm_rc) {
+        *err = r->arm_err;
+        return r->arm_rc;
     }
     return 0;
 }
@@ -298,12 +343,31 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
     unsigned timeout = r->opts->suspend_timeout_ms ? r->opts->suspend_timeout_ms : 60000;
     int rc;
 
+    int src;
+    struct xlcp_err serr;
+
     memset(&st, 0, sizeof(st));
     r->m->live = r->opts->live;
+    rc = start_arming(r, err);
+    if (rc)
+        return rc;
+    snprintf(r->m->memory_digest_alg, sizeof(r->m->memory_digest_alg), "%s", xlcp_digest_default());
+    rc = xlcp_image_follow_start(r->mem_fd, r->m->memory_digest_alg, &r->follower, err);
+    if (rc)
+        return rc;
     /* A save that fails may still have suspended the guest: resume on the way out. */
     r->suspended = 1;
     rc =
         CALL(HV(r->p), save, &r->dom, r->mem_fd, r->opts->live, timeout, on_suspended, r, &st, err);
+    xlcp_err_clear(&serr);
+    if (rc == 0 && !r->early_rc) {
+        src =
+            xlcp_image_follow_finish(r->follower, r->m->memory_digest, &r->m->memory_bytes, &serr);
+    } else {
+        xlcp_image_follow_cancel(r->follower);
+        src = 0;
+    }
+    r->follower = NULL;
     if (r->early_rc) {
         /* The snapshot side failed: report it as its own step (the copy's own error, if
          * any, came from being cut short). */
@@ -313,8 +377,11 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
     }
     if (rc)
         return rc;
+    if (src) {
+        *err = serr;
+        return src;
+    }
     r->suspended_at = st.suspended_at_ns ? st.suspended_at_ns : now(r);
-    r->m->memory_bytes = st.bytes;
     r->m->live = st.live;
     snprintf(r->m->live_note, sizeof(r->m->live_note), "%s", st.live_note);
     snprintf(r->m->suspend_path, sizeof(r->m->suspend_path), "%s",
@@ -365,6 +432,10 @@ static void *complete_all(void *arg)
  * finish the snapshots while the guest goes on. */
 static int step_disk_snapshot(struct run *r, struct xlcp_err *err)
 {
+    int arc = join_arming(r, err);
+
+    if (arc)
+        return arc;
     for (int v = 0; v < r->nsnaps; v++) {
         int rc = CALL(&r->p->disk, capture, &r->snaps[v], err);
 
@@ -433,7 +504,6 @@ static int step_commit(struct run *r, struct xlcp_err *err)
 {
     struct xlcp_manifest *m = r->m;
     int fd = -1;
-    uint64_t bytes = 0;
     int rc;
 
     rc = join_completion(r, err);
@@ -442,10 +512,6 @@ static int step_commit(struct run *r, struct xlcp_err *err)
     for (int i = 0; i < r->dom.ndisks; i++)
         if (r->vol_of_disk[i] >= 0)
             m->disks[i].snap = r->snaps[r->vol_of_disk[i]];
-    rc = xlcp_digest_fd(r->mem_fd, m->memory_sha256, &bytes, err);
-    if (rc)
-        return xlcp_err_prefix(err, "digest of %s", XLCP_MEMORY_FILE);
-    m->memory_bytes = bytes;
     snprintf(m->memory_file, sizeof(m->memory_file), "%s", XLCP_MEMORY_FILE);
     m->total_ns = now(r) - r->t0;
 
@@ -490,7 +556,11 @@ static void unwind(struct run *r, struct xlcp_err *err)
     const struct xlcp_ports *p = r->p;
     struct xlcp_err e2;
 
-    /* The completion thread touches the snapshots: let it finish first. */
+    /* The threads touch the snapshots: let them finish first. */
+    if (r->armer_running) {
+        pthread_join(r->armer, NULL);
+        r->armer_running = 0;
+    }
     if (r->completer_running) {
         pthread_join(r->completer, NULL);
         r->completer_running = 0;
@@ -639,16 +709,16 @@ int xlcp_engine_verify(const struct xlcp_ports *p, const char *id, unsigned int 
         return rc;
     }
     snprintf(path, sizeof(path), "%s/%s", dir, m.memory_file);
-    rc = xlcp_digest_file(path, hex, &bytes, err);
+    rc = xlcp_digest_file(path, m.memory_digest_alg, hex, &bytes, err);
     if (rc == XLCP_ENOTFOUND)
         rc = xlcp_err_set(err, XLCP_ECORRUPT, "%s: memory image missing", path);
     if (rc == 0 && bytes != m.memory_bytes)
         rc = xlcp_err_set(err, XLCP_ECORRUPT,
                           "%s: %" PRIu64 " bytes, manifest says %" PRIu64 " (truncated?)", path,
                           bytes, m.memory_bytes);
-    if (rc == 0 && strcmp(hex, m.memory_sha256) != 0)
-        rc = xlcp_err_set(err, XLCP_ECORRUPT, "%s: sha256 %s does not match the manifest (%s)",
-                          path, hex, m.memory_sha256);
+    if (rc == 0 && strcmp(hex, m.memory_digest) != 0)
+        rc = xlcp_err_set(err, XLCP_ECORRUPT, "%s: %s digest %s does not match the manifest (%s)",
+                          path, m.memory_digest_alg, hex, m.memory_digest);
     for (int i = 0; rc == 0 && !(flags & XLCP_VERIFY_NO_DISKS) && i < m.ndisks; i++) {
         int e;
         if (m.disks[i].skipped)

@@ -5,6 +5,9 @@
  */
 #include "manifest.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -139,7 +142,8 @@ static xmlDocPtr build(const struct xlcp_manifest *m)
     n = xmlNewChild(root, NULL, BAD_CAST "memory", NULL);
     add(n, "file", m->memory_file);
     addu(n, "bytes", m->memory_bytes);
-    add(n, "sha256", m->memory_sha256);
+    n = add(n, "digest", m->memory_digest);
+    xmlNewProp(n, BAD_CAST "algorithm", BAD_CAST m->memory_digest_alg);
     disks = xmlNewChild(root, NULL, BAD_CAST "disks", NULL);
     for (int i = 0; i < m->ndisks; i++) {
         const struct xlcp_manifest_disk *md = &m->disks[i];
@@ -304,7 +308,14 @@ static void parse(struct reader *r, xmlNodePtr root, struct xlcp_manifest *m)
     get_str(r, child(cap, "consistency"), NULL, m->consistency, sizeof(m->consistency));
     get_str(r, child(mem, "file"), NULL, m->memory_file, sizeof(m->memory_file));
     m->memory_bytes = get_u64(r, child(mem, "bytes"), NULL);
-    get_str(r, child(mem, "sha256"), NULL, m->memory_sha256, sizeof(m->memory_sha256));
+    if (child(mem, "digest")) {
+        get_str(r, child(mem, "digest"), NULL, m->memory_digest, sizeof(m->memory_digest));
+        get_str(r, child(mem, "digest"), "algorithm", m->memory_digest_alg,
+                sizeof(m->memory_digest_alg));
+    } else { /* manifests written before the algorithm was recorded */
+        get_str(r, child(mem, "sha256"), NULL, m->memory_digest, sizeof(m->memory_digest));
+        snprintf(m->memory_digest_alg, sizeof(m->memory_digest_alg), "sha256");
+    }
     for (xmlNodePtr d = disks->children; d && !r->rc; d = d->next) {
         struct xlcp_manifest_disk *md;
         xmlNodePtr o, s;
@@ -397,9 +408,40 @@ int xlcp_manifest_read(const char *path, struct xlcp_manifest *m, struct xlcp_er
 
 /* ---- digests ------------------------------------------------------------------- */
 
-int xlcp_digest_fd(int fd, char hex_out[XLCP_DIGEST_HEX + 1], uint64_t *bytes, struct xlcp_err *err)
+/* SHA extensions (CPUID leaf 7, EBX bit 29): SHA-256 runs in hardware. */
+static int cpu_has_sha(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return 0;
+    return (b >> 29) & 1;
+#else
+    return 0;
+#endif
+}
+
+const char *xlcp_digest_default(void)
+{
+    return cpu_has_sha() ? "sha256" : "sha512-256";
+}
+
+const void *xlcp_digest_md(const char *alg)
+{
+    if (!alg)
+        return NULL;
+    if (strcmp(alg, "sha256") == 0)
+        return EVP_sha256();
+    if (strcmp(alg, "sha512-256") == 0)
+        return EVP_sha512_256();
+    return NULL;
+}
+
+int xlcp_digest_fd(int fd, const char *alg, char hex_out[XLCP_DIGEST_HEX + 1], uint64_t *bytes,
+                   struct xlcp_err *err)
 {
     enum { CHUNK = 1 << 20 };
+    const EVP_MD *md_type = xlcp_digest_md(alg);
     unsigned char *buf = malloc(CHUNK);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
@@ -407,8 +449,10 @@ int xlcp_digest_fd(int fd, char hex_out[XLCP_DIGEST_HEX + 1], uint64_t *bytes, s
     uint64_t off = 0;
     int rc = 0;
 
-    if (!buf || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-        rc = xlcp_err_set(err, XLCP_EINTERNAL, "cannot start sha256");
+    if (!md_type)
+        rc = xlcp_err_set(err, XLCP_ECORRUPT, "unknown digest algorithm '%s'", alg ? alg : "");
+    else if (!buf || !ctx || EVP_DigestInit_ex(ctx, md_type, NULL) != 1)
+        rc = xlcp_err_set(err, XLCP_EINTERNAL, "cannot start %s", alg);
     while (rc == 0) {
         ssize_t n = pread(fd, buf, CHUNK, (off_t)off);
         if (n < 0 && errno == EINTR)
@@ -420,11 +464,11 @@ int xlcp_digest_fd(int fd, char hex_out[XLCP_DIGEST_HEX + 1], uint64_t *bytes, s
         if (n == 0)
             break;
         if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-            rc = xlcp_err_set(err, XLCP_EINTERNAL, "sha256 update failed");
+            rc = xlcp_err_set(err, XLCP_EINTERNAL, "%s update failed", alg);
         off += (uint64_t)n;
     }
     if (rc == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
-        rc = xlcp_err_set(err, XLCP_EINTERNAL, "sha256 final failed");
+        rc = xlcp_err_set(err, XLCP_EINTERNAL, "%s final failed", alg);
     if (rc == 0) {
         for (unsigned i = 0; i < mdlen && i * 2 < XLCP_DIGEST_HEX; i++)
             snprintf(hex_out + i * 2, 3, "%02x", md[i]);
@@ -436,15 +480,15 @@ int xlcp_digest_fd(int fd, char hex_out[XLCP_DIGEST_HEX + 1], uint64_t *bytes, s
     return rc;
 }
 
-int xlcp_digest_file(const char *path, char hex_out[XLCP_DIGEST_HEX + 1], uint64_t *bytes,
-                     struct xlcp_err *err)
+int xlcp_digest_file(const char *path, const char *alg, char hex_out[XLCP_DIGEST_HEX + 1],
+                     uint64_t *bytes, struct xlcp_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     int rc;
 
     if (fd < 0)
         return xlcp_err_errno(err, errno, "open %s", path);
-    rc = xlcp_digest_fd(fd, hex_out, bytes, err);
+    rc = xlcp_digest_fd(fd, alg, hex_out, bytes, err);
     close(fd);
     if (rc)
         xlcp_err_prefix(err, "%s", path);

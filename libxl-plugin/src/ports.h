@@ -141,6 +141,7 @@ struct xlcp_volume {
     char path[XLCP_PATH_MAX]; /* as configured */
     char vg[XLCP_NAME_MAX];
     char lv[XLCP_NAME_MAX];
+    char pool[XLCP_NAME_MAX]; /* thin volumes: their pool's LV name */
     int thin;
     uint64_t size_bytes;
 };

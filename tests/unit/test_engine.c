@@ -92,7 +92,8 @@ static void test_create_ok(void **state)
     assert_string_equal(f->m.disks[0].snap.vdev, "xvda");
     assert_non_null(strstr(f->m.disks[1].snap.lv, ".xlcp."));
     assert_int_equal(f->m.memory_bytes, 16 * 4096);
-    assert_int_equal(strlen(f->m.memory_sha256), 64);
+    assert_int_equal(strlen(f->m.memory_digest), 64);
+    assert_string_equal(f->m.memory_digest_alg, xlcp_digest_default());
     assert_string_equal(f->m.consistency, "crash-consistent");
     assert_string_equal(f->m.suspend_path, "stock");
     /* The fake copy stops the guest, the resume takes 2 ms: downtime is measured. */
@@ -104,11 +105,36 @@ static void test_create_ok(void **state)
     /* What was committed reads back, validated, with the same content. */
     xlcp_err_clear(&f->err);
     assert_int_equal(xlcp_engine_load(&f->w->ports, f->m.id, &back, dir, sizeof(dir), &f->err), 0);
-    assert_string_equal(back.memory_sha256, f->m.memory_sha256);
+    assert_string_equal(back.memory_digest, f->m.memory_digest);
+    assert_string_equal(back.memory_digest_alg, f->m.memory_digest_alg);
     assert_string_equal(back.dom_uuid, f->dom->d.uuid);
     assert_string_equal(back.config_json, f->m.config_json);
     xlcp_manifest_free(&back);
     assert_int_equal(xlcp_engine_verify(&f->w->ports, f->m.id, 0, &f->err), 0);
+}
+
+/* Both image digests give their standard values; an unknown name is a corrupt manifest. */
+static void test_digests(void **state)
+{
+    char path[] = "/tmp/xlcp-digest-XXXXXX";
+    char hex[XLCP_DIGEST_HEX + 1];
+    struct xlcp_err err;
+    uint64_t n = 0;
+    int fd = mkstemp(path);
+
+    (void)state;
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "abc", 3), 3);
+    xlcp_err_clear(&err);
+    assert_int_equal(xlcp_digest_fd(fd, "sha256", hex, &n, &err), 0);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_int_equal(n, 3);
+    assert_int_equal(xlcp_digest_fd(fd, "sha512-256", hex, &n, &err), 0);
+    assert_string_equal(hex, "53048e2681941ef99b2e29b76b4c7dabe4c2d0c634fc6d46e0e2f13107e7af23");
+    assert_int_equal(xlcp_digest_fd(fd, "md5", hex, &n, &err), XLCP_ECORRUPT);
+    close(fd);
+    unlink(path);
+    assert_non_null(xlcp_digest_md(xlcp_digest_default()));
 }
 
 static void test_fault_prepare(void **state)
@@ -162,7 +188,8 @@ static void test_fault_disk_snapshot(void **state)
     assert_int_equal(f->dom->resumes, 1);
 }
 
-/* Arming (before the guest is touched) fails: the guest was never stopped. */
+/* Arming (beside the memory copy) fails: the guest is resumed, the volume armed so far
+ * removed, the error names the disk-snapshot step and the disk. */
 static void test_fault_arm(void **state)
 {
     struct fx *f = *state;
@@ -173,10 +200,12 @@ static void test_fault_arm(void **state)
     fake_add_disk(f->w, d, "xvdc", 1, 1);
     fake_fail_after(f->w, "disk.arm", XLCP_EDISK, 2);
     assert_int_equal(create(f, "mixed"), XLCP_EDISK);
-    assert_int_equal(f->err.step, XLCP_STEP_PREPARE);
-    assert_null(strstr(f->w->log, "hv.save"));
-    assert_int_equal(d->resumes, 0);
+    assert_int_equal(f->err.step, XLCP_STEP_DISK_SNAPSHOT);
+    assert_non_null(strstr(f->err.msg, "disk xvdc"));
+    assert_null(strstr(f->w->log, "disk.capture"));
+    assert_int_equal(d->suspended, 0);
     assert_int_equal(fake_snapshot_count(f->w), 0); /* the armed thin volume is gone */
+    assert_int_equal(fake_held_count(f->w), 0);
     assert_int_equal(fake_catalog_entries(f->w), 0);
 }
 
@@ -488,7 +517,7 @@ static void test_verify_detects_damage(void **state)
 
     flip_byte(path, 5000);
     assert_int_equal(xlcp_engine_verify(&f->w->ports, f->m.id, 0, &f->err), XLCP_ECORRUPT);
-    assert_non_null(strstr(f->err.msg, "sha256"));
+    assert_non_null(strstr(f->err.msg, "digest"));
     flip_byte(path, 5000);
     assert_int_equal(xlcp_engine_verify(&f->w->ports, f->m.id, 0, &f->err), 0);
 
@@ -596,6 +625,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_quiesce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_live_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_suspend, setup, teardown),
+        cmocka_unit_test(test_digests),
         cmocka_unit_test_setup_teardown(test_fault_disk_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_arm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_complete, setup, teardown),
