@@ -1,8 +1,6 @@
 /*
  * cpinfo.h - everything the CLI shows about one checkpoint, gathered from the public
- * accessors of xlcheckpoint.h and, for the fields the API has no accessor for (label,
- * live, quiesced, suspend path, group, total time, per-disk details), from the manifest
- * XML that xlcp_checkpoint_manifest_xml() returns.
+ * accessors of xlcheckpoint.h.
  */
 #ifndef XLCP_CLI_CPINFO_H
 #define XLCP_CLI_CPINFO_H

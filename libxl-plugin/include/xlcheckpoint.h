@@ -25,9 +25,9 @@ extern "C" {
 #endif
 
 #define XLCP_VERSION_MAJOR 0
-#define XLCP_VERSION_MINOR 1
+#define XLCP_VERSION_MINOR 2
 #define XLCP_VERSION_PATCH 0
-#define XLCP_VERSION_STRING "0.1.0"
+#define XLCP_VERSION_STRING "0.2.0"
 
 /* Return codes. Values are part of the ABI; the CLI maps them to exit codes. */
 typedef enum {
@@ -139,6 +139,32 @@ uint64_t xlcp_checkpoint_memory_bytes(const xlcp_checkpoint *cp);
 /* Downtime as seen from dom0 (guest stopped -> running again), nanoseconds. */
 uint64_t xlcp_checkpoint_downtime_ns(const xlcp_checkpoint *cp);
 size_t xlcp_checkpoint_disk_count(const xlcp_checkpoint *cp);
+/* Downtime as the guest module measured it (light path), nanoseconds; 0 unknown. */
+uint64_t xlcp_checkpoint_guest_downtime_ns(const xlcp_checkpoint *cp);
+/* Wall time of the whole checkpoint, nanoseconds. */
+uint64_t xlcp_checkpoint_total_ns(const xlcp_checkpoint *cp);
+const char *xlcp_checkpoint_label(const xlcp_checkpoint *cp);    /* "" if none */
+const char *xlcp_checkpoint_group_id(const xlcp_checkpoint *cp); /* "" if none */
+/* 1 if the memory was copied while the guest ran (pre-copy), 0 if it was stopped. */
+int xlcp_checkpoint_live(const xlcp_checkpoint *cp);
+/* 1 if the guest's file systems were frozen for the checkpoint. */
+int xlcp_checkpoint_quiesced(const xlcp_checkpoint *cp);
+/* "light" (guest module, event channel) or "stock" (control/shutdown). */
+const char *xlcp_checkpoint_suspend_path(const xlcp_checkpoint *cp);
+
+/* One disk of a checkpoint. Owned by the checkpoint; fields may be appended in later
+ * minor versions, never removed or reordered. */
+typedef struct {
+    const char *vdev;          /* "xvda" */
+    const char *origin_path;   /* the guest's volume, as configured */
+    const char *snapshot_path; /* "" when skipped */
+    int thin;                  /* thin snapshot (1) or thick (0) */
+    int skipped;               /* not LVM, skipped on request: nothing captured */
+    uint64_t snapshot_bytes;   /* thick: COW size; thin: virtual size */
+    uint64_t writes_held_ns;   /* thick: the guest's writes were held this long */
+} xlcp_disk_info;
+/* Disk i (0 <= i < xlcp_checkpoint_disk_count), or NULL. */
+const xlcp_disk_info *xlcp_checkpoint_disk(const xlcp_checkpoint *cp, size_t i);
 /* The manifest as XML text (owned by cp). */
 const char *xlcp_checkpoint_manifest_xml(const xlcp_checkpoint *cp);
 

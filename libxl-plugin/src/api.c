@@ -16,6 +16,7 @@ struct xlcp_checkpoint {
     struct xlcp_manifest m;
     char dir[XLCP_PATH_MAX];
     char *xml;
+    xlcp_disk_info disks[XLCP_MAX_DISKS];
 };
 
 static int fail(xlcp_ctx *ctx, const struct xlcp_err *err)
@@ -213,6 +214,17 @@ int xlcp_checkpoint_open(xlcp_ctx *ctx, const char *id, xlcp_checkpoint **out)
         xlcp_checkpoint_free(cp);
         return fail(ctx, &err);
     }
+    for (int i = 0; i < cp->m.ndisks && i < XLCP_MAX_DISKS; i++) {
+        const struct xlcp_manifest_disk *md = &cp->m.disks[i];
+        xlcp_disk_info *d = &cp->disks[i];
+        d->vdev = md->origin.vdev;
+        d->origin_path = md->origin.path;
+        d->snapshot_path = md->skipped ? "" : md->snap.path;
+        d->thin = md->skipped ? md->origin.thin : md->snap.thin;
+        d->skipped = md->skipped;
+        d->snapshot_bytes = md->skipped ? 0 : md->snap.size_bytes;
+        d->writes_held_ns = md->skipped ? 0 : md->snap.held_ns;
+    }
     *out = cp;
     return 0;
 }
@@ -261,6 +273,40 @@ size_t xlcp_checkpoint_disk_count(const xlcp_checkpoint *cp)
 const char *xlcp_checkpoint_manifest_xml(const xlcp_checkpoint *cp)
 {
     return cp->xml;
+}
+uint64_t xlcp_checkpoint_guest_downtime_ns(const xlcp_checkpoint *cp)
+{
+    return cp->m.guest_downtime_ns;
+}
+uint64_t xlcp_checkpoint_total_ns(const xlcp_checkpoint *cp)
+{
+    return cp->m.total_ns;
+}
+const char *xlcp_checkpoint_label(const xlcp_checkpoint *cp)
+{
+    return cp->m.name;
+}
+const char *xlcp_checkpoint_group_id(const xlcp_checkpoint *cp)
+{
+    return cp->m.group_id;
+}
+int xlcp_checkpoint_live(const xlcp_checkpoint *cp)
+{
+    return cp->m.live ? 1 : 0;
+}
+int xlcp_checkpoint_quiesced(const xlcp_checkpoint *cp)
+{
+    return cp->m.quiesced ? 1 : 0;
+}
+const char *xlcp_checkpoint_suspend_path(const xlcp_checkpoint *cp)
+{
+    return cp->m.suspend_path;
+}
+const xlcp_disk_info *xlcp_checkpoint_disk(const xlcp_checkpoint *cp, size_t i)
+{
+    if (!cp || i >= (size_t)cp->m.ndisks || i >= XLCP_MAX_DISKS)
+        return NULL;
+    return &cp->disks[i];
 }
 
 void xlcp_strv_free(char **v, size_t n)

@@ -1,7 +1,9 @@
 #!/bin/bash
-# d10-demo.sh - the README's main job (make demo): on nested Xen, a PV guest with a thick
-# and a thin LVM disk is checkpointed live with `xl checkpoint create`, listed, shown,
-# verified, and restored beside the original; both run. Each step is printed.
+# d10-demo.sh - the README's main job (make demo): on nested Xen, a PVH guest with a thick
+# and a thin LVM disk and the guest module loaded is checkpointed live with
+# `xl checkpoint create` (memory copied while it runs, a light suspend of some tens of
+# milliseconds, both disks captured inside it), listed, shown, verified, and restored
+# beside the original; both run. Each step is printed.
 # timeout: 1200
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -16,8 +18,10 @@ show() { # CMD...: print the command and its output as TAP comments, return its 
     return $rc
 }
 g=demo
-guest_start "$g" thick:256M thin:256M && guest_wait_ready "$g" && ok "guest '$g' running with disks $VG/$g-d0 (thick) and $VG/$g-d1 (thin)" ||
+XLCP_GUEST_TYPE=pvh guest_start "$g" thick:256M thin:256M && guest_wait_ready "$g" 240 &&
+    ok "PVH guest '$g' running with disks $VG/$g-d0 (thick) and $VG/$g-d1 (thin)" ||
     bail "demo guest"
+diag "guest: $(guest_run "$g" 'insmod /lib/xlcp/extra/xlcp_guest.ko && dmesg | grep xlcp_guest | tail -n 1' 60)"
 guest_run "$g" 'mkfs.ext4 -q -F /dev/xvda && mkdir -p /mnt/d && mount /dev/xvda /mnt/d && echo "written before the checkpoint" > /mnt/d/note && sync' 180 >/dev/null
 guest_probe_start "$g" 20
 show "$XL" list

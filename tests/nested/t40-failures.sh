@@ -107,7 +107,7 @@ lv_cleanup "$g"
 
 # SIGKILL during the live copy.
 g=gkill
-guest_start "$g" thick:128M && guest_wait_ready "$g" && ok "$g ready" || bail "$g ready"
+guest_start "$g" thick:128M thin:128M && guest_wait_ready "$g" && ok "$g ready" || bail "$g ready"
 xl-checkpoint create "$g" >"$XLCP_RUN/kill.out" 2>&1 &
 pid=$!
 killed=0
@@ -129,6 +129,15 @@ case "$state" in
 *) ok "guest not left suspended after SIGKILL (state '$state')" ;;
 esac
 running "$g" "SIGKILL during the live copy"
+# The disk was captured at the start of the pause (its writes held until its snapshot is
+# finished): the guardian must have let them flow again.
+sleep 2
+dmstate=$(dmsetup info "$VG-$(printf '%s' "$g" | sed 's/-/--/g')--d0" 2>&1 | sed -n 's/^State: *//p')
+[ "$dmstate" = ACTIVE ] && ok "the guest's disk is not left suspended after SIGKILL" ||
+    not_ok "the guest's disk is not left suspended after SIGKILL" "device-mapper state '$dmstate'"
+out=$(guest_run "$g" 'dd if=/dev/zero of=/dev/xvda bs=4096 count=1 oflag=direct 2>&1 && echo wrote' 60)
+printf '%s' "$out" | grep -q wrote && ok "the guest writes to its disk after SIGKILL" ||
+    not_ok "the guest writes to its disk after SIGKILL" "$out"
 tmp=$(find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 -name '.tmp-*' | wc -l)
 diag "leftovers of the killed run: $tmp temporary directories, $(snapvols) snapshot volumes"
 out=$(watchdog 600 xl-checkpoint create "$g" 2>&1)
@@ -136,8 +145,9 @@ rc=$?
 id=$(printf '%s' "$out" | tail -n 1)
 [ $rc -eq 0 ] && ok "next run succeeds ($id)" || not_ok "next run succeeds" "exit $rc: $out"
 tmp=$(find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 -name '.tmp-*' | wc -l)
-[ "$tmp" = 0 ] && [ "$(entries)" = 1 ] && ok "next run cleaned the leftovers (one checkpoint, no temporary directory)" ||
-    not_ok "next run cleaned the leftovers" "$tmp temporary, $(entries) entries"
+[ "$tmp" = 0 ] && [ "$(entries)" = 1 ] && [ "$(snapvols)" = 2 ] &&
+    ok "next run cleaned the leftovers (one checkpoint, its two snapshots, no temporary directory)" ||
+    not_ok "next run cleaned the leftovers" "$tmp temporary, $(entries) entries, $(snapvols) snapshot volumes"
 check "the new checkpoint verifies" xl-checkpoint verify "$id"
 running "$g" "after the next run"
 xl-checkpoint delete "$id" >/dev/null 2>&1

@@ -313,6 +313,13 @@ static void test_create_json_and_label(void **state)
     disks = jget(o, "disks");
     assert_int_equal(YAJL_GET_ARRAY(disks)->len, 2);
     assert_string_equal(jstr(YAJL_GET_ARRAY(disks)->values[0], "vdev"), "xvda");
+    assert_string_equal(jstr(YAJL_GET_ARRAY(disks)->values[0], "origin"), "/dev/vg0/web1-xvda");
+    assert_non_null(strstr(jstr(YAJL_GET_ARRAY(disks)->values[0], "snapshot"), ".xlcp."));
+    assert_true(YAJL_IS_FALSE(jget(YAJL_GET_ARRAY(disks)->values[0], "thin")));
+    /* thick: the fake held the guest's writes for 3 ms while it finished the snapshot */
+    assert_true(YAJL_GET_DOUBLE(jget(YAJL_GET_ARRAY(disks)->values[0], "writes_held_ms")) == 3.0);
+    assert_string_equal(jstr(o, "suspend_path"), "stock");
+    assert_true(YAJL_IS_NULL(jget(o, "guest_downtime_ms")));
     yajl_tree_free(o);
 
     assert_int_equal(run(f, "create", "--json", "--paused", "web1", NULL), 0);
