@@ -788,7 +788,7 @@ int xlcp_engine_restore(const struct xlcp_ports *p, const char *id,
     char path[XLCP_PATH_MAX + 80];
     char name[XLCP_NAME_MAX];
     const char *suffix;
-    int nr = 0, nclones = 0, fd = -1, have_orig = 0;
+    int nr = 0, nclones = 0, fd = -1, have_orig = 0, restored = 0, orig_gone = 0;
     int rc;
 
     xlcp_err_clear(err);
@@ -811,6 +811,11 @@ int xlcp_engine_restore(const struct xlcp_ports *p, const char *id,
         snprintf(name, sizeof(name), "%s-%s", m.dom_name, suffix);
 
     rc = CALL(HV(p), lookup, m.dom_uuid, &orig, err);
+    if (rc == XLCP_ENOTFOUND && opts->replace) {
+        /* replaced before (a restored domain has a new uuid): what bears the name now */
+        xlcp_err_clear(err);
+        rc = CALL(HV(p), lookup, m.dom_name, &orig, err);
+    }
     if (rc == 0)
         have_orig = 1;
     else if (rc == XLCP_ENOTFOUND)
@@ -872,20 +877,53 @@ int xlcp_engine_restore(const struct xlcp_ports *p, const char *id,
         nclones++;
         nr++;
     }
-    if (rc == 0 && opts->replace && have_orig)
-        rc = CALL(HV(p), destroy, &orig, err);
     if (rc == 0) {
         snprintf(path, sizeof(path), "%s/%s", dir, m.memory_file);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             rc = xlcp_err_errno(err, errno, "open %s", path);
     }
-    if (rc == 0)
-        rc =
-            CALL(HV(p), restore, m.config_json, name, rdisks, nr, fd, opts->paused, domid_out, err);
+    /* With --replace the original is destroyed only once its replacement exists: the
+     * checkpoint is restored paused under a temporary name (keeping the MAC addresses),
+     * then the original goes, the new domain takes its name and runs. */
+    if (rc == 0 && opts->replace && have_orig) {
+        char tmpname[XLCP_NAME_MAX + 16];
+        snprintf(tmpname, sizeof(tmpname), "%s--restoring", name);
+        rc = CALL(HV(p), restore, m.config_json, tmpname, rdisks, nr, fd, 1, 1, domid_out, err);
+        if (rc == 0) {
+            restored = 1;
+            rc = CALL(HV(p), destroy, &orig, err);
+            if (rc)
+                xlcp_err_prefix(err, "the original domain '%s' is still there", orig.name);
+        }
+        if (rc == 0) {
+            orig_gone = 1;
+            rc = CALL(HV(p), rename, *domid_out, name, err);
+        }
+        if (rc == 0 && !opts->paused)
+            rc = CALL(HV(p), unpause, *domid_out, err);
+    } else if (rc == 0) {
+        rc = CALL(HV(p), restore, m.config_json, name, rdisks, nr, fd, opts->paused, opts->replace,
+                  domid_out, err);
+    }
     if (fd >= 0)
         close(fd);
-    if (rc) {
+    if (rc && orig_gone) {
+        /* the restored domain is all there is now: keep it and its volumes */
+        xlcp_err_prefix(err,
+                        "restore of checkpoint %s: the original was replaced, but the "
+                        "new domain %u could not be finished (left as it is)",
+                        id, *domid_out);
+    } else if (rc) {
+        if (restored) {
+            struct xlcp_domain nd;
+            struct xlcp_err e2;
+            memset(&nd, 0, sizeof(nd));
+            nd.domid = *domid_out;
+            snprintf(nd.name, sizeof(nd.name), "%s--restoring", name);
+            xlcp_err_clear(&e2);
+            CALL(HV(p), destroy, &nd, &e2);
+        }
         /* The new volumes hold nothing the user had before: remove them. */
         for (int i = nclones - 1; i >= 0; i--) {
             struct xlcp_err e2;

@@ -562,6 +562,27 @@ static int logdirty_available(struct hv_xen *hx, uint32_t domid)
     return errno != EOPNOTSUPP && errno != ENOSYS; /* e.g. EBUSY: already on, libxc copes */
 }
 
+/* The guest's suspend event channel, as libxl reads the node (leading digits, as atoi):
+ * usable if that port of the guest waits for a connection from us. A guest that writes
+ * anything else into the node gets the stock path from libxl, and the manifest says so. */
+static int suspend_evtchn_usable(struct hv_xen *hx, uint32_t domid, const char *node)
+{
+    xc_evtchn_status_t st;
+    unsigned long port = 0;
+    int digits = 0;
+
+    for (const char *p = node; *p >= '0' && *p <= '9' && digits < 9; p++, digits++)
+        port = port * 10 + (unsigned long)(*p - '0');
+    if (digits == 0 || port == 0)
+        return 0;
+    memset(&st, 0, sizeof(st));
+    st.dom = (domid_t)domid;
+    st.port = (evtchn_port_t)port;
+    if (xc_evtchn_status(hx->xch, &st) != 0)
+        return 0;
+    return st.status == EVTCHNSTAT_unbound && st.u.unbound.dom == 0;
+}
+
 /* ---- the guardian: a guest must never stay suspended because we died ------------------
  *
  * Before the guest is asked to suspend, a child process is forked that waits on a pipe.
@@ -679,12 +700,14 @@ static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
     if (!hx->xs || xs_get(hx, dom->domid, XLCP_XS_PATH_DOWNTIME_NS, hx->downtime_before,
                           sizeof(hx->downtime_before)) != 1)
         hx->downtime_before[0] = '\0';
-    /* Which path will libxl take? The event channel when the guest published one. */
-    snprintf(stats->suspend_path, sizeof(stats->suspend_path), "stock");
-    /* libxl creates the node empty for every guest; a guest that serves it writes a port */
-    if (hx->xs && xs_get(hx, dom->domid, XLCP_XS_PATH_EVENT_CHANNEL, evtchn, sizeof(evtchn)) == 1 &&
-        evtchn[0] >= '1' && evtchn[0] <= '9')
-        snprintf(stats->suspend_path, sizeof(stats->suspend_path), "light");
+    /* Which path will libxl take? The event channel when the guest published one that
+     * libxl can bind, else control/shutdown. */
+    snprintf(
+        stats->suspend_path, sizeof(stats->suspend_path), "%s",
+        hx->xs && xs_get(hx, dom->domid, XLCP_XS_PATH_EVENT_CHANNEL, evtchn, sizeof(evtchn)) == 1 &&
+                suspend_evtchn_usable(hx, dom->domid, evtchn)
+            ? "light"
+            : "stock");
 
     stats->live = live;
     if (live && !logdirty_available(hx, dom->domid)) {
@@ -812,7 +835,7 @@ static int read_all(int fd, void *buf, size_t len)
 
 static int hx_restore(void *self, const char *config_json_in, const char *new_name,
                       const struct xlcp_restore_disk *disks, int ndisks, int fd, int paused,
-                      uint32_t *domid_out, struct xlcp_err *err)
+                      int keep_macs, uint32_t *domid_out, struct xlcp_err *err)
 {
     struct hv_xen *hx = self;
     libxl_domain_config cfg;
@@ -860,7 +883,7 @@ static int hx_restore(void *self, const char *config_json_in, const char *new_na
     }
     /* Network interfaces keep their MACs; a restore beside a running original must not
      * clash on the bridge, so let libxl pick new ones. */
-    for (int j = 0; j < cfg.num_nics; j++)
+    for (int j = 0; j < cfg.num_nics && !keep_macs; j++)
         memset(cfg.nics[j].mac, 0, sizeof(cfg.nics[j].mac));
     if (!cfg.c_info.name) {
         libxl_domain_config_dispose(&cfg);
@@ -916,6 +939,26 @@ static int hx_guest_downtime(void *self, const struct xlcp_domain *dom, uint64_t
         sleep_ms(20);
     } while (mono_ns() < deadline);
     return 0;
+}
+
+static int hx_rename(void *self, uint32_t domid, const char *new_name, struct xlcp_err *err)
+{
+    struct hv_xen *hx = self;
+    int rc;
+
+    log_reset(hx);
+    rc = libxl_domain_rename(hx->ctx, domid, NULL, new_name);
+    return rc ? hv_fail(hx, err, rc, "renaming domain %u to '%s'", domid, new_name) : 0;
+}
+
+static int hx_unpause(void *self, uint32_t domid, struct xlcp_err *err)
+{
+    struct hv_xen *hx = self;
+    int rc;
+
+    log_reset(hx);
+    rc = libxl_domain_unpause(hx->ctx, domid, NULL);
+    return rc ? hv_fail(hx, err, rc, "unpausing domain %u", domid) : 0;
 }
 
 static int hx_destroy(void *self, const struct xlcp_domain *dom, struct xlcp_err *err)
@@ -1047,6 +1090,8 @@ static const struct xlcp_hv_ops hv_xen_ops = {
     .resume = hx_resume,
     .restore = hx_restore,
     .guest_downtime = hx_guest_downtime,
+    .rename = hx_rename,
+    .unpause = hx_unpause,
     .destroy = hx_destroy,
     .guest_nodes = hx_guest_nodes,
 };

@@ -110,10 +110,14 @@ struct xlcp_hv_ops {
     int (*resume)(void *self, const struct xlcp_domain *dom, struct xlcp_err *err);
     /* Creates a new domain named new_name from config_json (libxl JSON, as get_config
      * gave it) with each disk vdev pointed at a new path, and the image on fd (an xl save
-     * image as written by save, read from its start); writes its domid. */
+     * image as written by save, read from its start); writes its domid. New MAC addresses
+     * unless keep_macs (the domain is to replace its original). */
     int (*restore)(void *self, const char *config_json, const char *new_name,
                    const struct xlcp_restore_disk *disks, int ndisks, int fd, int paused,
-                   uint32_t *domid_out, struct xlcp_err *err);
+                   int keep_macs, uint32_t *domid_out, struct xlcp_err *err);
+    /* Renames / unpauses a domain by id. */
+    int (*rename)(void *self, uint32_t domid, const char *new_name, struct xlcp_err *err);
+    int (*unpause)(void *self, uint32_t domid, struct xlcp_err *err);
     /* The downtime the guest module measured itself for the light suspend that just
      * ended (data/checkpoint/downtime-ns, once it has changed since the save began);
      * 0 if the guest reports none within a short wait. */

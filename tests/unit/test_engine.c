@@ -605,6 +605,49 @@ static void test_restore_failure_removes_clones(void **state)
     assert_int_equal(vols_after, vols_before);
 }
 
+/* --replace --force: the original goes only once the checkpoint runs under a temporary
+ * name; if the restore fails, the original is untouched; if the rename after the original
+ * is gone fails, the restored domain is kept (it is all there is). */
+static void test_restore_replace_is_safe(void **state)
+{
+    struct fx *f = *state;
+    xlcp_restore_options rep = XLCP_RESTORE_OPTIONS_INIT;
+    uint32_t domid = 0, orig_id = f->dom->d.domid;
+    struct fake_dom *r;
+    const char *rest, *dest;
+
+    assert_int_equal(create(f, "web1"), 0);
+    rep.replace = 1;
+    rep.force = 1;
+
+    fake_fail(f->w, "hv.restore", XLCP_EHV, 1);
+    assert_int_equal(xlcp_engine_restore(&f->w->ports, f->m.id, &rep, &domid, &f->err), XLCP_EHV);
+    r = fake_find_domain(f->w, "web1");
+    assert_non_null(r);
+    assert_int_equal(r->d.domid, orig_id); /* the original, untouched */
+    assert_null(strstr(f->w->log, "hv.destroy"));
+
+    f->w->log[0] = '\0';
+    assert_int_equal(xlcp_engine_restore(&f->w->ports, f->m.id, &rep, &domid, &f->err), 0);
+    rest = strstr(f->w->log, "hv.restore web1--restoring");
+    dest = strstr(f->w->log, "hv.destroy web1");
+    assert_non_null(rest);
+    assert_non_null(dest);
+    assert_true(rest < dest); /* restored before the original went */
+    r = fake_find_domain(f->w, "web1");
+    assert_non_null(r);
+    assert_int_equal(r->d.domid, domid);
+    assert_true(domid != orig_id);
+    assert_int_equal(r->d.state, XLCP_DOM_RUNNING);
+    assert_null(fake_find_domain(f->w, "web1--restoring"));
+
+    /* the rename fails after the (new) original is gone: the restored domain stays */
+    fake_fail(f->w, "hv.rename", XLCP_EHV, 1);
+    assert_int_equal(xlcp_engine_restore(&f->w->ports, f->m.id, &rep, &domid, &f->err), XLCP_EHV);
+    assert_non_null(strstr(f->err.msg, "left as it is"));
+    assert_non_null(fake_find_domain(f->w, "web1--restoring"));
+}
+
 static void test_ids_sort_by_time(void **state)
 {
     struct fx *f = *state;
@@ -650,6 +693,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_failure_removes_clones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_replace_is_safe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ids_sort_by_time, setup, teardown),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);

@@ -303,13 +303,17 @@ static int hv_resume(void *self, const struct xlcp_domain *dom, struct xlcp_err 
 
 static int hv_restore(void *self, const char *config, const char *name,
                       const struct xlcp_restore_disk *disks, int ndisks, int fd, int paused,
-                      uint32_t *domid, struct xlcp_err *err)
+                      int keep_macs, uint32_t *domid, struct xlcp_err *err)
 {
     struct fake_world *w = self;
     struct fake_dom *d;
     char magic[32];
 
     (void)config;
+    (void)keep_macs;
+    for (int i = 0; i < FAKE_MAX_DOMS; i++)
+        if (w->doms[i].used && strcmp(w->doms[i].d.name, name) == 0)
+            return xlcp_err_set(err, XLCP_EHV, "a domain named '%s' exists", name);
     FAULT(w, "hv.restore");
     if (pread(fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
         memcmp(magic, "Xen saved domain, xl format\n", 28) != 0)
@@ -326,6 +330,43 @@ static int hv_restore(void *self, const char *config, const char *name,
     d->d.state = paused ? XLCP_DOM_PAUSED : XLCP_DOM_RUNNING;
     *domid = d->d.domid;
     logf_(w, "hv.restore %s", name);
+    return 0;
+}
+
+static struct fake_dom *dom_by_id(struct fake_world *w, uint32_t domid)
+{
+    for (int i = 0; i < FAKE_MAX_DOMS; i++)
+        if (w->doms[i].used && w->doms[i].d.domid == domid)
+            return &w->doms[i];
+    return NULL;
+}
+
+static int hv_rename(void *self, uint32_t domid, const char *name, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_dom *d = dom_by_id(w, domid);
+
+    FAULT(w, "hv.rename");
+    logf_(w, "hv.rename %u %s", domid, name);
+    if (!d)
+        return xlcp_err_set(err, XLCP_ENOTFOUND, "no domain %u", domid);
+    for (int i = 0; i < FAKE_MAX_DOMS; i++)
+        if (w->doms[i].used && strcmp(w->doms[i].d.name, name) == 0)
+            return xlcp_err_set(err, XLCP_EHV, "a domain named '%s' exists", name);
+    snprintf(d->d.name, sizeof(d->d.name), "%s", name);
+    return 0;
+}
+
+static int hv_unpause(void *self, uint32_t domid, struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_dom *d = dom_by_id(w, domid);
+
+    FAULT(w, "hv.unpause");
+    logf_(w, "hv.unpause %u", domid);
+    if (!d)
+        return xlcp_err_set(err, XLCP_ENOTFOUND, "no domain %u", domid);
+    d->d.state = XLCP_DOM_RUNNING;
     return 0;
 }
 
@@ -386,6 +427,8 @@ static const struct xlcp_hv_ops fake_hv_ops = {
     .quiesce = hv_quiesce,
     .thaw = hv_thaw,
     .save = hv_save,
+    .rename = hv_rename,
+    .unpause = hv_unpause,
     .guest_downtime = hv_guest_downtime,
     .wait_suspended = hv_wait_suspended,
     .resume = hv_resume,
