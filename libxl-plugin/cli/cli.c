@@ -545,6 +545,21 @@ static int emit_json_checkpoint(struct cli *c, const char *id)
     return rc;
 }
 
+/* Options of a subcommand that takes none but --help: an exit code to return, or -1. */
+static int help_only(struct cli *c)
+{
+    static const struct option lo[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int o;
+
+    opt_reset();
+    while ((o = next_opt(c, ":h", lo)) != -1)
+        return o == 'h' ? show_help(c) : XLCP_EXIT_USAGE;
+    return -1;
+}
+
 static int cmd_create(struct cli *c)
 {
     static const struct option lo[] = {
@@ -829,20 +844,12 @@ static int cmd_verify(struct cli *c)
 /* xs-check <domain>: the guest's live protocol subtree against xenstore-schema/. */
 static int cmd_xs_check(struct cli *c)
 {
-    static const struct option lo[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     unsigned int violations = 0;
     char *report = NULL;
-    int o, rc;
+    int rc;
 
-    opt_reset();
-    while ((o = next_opt(c, ":h", lo)) != -1) {
-        if (o == 'h')
-            return show_help(c);
-        return XLCP_EXIT_USAGE;
-    }
+    if ((rc = help_only(c)) >= 0)
+        return rc;
     if ((rc = positional(c, 1, 1, "<domain>")))
         return rc;
     if ((rc = need_ctx(c)))
@@ -972,18 +979,10 @@ static int cmd_help(struct cli *c)
 
 static int cmd_version(struct cli *c)
 {
-    static const struct option lo[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int o, rc;
+    int rc;
 
-    opt_reset();
-    while ((o = next_opt(c, ":h", lo)) != -1) {
-        if (o == 'h')
-            return show_help(c);
-        return XLCP_EXIT_USAGE;
-    }
+    if ((rc = help_only(c)) >= 0)
+        return rc;
     if ((rc = positional(c, 0, 0, "")))
         return rc;
     fprintf(c->out, PROG " %s (libxlcheckpoint %s)\n", XLCP_VERSION_STRING, xlcp_version());

@@ -26,6 +26,8 @@
 
 #include <libdevmapper.h>
 
+#include "proc.h"
+
 /* ---- libdevmapper's log --------------------------------------------------------- */
 
 static pthread_once_t dm_once = PTHREAD_ONCE_INIT;
@@ -302,17 +304,8 @@ int xlcp_dm_guardian_start(struct xlcp_dm_guardian *g, struct xlcp_err *err)
         close(p[1]);
         return xlcp_err_errno(err, e, "fork of the guardian");
     }
-    if (pid == 0) {
-        /* keep only our end of the pipe (and stdio): other pipes must see their EOFs */
-        int fd = p[0];
-        if (fd != 3) {
-            dup2(fd, 3);
-            fd = 3;
-        }
-        for (int i = 4; i < 1024; i++)
-            close(i);
-        guardian_main(fd);
-    }
+    if (pid == 0)
+        guardian_main(xlcp_child_keep_only(p[0]));
     close(p[0]);
     g->pid = pid;
     g->fd = p[1];

@@ -34,6 +34,7 @@
 #include <xentoollog.h>
 
 #include "ports.h"
+#include "proc.h"
 #include "xlcp_xs_proto.h"
 
 /* ---- the xl save-file header (tools/xl/xl.h in Xen; a stable on-disk format) ---- */
@@ -633,17 +634,8 @@ static void guardian_start(struct hv_xen *hx, const struct xlcp_domain *dom)
     if (hx->guardian > 0 || pipe2(p, O_CLOEXEC) != 0)
         return;
     pid = fork();
-    if (pid == 0) {
-        /* keep only our end of the pipe (and stdio): other pipes must see their EOFs */
-        int fd = p[0];
-        if (fd != 3) {
-            dup2(fd, 3);
-            fd = 3;
-        }
-        for (int i = 4; i < 1024; i++)
-            close(i);
-        guardian_main(fd, dom->domid, dom->uuid);
-    }
+    if (pid == 0)
+        guardian_main(xlcp_child_keep_only(p[0]), dom->domid, dom->uuid);
     close(p[0]);
     if (pid < 0) {
         close(p[1]);
