@@ -86,6 +86,7 @@ static struct {
 	void *xenbus_frontend;
 	int (*xenbus_match)(struct device *dev, struct device_driver *drv);
 	void (*iterate_supers)(void (*f)(struct super_block *, void *), void *arg);
+	void (*xen_manage_runstate_time)(int action);
 } ks;
 
 static struct bus_type *frontend_bus;
@@ -106,6 +107,7 @@ static const struct ksym ksyms[] = {
 	KSYM(xen_timer_resume, true),	KSYM(xen_console_resume, true),
 	KSYM(xen_resume_notifier, true), KSYM(xenbus_frontend, true),
 	KSYM(xenbus_match, true),	KSYM(iterate_supers, false),
+	KSYM(xen_manage_runstate_time, true),
 };
 
 typedef unsigned long (*lookup_fn)(const char *name);
@@ -475,6 +477,8 @@ static int light_suspend(void *data)
 	if (si->err)
 		return si->err;
 	ks.gnttab_suspend();
+	/* keep the steal-time accounting monotonic across a move to a new domain */
+	ks.xen_manage_runstate_time(-1);
 	ks.xen_arch_pre_suspend();
 	/*
 	 * 1: cancelled (resumed in place), 0: resumed in a new domain. A PV guest
@@ -484,6 +488,7 @@ static int light_suspend(void *data)
 	si->cancelled = HYPERVISOR_suspend(xen_pv_domain() ?
 					   virt_to_gfn(xen_start_info) : 0);
 	ks.xen_arch_post_suspend(si->cancelled);
+	ks.xen_manage_runstate_time(si->cancelled ? 1 : 0);
 	ks.gnttab_resume();
 	if (!si->cancelled) {
 		ks.xen_irq_resume();

@@ -152,7 +152,6 @@ EOF
     # TSC emulation fails on the guest's first rdtscp ("SVM Insn len emulation failed")
     # and the guest hangs. Native TSC mode does not intercept it.
     [ "${XLCP_GUEST_TYPE:-pv}" = pvh ] && echo 'tsc_mode = "native"' >>"$cfg"
-    echo 0 >"$XLCP_RUN/$name.seq"
     for try in 1 2; do
         out=$(watchdog 240 "$XL" create "$cfg" 2>&1)
         rc=$?
@@ -210,8 +209,10 @@ guest_run() {
         diag "guest_run: no domain $name"
         return 255
     }
-    seq=$(($(cat "$XLCP_RUN/$name.seq" 2>/dev/null || echo 0) + 1))
-    echo "$seq" >"$XLCP_RUN/$name.seq"
+    # One counter for every guest: a guest restored from a checkpoint remembers the last
+    # request its original answered, and ignores a new one that bears the same number.
+    seq=$(($(cat "$XLCP_RUN/request.seq" 2>/dev/null || echo 0) + 1))
+    echo "$seq" >"$XLCP_RUN/request.seq"
     xenstore-write "$p/cmd" "$seq $(printf '%s\n' "$cmd" | base64 -w 0)" || {
         diag "guest_run: cannot write to $p"
         return 255
@@ -258,7 +259,6 @@ guest_destroy() {
         guest_console "$1" 3 >>"$XLCP_PAYLOAD/results/console-$1.log" 2>/dev/null
     fi
     "$XL" destroy "$1" >/dev/null 2>&1
-    rm -f "$XLCP_RUN/$1.seq"
 }
 guest_destroy_all() {
     local d
