@@ -54,7 +54,8 @@ struct run {
     struct xlcp_store_lock *lock;
     struct xlcp_store_txn *txn;
     int mem_fd;
-    int frozen;    /* the guest's filesystems may be frozen: thaw on the way out */
+    int frozen;    /* FROZEN_YES: the guest froze its filesystems; FROZEN_MAYBE: it was asked
+                    * and did not answer. Either way: thaw on the way out. */
     int suspended; /* the guest is (or may be) suspended: resume on the way out */
     uint64_t t0;
     uint64_t suspended_at;
@@ -68,6 +69,7 @@ struct run {
 };
 
 enum { SNAP_ARMED = 1, SNAP_CAPTURED, SNAP_COMPLETE };
+enum { FROZEN_NO = 0, FROZEN_YES, FROZEN_MAYBE };
 
 static uint64_t now(const struct run *r)
 {
@@ -292,7 +294,7 @@ static int step_quiesce(struct run *r, struct xlcp_err *err)
                  "guest has no checkpoint module: not quiesced");
         return 0;
     }
-    r->frozen = 1; /* from here on, a request may be pending in the guest: always thaw */
+    r->frozen = FROZEN_MAYBE; /* from here on a request may be pending: always thaw */
     rc = CALL(HV(r->p), quiesce, &r->dom, m->id, timeout, err);
     if (rc == XLCP_ETIMEDOUT) {
         snprintf(m->quiesce_note, sizeof(m->quiesce_note),
@@ -300,6 +302,8 @@ static int step_quiesce(struct run *r, struct xlcp_err *err)
         xlcp_err_clear(err);
         return 0;
     }
+    if (rc == 0)
+        r->frozen = FROZEN_YES;
     if (rc)
         return rc;
     m->quiesced = 1;
@@ -491,12 +495,18 @@ static int step_thaw(struct run *r, struct xlcp_err *err)
         if (CALL(HV(r->p), guest_downtime, &r->dom, &r->m->guest_downtime_ns, &e2) != 0)
             r->m->guest_downtime_ns = 0;
     }
-    if (!r->frozen)
+    if (r->frozen == FROZEN_NO)
         return 0;
     rc = CALL(HV(r->p), thaw, &r->dom, err);
+    if (rc == XLCP_ETIMEDOUT && r->frozen == FROZEN_MAYBE) {
+        /* a guest that never answered the freeze need not answer the thaw either (its
+         * module thaws by itself after its own timeout if it froze late) */
+        xlcp_err_clear(err);
+        rc = 0;
+    }
     if (rc)
         return rc;
-    r->frozen = 0;
+    r->frozen = FROZEN_NO;
     return 0;
 }
 
@@ -578,12 +588,14 @@ static void unwind(struct run *r, struct xlcp_err *err)
         }
         r->suspended = 0;
     }
-    if (r->frozen) {
+    if (r->frozen != FROZEN_NO) {
+        int trc;
         xlcp_err_clear(&e2);
-        if (CALL(HV(p), thaw, &r->dom, &e2) != 0)
+        trc = CALL(HV(p), thaw, &r->dom, &e2);
+        if (trc != 0 && !(trc == XLCP_ETIMEDOUT && r->frozen == FROZEN_MAYBE))
             xlcp_err_prefix(err, "guest filesystems may stay frozen (thaw failed: %s); first error",
                             e2.msg);
-        r->frozen = 0;
+        r->frozen = FROZEN_NO;
     }
     for (int i = r->nsnaps - 1; i >= 0; i--) {
         xlcp_err_clear(&e2);

@@ -694,12 +694,20 @@ static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
         hx->downtime_before[0] = '\0';
     /* Which path will libxl take? The event channel when the guest published one that
      * libxl can bind, else control/shutdown. */
-    snprintf(
-        stats->suspend_path, sizeof(stats->suspend_path), "%s",
-        hx->xs && xs_get(hx, dom->domid, XLCP_XS_PATH_EVENT_CHANNEL, evtchn, sizeof(evtchn)) == 1 &&
-                suspend_evtchn_usable(hx, dom->domid, evtchn)
-            ? "light"
-            : "stock");
+    snprintf(stats->suspend_path, sizeof(stats->suspend_path), "stock");
+    if (hx->xs) {
+        int got = xs_get(hx, dom->domid, XLCP_XS_PATH_EVENT_CHANNEL, evtchn, sizeof(evtchn));
+        if (got == 1 && suspend_evtchn_usable(hx, dom->domid, evtchn)) {
+            snprintf(stats->suspend_path, sizeof(stats->suspend_path), "light");
+        } else if (got == -1 || (got == 1 && evtchn[0])) {
+            /* Something libxl would try to bind, and fail the whole save on: put the node
+             * back as libxl made it (empty), so that it takes the stock path. */
+            char path[128];
+            snprintf(path, sizeof(path), "/local/domain/%u/%s", dom->domid,
+                     XLCP_XS_PATH_EVENT_CHANNEL);
+            xs_write(hx->xs, XBT_NULL, path, "", 0);
+        }
+    }
 
     stats->live = live;
     if (live && !logdirty_available(hx, dom->domid)) {

@@ -281,6 +281,14 @@ static void test_quiesce_ok_and_timeout(void **state)
     assert_string_equal(f->m.consistency, "crash-consistent");
     assert_non_null(strstr(f->m.quiesce_note, "did not answer"));
     assert_int_equal(f->dom->thaws, 2);
+
+    /* a guest that answers neither the freeze nor the thaw: the thaw is still sent, and
+     * its silence does not fail the checkpoint */
+    fake_fail(f->w, "hv.quiesce", XLCP_ETIMEDOUT, 1);
+    fake_fail(f->w, "hv.thaw", XLCP_ETIMEDOUT, 1);
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->m.quiesced, 0);
+    assert_non_null(strstr(f->w->log, "FAULT hv.thaw"));
 }
 
 static void test_quiesce_without_module(void **state)

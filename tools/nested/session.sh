@@ -88,7 +88,7 @@ push)
     # shellcheck disable=SC2046
     send_lines "base64 -d > /tmp/.push.gz <<'XLCP_PUSH_EOF'" $(gzip -9c "$src" | base64 -w 64) \
         XLCP_PUSH_EOF
-    exec "$0" run "gunzip -c /tmp/.push.gz > '$dst' && [ \"\$(sha256sum < '$dst' | cut -d' ' -f1)\" = $sum ] && chmod 0755 '$dst' && echo 'pushed $dst'" 120
+    exec "$0" run "gunzip -c /tmp/.push.gz > /tmp/.push.out && [ \"\$(sha256sum < /tmp/.push.out | cut -d' ' -f1)\" = $sum ] && chmod 0755 /tmp/.push.out && mv /tmp/.push.out '$dst' && echo 'pushed $dst'" 120
     ;;
 stop)
     [ -p "$fifo" ] && send 'poweroff -f' || true
