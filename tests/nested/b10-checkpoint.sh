@@ -28,7 +28,7 @@ runs=$XLCP_RUN/bench-runs.txt # method workload gap pause total bytes
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else print v[int((NR + 1) / 2)] }'; }
 
-img=$XLCP_RUN/bench-save.img
+img=/var/tmp/bench-save.img # not on /run: a tmpfs too small for an image
 
 one_run() { # method workload
     local m=$1 w=$2 t0 t1 p0 p1 rc=0 gap pause total bytes out id snapargs
