@@ -627,6 +627,10 @@ static int lvm_arm(void *self, const struct xlcp_volume *vol, const char *snap_n
         return xlcp_err_set(err, XLCP_EINTERNAL, "too many snapshots under way");
     memset(pd, 0, sizeof(*pd));
     memset(out, 0, sizeof(*out));
+    /* named from the start: a failure below may leave the volume, and remove() finds it */
+    snprintf(out->vg, sizeof(out->vg), "%s", vol->vg);
+    snprintf(out->lv, sizeof(out->lv), "%s", snap_name);
+    snprintf(out->origin_lv, sizeof(out->origin_lv), "%s", vol->lv);
     snprintf(pd->vg, sizeof(pd->vg), "%s", vol->vg);
     snprintf(pd->lv, sizeof(pd->lv), "%s", snap_name);
     snprintf(pd->tag, sizeof(pd->tag), "%s", tag);
@@ -681,9 +685,6 @@ static int lvm_arm(void *self, const struct xlcp_volume *vol, const char *snap_n
         pd->used = 1;
         out->size_bytes = b;
     }
-    snprintf(out->vg, sizeof(out->vg), "%s", vol->vg);
-    snprintf(out->lv, sizeof(out->lv), "%s", snap_name);
-    snprintf(out->origin_lv, sizeof(out->origin_lv), "%s", vol->lv);
     snprintf(out->path, sizeof(out->path), "%s/%s/%s", l->devdir, vol->vg, snap_name);
     snprintf(out->vdev, sizeof(out->vdev), "%s", vol->vdev);
     out->thin = vol->thin;

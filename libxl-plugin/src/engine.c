@@ -128,6 +128,30 @@ static void enter(struct run *r, xlcp_step step, const char *what)
 
 /* ---- the steps ------------------------------------------------------------------- */
 
+/* The memory image is about the guest's memory; a live copy sends pages the guest dirtied
+ * again, and the stream has headers and the config. Refused here, before the guest is
+ * touched, when the catalog cannot hold that much; a copy that still runs out of room
+ * fails cleanly (guest resumed, nothing committed). */
+static int check_catalog_space(struct run *r, struct xlcp_err *err)
+{
+    const struct xlcp_ports *p = r->p;
+    uint64_t mem = r->dom.memory_kib * 1024u, need, avail = 0;
+    char where[XLCP_PATH_MAX];
+    int rc;
+
+    need = mem + mem / 8 + (16u << 20);
+    rc = CALL(&p->store, free_bytes, &avail, where, sizeof(where), err);
+    if (rc)
+        return xlcp_err_prefix(err, "free space in the catalog");
+    if (avail < need)
+        return xlcp_err_set(err, XLCP_ENOSPC,
+                            "not enough room in the catalog %s for the memory image: about "
+                            "%" PRIu64 " MiB needed (%" PRIu64 " MiB of memory), %" PRIu64
+                            " MiB free",
+                            where, need >> 20, mem >> 20, avail >> 20);
+    return 0;
+}
+
 static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
 {
     const struct xlcp_ports *p = r->p;
@@ -210,6 +234,10 @@ static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
         if (rc)
             return rc;
     }
+
+    rc = check_catalog_space(r, err);
+    if (rc)
+        return rc;
 
     rc = CALL(HV(p), guest_features, &r->dom, &r->features, err);
     if (rc)
@@ -603,7 +631,7 @@ static void unwind(struct run *r, struct xlcp_err *err)
             xlcp_err_prefix(err, "writes to %s/%s may stay held (release failed: %s); first error",
                             r->vols[i].vg, r->vols[i].lv, e2.msg);
         xlcp_err_clear(&e2);
-        if (CALL(&p->disk, remove, &r->snaps[i], &e2) != 0)
+        if (r->snaps[i].lv[0] && CALL(&p->disk, remove, &r->snaps[i], &e2) != 0)
             xlcp_err_prefix(err, "snapshot %s/%s left behind (%s); first error", r->snaps[i].vg,
                             r->snaps[i].lv, e2.msg);
         r->snap_state[i] = 0;

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/statvfs.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -728,8 +729,18 @@ static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
     rc = libxl_domain_suspend(hx->ctx, dom->domid, fd, stats->live ? LIBXL_SUSPEND_LIVE : 0, NULL);
     w.stop = 1;
     pthread_join(w.thread, NULL);
-    if (rc)
+    if (rc) {
+        struct statvfs sv;
+        off_t at = lseek(fd, 0, SEEK_CUR);
+
+        /* libxl words a failed write as the guest not answering: say what happened */
+        if (fstatvfs(fd, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < (1u << 20))
+            return xlcp_err_set(err, XLCP_ENOSPC,
+                                "the catalog's file system filled up while the memory image "
+                                "was written (%lld bytes written)",
+                                (long long)at);
         return hv_fail(hx, err, rc, "libxl_domain_suspend");
+    }
     stats->suspended_at_ns = w.suspended_at;
     end = lseek(fd, 0, SEEK_CUR);
     stats->bytes = end > 0 ? (uint64_t)end : 0;

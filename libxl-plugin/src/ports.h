@@ -241,6 +241,9 @@ struct xlcp_store_ops {
                 struct xlcp_err *err);
     /* Removes checkpoint `id` (atomically: rename away, then delete). */
     int (*remove)(void *self, const char *id, struct xlcp_err *err);
+    /* Bytes an unprivileged writer may still write under the catalog root; its path in
+     * where (for messages). */
+    int (*free_bytes)(void *self, uint64_t *out, char *where, size_t len, struct xlcp_err *err);
 };
 
 struct xlcp_store {

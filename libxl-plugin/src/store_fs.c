@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define FS_MAX_FILES 8
@@ -408,6 +409,18 @@ static int fs_remove(void *self, const char *id, struct xlcp_err *err)
     return rc;
 }
 
+static int fs_free_bytes(void *self, uint64_t *out, char *where, size_t len, struct xlcp_err *err)
+{
+    struct fs *f = self;
+    struct statvfs sv;
+
+    snprintf(where, len, "%s", f->root);
+    if (statvfs(f->root, &sv) != 0)
+        return xlcp_err_errno(err, errno, "statvfs %s", f->root);
+    *out = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+    return 0;
+}
+
 static const struct xlcp_store_ops fs_ops = {
     .lock = fs_lock,
     .unlock = fs_unlock,
@@ -419,6 +432,7 @@ static const struct xlcp_store_ops fs_ops = {
     .locate = fs_locate,
     .list = fs_list,
     .remove = fs_remove,
+    .free_bytes = fs_free_bytes,
 };
 
 int xlcp_store_fs_open(struct xlcp_store *out, const char *root, struct xlcp_err *err)

@@ -50,17 +50,31 @@ one() { # method workload
     echo "$m $w ${gap:-0} ${pause:-0} ${total:-0}" >>"$runs"
     ok "$m/$w: guest gap $gap ms, dom0 pause $pause ms, total $total ms"
 }
+load() { # WORKLOAD: that many busy processes
+    guest_run "$g" "killall yes 2>/dev/null; for i in \$(seq 1 ${1#procs-}); do yes >/dev/null 2>&1 & done; echo" >/dev/null
+}
+noise() { # WORKLOAD: the probe's largest gap over a run's time, with no operation
+    probe
+    sleep 12
+    echo "noise $1 $(guest_probe_max "$g")" >>"$runs"
+}
+# The stock path first, on a guest that never had the module: what a guest without it
+# gets. Then the module, for the light path.
 for w in procs-1 procs-200; do
-    n=${w#procs-}
-    guest_run "$g" "killall yes 2>/dev/null; for i in \$(seq 1 $n); do yes >/dev/null 2>&1 & done; echo" >/dev/null
+    load "$w"
+    noise "$w"
     for r in $(seq 1 "$REPS"); do
-        guest_run "$g" "rmmod xlcp_guest 2>/dev/null; true" >/dev/null
         one xl-checkpoint-stock "$w" || true
-        guest_run "$g" "insmod $KO" >/dev/null
+    done
+done
+guest_run "$g" "insmod $KO" >/dev/null || bail "insmod $KO"
+for w in procs-1 procs-200; do
+    load "$w"
+    for r in $(seq 1 "$REPS"); do
         one xl-checkpoint-light "$w" || true
     done
-    guest_run "$g" 'killall yes' >/dev/null
 done
+guest_run "$g" 'killall yes' >/dev/null
 col() { awk -v m="$1" -v w="$2" -v c="$3" '$1 == m && $2 == w { print $c }' "$runs" | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }'; }
 frag=$XLCP_PAYLOAD/results/bench
@@ -68,8 +82,8 @@ mkdir -p "$frag"
 {
     for w in procs-1 procs-200; do
         for m in xl-checkpoint-stock xl-checkpoint-light; do
-            printf '{"method": "%s", "workload": "%s", "guest_gap_ms": %s, "dom0_pause_ms": %s, "total_ms": %s, "image_bytes": null, "noise_floor_ms": null, "guest": "PVH 256 MiB, thin LV (live copy)"}\n' \
-                "$m" "$w" "$(col "$m" "$w" 3)" "$(col "$m" "$w" 4)" "$(col "$m" "$w" 5)"
+            printf '{"method": "%s", "workload": "%s", "guest_gap_ms": %s, "dom0_pause_ms": %s, "total_ms": %s, "image_bytes": null, "noise_floor_ms": %s, "guest": "PVH 256 MiB, thin LV (live copy)"}\n' \
+                "$m" "$w" "$(col "$m" "$w" 3)" "$(col "$m" "$w" 4)" "$(col "$m" "$w" 5)" "$(col noise "$w" 3)"
         done
     done
 } >"$frag/b20.runs"
@@ -77,10 +91,11 @@ printf '"gap_light_vs_stock": {"procs-1": %s, "procs-200": %s}\n' \
     "$(ratio "$(col xl-checkpoint-light procs-1 3)" "$(col xl-checkpoint-stock procs-1 3)")" \
     "$(ratio "$(col xl-checkpoint-light procs-200 3)" "$(col xl-checkpoint-stock procs-200 3)")" >"$frag/b20.ratios"
 {
-    printf '%-22s %-10s %12s %14s %10s\n' method workload guest_gap_ms dom0_pause_ms total_ms
+    printf '%-22s %-10s %12s %14s %10s %9s\n' method workload guest_gap_ms dom0_pause_ms total_ms noise_ms
     for w in procs-1 procs-200; do
         for m in xl-checkpoint-stock xl-checkpoint-light; do
-            printf '%-22s %-10s %12s %14s %10s\n' "$m" "$w" "$(col "$m" "$w" 3)" "$(col "$m" "$w" 4)" "$(col "$m" "$w" 5)"
+            printf '%-22s %-10s %12s %14s %10s %9s\n' "$m" "$w" "$(col "$m" "$w" 3)" "$(col "$m" "$w" 4)" \
+                "$(col "$m" "$w" 5)" "$(col noise "$w" 3)"
         done
     done
     cat "$frag/b20.ratios"

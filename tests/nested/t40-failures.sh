@@ -3,7 +3,8 @@
 # its documented exit status and a message naming the cause, leave the guest running and
 # leave nothing behind (no catalog entry, no snapshot volume):
 #   no such domain; a paused domain; a disk that is not LVM (and --skip-non-lvm);
-#   a volume group without room for the snapshot (refused before the guest is touched);
+#   a volume group without room for the snapshot, a catalog without room for the memory
+#   image (both refused before the guest is touched);
 #   a guest that never suspends (times out); the tool killed with SIGKILL during the live
 #   copy (guest still running, the next run cleans the leftovers).
 # timeout: 1500
@@ -67,6 +68,24 @@ gap=$(guest_probe_max "$g")
 diag "guest-seen largest gap while refused for lack of room: $gap ms"
 nothing_left "VG without room"
 running "$g" "VG without room"
+
+# Catalog without room for the memory image: a 64 MiB tmpfs as its root (the guest has
+# 256 MiB). Refused before the guest is touched; the real catalog stays as it was.
+small=$XLCP_RUN/small-catalog
+mkdir -p "$small" && mount -t tmpfs -o size=64m xlcp-small "$small" && ok "64 MiB catalog mounted" ||
+    not_ok "mount a 64 MiB tmpfs"
+guest_probe_start "$g" 50
+expect_exit "catalog without room" 6 "step prepare.*not enough room in the catalog $small" \
+    env XLCP_CATALOG_ROOT="$small" xl-checkpoint create --skip-non-lvm "$g"
+gap=$(guest_probe_max "$g")
+[ "${gap:-0}" -lt 1000 ] && ok "catalog without room: guest not stopped (largest gap $gap ms)" ||
+    not_ok "catalog without room: guest not stopped" "largest gap $gap ms"
+left=$(find "$small" -mindepth 2 -maxdepth 2 -type d | wc -l)
+[ "$left" = 0 ] && ok "catalog without room: nothing written there" ||
+    not_ok "catalog without room: nothing written there" "$(find "$small")"
+umount "$small"
+nothing_left "catalog without room"
+running "$g" "catalog without room"
 
 # --skip-non-lvm: the loop disk is recorded as skipped; the LV is snapshotted.
 out=$(watchdog 600 xl-checkpoint create --skip-non-lvm "$g" 2>&1)

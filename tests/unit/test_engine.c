@@ -331,6 +331,27 @@ static void test_guest_never_suspends(void **state)
     assert_int_equal(f->dom->resumes, 0); /* it never stopped: nothing to resume */
 }
 
+/* A catalog without room for the memory image is refused before the guest is touched,
+ * with the catalog, the need and the free space in the message. */
+static void test_catalog_full(void **state)
+{
+    struct fx *f = *state;
+
+    f->w->catalog_free_bytes = 100ull << 20; /* web1 has 256 MiB of memory */
+    int rc = create(f, "web1");
+    assert_clean_failure(f, rc, XLCP_ENOSPC, XLCP_STEP_PREPARE);
+    assert_non_null(strstr(f->err.msg, "not enough room in the catalog"));
+    assert_non_null(strstr(f->err.msg, f->w->root));
+    assert_non_null(strstr(f->err.msg, "100 MiB free"));
+    assert_null(strstr(f->w->log, "hv.save"));
+    assert_null(strstr(f->w->log, "disk.arm"));
+    assert_int_equal(f->dom->resumes, 0);
+
+    f->w->catalog_free_bytes = 400ull << 20;
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(fake_catalog_entries(f->w), 1);
+}
+
 static void test_non_lvm_disk(void **state)
 {
     struct fx *f = *state;
@@ -689,6 +710,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_domain_and_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_never_suspends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_non_lvm_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_catalog_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thin_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leftovers_of_killed_run, setup, teardown),

@@ -770,6 +770,18 @@ static int st_remove(void *self, const char *id, struct xlcp_err *err)
     return REAL(fs)->remove(fs->real.self, id, err);
 }
 
+static int st_free_bytes(void *self, uint64_t *out, char *where, size_t len, struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    FAULT(fs->w, "store.free_bytes");
+    if (fs->w->catalog_free_bytes) {
+        snprintf(where, len, "%s", fs->w->root);
+        *out = fs->w->catalog_free_bytes;
+        return 0;
+    }
+    return REAL(fs)->free_bytes(fs->real.self, out, where, len, err);
+}
+
 static const struct xlcp_store_ops fake_store_ops = {
     .lock = st_lock,
     .unlock = st_unlock,
@@ -781,6 +793,7 @@ static const struct xlcp_store_ops fake_store_ops = {
     .locate = st_locate,
     .list = st_list,
     .remove = st_remove,
+    .free_bytes = st_free_bytes,
 };
 
 /* ---- clock --------------------------------------------------------------------- */

@@ -58,6 +58,7 @@ struct fake_world {
     struct fake_dom doms[FAKE_MAX_DOMS];
     struct fake_vol vols[FAKE_MAX_VOLS];
     uint64_t vg_free_bytes;
+    uint64_t catalog_free_bytes; /* 0: what the real file system says */
     uint64_t now_ns;
     int64_t wall_ns;
     uint32_t next_domid;
