@@ -352,6 +352,7 @@ static void on_suspended(void *arg)
     struct xlcp_manifest *m = r->m;
     uint64_t t;
 
+    xlcp_image_follow_hold(r->follower, 1);
     xlcp_err_clear(&r->early_err);
     t = now(r);
     m->step_start_ns[XLCP_STEP_SUSPEND] = t - r->t0;
@@ -375,9 +376,6 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
     unsigned timeout = r->opts->suspend_timeout_ms ? r->opts->suspend_timeout_ms : 60000;
     int rc;
 
-    int src;
-    struct xlcp_err serr;
-
     memset(&st, 0, sizeof(st));
     r->m->live = r->opts->live;
     rc = start_arming(r, err);
@@ -391,15 +389,13 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
     r->suspended = 1;
     rc =
         CALL(HV(r->p), save, &r->dom, r->mem_fd, r->opts->live, timeout, on_suspended, r, &st, err);
-    xlcp_err_clear(&serr);
     if (rc == 0 && !r->early_rc) {
-        src =
-            xlcp_image_follow_finish(r->follower, r->m->memory_digest, &r->m->memory_bytes, &serr);
+        /* digested to the end once the guest runs again; collected at the commit */
+        xlcp_image_follow_written(r->follower);
     } else {
         xlcp_image_follow_cancel(r->follower);
-        src = 0;
+        r->follower = NULL;
     }
-    r->follower = NULL;
     if (r->early_rc) {
         /* The snapshot side failed: report it as its own step (the copy's own error, if
          * any, came from being cut short). */
@@ -409,10 +405,6 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
     }
     if (rc)
         return rc;
-    if (src) {
-        *err = serr;
-        return src;
-    }
     r->suspended_at = st.suspended_at_ns ? st.suspended_at_ns : now(r);
     r->m->live = st.live;
     snprintf(r->m->live_note, sizeof(r->m->live_note), "%s", st.live_note);
@@ -509,6 +501,7 @@ static int step_resume(struct run *r, struct xlcp_err *err)
         return rc;
     r->suspended = 0;
     r->m->downtime_ns = now(r) - r->suspended_at;
+    xlcp_image_follow_hold(r->follower, 0);
     return 0;
 }
 
@@ -547,6 +540,10 @@ static int step_commit(struct run *r, struct xlcp_err *err)
     rc = join_completion(r, err);
     if (rc)
         return rc;
+    rc = xlcp_image_follow_finish(r->follower, m->memory_digest, &m->memory_bytes, err);
+    r->follower = NULL;
+    if (rc)
+        return xlcp_err_prefix(err, "memory image digest");
     for (int i = 0; i < r->dom.ndisks; i++)
         if (r->vol_of_disk[i] >= 0)
             m->disks[i].snap = r->snaps[r->vol_of_disk[i]];
@@ -637,6 +634,10 @@ static void unwind(struct run *r, struct xlcp_err *err)
         r->snap_state[i] = 0;
     }
     r->nsnaps = 0;
+    if (r->follower) {
+        xlcp_image_follow_cancel(r->follower);
+        r->follower = NULL;
+    }
     if (r->mem_fd >= 0) {
         close(r->mem_fd);
         r->mem_fd = -1;
