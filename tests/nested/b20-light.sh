@@ -4,9 +4,11 @@
 # the stock path (module not loaded: control/shutdown, freeze everything), on a 256 MiB PVH
 # guest running 1 and 200 busy processes. PVH, because there the memory is copied live and
 # the pause is the suspend path's own; a PV guest on Debian 12's Xen is stopped for its
-# whole memory copy (no shadow paging, no log-dirty), which hides either path. The probe runs SCHED_FIFO so that the busy
-# processes do not hide its clock. Three runs each, medians. Writes results/bench/b20.*
-# (runs, ratios.gap_light_vs_stock); make bench merges them into build/bench.json.
+# whole memory copy (no shadow paging, no log-dirty), which hides either path. The probe
+# runs SCHED_FIFO (it sets that itself) so that the busy processes do not hide its clock.
+# Three runs each, medians; the noise floor (probe alone, same load) per workload. Writes
+# results/bench/b20.* (runs, ratios.gap_light_vs_stock); make bench merges them into
+# build/bench.json.
 # timeout: 3000
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -22,10 +24,11 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else print 
 g=glb
 XLCP_GUEST_TYPE=pvh guest_start "$g" thin:256M && guest_wait_ready "$g" 240 && ok "bench guest ready" || bail "bench guest"
 guest_run "$g" "test -f $KO" >/dev/null || bail "no $KO in the guest"
-probe() {
+probe() { # SCHED_FIFO (busybox has no chrt: the probe sets it itself)
     guest_run "$g" "killall xlcp-gapprobe 2>/dev/null; rm -f /run/gaps.log /run/gaps.log.max
-(chrt -f 50 xlcp-gapprobe /run/gaps.log 20 || xlcp-gapprobe /run/gaps.log 20) </dev/null >/dev/null 2>&1 &
-echo" >/dev/null
+xlcp-gapprobe /run/gaps.log 20 fifo </dev/null >/dev/null 2>/run/gaps.err &
+sleep 1; kill -0 \$! 2>/dev/null || { cat /run/gaps.err; exit 1; }" >/dev/null ||
+        bail "the probe cannot run SCHED_FIFO in the guest"
 }
 one() { # method workload
     local m=$1 w=$2 out rc id info gap pause total
@@ -35,6 +38,7 @@ one() { # method workload
     rc=$?
     sleep 1
     gap=$(guest_probe_max "$g")
+    diag "$m/$w gaps over 20 ms (boottime s, ms): $(guest_probe_gaps "$g" | tr '\n' ';')"
     id=$(printf '%s' "$out" | tail -n 1)
     info=$(xl-checkpoint info --json "$id" 2>/dev/null)
     pause=$(printf '%s' "$info" | sed -n 's/.*"downtime_ms": *\([0-9]*\).*/\1/p' | head -n 1)

@@ -6,13 +6,19 @@
  * than the threshold to a log file (it sleeps rather than spins, to leave the vCPU to the
  * guest's other work and the emulated machine's time to dom0):
  *     <boottime seconds at the end of the gap> <gap in ms>
- * and keeps the largest gap in <log>.max. Usage: xlcp-gapprobe LOG [THRESHOLD_MS]
+ * and keeps the largest gap in <log>.max. Usage: xlcp-gapprobe LOG [THRESHOLD_MS [fifo]]
+ * With "fifo" it runs SCHED_FIFO with its memory locked (the guest's busy processes then
+ * cannot hide its clock), or exits 3 saying why.
  * Under emulation, gaps of a few hundred ms happen with nothing going on (vCPU
  * descheduled): report the noise floor beside any figure.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 static double now_s(void)
@@ -29,6 +35,15 @@ int main(int argc, char **argv)
         return 2;
     }
     double threshold = (argc > 2 ? atof(argv[2]) : 100.0) / 1000.0;
+    if (argc > 3 && strcmp(argv[3], "fifo") == 0) {
+        struct sched_param sp = {.sched_priority = 50};
+        if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0 ||
+            mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
+            fprintf(stderr, "%s: cannot run SCHED_FIFO with locked memory: %s\n", argv[0],
+                    strerror(errno));
+            return 3;
+        }
+    }
     char maxpath[4096];
     snprintf(maxpath, sizeof maxpath, "%s.max", argv[1]);
     double max = 0.0;
