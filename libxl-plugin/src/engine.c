@@ -352,7 +352,6 @@ static void on_suspended(void *arg)
     struct xlcp_manifest *m = r->m;
     uint64_t t;
 
-    xlcp_image_follow_hold(r->follower, 1);
     xlcp_err_clear(&r->early_err);
     t = now(r);
     m->step_start_ns[XLCP_STEP_SUSPEND] = t - r->t0;
@@ -501,7 +500,6 @@ static int step_resume(struct run *r, struct xlcp_err *err)
         return rc;
     r->suspended = 0;
     r->m->downtime_ns = now(r) - r->suspended_at;
-    xlcp_image_follow_hold(r->follower, 0);
     return 0;
 }
 

@@ -28,7 +28,6 @@ struct xlcp_image_follower {
     unsigned char *buf;
     atomic_int done;    /* the writer has finished: read to the end, then stop */
     atomic_int cancel;  /* stop now */
-    atomic_int hold;    /* wait, do not read: the guest is stopped, leave it the machine */
     uint64_t off;       /* digested up to here */
     uint64_t synced_to; /* write-back started up to here */
     int rc;             /* first error */
@@ -46,10 +45,6 @@ static void *follow_main(void *arg)
     struct xlcp_image_follower *f = arg;
 
     while (!atomic_load(&f->cancel)) {
-        if (atomic_load(&f->hold)) {
-            nap();
-            continue;
-        }
         /* read `done` before reading: after it is set, the file is complete */
         int last = atomic_load(&f->done);
         ssize_t n = pread(f->fd, f->buf, CHUNK, (off_t)f->off);
@@ -102,7 +97,6 @@ int xlcp_image_follow_start(int file_fd, const char *alg, struct xlcp_image_foll
     f->fd = file_fd;
     atomic_init(&f->done, 0);
     atomic_init(&f->cancel, 0);
-    atomic_init(&f->hold, 0);
     xlcp_err_clear(&f->err);
     if (!md_type || !f->buf || !f->md || EVP_DigestInit_ex(f->md, md_type, NULL) != 1) {
         follower_free(f);
@@ -125,7 +119,6 @@ int xlcp_image_follow_finish(struct xlcp_image_follower *f, char hex_out[XLCP_DI
 
     if (!f)
         return xlcp_err_set(err, XLCP_EINTERNAL, "no image digest under way");
-    atomic_store(&f->hold, 0);
     atomic_store(&f->done, 1);
     pthread_join(f->thread, NULL);
     rc = f->rc;
@@ -141,12 +134,6 @@ int xlcp_image_follow_finish(struct xlcp_image_follower *f, char hex_out[XLCP_DI
     }
     follower_free(f);
     return rc;
-}
-
-void xlcp_image_follow_hold(struct xlcp_image_follower *f, int on)
-{
-    if (f)
-        atomic_store(&f->hold, on ? 1 : 0);
 }
 
 void xlcp_image_follow_written(struct xlcp_image_follower *f)
