@@ -388,10 +388,8 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
     r->suspended = 1;
     rc =
         CALL(HV(r->p), save, &r->dom, r->mem_fd, r->opts->live, timeout, on_suspended, r, &st, err);
-    if (rc == 0 && !r->early_rc) {
-        /* digested to the end once the guest runs again; collected at the commit */
-        xlcp_image_follow_written(r->follower);
-    } else {
+    /* a good copy's digest is collected at the commit, once the guest runs again */
+    if (rc != 0 || r->early_rc) {
         xlcp_image_follow_cancel(r->follower);
         r->follower = NULL;
     }

@@ -585,6 +585,16 @@ static int suspend_evtchn_usable(struct hv_xen *hx, uint32_t domid, const char *
     return st.status == EVTCHNSTAT_unbound && st.u.unbound.dom == 0;
 }
 
+/* Fills di and returns 1 if domain `domid` exists and is still the domain with `uuid` (an
+ * id can be reused); the caller disposes di either way. */
+static int same_domain(libxl_ctx *ctx, uint32_t domid, const char *uuid, libxl_dominfo *di)
+{
+    libxl_uuid want;
+
+    return libxl_domain_info(ctx, di, domid) == 0 && libxl_uuid_from_string(&want, uuid) == 0 &&
+           libxl_uuid_compare(&want, &di->uuid) == 0;
+}
+
 /* ---- the guardian: a guest must never stay suspended because we died ------------------
  *
  * Before the guest is asked to suspend, a child process is forked that waits on a pipe.
@@ -599,7 +609,6 @@ static void guardian_main(int fd, uint32_t domid, const char *uuid)
     libxl_ctx *ctx = NULL;
     xentoollog_logger_stdiostream *lg;
     libxl_dominfo di;
-    libxl_uuid want;
 
     setsid();
     signal(SIGINT, SIG_IGN);
@@ -615,8 +624,7 @@ static void guardian_main(int fd, uint32_t domid, const char *uuid)
     if (!lg || libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, (xentoollog_logger *)lg) != 0)
         _exit(1);
     libxl_dominfo_init(&di);
-    if (libxl_domain_info(ctx, &di, domid) == 0 && libxl_uuid_from_string(&want, uuid) == 0 &&
-        libxl_uuid_compare(&want, &di.uuid) == 0 && di.shutdown && !di.dying &&
+    if (same_domain(ctx, domid, uuid, &di) && di.shutdown && !di.dying &&
         di.shutdown_reason == LIBXL_SHUTDOWN_REASON_SUSPEND) {
         int rc = libxl_domain_resume(ctx, domid, 1, NULL);
         fprintf(stderr,
@@ -972,17 +980,14 @@ static int hx_unpause(void *self, uint32_t domid, struct xlcp_err *err)
     return rc ? hv_fail(hx, err, rc, "unpausing domain %u", domid) : 0;
 }
 
-/* 1 while domain `domid` is still the domain with `uuid` and not dying. */
-static int still_there(struct hv_xen *hx, uint32_t domid, const char *uuid)
+/* 1 while the domain is still there (same id and uuid) and not dying. */
+static int still_there(struct hv_xen *hx, const struct xlcp_domain *dom)
 {
     libxl_dominfo di;
-    libxl_uuid want;
     int there;
 
     libxl_dominfo_init(&di);
-    there = libxl_domain_info(hx->ctx, &di, domid) == 0 &&
-            libxl_uuid_from_string(&want, uuid) == 0 && libxl_uuid_compare(&want, &di.uuid) == 0 &&
-            !di.dying;
+    there = same_domain(hx->ctx, dom->domid, dom->uuid, &di) && !di.dying;
     libxl_dominfo_dispose(&di);
     return there;
 }
@@ -996,18 +1001,13 @@ static int hx_destroy(void *self, const struct xlcp_domain *dom, struct xlcp_err
     int rc = 0;
 
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (attempt > 0) {
-            if (!still_there(hx, dom->domid, dom->uuid))
-                return 0;
+        if (attempt > 0)
             sleep_ms(1000);
-        }
         log_reset(hx);
         rc = libxl_domain_destroy(hx->ctx, dom->domid, NULL);
-        if (rc == 0)
+        if (rc == 0 || !still_there(hx, dom))
             return 0;
     }
-    if (!still_there(hx, dom->domid, dom->uuid))
-        return 0;
     return hv_fail(hx, err, rc, "libxl_domain_destroy of %s", dom->name);
 }
 

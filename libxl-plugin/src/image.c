@@ -136,12 +136,6 @@ int xlcp_image_follow_finish(struct xlcp_image_follower *f, char hex_out[XLCP_DI
     return rc;
 }
 
-void xlcp_image_follow_written(struct xlcp_image_follower *f)
-{
-    if (f)
-        atomic_store(&f->done, 1);
-}
-
 void xlcp_image_follow_cancel(struct xlcp_image_follower *f)
 {
     if (!f)
