@@ -67,7 +67,16 @@ struct lvm {
     unsigned timeout_s;
     struct pending pend[XLCP_MAX_DISKS];
     struct xlcp_dm_guardian guard;
+    /* Free space of the VGs that inspect() saw, so that check_space() a moment later
+     * needs no LVM call of its own (each costs ~0.4 s under emulation). */
+    struct {
+        char vg[XLCP_NAME_MAX];
+        uint64_t bytes;
+        uint64_t at_ns;
+    } vgfree[XLCP_MAX_DISKS];
 };
+
+#define VGFREE_FRESH_NS (10ull * 1000 * 1000 * 1000)
 
 struct result {
     int status; /* exit status, or -1 if killed */
@@ -339,6 +348,7 @@ struct lvinfo {
     char tags[256];
     char origin[XLCP_NAME_MAX];
     uint64_t thin_id; /* 0 if not a thin volume */
+    uint64_t vg_free;
 };
 
 static void trim(char *s)
@@ -398,11 +408,11 @@ static int lv_info(struct lvm *l, const char *vg, const char *lv, struct lvinfo 
                     "--separator",
                     "|",
                     "-o",
-                    "vg_name,lv_name,lv_size,segtype,pool_lv,lv_tags,origin,thin_id",
+                    "vg_name,lv_name,lv_size,segtype,pool_lv,lv_tags,origin,thin_id,vg_free",
                     name,
                     NULL};
     struct result *r = malloc(sizeof(*r));
-    char *f[9];
+    char *f[10];
     int rc;
 
     if (!r)
@@ -427,7 +437,8 @@ static int lv_info(struct lvm *l, const char *vg, const char *lv, struct lvinfo 
     char *nl = strchr(r->out, '\n');
     if (nl)
         *nl = '\0';
-    if (split_fields(r->out, f, 8) != 8 || parse_u64(f[2], &out->size) != 0) {
+    if (split_fields(r->out, f, 9) != 9 || parse_u64(f[2], &out->size) != 0 ||
+        parse_u64(f[8], &out->vg_free) != 0) {
         rc = xlcp_err_set(err, XLCP_EDISK, "lvm lvs %s: unexpected output '%.80s'", name, r->out);
         free(r);
         return rc;
@@ -457,6 +468,35 @@ static int has_our_tag(const char *tags)
     return 0;
 }
 
+static void vgfree_note(struct lvm *l, const char *vg, uint64_t bytes)
+{
+    int slot = 0;
+
+    for (int i = 0; i < XLCP_MAX_DISKS; i++) {
+        if (strcmp(l->vgfree[i].vg, vg) == 0) {
+            slot = i;
+            break;
+        }
+        if (l->vgfree[i].at_ns < l->vgfree[slot].at_ns)
+            slot = i; /* the oldest (or an unused) slot */
+    }
+    snprintf(l->vgfree[slot].vg, sizeof(l->vgfree[slot].vg), "%s", vg);
+    l->vgfree[slot].bytes = bytes;
+    l->vgfree[slot].at_ns = mono_ns();
+}
+
+/* 1 with the free space inspect() saw less than VGFREE_FRESH_NS ago, else 0 */
+static int vgfree_recent(const struct lvm *l, const char *vg, uint64_t *out)
+{
+    for (int i = 0; i < XLCP_MAX_DISKS; i++)
+        if (l->vgfree[i].at_ns && strcmp(l->vgfree[i].vg, vg) == 0 &&
+            mono_ns() - l->vgfree[i].at_ns < VGFREE_FRESH_NS) {
+            *out = l->vgfree[i].bytes;
+            return 1;
+        }
+    return 0;
+}
+
 /* ---- the port --------------------------------------------------------------------- */
 
 static int lvm_inspect(void *self, const char *target, struct xlcp_volume *out,
@@ -476,6 +516,7 @@ static int lvm_inspect(void *self, const char *target, struct xlcp_volume *out,
         return xlcp_err_set(err, XLCP_EUNSUPPORTED,
                             "'%s' is not an LVM logical volume (no LV %s/%s)", target, out->vg,
                             out->lv);
+    vgfree_note(l, info.vg, info.vg_free);
     snprintf(out->path, sizeof(out->path), "%s", target);
     out->thin = strcmp(info.segtype, "thin") == 0;
     out->size_bytes = info.size;
@@ -587,9 +628,11 @@ static int lvm_check_space(void *self, const struct xlcp_volume *vols, int n, co
         }
         if (need == 0)
             continue; /* thin snapshots take no room up front */
-        rc = vg_free(l, vols[i].vg, &have, err);
-        if (rc)
-            return rc;
+        if (!vgfree_recent(l, vols[i].vg, &have)) {
+            rc = vg_free(l, vols[i].vg, &have, err);
+            if (rc)
+                return rc;
+        }
         if (have < need)
             return xlcp_err_set(err, XLCP_ENOSPC,
                                 "volume group %s has %" PRIu64 " MiB free, the snapshots need "

@@ -449,8 +449,8 @@ static void *complete_all(void *arg)
     return NULL;
 }
 
-/* Inside the pause: fix every disk's content at this instant (fast), then let a thread
- * finish the snapshots while the guest goes on. */
+/* Inside the pause: fix every disk's content at this instant (fast). The snapshots are
+ * finished by a thread once the guest runs again (start_completion). */
 static int step_disk_snapshot(struct run *r, struct xlcp_err *err)
 {
     int arc = join_arming(r, err);
@@ -465,6 +465,17 @@ static int step_disk_snapshot(struct run *r, struct xlcp_err *err)
                                    r->vols[v].lv);
         r->snap_state[v] = SNAP_CAPTURED;
     }
+    return 0;
+}
+
+/* Right after the resume. Not earlier: while the guest is stopped its memory is still
+ * being copied (all of it, for a guest without a live copy), and completion (a whole
+ * `lvcreate -s` for a thick volume) competing with that copy for dom0's CPUs made the
+ * stop of a PV guest ~1.2 s longer, measured on nested Xen (4.4-4.9 s against
+ * 3.1-3.5 s), for the same total time. A thick origin's writes stay held meanwhile; the
+ * manifest records how long. */
+static int start_completion(struct run *r, struct xlcp_err *err)
+{
     if (r->nsnaps == 0)
         return 0;
     xlcp_err_clear(&r->complete_err);
@@ -498,7 +509,7 @@ static int step_resume(struct run *r, struct xlcp_err *err)
         return rc;
     r->suspended = 0;
     r->m->downtime_ns = now(r) - r->suspended_at;
-    return 0;
+    return start_completion(r, err);
 }
 
 static int step_thaw(struct run *r, struct xlcp_err *err)

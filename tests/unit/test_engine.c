@@ -223,13 +223,33 @@ static void test_fault_complete(void **state)
     assert_non_null(strstr(f->w->log, "disk.release vg0/web1-xvdb"));
 }
 
+/* Snapshots are finished only once the guest runs again: nothing competes with the copy
+ * of its memory while it is stopped. */
+static void test_complete_after_resume(void **state)
+{
+    struct fx *f = *state;
+    const char *resume, *complete, *capture;
+
+    assert_int_equal(create(f, "web1"), 0);
+    capture = strstr(f->w->log, "disk.capture ");
+    resume = strstr(f->w->log, "hv.resume web1");
+    complete = strstr(f->w->log, "disk.complete ");
+    assert_non_null(capture);
+    assert_non_null(resume);
+    assert_non_null(complete);
+    assert_true(capture < resume);
+    assert_true(resume < complete);
+}
+
 static void test_fault_resume(void **state)
 {
     struct fx *f = *state;
     fake_fail(f->w, "hv.resume", XLCP_EHV, 1);
     int rc = create(f, "web1");
     assert_clean_failure(f, rc, XLCP_EHV, XLCP_STEP_RESUME);
-    assert_int_equal(f->dom->resumes, 1); /* the second attempt, while unwinding */
+    assert_int_equal(f->dom->resumes, 1);            /* the second attempt, while unwinding */
+    assert_null(strstr(f->w->log, "disk.complete")); /* captured, released, never finished */
+    assert_non_null(strstr(f->w->log, "disk.release"));
 }
 
 static void test_fault_resume_twice_is_reported(void **state)
@@ -701,6 +721,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_disk_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_arm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_complete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_complete_after_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_resume_twice_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_thaw, setup, teardown),
