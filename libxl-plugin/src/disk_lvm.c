@@ -12,10 +12,12 @@
  * device-mapper ioctls run (disk_dm.c), never LVM's command line:
  *   thin   arm: `lvcreate -an -V <size> -T <pool>` makes an empty thin volume with its own
  *          id in the origin's pool (LVM metadata written now, while the guest runs);
- *          capture: with the origin suspended, the pool is told "delete <id>" and
+ *          capture: the origin is suspended (one ioctl; the guest's writes wait in dom0);
+ *          complete, with the guest running again: the pool is told "delete <id>" and
  *          "create_snap <id> <origin id>": the volume LVM knows is now a snapshot of the
- *          origin at this instant (the pool's transaction id, which LVM checks, is
- *          untouched); complete: a flush of the origin commits the pool's metadata.
+ *          origin at the captured instant (the pool's transaction id, which LVM checks,
+ *          is untouched); the origin resumes, and a flush of it commits the pool's
+ *          metadata. Writes are held for tens of milliseconds; the wait is recorded.
  *   thick  capture: the origin is suspended, so the guest's writes wait in dom0 while
  *          the guest runs on; complete: `lvcreate -s` of the suspended origin (LVM finds
  *          it suspended already and resumes it with its snapshot in place), so the
@@ -734,12 +736,13 @@ static int lvm_arm(void *self, const struct xlcp_volume *vol, const char *snap_n
     return 0;
 }
 
-/* Inside the pause: ioctls only. */
+/* Inside the pause: one ioctl per disk. The origin is suspended (device-mapper lets the
+ * requests under way finish and holds new ones), so its content is fixed at this
+ * instant; the rest (complete) runs once the guest runs again. */
 static int lvm_capture(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
 {
     struct lvm *l = self;
     struct pending *pd = pending_of(l, snap);
-    char msg[64];
     int rc;
 
     if (!pd)
@@ -751,11 +754,18 @@ static int lvm_capture(void *self, struct xlcp_snapshot *snap, struct xlcp_err *
         xlcp_dm_guardian_released(&l->guard, pd->origin);
         return rc;
     }
-    if (!pd->thin) {
-        pd->held = 1;
-        pd->held_at_ns = mono_ns();
-        return 0;
-    }
+    pd->held = 1;
+    pd->held_at_ns = mono_ns();
+    return 0;
+}
+
+/* Thin, origin held: the pool turns the armed volume's id into a snapshot of the origin
+ * as it is now (delete + create_snap; LVM's transaction id is untouched). */
+static int thin_repoint(struct lvm *l, struct pending *pd, struct xlcp_err *err)
+{
+    char msg[64];
+    int rc;
+
     xlcp_dm_guardian_repoint(&l->guard, pd->pool, pd->id);
     snprintf(msg, sizeof(msg), "delete %" PRIu32, pd->id);
     rc = xlcp_dm_message(pd->pool, msg, err);
@@ -773,16 +783,6 @@ static int lvm_capture(void *self, struct xlcp_snapshot *snap, struct xlcp_err *
         }
     }
     xlcp_dm_guardian_repointed(&l->guard, pd->pool, pd->id);
-    {
-        struct xlcp_err e2;
-        xlcp_err_clear(&e2);
-        if (xlcp_dm_resume(pd->origin, &e2) != 0) {
-            if (rc == 0)
-                *err = e2;
-            return rc ? rc : e2.code;
-        }
-    }
-    xlcp_dm_guardian_released(&l->guard, pd->origin);
     return rc;
 }
 
@@ -805,20 +805,30 @@ static int lvm_release(void *self, struct xlcp_snapshot *snap, struct xlcp_err *
     return 0;
 }
 
-/* After the pause, with the guest running. */
+/* After the pause, with the guest running (its writes to the origin held meanwhile). */
 static int lvm_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
 {
     struct lvm *l = self;
     struct pending *pd = pending_of(l, snap);
     char origin[2 * XLCP_NAME_MAX + 2], path[XLCP_PATH_MAX + 2 * XLCP_NAME_MAX];
-    struct result *r;
+    struct xlcp_err e2;
     int rc, fd;
 
     if (!pd)
         return xlcp_err_set(err, XLCP_EINTERNAL, "snapshot %s/%s was not armed", snap->vg,
                             snap->lv);
     snprintf(origin, sizeof(origin), "%s/%s", snap->vg, snap->origin_lv);
+    if (!pd->held)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "origin %s was not captured", origin);
     if (pd->thin) {
+        rc = thin_repoint(l, pd, err);
+        xlcp_err_clear(&e2);
+        if (lvm_release(l, snap, &e2) != 0 && rc == 0) {
+            *err = e2;
+            rc = e2.code;
+        }
+        if (rc)
+            return rc;
         /* a flush of the origin makes the pool commit its metadata, our new snapshot
          * with it: before, a crash would bring back the empty volume */
         snprintf(path, sizeof(path), "%s/%s/%s", l->devdir, snap->vg, snap->origin_lv);
@@ -831,23 +841,21 @@ static int lvm_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err 
             pd->used = 0;
         return rc;
     }
-    if (!pd->held)
-        return xlcp_err_set(err, XLCP_EINTERNAL, "origin %s was not captured", origin);
     /* The origin is suspended: LVM takes it as such and resumes it with the snapshot. */
-    char *args[] = {"lvcreate", "-q",   "-y",       "-s",    "-L",   pd->cow,
-                    "-n",       pd->lv, "--addtag", pd->tag, origin, NULL};
-    r = malloc(sizeof(*r));
-    if (!r)
-        return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
-    rc = run_lvm(l, args, r, 0, err);
-    free(r);
     {
-        struct xlcp_err e2;
-        xlcp_err_clear(&e2);
-        if (lvm_release(l, snap, &e2) != 0 && rc == 0) {
-            *err = e2;
-            rc = e2.code;
-        }
+        char *args[] = {"lvcreate", "-q",   "-y",       "-s",    "-L",   pd->cow,
+                        "-n",       pd->lv, "--addtag", pd->tag, origin, NULL};
+        struct result *r = malloc(sizeof(*r));
+
+        if (!r)
+            return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+        rc = run_lvm(l, args, r, 0, err);
+        free(r);
+    }
+    xlcp_err_clear(&e2);
+    if (lvm_release(l, snap, &e2) != 0 && rc == 0) {
+        *err = e2;
+        rc = e2.code;
     }
     if (rc == 0)
         pd->used = 0;

@@ -169,11 +169,11 @@ struct xlcp_snapshot {
  *   arm       before the guest is touched: all that can be done early. Thin: the snapshot
  *             volume is created (empty) in the origin's pool. Thick: checks only.
  *   capture   while the guest is suspended and its back ends idle: fixes the volume's
- *             content at this instant, in milliseconds, without LVM's command line.
- *             Thin: the armed volume becomes a snapshot of the origin inside the pool.
- *             Thick: the origin's writes are held back (device-mapper suspend).
- *   complete  after the guest runs again: finishes the snapshot and makes it durable.
- *             Thick: lvcreate -s of the held origin, then its writes flow again.
+ *             content at this instant, in milliseconds, without LVM's command line:
+ *             the origin's writes are held back (device-mapper suspend).
+ *   complete  after the guest runs again: finishes the snapshot and makes it durable,
+ *             then the held writes flow again. Thin: the armed volume becomes a snapshot
+ *             of the held origin inside the pool. Thick: lvcreate -s of the held origin.
  *
  * release lets held writes flow again after a capture that will not be completed (on
  * failure). remove deletes an armed, captured or complete snapshot. If the process dies

@@ -223,6 +223,26 @@ static void test_fault_complete(void **state)
     assert_non_null(strstr(f->w->log, "disk.release vg0/web1-xvdb"));
 }
 
+/* Thin volumes too hold the origin's writes from the capture to the completion; a
+ * completion that fails lets them flow and leaves no volume behind. */
+static void test_fault_complete_thin(void **state)
+{
+    struct fx *f = *state;
+    struct fake_dom *d = fake_add_domain(f->w, "thin1", 0);
+
+    fake_add_disk(f->w, d, "xvda", 1, 1);
+    fake_add_disk(f->w, d, "xvdb", 1, 1);
+    fake_fail_after(f->w, "disk.complete", XLCP_EDISK, 1);
+    assert_int_equal(create(f, "thin1"), XLCP_EDISK);
+    assert_int_equal(f->err.step, XLCP_STEP_DISK_SNAPSHOT);
+    assert_non_null(strstr(f->err.msg, "disk xvdb"));
+    assert_int_equal(d->suspended, 0);
+    assert_int_equal(d->resumes, 1);
+    assert_int_equal(fake_held_count(f->w), 0);
+    assert_int_equal(fake_snapshot_count(f->w), 0);
+    assert_int_equal(fake_catalog_entries(f->w), 0);
+}
+
 /* Snapshots are finished only once the guest runs again: nothing competes with the copy
  * of its memory while it is stopped. */
 static void test_complete_after_resume(void **state)
@@ -722,6 +742,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_arm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_complete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complete_after_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_complete_thin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_resume_twice_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_thaw, setup, teardown),

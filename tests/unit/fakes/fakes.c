@@ -554,13 +554,16 @@ static int disk_capture(void *self, struct xlcp_snapshot *snap, struct xlcp_err 
     if (!any_suspended(w))
         return xlcp_err_set(err, XLCP_EINTERNAL, "capture of %s while no guest is suspended",
                             snap->lv);
-    v = vol_by_name(w, snap->vg, snap->thin ? snap->lv : snap->origin_lv);
+    v = vol_by_name(w, snap->vg, snap->origin_lv);
     if (!v)
         return xlcp_err_set(err, XLCP_ENOTFOUND, "no LV for %s", snap->lv);
-    if (snap->thin)
-        v->phase = 2;
-    else
-        v->held = 1;
+    v->held = 1;
+    if (snap->thin) {
+        struct fake_vol *s = vol_by_name(w, snap->vg, snap->lv);
+        if (!s)
+            return xlcp_err_set(err, XLCP_ENOTFOUND, "no armed LV %s", snap->lv);
+        s->phase = 2;
+    }
     return 0;
 }
 
@@ -575,10 +578,14 @@ static int disk_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err
     pthread_mutex_lock(&fake_mu);
     if (snap->thin) {
         s = vol_by_name(w, snap->vg, snap->lv);
-        if (!s || s->phase != 2)
+        o = vol_by_name(w, snap->vg, snap->origin_lv);
+        if (!s || s->phase != 2 || !o || !o->held) {
             rc = xlcp_err_set(err, XLCP_EDISK, "%s was not captured", snap->lv);
-        else
+        } else {
             s->phase = 3;
+            o->held = 0;
+            snap->held_ns = 1000000;
+        }
         pthread_mutex_unlock(&fake_mu);
         return rc;
     }
