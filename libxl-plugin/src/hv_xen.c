@@ -59,7 +59,8 @@ struct hv_logger {
     xentoollog_logger vtable; /* first: libxl sees a xentoollog_logger */
     pthread_mutex_t lock;
     int verbose;
-    char last[512]; /* last error-level message */
+    char last[512];   /* last error-level message */
+    int late_suspend; /* libxl gave up on a guest that had acknowledged the request */
 };
 
 static void log_vmessage(xentoollog_logger *l, xentoollog_level level, int errnoval,
@@ -79,6 +80,8 @@ static void log_vmessage(xentoollog_logger *l, xentoollog_level level, int errno
     if (level >= XTL_ERROR) {
         pthread_mutex_lock(&lg->lock);
         snprintf(lg->last, sizeof(lg->last), "%s", msg);
+        if (strstr(msg, "guest did not suspend, timed out"))
+            lg->late_suspend = 1;
         pthread_mutex_unlock(&lg->lock);
     }
 }
@@ -127,6 +130,7 @@ static void log_reset(struct hv_xen *hx)
 {
     pthread_mutex_lock(&hx->log.lock);
     hx->log.last[0] = '\0';
+    hx->log.late_suspend = 0;
     pthread_mutex_unlock(&hx->log.lock);
 }
 
@@ -511,6 +515,10 @@ struct watcher {
     void *arg;
 };
 
+/* How long a failed save waits for a guest that acknowledged the request to stop late
+ * (a guest whose freezer gave up never stops: that failure then takes this much longer). */
+#define LATE_SUSPEND_WAIT_S 60
+
 static int dom_suspended(xc_interface *xch, uint32_t domid)
 {
     xc_dominfo_t info;
@@ -740,6 +748,31 @@ static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
     if (rc) {
         struct statvfs sv;
         off_t at = lseek(fd, 0, SEEK_CUR);
+        int late;
+
+        pthread_mutex_lock(&hx->log.lock);
+        late = hx->log.late_suspend;
+        pthread_mutex_unlock(&hx->log.lock);
+        if (late && !dom_suspended(hx->xch, dom->domid)) {
+            /* The guest took the request (a stock-path guest freezing many busy processes
+             * can take minutes under load) and libxl stopped waiting: it may still stop,
+             * with no one left to resume it. Wait for that, so that the caller resumes
+             * it; seen on nested Xen with 200 busy processes. */
+            uint64_t t = mono_ns(), limit = (uint64_t)LATE_SUSPEND_WAIT_S * 1000000000u;
+
+            while (mono_ns() - t < limit && !dom_suspended(hx->xch, dom->domid)) {
+                xc_dominfo_t info;
+                if (xc_domain_getinfo(hx->xch, dom->domid, 1, &info) != 1 ||
+                    info.domid != dom->domid || info.dying)
+                    break;
+                sleep_ms(100);
+            }
+            if (dom_suspended(hx->xch, dom->domid))
+                return xlcp_err_set(err, XLCP_ETIMEDOUT,
+                                    "the guest acknowledged the suspend request but stopped "
+                                    "only %.1f s after libxl's time limit (a busy guest?)",
+                                    (double)(mono_ns() - t) / 1e9);
+        }
 
         /* libxl words a failed write as the guest not answering: say what happened */
         if (fstatvfs(fd, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < (1u << 20))
