@@ -69,16 +69,7 @@ struct lvm {
     unsigned timeout_s;
     struct pending pend[XLCP_MAX_DISKS];
     struct xlcp_dm_guardian guard;
-    /* Free space of the VGs that inspect() saw, so that check_space() a moment later
-     * needs no LVM call of its own (each costs ~0.4 s under emulation). */
-    struct {
-        char vg[XLCP_NAME_MAX];
-        uint64_t bytes;
-        uint64_t at_ns;
-    } vgfree[XLCP_MAX_DISKS];
 };
-
-#define VGFREE_FRESH_NS (10ull * 1000 * 1000 * 1000)
 
 struct result {
     int status; /* exit status, or -1 if killed */
@@ -470,35 +461,6 @@ static int has_our_tag(const char *tags)
     return 0;
 }
 
-static void vgfree_note(struct lvm *l, const char *vg, uint64_t bytes)
-{
-    int slot = 0;
-
-    for (int i = 0; i < XLCP_MAX_DISKS; i++) {
-        if (strcmp(l->vgfree[i].vg, vg) == 0) {
-            slot = i;
-            break;
-        }
-        if (l->vgfree[i].at_ns < l->vgfree[slot].at_ns)
-            slot = i; /* the oldest (or an unused) slot */
-    }
-    snprintf(l->vgfree[slot].vg, sizeof(l->vgfree[slot].vg), "%s", vg);
-    l->vgfree[slot].bytes = bytes;
-    l->vgfree[slot].at_ns = mono_ns();
-}
-
-/* 1 with the free space inspect() saw less than VGFREE_FRESH_NS ago, else 0 */
-static int vgfree_recent(const struct lvm *l, const char *vg, uint64_t *out)
-{
-    for (int i = 0; i < XLCP_MAX_DISKS; i++)
-        if (l->vgfree[i].at_ns && strcmp(l->vgfree[i].vg, vg) == 0 &&
-            mono_ns() - l->vgfree[i].at_ns < VGFREE_FRESH_NS) {
-            *out = l->vgfree[i].bytes;
-            return 1;
-        }
-    return 0;
-}
-
 /* ---- the port --------------------------------------------------------------------- */
 
 static int lvm_inspect(void *self, const char *target, struct xlcp_volume *out,
@@ -518,7 +480,7 @@ static int lvm_inspect(void *self, const char *target, struct xlcp_volume *out,
         return xlcp_err_set(err, XLCP_EUNSUPPORTED,
                             "'%s' is not an LVM logical volume (no LV %s/%s)", target, out->vg,
                             out->lv);
-    vgfree_note(l, info.vg, info.vg_free);
+    out->vg_free_bytes = info.vg_free;
     snprintf(out->path, sizeof(out->path), "%s", target);
     out->thin = strcmp(info.segtype, "thin") == 0;
     out->size_bytes = info.size;
@@ -587,30 +549,10 @@ static int cow_bytes(const char *policy, uint64_t size, uint64_t *out, struct xl
     return 0;
 }
 
-static int vg_free(struct lvm *l, const char *vg, uint64_t *out, struct xlcp_err *err)
-{
-    char *args[] = {"vgs", "--noheadings", "--nosuffix", "--units", "b",
-                    "-o",  "vg_free",      (char *)vg,   NULL};
-    struct result *r = malloc(sizeof(*r));
-    int rc;
-
-    if (!r)
-        return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
-    rc = run_lvm(l, args, r, 0, err);
-    if (rc == 0) {
-        trim(r->out);
-        if (parse_u64(r->out, out) != 0)
-            rc = xlcp_err_set(err, XLCP_EDISK, "lvm vgs %s: unexpected output '%.80s'", vg, r->out);
-    }
-    free(r);
-    return rc;
-}
-
 static int lvm_check_space(void *self, const struct xlcp_volume *vols, int n, const char *policy,
                            struct xlcp_err *err)
 {
-    struct lvm *l = self;
-
+    (void)self;
     for (int i = 0; i < n; i++) {
         uint64_t need = 0, have = 0;
         int rc, seen = 0;
@@ -629,12 +571,8 @@ static int lvm_check_space(void *self, const struct xlcp_volume *vols, int n, co
             need += b;
         }
         if (need == 0)
-            continue; /* thin snapshots take no room up front */
-        if (!vgfree_recent(l, vols[i].vg, &have)) {
-            rc = vg_free(l, vols[i].vg, &have, err);
-            if (rc)
-                return rc;
-        }
+            continue;                 /* thin snapshots take no room up front */
+        have = vols[i].vg_free_bytes; /* as inspect() saw it, a moment ago */
         if (have < need)
             return xlcp_err_set(err, XLCP_ENOSPC,
                                 "volume group %s has %" PRIu64 " MiB free, the snapshots need "
@@ -805,6 +743,23 @@ static int lvm_release(void *self, struct xlcp_snapshot *snap, struct xlcp_err *
     return 0;
 }
 
+/* Thick, origin held: `lvcreate -s` of it (LVM takes it as suspended and resumes it with
+ * the snapshot in place, so no held write reaches the snapshot). */
+static int thick_snapshot(struct lvm *l, struct pending *pd, const char *origin,
+                          struct xlcp_err *err)
+{
+    char *args[] = {"lvcreate", "-q",   "-y",       "-s",    "-L",           pd->cow,
+                    "-n",       pd->lv, "--addtag", pd->tag, (char *)origin, NULL};
+    struct result *r = malloc(sizeof(*r));
+    int rc;
+
+    if (!r)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+    rc = run_lvm(l, args, r, 0, err);
+    free(r);
+    return rc;
+}
+
 /* After the pause, with the guest running (its writes to the origin held meanwhile). */
 static int lvm_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
 {
@@ -820,15 +775,14 @@ static int lvm_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err 
     snprintf(origin, sizeof(origin), "%s/%s", snap->vg, snap->origin_lv);
     if (!pd->held)
         return xlcp_err_set(err, XLCP_EINTERNAL, "origin %s was not captured", origin);
-    if (pd->thin) {
-        rc = thin_repoint(l, pd, err);
-        xlcp_err_clear(&e2);
-        if (lvm_release(l, snap, &e2) != 0 && rc == 0) {
-            *err = e2;
-            rc = e2.code;
-        }
-        if (rc)
-            return rc;
+    rc = pd->thin ? thin_repoint(l, pd, err) : thick_snapshot(l, pd, origin, err);
+    /* the held writes flow again, whatever happened */
+    xlcp_err_clear(&e2);
+    if (lvm_release(l, snap, &e2) != 0 && rc == 0) {
+        *err = e2;
+        rc = e2.code;
+    }
+    if (rc == 0 && pd->thin) {
         /* a flush of the origin makes the pool commit its metadata, our new snapshot
          * with it: before, a crash would bring back the empty volume */
         snprintf(path, sizeof(path), "%s/%s/%s", l->devdir, snap->vg, snap->origin_lv);
@@ -837,25 +791,6 @@ static int lvm_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err 
             return xlcp_err_errno(err, errno, "open %s", path);
         rc = fsync(fd) == 0 ? 0 : xlcp_err_errno(err, errno, "flush of %s", path);
         close(fd);
-        if (rc == 0)
-            pd->used = 0;
-        return rc;
-    }
-    /* The origin is suspended: LVM takes it as such and resumes it with the snapshot. */
-    {
-        char *args[] = {"lvcreate", "-q",   "-y",       "-s",    "-L",   pd->cow,
-                        "-n",       pd->lv, "--addtag", pd->tag, origin, NULL};
-        struct result *r = malloc(sizeof(*r));
-
-        if (!r)
-            return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
-        rc = run_lvm(l, args, r, 0, err);
-        free(r);
-    }
-    xlcp_err_clear(&e2);
-    if (lvm_release(l, snap, &e2) != 0 && rc == 0) {
-        *err = e2;
-        rc = e2.code;
     }
     if (rc == 0)
         pd->used = 0;

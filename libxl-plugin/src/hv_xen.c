@@ -760,11 +760,12 @@ static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
              * it; seen on nested Xen with 200 busy processes. */
             uint64_t t = mono_ns(), limit = (uint64_t)LATE_SUSPEND_WAIT_S * 1000000000u;
 
-            while (mono_ns() - t < limit && !dom_suspended(hx->xch, dom->domid)) {
+            while (mono_ns() - t < limit) {
                 xc_dominfo_t info;
                 if (xc_domain_getinfo(hx->xch, dom->domid, 1, &info) != 1 ||
-                    info.domid != dom->domid || info.dying)
-                    break;
+                    info.domid != dom->domid || info.dying ||
+                    (info.shutdown && info.shutdown_reason == SHUTDOWN_suspend))
+                    break; /* gone, or stopped at last */
                 sleep_ms(100);
             }
             if (dom_suspended(hx->xch, dom->domid))

@@ -148,6 +148,7 @@ struct xlcp_volume {
     char pool[XLCP_NAME_MAX]; /* thin volumes: their pool's LV name */
     int thin;
     uint64_t size_bytes;
+    uint64_t vg_free_bytes; /* free space of its VG when inspected */
 };
 
 /* A snapshot taken of a volume. */
@@ -182,7 +183,8 @@ struct xlcp_snapshot {
 struct xlcp_disk_ops {
     /* Resolves a configured disk target to an LVM volume; XLCP_EUNSUPPORTED if not LVM. */
     int (*inspect)(void *self, const char *target, struct xlcp_volume *out, struct xlcp_err *err);
-    /* Checks that snapshots of all volumes fit (size policy as in xlcp_create_options). */
+    /* Checks that snapshots of all volumes (as inspect filled them, with their VG's free
+     * space) fit (size policy as in xlcp_create_options). */
     int (*check_space)(void *self, const struct xlcp_volume *vols, int n, const char *policy,
                        struct xlcp_err *err);
     /* Prepares a snapshot of one volume as `snap_name`, tagged with `tag`; fills out. */
