@@ -25,9 +25,9 @@ extern "C" {
 #endif
 
 #define XLCP_VERSION_MAJOR 0
-#define XLCP_VERSION_MINOR 2
+#define XLCP_VERSION_MINOR 3
 #define XLCP_VERSION_PATCH 0
-#define XLCP_VERSION_STRING "0.2.0"
+#define XLCP_VERSION_STRING "0.3.0"
 
 /* Return codes. Values are part of the ABI; the CLI maps them to exit codes. */
 typedef enum {

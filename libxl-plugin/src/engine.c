@@ -44,8 +44,9 @@ struct run {
     int armer_running;
     int arm_rc;
     struct xlcp_err arm_err;
-    /* The memory image is digested behind its writer by a thread. */
-    struct xlcp_image_follower *follower;
+    /* The memory image: the save writes into its sink, a thread that digests it and
+     * writes it into mem_fd. */
+    struct xlcp_image_sink *sink;
     /* Completion of captured snapshots runs in its own thread while the guest resumes. */
     pthread_t completer;
     int completer_running;
@@ -257,6 +258,8 @@ static void *arm_all(void *arg)
 {
     struct run *r = arg;
 
+    pthread_setname_np(pthread_self(), "xlcp-arm"); /* for top -H */
+
     for (int v = 0; v < r->nvols; v++) {
         char name[XLCP_NAME_MAX];
         int rc;
@@ -373,6 +376,7 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
 {
     struct xlcp_save_stats st;
     unsigned timeout = r->opts->suspend_timeout_ms ? r->opts->suspend_timeout_ms : 60000;
+    int image_fd = -1;
     int rc;
 
     memset(&st, 0, sizeof(st));
@@ -380,18 +384,21 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
     rc = start_arming(r, err);
     if (rc)
         return rc;
-    snprintf(r->m->memory_digest_alg, sizeof(r->m->memory_digest_alg), "%s", xlcp_digest_default());
-    rc = xlcp_image_follow_start(r->mem_fd, r->m->memory_digest_alg, &r->follower, err);
+    snprintf(r->m->memory_digest_alg, sizeof(r->m->memory_digest_alg), "%s", XLCP_DIGEST_DEFAULT);
+    rc = xlcp_image_sink_start(r->mem_fd, r->m->memory_digest_alg, &r->sink, &image_fd, err);
     if (rc)
         return rc;
     /* A save that fails may still have suspended the guest: resume on the way out. */
     r->suspended = 1;
-    rc =
-        CALL(HV(r->p), save, &r->dom, r->mem_fd, r->opts->live, timeout, on_suspended, r, &st, err);
-    /* a good copy's digest is collected at the commit, once the guest runs again */
+    rc = CALL(HV(r->p), save, &r->dom, image_fd, r->opts->live, timeout, on_suspended, r, &st, err);
+    xlcp_image_sink_writer_done(r->sink);
+    /* A good copy's sink is waited for at the commit, once the guest runs again; one that
+     * already failed to write (a full catalog) fails the copy now. */
+    if (rc == 0 && r->early_rc == 0)
+        rc = xlcp_image_sink_error(r->sink, err);
     if (rc != 0 || r->early_rc) {
-        xlcp_image_follow_cancel(r->follower);
-        r->follower = NULL;
+        xlcp_image_sink_cancel(r->sink);
+        r->sink = NULL;
     }
     if (r->early_rc) {
         /* The snapshot side failed: report it as its own step (the copy's own error, if
@@ -431,6 +438,8 @@ static int step_suspend(struct run *r, struct xlcp_err *err)
 static void *complete_all(void *arg)
 {
     struct run *r = arg;
+
+    pthread_setname_np(pthread_self(), "xlcp-complete"); /* for top -H */
 
     for (int v = 0; v < r->nsnaps; v++) {
         int rc;
@@ -547,10 +556,10 @@ static int step_commit(struct run *r, struct xlcp_err *err)
     rc = join_completion(r, err);
     if (rc)
         return rc;
-    rc = xlcp_image_follow_finish(r->follower, m->memory_digest, &m->memory_bytes, err);
-    r->follower = NULL;
+    rc = xlcp_image_sink_finish(r->sink, m->memory_digest, &m->memory_bytes, err);
+    r->sink = NULL;
     if (rc)
-        return xlcp_err_prefix(err, "memory image digest");
+        return rc;
     for (int i = 0; i < r->dom.ndisks; i++)
         if (r->vol_of_disk[i] >= 0)
             m->disks[i].snap = r->snaps[r->vol_of_disk[i]];
@@ -641,9 +650,9 @@ static void unwind(struct run *r, struct xlcp_err *err)
         r->snap_state[i] = 0;
     }
     r->nsnaps = 0;
-    if (r->follower) {
-        xlcp_image_follow_cancel(r->follower);
-        r->follower = NULL;
+    if (r->sink) {
+        xlcp_image_sink_cancel(r->sink);
+        r->sink = NULL;
     }
     if (r->mem_fd >= 0) {
         close(r->mem_fd);

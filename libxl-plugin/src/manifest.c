@@ -1,13 +1,9 @@
 /*
  * manifest.c - writing and reading manifest.xml with libxml2, validated against the
- * RelaxNG schema compiled into the library (schema/manifest.rng), and SHA-256 digests
- * of memory images with OpenSSL's EVP interface.
+ * RelaxNG schema compiled into the library (schema/manifest.rng).
  */
 #include "manifest.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,7 +16,6 @@
 #include <libxml/parser.h>
 #include <libxml/relaxng.h>
 #include <libxml/tree.h>
-#include <openssl/evp.h>
 
 extern const char xlcp_manifest_rng[];
 
@@ -403,94 +398,5 @@ int xlcp_manifest_read(const char *path, struct xlcp_manifest *m, struct xlcp_er
     xmlFreeDoc(doc);
     if (rc)
         xlcp_manifest_free(m);
-    return rc;
-}
-
-/* ---- digests ------------------------------------------------------------------- */
-
-/* SHA extensions (CPUID leaf 7, EBX bit 29): SHA-256 runs in hardware. */
-static int cpu_has_sha(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    unsigned a, b, c, d;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
-        return 0;
-    return (b >> 29) & 1;
-#else
-    return 0;
-#endif
-}
-
-const char *xlcp_digest_default(void)
-{
-    return cpu_has_sha() ? "sha256" : "sha512-256";
-}
-
-const void *xlcp_digest_md(const char *alg)
-{
-    if (!alg)
-        return NULL;
-    if (strcmp(alg, "sha256") == 0)
-        return EVP_sha256();
-    if (strcmp(alg, "sha512-256") == 0)
-        return EVP_sha512_256();
-    return NULL;
-}
-
-int xlcp_digest_fd(int fd, const char *alg, char hex_out[XLCP_DIGEST_HEX + 1], uint64_t *bytes,
-                   struct xlcp_err *err)
-{
-    enum { CHUNK = 1 << 20 };
-    const EVP_MD *md_type = xlcp_digest_md(alg);
-    unsigned char *buf = malloc(CHUNK);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    uint64_t off = 0;
-    int rc = 0;
-
-    if (!md_type)
-        rc = xlcp_err_set(err, XLCP_ECORRUPT, "unknown digest algorithm '%s'", alg ? alg : "");
-    else if (!buf || !ctx || EVP_DigestInit_ex(ctx, md_type, NULL) != 1)
-        rc = xlcp_err_set(err, XLCP_EINTERNAL, "cannot start %s", alg);
-    while (rc == 0) {
-        ssize_t n = pread(fd, buf, CHUNK, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = xlcp_err_errno(err, errno, "read");
-            break;
-        }
-        if (n == 0)
-            break;
-        if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-            rc = xlcp_err_set(err, XLCP_EINTERNAL, "%s update failed", alg);
-        off += (uint64_t)n;
-    }
-    if (rc == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
-        rc = xlcp_err_set(err, XLCP_EINTERNAL, "%s final failed", alg);
-    if (rc == 0) {
-        for (unsigned i = 0; i < mdlen && i * 2 < XLCP_DIGEST_HEX; i++)
-            snprintf(hex_out + i * 2, 3, "%02x", md[i]);
-        if (bytes)
-            *bytes = off;
-    }
-    EVP_MD_CTX_free(ctx);
-    free(buf);
-    return rc;
-}
-
-int xlcp_digest_file(const char *path, const char *alg, char hex_out[XLCP_DIGEST_HEX + 1],
-                     uint64_t *bytes, struct xlcp_err *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    int rc;
-
-    if (fd < 0)
-        return xlcp_err_errno(err, errno, "open %s", path);
-    rc = xlcp_digest_fd(fd, alg, hex_out, bytes, err);
-    close(fd);
-    if (rc)
-        xlcp_err_prefix(err, "%s", path);
     return rc;
 }

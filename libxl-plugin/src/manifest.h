@@ -10,12 +10,11 @@
 
 #include <stdint.h>
 
+#include "digest.h"
 #include "ports.h"
 
 #define XLCP_MANIFEST_FILE "manifest.xml"
 #define XLCP_MEMORY_FILE "memory.xl"
-#define XLCP_DIGEST_HEX 64 /* 256-bit digests */
-#define XLCP_DIGEST_ALG_MAX 16
 
 struct xlcp_manifest_disk {
     struct xlcp_volume origin;
@@ -50,7 +49,7 @@ struct xlcp_manifest {
     char memory_file[64];
     uint64_t memory_bytes;
     char memory_digest[XLCP_DIGEST_HEX + 1];
-    char memory_digest_alg[XLCP_DIGEST_ALG_MAX]; /* "sha256" or "sha512-256" */
+    char memory_digest_alg[XLCP_DIGEST_ALG_MAX]; /* digest.h: "xxh3-128", ... */
 
     int ndisks;
     struct xlcp_manifest_disk disks[XLCP_MAX_DISKS];
@@ -73,18 +72,5 @@ int xlcp_manifest_to_xml(const struct xlcp_manifest *m, char **xml_out, struct x
 /* Reads, validates and parses manifest.xml at path. XLCP_ECORRUPT with the file name
  * and the cause on any problem. */
 int xlcp_manifest_read(const char *path, struct xlcp_manifest *m, struct xlcp_err *err);
-
-/* Digests of memory images: SHA-256 where the CPU has SHA instructions, else SHA-512/256
- * (the same strength, about three times faster in software on 64-bit CPUs). Both have
- * 256-bit outputs. xlcp_digest_default() names the one this machine computes fastest;
- * xlcp_digest_md() gives the OpenSSL EVP_MD of a name (NULL if unknown). */
-const char *xlcp_digest_default(void);
-const void *xlcp_digest_md(const char *alg);
-/* Digest `alg` of a file's content, hex. Returns bytes read through *bytes. */
-int xlcp_digest_file(const char *path, const char *alg, char hex_out[XLCP_DIGEST_HEX + 1],
-                     uint64_t *bytes, struct xlcp_err *err);
-/* The same of fd's content from offset 0 (uses pread; the fd's offset is untouched). */
-int xlcp_digest_fd(int fd, const char *alg, char hex_out[XLCP_DIGEST_HEX + 1], uint64_t *bytes,
-                   struct xlcp_err *err);
 
 #endif

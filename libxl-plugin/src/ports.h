@@ -65,7 +65,6 @@ struct xlcp_guest_features {
 
 struct xlcp_save_stats {
     uint64_t suspended_at_ns; /* clock->now_ns() when the guest stopped (0 if unknown) */
-    uint64_t bytes;           /* bytes written to the image */
     char suspend_path[16];    /* "light" or "stock" */
     int live;                 /* 1 if the copy was live (pre-copy while running) */
     char live_note[200];      /* why a live copy asked for was not done */
@@ -95,11 +94,12 @@ struct xlcp_hv_ops {
     int (*quiesce)(void *self, const struct xlcp_domain *dom, const char *checkpoint_id,
                    unsigned int timeout_ms, struct xlcp_err *err);
     int (*thaw)(void *self, const struct xlcp_domain *dom, struct xlcp_err *err);
-    /* Copies memory into fd as an xl save image (xl header + libxl stream); live: pre-copy
-     * while running. Returns with the guest suspended (not destroyed). As soon as the
-     * guest is seen suspended (while the last of its memory is still being copied),
-     * calls on_suspended(arg) once, from another thread, and returns only after it has
-     * returned; an adapter that cannot tell the instant may not call it at all. */
+    /* Copies memory into fd (a pipe: written front to back, never sought) as an xl save
+     * image (xl header + libxl stream); live: pre-copy while running. Returns with the guest
+     * suspended (not destroyed). As soon as the guest is seen suspended (while the last of its
+     * memory is still being copied), calls on_suspended(arg) once, from another thread, and returns
+     * only after it has returned; an adapter that cannot tell the instant may not call it at all.
+     */
     int (*save)(void *self, const struct xlcp_domain *dom, int fd, int live,
                 unsigned int suspend_timeout_ms, void (*on_suspended)(void *arg), void *arg,
                 struct xlcp_save_stats *stats, struct xlcp_err *err);

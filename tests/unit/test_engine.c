@@ -92,8 +92,8 @@ static void test_create_ok(void **state)
     assert_string_equal(f->m.disks[0].snap.vdev, "xvda");
     assert_non_null(strstr(f->m.disks[1].snap.lv, ".xlcp."));
     assert_int_equal(f->m.memory_bytes, 16 * 4096);
-    assert_int_equal(strlen(f->m.memory_digest), 64);
-    assert_string_equal(f->m.memory_digest_alg, xlcp_digest_default());
+    assert_int_equal(strlen(f->m.memory_digest), 32);
+    assert_string_equal(f->m.memory_digest_alg, "xxh3-128");
     assert_string_equal(f->m.consistency, "crash-consistent");
     assert_string_equal(f->m.suspend_path, "stock");
     /* The fake copy stops the guest, the resume takes 2 ms: downtime is measured. */
@@ -113,7 +113,7 @@ static void test_create_ok(void **state)
     assert_int_equal(xlcp_engine_verify(&f->w->ports, f->m.id, 0, &f->err), 0);
 }
 
-/* Both image digests give their standard values; an unknown name is a corrupt manifest. */
+/* The image digests give their standard values; an unknown name is a corrupt manifest. */
 static void test_digests(void **state)
 {
     char path[] = "/tmp/xlcp-digest-XXXXXX";
@@ -131,10 +131,16 @@ static void test_digests(void **state)
     assert_int_equal(n, 3);
     assert_int_equal(xlcp_digest_fd(fd, "sha512-256", hex, &n, &err), 0);
     assert_string_equal(hex, "53048e2681941ef99b2e29b76b4c7dabe4c2d0c634fc6d46e0e2f13107e7af23");
+    assert_int_equal(xlcp_digest_fd(fd, "xxh3-128", hex, &n, &err), 0);
+    assert_string_equal(hex, "06b05ab6733a618578af5f94892f3950");
     assert_int_equal(xlcp_digest_fd(fd, "md5", hex, &n, &err), XLCP_ECORRUPT);
+    assert_int_equal(ftruncate(fd, 0), 0);
+    /* XXH3-128 of nothing, as xxHash's own test vectors give it */
+    assert_int_equal(xlcp_digest_fd(fd, XLCP_DIGEST_DEFAULT, hex, &n, &err), 0);
+    assert_string_equal(hex, "99aa06d3014798d86001c324468d497f");
+    assert_int_equal(n, 0);
     close(fd);
     unlink(path);
-    assert_non_null(xlcp_digest_md(xlcp_digest_default()));
 }
 
 static void test_fault_prepare(void **state)
