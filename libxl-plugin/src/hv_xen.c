@@ -21,6 +21,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +62,18 @@ struct hv_logger {
     int verbose;
     char last[512];   /* last error-level message */
     int late_suspend; /* libxl gave up on a guest that had acknowledged the request */
+    /* libxc's pre-copy is past its first pass over memory: the guest will be asked to
+     * stop within the next rounds (see watch_suspend) */
+    atomic_int precopy_rounds;
 };
+
+static uint64_t mono_ns(void);
+
+/* XLCP_DEBUG: every message, with the time in ms (CLOCK_MONOTONIC) to read timings. */
+static void debug_line(const char *context, const char *msg)
+{
+    fprintf(stderr, "[%.3f] %s: %s\n", (double)mono_ns() / 1e6, context ? context : "xen", msg);
+}
 
 static void log_vmessage(xentoollog_logger *l, xentoollog_level level, int errnoval,
                          const char *context, const char *format, va_list al)
@@ -76,7 +88,7 @@ static void log_vmessage(xentoollog_logger *l, xentoollog_level level, int errno
     if (n >= 0 && errnoval >= 0 && (size_t)n < sizeof(msg))
         snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(errnoval));
     if (lg->verbose)
-        fprintf(stderr, "%s: %s\n", context ? context : "xen", msg);
+        debug_line(context, msg);
     if (level >= XTL_ERROR) {
         pthread_mutex_lock(&lg->lock);
         snprintf(lg->last, sizeof(lg->last), "%s", msg);
@@ -89,7 +101,20 @@ static void log_vmessage(xentoollog_logger *l, xentoollog_level level, int errno
 static void log_progress(xentoollog_logger *l, const char *context, const char *doing_what,
                          int percent, unsigned long done, unsigned long total)
 {
-    (void)l, (void)context, (void)doing_what, (void)percent, (void)done, (void)total;
+    struct hv_logger *lg = (struct hv_logger *)l;
+    const char *rounds = "Frames iteration ";
+    char msg[256];
+
+    (void)context;
+    if (doing_what && strncmp(doing_what, rounds, strlen(rounds)) == 0 &&
+        doing_what[strlen(rounds)] >= '1' && doing_what[strlen(rounds)] <= '9')
+        atomic_store(&lg->precopy_rounds, 1);
+    /* where each phase of the copy starts and ends (libxc reports every 1024 pages) */
+    if (!lg->verbose || (percent != 0 && percent != 100))
+        return;
+    snprintf(msg, sizeof(msg), "%s %d%% (%lu/%lu)", doing_what ? doing_what : "", percent, done,
+             total);
+    debug_line(context, msg);
 }
 
 static void log_destroy(xentoollog_logger *l)
@@ -132,6 +157,7 @@ static void log_reset(struct hv_xen *hx)
     hx->log.last[0] = '\0';
     hx->log.late_suspend = 0;
     pthread_mutex_unlock(&hx->log.lock);
+    atomic_store(&hx->log.precopy_rounds, 0);
 }
 
 /* Fails with libxl's code and its last logged message. */
@@ -510,6 +536,8 @@ struct watcher {
     xc_interface *xch;
     uint32_t domid;
     volatile int stop;
+    int verbose;
+    atomic_int *near;      /* the suspend is near: poll */
     uint64_t suspended_at; /* 0 until seen */
     void (*on_suspended)(void *arg);
     void *arg;
@@ -531,7 +559,10 @@ static int dom_suspended(xc_interface *xch, uint32_t domid)
 /* The watcher sleeps on xenstore's @releaseDomain, which xenstored fires when a domain
  * shuts down (a suspend is a shutdown), and looks at the domain then, and every
  * WATCH_POLL_MS in case an event is missed. Polling every millisecond instead cost a
- * fifth of a dom0 CPU during the whole copy (nested Xen), which the copy itself needs. */
+ * fifth of a dom0 CPU during the whole copy (nested Xen), which the copy itself needs.
+ * But the event came 2-28 ms after the guest stopped (oxenstored under emulation), and
+ * the capture waits for it: once libxc's pre-copy is past its first pass (the rounds
+ * after it are short and the suspend follows them), the watcher polls every ms. */
 #define WATCH_POLL_MS 20
 
 static void *watch_suspend(void *arg)
@@ -548,12 +579,14 @@ static void *watch_suspend(void *arg)
 
         if (dom_suspended(w->xch, w->domid)) {
             w->suspended_at = mono_ns();
+            if (w->verbose)
+                debug_line("xl-checkpoint", "watcher: the guest is suspended");
             if (w->on_suspended)
                 w->on_suspended(w->arg);
             break;
         }
-        if (fd < 0) {
-            sleep_ms(1); /* no xenstore: poll */
+        if (fd < 0 || (w->near && atomic_load(w->near))) {
+            sleep_ms(1);
         } else if (poll(&p, 1, WATCH_POLL_MS) > 0) {
             unsigned int n = 0;
             free(xs_read_watch(xs, &n));
@@ -755,6 +788,8 @@ static int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
 
     memset(&w, 0, sizeof(w));
     w.xch = hx->xch;
+    w.verbose = hx->log.verbose;
+    w.near = &hx->log.precopy_rounds;
     w.domid = dom->domid;
     w.on_suspended = on_suspended;
     w.arg = arg;
@@ -1195,6 +1230,7 @@ int xlcp_hv_xen_open(struct xlcp_hv *out, struct xlcp_err *err)
     hx->log.vtable.destroy = log_destroy;
     hx->log.verbose = dbg && *dbg && strcmp(dbg, "0") != 0;
     pthread_mutex_init(&hx->log.lock, NULL);
+    atomic_init(&hx->log.precopy_rounds, 0);
 
     if (access("/proc/xen/capabilities", F_OK) != 0 && access("/dev/xen/privcmd", F_OK) != 0) {
         pthread_mutex_destroy(&hx->log.lock);

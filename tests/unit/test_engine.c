@@ -377,6 +377,23 @@ static void test_guest_never_suspends(void **state)
     assert_int_equal(f->dom->resumes, 0); /* it never stopped: nothing to resume */
 }
 
+/* A guest that crashes (and is rebooted by xl) during the copy: no resume of a domain that
+ * is not there, an error that says what happened, nothing left behind. */
+static void test_guest_vanishes(void **state)
+{
+    struct fx *f = *state;
+    f->dom->vanishes = 1;
+    int rc = create(f, "web1");
+    assert_int_equal(rc, XLCP_EHV);
+    assert_int_equal(f->err.step, XLCP_STEP_LIVE_COPY);
+    assert_non_null(strstr(f->err.msg, "went away"));
+    assert_null(strstr(f->err.msg, "SUSPENDED"));
+    assert_null(strstr(f->w->log, "hv.resume"));
+    assert_int_equal(fake_snapshot_count(f->w), 0);
+    assert_int_equal(fake_held_count(f->w), 0);
+    assert_int_equal(fake_catalog_entries(f->w), 0);
+}
+
 /* A catalog without room for the memory image is refused before the guest is touched,
  * with the catalog, the need and the free space in the message. */
 static void test_catalog_full(void **state)
@@ -753,6 +770,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_resume_twice_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_thaw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_vanishes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_ok_and_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_without_module, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_domain_and_state, setup, teardown),

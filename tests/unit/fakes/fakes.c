@@ -235,6 +235,10 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
         return xlcp_err_set(err, XLCP_ENOTFOUND, "domain %u gone", dom->domid);
     if (d->never_suspends)
         return xlcp_err_set(err, XLCP_ETIMEDOUT, "guest did not suspend");
+    if (d->vanishes) {
+        d->used = 0; /* as libxl sees a domain that crashed and was rebooted: gone */
+        return xlcp_err_set(err, XLCP_EHV, "domain did not respond to suspend request");
+    }
     /* Worst case for the engine: the fault hits after the guest stopped. */
     d->suspended = 1;
     st->suspended_at_ns = w->now_ns;
