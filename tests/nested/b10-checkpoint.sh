@@ -11,7 +11,9 @@
 #                  pause-lvcreate: xl pause .. xl unpause; xl-checkpoint: suspended ..
 #                  resumed, from its manifest)
 #   total_ms       wall time of the operation; image_bytes: size of what it wrote
-# and the probe's noise floor (its largest gap over as long with no operation).
+# and the probe's noise floor (its largest gap over as long with no operation). The probe
+# runs SCHED_FIFO: it measures how long the guest was stopped, not how long the dirtier
+# beside it kept it off the vCPU (the same probe for every method and the noise floor).
 # Methods: xl-save-c (`xl save -c`, no disk), pause-lvcreate (`xl pause` + `lvcreate -s`
 # + `xl unpause`, no memory), xl-checkpoint (`xl checkpoint create`: both).
 # Writes results/bench/b10.{runs,ratios,txt}; make bench merges them into build/bench.json.
@@ -32,7 +34,7 @@ img=/var/tmp/bench-save.img # not on /run: a tmpfs too small for an image
 
 one_run() { # method workload
     local m=$1 w=$2 t0 t1 p0 p1 rc=0 gap pause total bytes out id snapargs
-    guest_probe_start "$g" 20
+    guest_probe_start "$g" 20 fifo
     sleep 2
     case "$m" in
     xl-save-c)

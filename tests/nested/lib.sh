@@ -236,12 +236,12 @@ guest_run() {
 }
 
 # Downtime probe (guest/gapprobe.c, CLOCK_BOOTTIME, 10 ms ticks): gaps above a threshold
-# are logged in the guest. guest_probe_start NAME [THRESHOLD_MS] (default 100) (re)starts
-# it with an empty log; guest_probe_max NAME prints the largest gap in ms (0 if none);
+# are logged in the guest. guest_probe_start NAME [THRESHOLD_MS [fifo]] (default 100)
+# (re)starts it with an empty log (fifo: real-time priority, see gapprobe.c); guest_probe_max NAME prints the largest gap in ms (0 if none);
 # guest_probe_gaps NAME prints "<boottime s> <gap ms>" lines.
 guest_probe_start() {
     guest_run "$1" "killall xlcp-gapprobe 2>/dev/null; rm -f /run/gaps.log /run/gaps.log.max
-xlcp-gapprobe /run/gaps.log ${2:-100} </dev/null >/dev/null 2>&1 &
+xlcp-gapprobe /run/gaps.log ${2:-100} ${3:-} </dev/null >/dev/null 2>&1 &
 echo started" >/dev/null
 }
 guest_probe_max() { guest_run "$1" 'cat /run/gaps.log.max 2>/dev/null || echo 0'; }
