@@ -618,16 +618,18 @@ static void unwind(struct run *r, struct xlcp_err *err)
     }
     if (r->suspended) {
         enum xlcp_domstate st = XLCP_DOM_SUSPENDED;
-
         int src;
 
         xlcp_err_clear(&e2);
         /* Resume only a guest that really is suspended; a failed save may not have. */
         src = CALL(HV(p), state, &r->dom, &st, &e2);
+        /* a guest that crashed is not ours to resume: say so rather than that the resume
+         * failed, or that it did not answer */
         if (src == XLCP_ENOTFOUND) {
-            /* not ours to resume: say so rather than that the resume failed */
             xlcp_err_prefix(err, "the domain went away meanwhile (crashed, rebooted or "
                                  "destroyed); first error");
+        } else if (src == 0 && st == XLCP_DOM_SHUTDOWN) {
+            xlcp_err_prefix(err, "the guest crashed or shut down meanwhile; first error");
         } else if (src != 0 || st == XLCP_DOM_SUSPENDED) {
             xlcp_err_clear(&e2);
             if (CALL(HV(p), resume, &r->dom, &e2) != 0)

@@ -81,6 +81,11 @@ one_run() { # method workload
         ;;
     esac
     sleep 1
+    if guest_new_domain "$g" "$domid"; then
+        not_ok "$m/$w: the guest crashed during the run (see above), run not counted" "${out:-}"
+        setup_guest "$w"
+        return 1
+    fi
     gap=$(guest_probe_max "$g")
     if [ $rc -ne 0 ]; then
         not_ok "$m/$w: failed (exit $rc) ${out:-}"
@@ -90,17 +95,28 @@ one_run() { # method workload
     ok "$m/$w: guest gap ${gap} ms, dom0 pause ${pause} ms, total ${total} ms, ${bytes} bytes"
 }
 
+# (Re)sets up the bench guest $g for workload W: its module, its dirtier.
+setup_guest() { # W
+    domid=$(guest_domid "$g")
+    if [ "$module" = 1 ]; then
+        guest_run "$g" 'insmod /lib/xlcp/extra/xlcp_guest.ko && echo loaded' | grep -q loaded &&
+            ok "guest module loaded in $g" || not_ok "guest module loaded in $g"
+    fi
+    if [ "${1#pvh-}" = dirty ]; then
+        guest_run "$g" "xlcp-dirtier 64 $DIRTY_RATE </dev/null >/dev/null 2>&1 & echo started" >/dev/null
+        sleep 3
+    fi
+}
+
 bench_guest() { # TYPE DISK MODULE PREFIX
-    local type=$1 disk=$2 module=$3 prefix=$4 w r m
+    local type=$1 disk=$2 prefix=$4 w r m
+    module=$3
     g=gbench-$type
     thin=0
     [ "${disk%%:*}" = thin ] && thin=1
     XLCP_GUEST_TYPE=$type guest_start "$g" "$disk" && guest_wait_ready "$g" 240 &&
         ok "bench guest $g ready ($type, $disk)" || { not_ok "bench guest $g"; return 1; }
-    if [ "$module" = 1 ]; then
-        guest_run "$g" 'insmod /lib/xlcp/extra/xlcp_guest.ko && echo loaded' | grep -q loaded &&
-            ok "guest module loaded in $g" || not_ok "guest module loaded in $g"
-    fi
+    setup_guest idle
     for w in idle dirty; do
         if [ "$w" = dirty ]; then
             guest_run "$g" "xlcp-dirtier 64 $DIRTY_RATE </dev/null >/dev/null 2>&1 & echo started" >/dev/null

@@ -247,6 +247,19 @@ echo started" >/dev/null
 guest_probe_max() { guest_run "$1" 'cat /run/gaps.log.max 2>/dev/null || echo 0'; }
 guest_probe_gaps() { guest_run "$1" 'cat /run/gaps.log 2>/dev/null'; }
 
+# guest_new_domain NAME DOMID: true if NAME is no longer domain DOMID, with a diag of what
+# Xen said (under emulation a PVH guest was seen to crash now and then while its memory was
+# copied live, with xl migrate as with us, and xl restarts it as a new domain); waits until
+# the new one is ready. See tools/nested/README.md.
+guest_new_domain() {
+    local now
+    now=$(guest_domid "$1")
+    [ "$now" = "$2" ] && return 1
+    diag "guest $1 is no longer domain $2 (now ${now:-none}): it crashed and xl restarted it; Xen: $("$XL" dmesg | grep -E 'Triple fault|crash' | tail -n 2 | tr '\n' ';')"
+    [ -z "$now" ] || guest_wait_ready "$1" 240
+    return 0
+}
+
 # guest_console NAME: the console output buffered by xenconsoled (since boot or restore)
 guest_console() {
     timeout "${2:-6}" "$XL" console "$1" </dev/null 2>/dev/null | tr -d '\r'

@@ -394,6 +394,22 @@ static void test_guest_vanishes(void **state)
     assert_int_equal(fake_catalog_entries(f->w), 0);
 }
 
+/* A guest that crashes during the copy and is kept (on_crash=preserve): not resumed, and
+ * the error says it crashed rather than that it did not answer. */
+static void test_guest_crashes(void **state)
+{
+    struct fx *f = *state;
+    f->dom->crashes = 1;
+    int rc = create(f, "web1");
+    assert_int_equal(rc, XLCP_ETIMEDOUT);
+    assert_int_equal(f->err.step, XLCP_STEP_LIVE_COPY);
+    assert_non_null(strstr(f->err.msg, "crashed or shut down"));
+    assert_null(strstr(f->w->log, "hv.resume"));
+    assert_int_equal(fake_snapshot_count(f->w), 0);
+    assert_int_equal(fake_held_count(f->w), 0);
+    assert_int_equal(fake_catalog_entries(f->w), 0);
+}
+
 /* A catalog without room for the memory image is refused before the guest is touched,
  * with the catalog, the need and the free space in the message. */
 static void test_catalog_full(void **state)
@@ -771,6 +787,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_thaw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_vanishes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_crashes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_ok_and_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_without_module, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_domain_and_state, setup, teardown),

@@ -123,7 +123,7 @@ fi
 # xl create) - register state apparently not kept across Xen's context switches under
 # TCG; without XSAVE, Xen falls back to FXSAVE.
 # shellcheck disable=SC2054
-qemu=(qemu-system-x86_64 -accel tcg -cpu "${XLCP_QEMU_CPU:-max,-smap,-smep,-xsave,-avx,-avx2}" -m 3072 -smp 2 -no-reboot -nodefaults
+qemu=(qemu-system-x86_64 -accel "${XLCP_QEMU_ACCEL:-tcg}" -cpu "${XLCP_QEMU_CPU:-max,-smap,-smep,-xsave,-avx,-avx2}" -m 3072 -smp 2 -no-reboot -nodefaults
     -kernel "$images/xen.elf" -append "$xen_args"
     -initrd "$images/dom0-vmlinuz $dom0_args,$images/dom0-initrd.img"
     -drive "file=$images/dom0.img,if=none,id=root,format=raw,snapshot=on"

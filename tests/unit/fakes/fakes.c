@@ -235,6 +235,10 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
         return xlcp_err_set(err, XLCP_ENOTFOUND, "domain %u gone", dom->domid);
     if (d->never_suspends)
         return xlcp_err_set(err, XLCP_ETIMEDOUT, "guest did not suspend");
+    if (d->crashes) {
+        d->d.state = XLCP_DOM_SHUTDOWN;
+        return xlcp_err_set(err, XLCP_ETIMEDOUT, "domain did not respond to suspend request");
+    }
     if (d->vanishes) {
         d->used = 0; /* as libxl sees a domain that crashed and was rebooted: gone */
         return xlcp_err_set(err, XLCP_EHV, "domain did not respond to suspend request");
