@@ -5,7 +5,8 @@
 #       guest's dirty pages (no shadow paging), so its memory is copied with it stopped;
 #   PVH with one thin LV and the guest module (workloads pvh-idle, pvh-dirty): live copy,
 #       light suspend, the thin snapshot re-pointed inside the pool.
-# For each method, three runs (interleaved), medians of:
+# For each method, three runs (interleaved, each from a quiet dom0: udev settled, synced),
+# medians of:
 #   guest_gap_ms   largest gap the guest's CLOCK_BOOTTIME probe saw around the operation
 #   dom0_pause_ms  how long dom0 kept the guest stopped (xl save -c: the whole save;
 #                  pause-lvcreate: xl pause .. xl unpause; xl-checkpoint: suspended ..
@@ -34,6 +35,7 @@ img=/var/tmp/bench-save.img # not on /run: a tmpfs too small for an image
 
 one_run() { # method workload
     local m=$1 w=$2 t0 t1 p0 p1 rc=0 gap pause total bytes out id snapargs
+    quiet_dom0
     guest_probe_start "$g" 20 fifo
     sleep 2
     case "$m" in

@@ -39,6 +39,7 @@ sleep 1; kill -0 \$! 2>/dev/null || { cat /run/gaps.err; exit 3; }" 300 >/dev/nu
 one() { # method workload
     local m=$1 w=$2 out rc id info gap pause total
     restarted "$w"
+    quiet_dom0
     probe || { not_ok "$m/$w: no probe in the guest, run skipped"; return 1; }
     sleep 2
     out=$(xl-checkpoint create "$g" 2>&1)

@@ -77,6 +77,12 @@ done_testing() {
 }
 
 now() { date +%s.%N; }
+# quiet_dom0: let what the last operation started in dom0 finish (udev's work on volumes
+# created or removed, dirty pages of deleted images) before the next is timed
+quiet_dom0() {
+    udevadm settle --timeout=60 2>/dev/null
+    sync
+}
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # ---- watchdogs -----------------------------------------------------------------------
