@@ -67,8 +67,15 @@ one() { # method workload
 }
 load() { # WORKLOAD: that many busy processes at the normal priority (nice 0: the agent,
     # whose children they are, runs at -20 so that it still answers; see guest/init)
-    guest_run "$g" "killall yes 2>/dev/null; for i in \$(seq 1 ${1#procs-}); do nice -n 20 yes >/dev/null 2>&1 & done; echo" >/dev/null
-    diag "$1: nice of the busy processes: $(guest_run "$g" 'for p in $(pidof yes); do cut -d" " -f19 /proc/$p/stat; done | sort | uniq -c | tr "\n" " "')"
+    local out
+    out=$(guest_run "$g" "killall yes 2>/dev/null; for i in \$(seq 1 ${1#procs-}); do yes >/dev/null 2>&1 & done
+renice -n 20 -p \$(pidof yes) >/dev/null
+for p in \$(pidof yes); do cut -d' ' -f19 /proc/\$p/stat; done | sort | uniq -c | tr '\n' ' '")
+    diag "$1: busy processes (count, nice): $out"
+    case "$out" in
+    *" ${1#procs-} 0 "*) ;;
+    *) bail "$1: the guest does not run ${1#procs-} busy processes at nice 0 ($out)" ;;
+    esac
 }
 # A guest that crashed (under emulation a PVH guest was seen to triple-fault now and then
 # while its memory was copied live, with xl migrate as with us) is rebooted by xl as a new
