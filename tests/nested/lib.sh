@@ -11,7 +11,7 @@
 #   guest_counter NAME            the agent's liveness counter (~1/s)
 #   guest_wait_counter NAME MIN [SECS]   wait until counter > MIN, print it
 #   guest_run NAME CMD [SECS]     run a shell script in the guest, print its output,
-#                                 return its exit status (output: its last 2400 bytes)
+#                                 return its exit status (output: its last 1400 bytes)
 #   guest_console NAME            what the guest printed on its console so far
 #   guest_probe_start NAME [MS], guest_probe_max NAME, guest_probe_gaps NAME
 #                                 guest-seen downtime (CLOCK_BOOTTIME gaps above MS)
@@ -110,7 +110,8 @@ guest_xspath() {
 
 # ---- guests ----------------------------------------------------------------------------
 _letters=abcdefghijklmnop
-# guest_start NAME [DISK...]
+# guest_start NAME [DISK...]  (XLCP_GUEST_TYPE pv|pvh, XLCP_GUEST_MEMORY MiB, and
+# XLCP_GUEST_EXTRA: more kernel parameters, e.g. panic=1)
 guest_start() {
     local name=$1 i=0 spec kind size lv disks="" cfg out rc try
     shift
@@ -148,7 +149,7 @@ name = "$name"
 type = "${XLCP_GUEST_TYPE:-pv}"
 kernel = "$XLCP_GUEST_KERNEL"
 ramdisk = "$XLCP_GUEST_INITRD"
-extra = "console=hvc0 loglevel=4"
+extra = "console=hvc0 loglevel=4${XLCP_GUEST_EXTRA:+ $XLCP_GUEST_EXTRA}"
 memory = ${XLCP_GUEST_MEMORY:-256}
 vcpus = 1
 disk = [ ${disks%, } ]

@@ -98,6 +98,10 @@ done
     echo "XLCP_TEST_TIMEOUT=${XLCP_TEST_TIMEOUT:-600}"
     echo "XLCP_NESTED_GLOB='${XLCP_NESTED_GLOB:-t[0-9]*.sh}'"
     echo "XLCP_IMAGES_DIGEST=$(basename "$images")"
+    # the benchmarks' knobs, passed on when set (tests/nested/b*.sh)
+    for v in XLCP_BENCH_REPS XLCP_B20_PATHS; do
+        if [ -n "${!v:-}" ]; then printf "export %s=%q\n" "$v" "${!v}"; fi
+    done
 } >"$pl/config.env"
 cp "$images/manifest.env" "$pl/images-manifest.env"
 pl_mb=$(($(du -sm "$pl" | cut -f1) + 256))
