@@ -82,18 +82,18 @@ load() { # WORKLOAD: that many busy processes at the normal priority (nice 0: th
     # -20 and reniced afterwards, 200 of them starved the guest's softirqs (RCU stalls, no
     # timers) before the renice came. Killed ones stay zombies until the agent (PID 1)
     # reaps them: only live ones count.
-    local out try
-    for try in 1 2 3; do
-    out=$(guest_run "$g" 'live() { for p in $(pidof yes); do set -- $(cat /proc/$p/stat 2>/dev/null); [ "${3:-Z}" != Z ] && echo "$1 ${19}"; done; }
+    local out
+    for _ in 1 2 3; do
+        out=$(guest_run "$g" 'live() { for p in $(pidof yes); do set -- $(cat /proc/$p/stat 2>/dev/null); [ "${3:-Z}" != Z ] && echo "$1 ${19}"; done; }
 killall yes 2>/dev/null
 i=0; while [ -n "$(live)" ] && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
 sh -c '\''renice -n 20 -p $$ >/dev/null; for i in $(seq 1 '"${1#procs-}"'); do yes >/dev/null 2>&1 & done'\''
 live | cut -d" " -f2 | sort | uniq -c | tr "\n" " "' 300)
-    diag "$1: busy processes (count, nice): $out"
-    case "$out" in
-    *" ${1#procs-} 0 "*) return 0 ;;
-    esac
-    resetup || break # the guest crashed meanwhile: set it up again and retry
+        diag "$1: busy processes (count, nice): $out"
+        case "$out" in
+        *" ${1#procs-} 0 "*) return 0 ;;
+        esac
+        resetup || break # the guest crashed meanwhile: set it up again and retry
     done
     bail "$1: the guest does not run ${1#procs-} busy processes at nice 0 ($out)"
 }

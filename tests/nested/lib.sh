@@ -259,9 +259,8 @@ guest_probe_gaps() { guest_run "$1" 'cat /run/gaps.log 2>/dev/null'; }
 xen_saw_triple_fault() { "$XL" dmesg | grep -q "d${1}v[0-9]* Triple fault"; }
 
 # guest_new_domain NAME DOMID: true if NAME is no longer domain DOMID, with a diag of what
-# Xen said (under emulation a PVH guest was seen to crash now and then while its memory was
-# copied live, with xl migrate as with us, and xl restarts it as a new domain); waits until
-# the new one is ready. See tools/nested/README.md.
+# Xen said (under emulation a PVH guest crashes now and then and xl restarts it as a new
+# domain; see tools/nested/README.md); waits until the new one is ready.
 guest_new_domain() {
     local now
     now=$(guest_domid "$1")

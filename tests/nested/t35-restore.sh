@@ -139,7 +139,7 @@ for try in 1 2; do
     fi
     if [ $try -eq 1 ] && [ $rc -eq 0 ] && xen_saw_triple_fault "$r2"; then
         diag "the second restore's domain $r2 triple-faulted under emulation: once more"
-        "$XL" destroy "$g-r2" >/dev/null 2>&1
+        guest_destroy "$g-r2"
         continue
     fi
     not_ok "second restore" "exit $rc: $out"
