@@ -47,6 +47,8 @@ const char *xlcp_domstate_name(enum xlcp_domstate s)
         return "paused";
     case XLCP_DOM_SUSPENDED:
         return "suspended";
+    case XLCP_DOM_CRASHED:
+        return "crashed";
     case XLCP_DOM_SHUTDOWN:
         return "shut down";
     }

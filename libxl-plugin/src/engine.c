@@ -628,8 +628,11 @@ static void unwind(struct run *r, struct xlcp_err *err)
         if (src == XLCP_ENOTFOUND) {
             xlcp_err_prefix(err, "the domain went away meanwhile (crashed, rebooted or "
                                  "destroyed); first error");
+        } else if (src == 0 && st == XLCP_DOM_CRASHED) {
+            xlcp_err_prefix(err, "the guest crashed meanwhile (Xen's shutdown reason: crash; "
+                                 "see `xl dmesg` and the guest's console); first error");
         } else if (src == 0 && st == XLCP_DOM_SHUTDOWN) {
-            xlcp_err_prefix(err, "the guest crashed or shut down meanwhile; first error");
+            xlcp_err_prefix(err, "the guest shut down meanwhile; first error");
         } else if (src != 0 || st == XLCP_DOM_SUSPENDED) {
             xlcp_err_clear(&e2);
             if (CALL(HV(p), resume, &r->dom, &e2) != 0)

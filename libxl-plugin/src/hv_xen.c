@@ -189,6 +189,8 @@ static enum xlcp_domstate state_of(const libxl_dominfo *di)
 {
     if (di->shutdown && di->shutdown_reason == LIBXL_SHUTDOWN_REASON_SUSPEND && !di->dying)
         return XLCP_DOM_SUSPENDED;
+    if (di->shutdown && di->shutdown_reason == LIBXL_SHUTDOWN_REASON_CRASH && !di->dying)
+        return XLCP_DOM_CRASHED;
     if (di->shutdown || di->dying)
         return XLCP_DOM_SHUTDOWN;
     if (di->paused)

@@ -31,6 +31,7 @@ enum xlcp_domstate {
     XLCP_DOM_RUNNING = 0, /* running or blocked: can be checkpointed */
     XLCP_DOM_PAUSED,
     XLCP_DOM_SUSPENDED, /* shut down with reason "suspend" (after a save) */
+    XLCP_DOM_CRASHED,   /* shut down with reason "crash" (kept by on_crash=preserve) */
     XLCP_DOM_SHUTDOWN,  /* any other shutdown, or dying */
 };
 

@@ -361,6 +361,9 @@ static void test_bad_domain_and_state(void **state)
     assert_non_null(strstr(f->err.msg, "paused"));
     f->dom->d.state = XLCP_DOM_SHUTDOWN;
     assert_int_equal(create(f, "web1"), XLCP_ESTATE);
+    f->dom->d.state = XLCP_DOM_CRASHED;
+    assert_int_equal(create(f, "web1"), XLCP_ESTATE);
+    assert_non_null(strstr(f->err.msg, "crashed"));
     assert_int_equal(fake_catalog_entries(f->w), 0);
 
     f->opts.version = 99;
@@ -406,7 +409,15 @@ static void test_guest_crashes(void **state)
 {
     struct fx *f = *state;
     f->dom->crashes = 1;
-    assert_lost_guest(f, XLCP_ETIMEDOUT, "crashed or shut down");
+    assert_lost_guest(f, XLCP_ETIMEDOUT, "crashed meanwhile");
+}
+
+/* ... or powered itself off meanwhile: said as such, not as a crash */
+static void test_guest_shuts_down(void **state)
+{
+    struct fx *f = *state;
+    f->dom->crashes = 2;
+    assert_lost_guest(f, XLCP_ETIMEDOUT, "shut down meanwhile");
 }
 
 /* A catalog without room for the memory image is refused before the guest is touched,
@@ -787,6 +798,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_vanishes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_crashes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_shuts_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_ok_and_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_without_module, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_domain_and_state, setup, teardown),

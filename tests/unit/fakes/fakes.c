@@ -236,7 +236,7 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
     if (d->never_suspends)
         return xlcp_err_set(err, XLCP_ETIMEDOUT, "guest did not suspend");
     if (d->crashes) {
-        d->d.state = XLCP_DOM_SHUTDOWN;
+        d->d.state = d->crashes > 1 ? XLCP_DOM_SHUTDOWN : XLCP_DOM_CRASHED;
         return xlcp_err_set(err, XLCP_ETIMEDOUT, "domain did not respond to suspend request");
     }
     if (d->vanishes) {

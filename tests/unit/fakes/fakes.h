@@ -23,7 +23,8 @@ struct fake_dom {
     int has_module;     /* guest advertises the checkpoint module */
     int never_suspends; /* save times out */
     int vanishes;       /* the domain goes away during the save (crash, reboot) */
-    int crashes;        /* the guest crashes during the save (kept, as on_crash=preserve) */
+    int crashes;        /* the guest crashes during the save (kept, as on_crash=preserve); 2: it
+                         * powers off instead */
     int no_logdirty;    /* the hypervisor cannot track dirty pages: no live copy */
     int resumes;        /* how many times resume was called */
     int thaws;
