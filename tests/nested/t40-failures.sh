@@ -5,7 +5,8 @@
 #   no such domain; a paused domain; a disk that is not LVM (and --skip-non-lvm);
 #   a volume group without room for the snapshot, a catalog without room for the memory
 #   image (both refused before the guest is touched);
-#   a guest that never suspends (times out); the tool killed with SIGKILL during the live
+#   a guest that never suspends (times out); a guest that crashes during the live copy,
+#   then a checkpoint of the crashed domain; the tool killed with SIGKILL during the live
 #   copy (guest still running, the next run cleans the leftovers).
 # timeout: 1500
 set -uo pipefail
@@ -121,6 +122,45 @@ state=$("$XL" list "$g" 2>/dev/null | awk 'NR == 2 { print $5 }')
 diag "domain state after the timeout: '$state'"
 nothing_left "guest that never suspends"
 running "$g" "guest that never suspends"
+guest_destroy "$g"
+lv_cleanup "$g"
+
+# A guest that crashes during the live copy (a PVH guest, so that the copy runs while the
+# guest does; the crash is the guest kernel's own, through `xl sysrq c`): the error says
+# it crashed, nothing is left behind, the crashed domain is left as Xen keeps it
+# (on_crash=preserve), and a checkpoint of it is refused as crashed.
+g=gcrash
+XLCP_GUEST_TYPE=pvh guest_start "$g" thin:128M && guest_wait_ready "$g" 240 && ok "$g (PVH) ready" ||
+    bail "$g (PVH) ready"
+xl-checkpoint create "$g" >"$XLCP_RUN/crash.out" 2>&1 &
+pid=$!
+crashed=0
+for _ in $(seq 1 600); do
+    img=$(find "$XLCP_CATALOG_ROOT" -path '*/.tmp-*/memory.xl' 2>/dev/null | head -n 1)
+    size=$(stat -c %s "$img" 2>/dev/null || echo 0)
+    if [ -n "$img" ] && [ "$size" -gt 4194304 ]; then
+        "$XL" sysrq "$g" c && crashed=1
+        break
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+wait "$pid"
+rc=$?
+out=$(cat "$XLCP_RUN/crash.out")
+[ "$crashed" = 1 ] && ok "guest crashed during the live copy (after $size bytes copied)" ||
+    not_ok "guest crashed during the live copy" "the run ended first: $out"
+[ $rc -ne 0 ] && printf '%s' "$out" | grep -q "step live-copy: the guest crashed meanwhile" &&
+    ok "crash during the copy: exit $rc, \"$(printf '%s' "$out" | tail -n 1 | cut -c1-160)\"" ||
+    not_ok "crash during the copy reported as a crash" "exit $rc: $out"
+nothing_left "crash during the copy"
+state=$("$XL" list "$g" 2>/dev/null | awk 'NR == 2 { print $5 }')
+case "$state" in
+*c*) ok "crashed domain kept as Xen left it (state '$state')" ;;
+*) not_ok "crashed domain kept as Xen left it" "state '$state'" ;;
+esac
+expect_exit "crashed domain" 4 "is crashed, not running" xl-checkpoint create "$g"
+nothing_left "crashed domain"
 guest_destroy "$g"
 lv_cleanup "$g"
 
