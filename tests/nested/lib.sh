@@ -244,7 +244,8 @@ guest_run() {
 
 # Downtime probe (guest/gapprobe.c, CLOCK_BOOTTIME, 10 ms ticks): gaps above a threshold
 # are logged in the guest. guest_probe_start NAME [THRESHOLD_MS [fifo]] (default 100)
-# (re)starts it with an empty log (fifo: real-time priority, see gapprobe.c); guest_probe_max NAME prints the largest gap in ms (0 if none);
+# (re)starts it with an empty log (fifo: real-time priority, see gapprobe.c);
+# guest_probe_max NAME prints the largest gap in ms (of all, the 10 ms tick included);
 # guest_probe_gaps NAME prints "<boottime s> <gap ms>" lines.
 guest_probe_start() {
     guest_run "$1" "killall xlcp-gapprobe 2>/dev/null; rm -f /run/gaps.log /run/gaps.log.max
