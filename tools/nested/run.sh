@@ -6,7 +6,7 @@
 #
 # Usage: run.sh [--shell] [--timeout SECS] [PATTERN...]
 #   PATTERN / XLCP_NESTED_TESTS   only tests whose name contains one of them (e.g. t10)
-#   XLCP_NESTED_TIMEOUT           whole-run limit in seconds (default 2400); QEMU is killed
+#   XLCP_NESTED_TIMEOUT           whole-run limit in seconds (default 3000); QEMU is killed
 #   XLCP_TEST_TIMEOUT             default per-test limit inside dom0 (default 600)
 #   XLCP_CACHE                    image cache (default ~/.cache/xl-checkpoint)
 #   XLCP_BOOT_TIMEOUT             limit for Xen + dom0 to reach the harness (default 600)
@@ -23,7 +23,7 @@ top=$(cd "$here/../.." && pwd)
 . "$here/versions.env"
 
 mode="test"
-limit=${XLCP_NESTED_TIMEOUT:-2400}
+limit=${XLCP_NESTED_TIMEOUT:-3000}
 patterns=${XLCP_NESTED_TESTS:-}
 while [ $# -gt 0 ]; do
     case "$1" in
