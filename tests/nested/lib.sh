@@ -255,10 +255,6 @@ echo started" >/dev/null
 guest_probe_max() { guest_run "$1" 'cat /run/gaps.log.max 2>/dev/null || echo 0'; }
 guest_probe_gaps() { guest_run "$1" 'cat /run/gaps.log 2>/dev/null'; }
 
-# xen_saw_triple_fault DOMID: Xen logged a triple fault of that domain (emulation, see
-# tools/nested/README.md)
-xen_saw_triple_fault() { "$XL" dmesg | grep -q "d${1}v[0-9]* Triple fault"; }
-
 # guest_new_domain NAME DOMID: true if NAME is no longer domain DOMID, with a diag of what
 # Xen said (under emulation a PVH guest crashes now and then and xl restarts it as a new
 # domain; see tools/nested/README.md); waits until the new one is ready.

@@ -120,13 +120,17 @@ if [ ${#tests[@]} -eq 0 ]; then
     echo "# no test matches '$XLCP_NESTED_TESTS'" >>"$tap"
     echo "XLCP-TAP: # no test matches '$XLCP_NESTED_TESTS'"
 fi
-# crash_evidence XEN_LOG_BEFORE: what says a guest crashed since XEN_LOG_BEFORE (a copy of
-# `xl dmesg`): Xen's new lines about triple faults and crashes, and domains kept crashed
-# (on_crash=preserve). Under emulation PVH guests crash now and then, with or without a
-# live copy, as with `xl migrate` (tools/nested/README.md "Known pitfalls").
-crash_evidence() {
-    timeout 30 xl dmesg 2>/dev/null | grep -Fxv -f "$1" | grep -E 'Triple fault|crash' | tail -n 4
-    timeout 30 xl list 2>/dev/null | awk 'NR > 1 && $5 ~ /c/ { print "domain " $2 " (" $1 ") is crashed: " $5 }'
+# note_crash XEN_LOG_BEFORE: sets $crash to what says a guest crashed since XEN_LOG_BEFORE
+# (a copy of `xl dmesg`) and writes it into the TAP: Xen's new lines about triple faults
+# and crashes, and domains kept crashed (on_crash=preserve). Under emulation PVH guests
+# crash now and then, with or without a live copy, as with `xl migrate`
+# (tools/nested/README.md "Known pitfalls").
+note_crash() {
+    crash=$(
+        timeout 30 xl dmesg 2>/dev/null | grep -Fxv -f "$1" | grep -E 'Triple fault|crash' | tail -n 4
+        timeout 30 xl list 2>/dev/null | awk 'NR > 1 && $5 ~ /c/ { print "domain " $2 " (" $1 ") is crashed: " $5 }'
+    )
+    [ -z "$crash" ] || printf '%s\n' "$crash" | sed 's/^/    # guest crash during the test: /' >>"$tap"
 }
 
 # run_one TEST LOG LIMIT: runs TEST under LIMIT seconds, its output in LOG; sets $msg to
@@ -174,8 +178,7 @@ for t in "${tests[@]}"; do
     sed 's/^/    /' "$log" >>"$tap"
     note=""
     if [ -n "$msg" ]; then
-        crash=$(crash_evidence "$xenlog")
-        [ -n "$crash" ] && printf '%s\n' "$crash" | sed 's/^/    # guest crash during the test: /' >>"$tap"
+        note_crash "$xenlog"
         # A failure that came with a guest crash gets one more run on a clean machine: a
         # crash of our making comes back, the emulator's seldom does (one in 15-30 copies).
         if [ -n "$crash" ]; then
@@ -188,10 +191,7 @@ for t in "${tests[@]}"; do
             run_one "$t" "$log" "$limit"
             sed 's/^/    /' "$log" >>"$tap"
             note="; second run: a guest crashed in the first ($(printf '%s' "$crash" | head -n 1 | tr -s ' '))"
-            if [ -n "$msg" ]; then
-                crash=$(crash_evidence "$xenlog")
-                [ -n "$crash" ] && printf '%s\n' "$crash" | sed 's/^/    # guest crash during the test: /' >>"$tap"
-            fi
+            [ -z "$msg" ] || note_crash "$xenlog"
         fi
     fi
     if [ -z "$msg" ]; then
