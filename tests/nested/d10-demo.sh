@@ -25,7 +25,7 @@ diag "guest: $(guest_run "$g" 'insmod /lib/xlcp/extra/xlcp_guest.ko && dmesg | g
 guest_run "$g" 'mkfs.ext4 -q -F /dev/xvda && mkdir -p /mnt/d && mount /dev/xvda /mnt/d && echo "written before the checkpoint" > /mnt/d/note && sync' 180 >/dev/null
 guest_probe_start "$g" 20
 show "$XL" list
-show xl checkpoint create -v -n demo "$g" && ok "xl checkpoint create $g" || bail "xl checkpoint create"
+show xl -v checkpoint create --name demo "$g" && ok "xl checkpoint create $g" || bail "xl checkpoint create"
 id=$(xl-checkpoint list "$g" | awk 'NR > 1 { print $1 }' | tail -n 1)
 diag "largest gap the guest saw in its CLOCK_BOOTTIME: $(guest_probe_max "$g") ms"
 guest_run "$g" 'echo "written after the checkpoint" > /mnt/d/note && sync' >/dev/null

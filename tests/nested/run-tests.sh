@@ -24,7 +24,7 @@ done
 here=$(cd "$(dirname "$0")" && pwd)
 export XLCP_PAYLOAD=${XLCP_PAYLOAD:-$(cd "$here/../.." && pwd)}
 XLCP_NESTED_TESTS=""
-XLCP_NESTED_GLOB='t[0-9]*.sh' # tests; benchmarks are b[0-9]*.sh (make bench)
+XLCP_NESTED_GLOB='[td][0-9]*.sh' # tests and the demo; benchmarks are b[0-9]*.sh (make bench)
 XLCP_TEST_TIMEOUT=600
 # shellcheck disable=SC1091
 [ -f "$XLCP_PAYLOAD/config.env" ] && . "$XLCP_PAYLOAD/config.env"

@@ -9,6 +9,7 @@
 #   XLCP_NESTED_TIMEOUT           whole-run limit in seconds (default 3000); QEMU is killed
 #   XLCP_TEST_TIMEOUT             default per-test limit inside dom0 (default 600)
 #   XLCP_CACHE                    image cache (default ~/.cache/xl-checkpoint)
+#   XLCP_NESTED_WAIT              seconds to wait for another nested run (default 0)
 #   XLCP_BOOT_TIMEOUT             limit for Xen + dom0 to reach the harness (default 600)
 #   XLCP_GUEST_MODULES            extra .ko files for the guest (/lib/xlcp/extra/), besides
 #                                 build/guest-kernel/*.ko and guest-kernel/*.ko
@@ -40,11 +41,18 @@ out=$top/build/nested
 mkdir -p "$out"
 log() { echo "nested: $*" >&2; }
 
-# one nested QEMU at a time (two on 2 cores slow each other down and time out)
-exec 9>"$out/.lock"
+# One nested QEMU at a time on this machine, whatever checkout it comes from (two on 2
+# cores slow each other down and time out). XLCP_NESTED_WAIT: seconds to wait for the
+# other run (default 0: fail at once).
+lock=${XLCP_NESTED_LOCK:-/var/tmp/xl-checkpoint-nested.lock}
+exec 9>"$lock"
 if ! flock -n 9; then
-    log "ERROR: another nested run holds $out/.lock; wait for it to finish"
-    exit 1
+    wait_s=${XLCP_NESTED_WAIT:-0}
+    [ "$wait_s" -gt 0 ] && log "waiting up to ${wait_s}s for another nested run ($lock)"
+    if [ "$wait_s" -le 0 ] || ! flock -w "$wait_s" 9; then
+        log "ERROR: another nested run holds $lock; wait for it to finish"
+        exit 1
+    fi
 fi
 avail_mb=$(df --output=avail -BM "$out" | tail -1 | tr -dc 0-9)
 if [ "$avail_mb" -lt 3000 ]; then
@@ -96,7 +104,7 @@ done
 {
     echo "XLCP_NESTED_TESTS=\"$(echo $patterns)\""
     echo "XLCP_TEST_TIMEOUT=${XLCP_TEST_TIMEOUT:-600}"
-    echo "XLCP_NESTED_GLOB='${XLCP_NESTED_GLOB:-t[0-9]*.sh}'"
+    echo "XLCP_NESTED_GLOB='${XLCP_NESTED_GLOB:-[td][0-9]*.sh}'"
     echo "XLCP_IMAGES_DIGEST=$(basename "$images")"
     # the benchmarks' knobs, passed on when set (tests/nested/b*.sh)
     for v in XLCP_BENCH_REPS XLCP_B20_PATHS; do
