@@ -1,7 +1,7 @@
 /*
  * disk_dm.h - the few device-mapper operations the LVM adapter needs inside the guest's
  * pause, where LVM's command line (a process, a metadata commit, udev) is far too slow,
- * and the guardian that undoes them if we die half-way. Private to disk_lvm.c.
+ * and the guardian that undoes them if we die half-way. Private to the LVM adapter (lvm.h).
  */
 #ifndef XLCP_DISK_DM_H
 #define XLCP_DISK_DM_H

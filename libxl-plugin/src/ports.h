@@ -2,7 +2,7 @@
  * ports.h - the narrow interfaces through which the engine reaches the world.
  *
  *   hv     the hypervisor and toolstack (libxenlight, libxenctrl, libxenstore): hv_xen.c
- *   disk   block volumes (LVM): disk_lvm.c
+ *   disk   block volumes (LVM): disk_lvm.c and the files lvm.h lists
  *   store  the checkpoint catalog on the local file system: store_fs.c
  *   clock  time: clock_posix.c
  *
