@@ -194,6 +194,74 @@ int xlcp_dm_thin_info(dev_t dev, dev_t *pool_out, uint32_t *id_out, struct xlcp_
     return rc;
 }
 
+/* Completed writes, write sectors and discards of a block device (fields 5, 7 and 12 of
+ * its stat file; kernels before 4.18 have no discard fields: 0). */
+static int io_counters(dev_t dev, struct xlcp_dm_state *out, struct xlcp_err *err)
+{
+    char path[64];
+    unsigned long long f[15] = {0};
+    FILE *fp;
+    int n;
+
+    snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/stat", major(dev), minor(dev));
+    fp = fopen(path, "re");
+    if (!fp)
+        return xlcp_err_errno(err, errno, "%s", path);
+    n = fscanf(fp, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+               &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9], &f[10], &f[11],
+               &f[12], &f[13], &f[14]);
+    fclose(fp);
+    if (n < 11)
+        return xlcp_err_set(err, XLCP_EDISK, "%s: unexpected content", path);
+    out->writes = f[4];
+    out->write_sectors = f[6];
+    out->discards = n >= 12 ? f[11] : 0;
+    return 0;
+}
+
+int xlcp_dm_state(dev_t dev, struct xlcp_dm_state *out, struct xlcp_err *err)
+{
+    struct dm_task *t = task(DM_DEVICE_INFO, dev, "info", err);
+    struct dm_info info;
+    int ok;
+
+    if (!t)
+        return err->code;
+    ok = dm_task_run(t) && dm_task_get_info(t, &info);
+    dm_task_destroy(t);
+    if (!ok)
+        return dm_fail(err, "info", dev);
+    if (!info.exists)
+        return xlcp_err_set(err, XLCP_ENOTFOUND, "device-mapper device %u:%u does not exist",
+                            major(dev), minor(dev));
+    out->suspended = info.suspended ? 1 : 0;
+    out->event_nr = info.event_nr;
+    return io_counters(dev, out, err);
+}
+
+int xlcp_dm_flush(const char *path, struct xlcp_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc;
+
+    if (fd < 0)
+        return xlcp_err_errno(err, errno, "open %s", path);
+    rc = fsync(fd) == 0 ? 0 : xlcp_err_errno(err, errno, "flush of %s", path);
+    close(fd);
+    return rc;
+}
+
+const struct xlcp_dm_ops xlcp_dm_real = {
+    .devno = xlcp_dm_devno,
+    .suspend = xlcp_dm_suspend,
+    .resume = xlcp_dm_resume,
+    .is_suspended = xlcp_dm_is_suspended,
+    .state = xlcp_dm_state,
+    .message = xlcp_dm_message,
+    .thin_info = xlcp_dm_thin_info,
+    .flush = xlcp_dm_flush,
+};
+
 /* ---- the guardian ---------------------------------------------------------------- *
  * Lines on its pipe: "H maj min" held, "R maj min" released, "P maj min id" re-point
  * under way, "Q maj min id" re-point done, "D" done. On end of file without "D", it

@@ -25,6 +25,32 @@ int xlcp_dm_message(dev_t dev, const char *msg, struct xlcp_err *err);
  * XLCP_EUNSUPPORTED if the device's table is not one thin target. */
 int xlcp_dm_thin_info(dev_t dev, dev_t *pool_out, uint32_t *id_out, struct xlcp_err *err);
 
+/* What a hold check needs of a device: whether it is suspended, its event counter, and
+ * the writes and discards that completed on it (the block layer's counters,
+ * /sys/dev/block/<maj>:<min>/stat): while a hold is intact none can complete. */
+struct xlcp_dm_state {
+    int suspended;
+    uint32_t event_nr;
+    uint64_t writes, write_sectors, discards;
+};
+int xlcp_dm_state(dev_t dev, struct xlcp_dm_state *out, struct xlcp_err *err);
+/* Flushes a block device (open + fsync), e.g. to make a thin pool commit its metadata. */
+int xlcp_dm_flush(const char *path, struct xlcp_err *err);
+
+/* The operations above as a table, so that unit tests can put fakes behind the adapter
+ * (xlcp_dm_real: the functions above). */
+struct xlcp_dm_ops {
+    int (*devno)(const char *path, dev_t *out, struct xlcp_err *err);
+    int (*suspend)(dev_t dev, struct xlcp_err *err);
+    int (*resume)(dev_t dev, struct xlcp_err *err);
+    int (*is_suspended)(dev_t dev, struct xlcp_err *err);
+    int (*state)(dev_t dev, struct xlcp_dm_state *out, struct xlcp_err *err);
+    int (*message)(dev_t dev, const char *msg, struct xlcp_err *err);
+    int (*thin_info)(dev_t dev, dev_t *pool_out, uint32_t *id_out, struct xlcp_err *err);
+    int (*flush)(const char *path, struct xlcp_err *err);
+};
+extern const struct xlcp_dm_ops xlcp_dm_real;
+
 /*
  * The guardian: a child process that, if we die (even by SIGKILL) between a capture and
  * its completion, lets held writes flow again (resumes the devices we suspended) and puts

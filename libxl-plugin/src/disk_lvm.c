@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lvm.h"
@@ -66,7 +67,7 @@ static int lvm_arm(void *self, const struct xlcp_volume *vol, const char *snap_n
     snprintf(pd->tag, sizeof(pd->tag), "%s", tag);
     pd->thin = vol->thin;
     snprintf(path, sizeof(path), "%s/%s/%s", l->devdir, vol->vg, vol->lv);
-    rc = xlcp_dm_devno(path, &pd->origin, err);
+    rc = l->dm->devno(path, &pd->origin, err);
     if (rc)
         return xlcp_err_prefix(err, "origin of %s/%s (is it active?)", vol->vg, vol->lv);
     rc = xlcp_dm_guardian_start(&l->guard, err);
@@ -76,18 +77,20 @@ static int lvm_arm(void *self, const struct xlcp_volume *vol, const char *snap_n
     if (vol->thin) {
         char pool[2 * XLCP_NAME_MAX + 2], size[32];
 
-        rc = xlcp_dm_thin_info(pd->origin, &pd->pool, &pd->origin_id, err);
+        rc = l->dm->thin_info(pd->origin, &pd->pool, &pd->origin_id, err);
         if (rc)
             return xlcp_err_prefix(err, "%s/%s", vol->vg, vol->lv);
         if (!vol->pool[0] || !xlcp_lvm_valid_name(vol->pool))
             return xlcp_err_set(err, XLCP_EDISK, "thin volume %s/%s has no pool", vol->vg, vol->lv);
         snprintf(pool, sizeof(pool), "%s/%s", vol->vg, vol->pool);
         snprintf(size, sizeof(size), "%" PRIu64 "b", vol->size_bytes);
-        /* an empty thin volume of the origin's size, inactive: only its id is needed */
-        char *args[] = {"lvcreate", "-q",        "-y", "-an", "-V",
-                        size,       "-T",        pool, "-n",  (char *)snap_name,
+        /* an empty thin volume of the origin's size, inactive: only its id is needed;
+         * read-only and skipped at activation, as the snapshot it becomes stays (LVM's
+         * metadata is not touched by the re-point) */
+        char *args[] = {"lvcreate", "-q",        "-y", "-an", "-pr", "-ky",
+                        "-V",       size,        "-T", pool,  "-n",  (char *)snap_name,
                         "--addtag", (char *)tag, NULL};
-        rc = xlcp_lvm_run_simple(&l->run, args, err);
+        rc = xlcp_lvm_run_simple(&l->run, vol->vg, args, err);
         if (rc)
             return rc;
         pd->used = 1; /* from here on, remove() cleans up */
@@ -116,53 +119,60 @@ static int lvm_arm(void *self, const struct xlcp_volume *vol, const char *snap_n
     return 0;
 }
 
-/* Inside the pause: one ioctl per disk. The origin is suspended (device-mapper lets the
- * requests under way finish and holds new ones), so its content is fixed at this
- * instant; the rest (complete) runs once the guest runs again. */
+/* Inside the pause: one ioctl per disk (lvm_hold.c). */
 static int lvm_capture(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
 {
     struct lvm *l = self;
     struct pending *pd = xlcp_lvm_pending_of(l, snap);
-    int rc;
 
     if (!pd)
         return xlcp_err_set(err, XLCP_EINTERNAL, "snapshot %s/%s was not armed", snap->vg,
                             snap->lv);
-    xlcp_dm_guardian_held(&l->guard, pd->origin);
-    rc = xlcp_dm_suspend(pd->origin, err);
-    if (rc) {
-        xlcp_dm_guardian_released(&l->guard, pd->origin);
-        return rc;
-    }
-    pd->held = 1;
-    pd->held_at_ns = xlcp_lvm_mono_ns();
-    return 0;
+    return xlcp_lvm_hold(l, pd, err);
+}
+
+/* "<verb> <id>", or "create_snap <id> <origin id>", to the pool */
+static int pool_message(struct lvm *l, struct pending *pd, const char *verb, struct xlcp_err *err)
+{
+    char msg[64];
+
+    if (strcmp(verb, "create_snap") == 0)
+        snprintf(msg, sizeof(msg), "create_snap %" PRIu32 " %" PRIu32, pd->id, pd->origin_id);
+    else
+        snprintf(msg, sizeof(msg), "%s %" PRIu32, verb, pd->id);
+    return l->dm->message(pd->pool, msg, err);
 }
 
 /* Thin, origin held: the pool turns the armed volume's id into a snapshot of the origin
- * as it is now (delete + create_snap; LVM's transaction id is untouched). */
-static int thin_repoint(struct lvm *l, struct pending *pd, struct xlcp_err *err)
+ * as it is now (delete + create_snap; LVM's transaction id is untouched), under our VG
+ * lock taken exclusive; then the hold is checked, and the snapshot undone (a plain thin
+ * volume with that id again, as LVM's metadata describes) if it was lost. */
+static int thin_repoint(struct lvm *l, struct pending *pd, const char *origin, uint64_t left_ms,
+                        struct xlcp_err *err)
 {
-    char msg[64];
-    int rc;
+    int rc, lock = -1, made = 0;
 
+    rc = xlcp_lvm_vg_lock(&l->run, pd->vg, 1, left_ms, &lock, err);
+    if (rc)
+        return xlcp_err_prefix(err, "thin snapshot of %s", origin);
     xlcp_dm_guardian_repoint(&l->guard, pd->pool, pd->id);
-    snprintf(msg, sizeof(msg), "delete %" PRIu32, pd->id);
-    rc = xlcp_dm_message(pd->pool, msg, err);
+    rc = pool_message(l, pd, "delete", err);
     if (rc == 0) {
-        snprintf(msg, sizeof(msg), "create_snap %" PRIu32 " %" PRIu32, pd->id, pd->origin_id);
-        rc = xlcp_dm_message(pd->pool, msg, err);
+        rc = pool_message(l, pd, "create_snap", err);
+        made = rc == 0;
+        if (made)
+            rc = xlcp_lvm_hold_check(l, pd, origin, err);
         if (rc) {
-            /* put back what LVM's metadata describes: a plain thin volume with that id */
             struct xlcp_err e2;
             xlcp_err_clear(&e2);
-            snprintf(msg, sizeof(msg), "create_thin %" PRIu32, pd->id);
-            if (xlcp_dm_message(pd->pool, msg, &e2) != 0)
+            if ((made && pool_message(l, pd, "delete", &e2) != 0) ||
+                pool_message(l, pd, "create_thin", &e2) != 0)
                 xlcp_err_prefix(err, "thin volume %s/%s lost its device (%s); snapshot", pd->vg,
                                 pd->lv, e2.msg);
         }
     }
     xlcp_dm_guardian_repointed(&l->guard, pd->pool, pd->id);
+    xlcp_lvm_vg_unlock(lock);
     return rc;
 }
 
@@ -174,9 +184,9 @@ int xlcp_lvm_release(void *self, struct xlcp_snapshot *snap, struct xlcp_err *er
 
     if (!pd || !pd->held)
         return 0;
-    rc = xlcp_dm_is_suspended(pd->origin, err);
+    rc = l->dm->is_suspended(pd->origin, err);
     if (rc == 1)
-        rc = xlcp_dm_resume(pd->origin, err);
+        rc = l->dm->resume(pd->origin, err);
     if (rc < 0)
         return rc;
     pd->held = 0;
@@ -185,15 +195,26 @@ int xlcp_lvm_release(void *self, struct xlcp_snapshot *snap, struct xlcp_err *er
     return 0;
 }
 
-/* Thick, origin held: `lvcreate -s` of it (LVM takes it as suspended and resumes it with
- * the snapshot in place, so no held write reaches the snapshot). */
-static int thick_snapshot(struct lvm *l, struct pending *pd, const char *origin,
+/* Thick, origin held: the hold is checked, then `lvcreate -s` of the origin (LVM takes it
+ * as suspended and resumes it with the snapshot in place, so no held write reaches the
+ * snapshot), read-only, within what is left of the hold limit. What the check cannot
+ * see: a release forced while lvcreate itself runs, before it loads the snapshot. */
+static int thick_snapshot(struct lvm *l, struct pending *pd, const char *origin, uint64_t left_ms,
                           struct xlcp_err *err)
 {
-    char *args[] = {"lvcreate", "-q",   "-y",       "-s",    "-L",           pd->cow,
+    char *args[] = {"lvcreate", "-q",   "-y",       "-s",    "-pr",          "-L", pd->cow,
                     "-n",       pd->lv, "--addtag", pd->tag, (char *)origin, NULL};
+    struct lvm_result *r;
+    int rc = xlcp_lvm_hold_check(l, pd, origin, err);
 
-    return xlcp_lvm_run_simple(&l->run, args, err);
+    if (rc)
+        return rc;
+    r = malloc(sizeof(*r));
+    if (!r)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+    rc = xlcp_lvm_run_within(&l->run, pd->vg, args, r, 0, left_ms, err);
+    free(r);
+    return rc;
 }
 
 /* After the pause, with the guest running (its writes to the origin held meanwhile). */
@@ -203,7 +224,8 @@ static int lvm_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err 
     struct pending *pd = xlcp_lvm_pending_of(l, snap);
     char origin[2 * XLCP_NAME_MAX + 2], path[XLCP_PATH_MAX + 2 * XLCP_NAME_MAX];
     struct xlcp_err e2;
-    int rc, fd;
+    uint64_t left = 0;
+    int rc;
 
     if (!pd)
         return xlcp_err_set(err, XLCP_EINTERNAL, "snapshot %s/%s was not armed", snap->vg,
@@ -211,7 +233,15 @@ static int lvm_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err 
     snprintf(origin, sizeof(origin), "%s/%s", snap->vg, snap->origin_lv);
     if (!pd->held)
         return xlcp_err_set(err, XLCP_EINTERNAL, "origin %s was not captured", origin);
-    rc = pd->thin ? thin_repoint(l, pd, err) : thick_snapshot(l, pd, origin, err);
+    if (l->test_hold_delay_ms) { /* tests only: widens the window for a release */
+        struct timespec ts = {l->test_hold_delay_ms / 1000,
+                              (long)(l->test_hold_delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    rc = xlcp_lvm_hold_left(l, pd, &left, err);
+    if (rc == 0)
+        rc = pd->thin ? thin_repoint(l, pd, origin, left, err)
+                      : thick_snapshot(l, pd, origin, left, err);
     /* the held writes flow again, whatever happened */
     xlcp_err_clear(&e2);
     if (xlcp_lvm_release(l, snap, &e2) != 0 && rc == 0) {
@@ -222,16 +252,13 @@ static int lvm_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err 
         /* a flush of the origin makes the pool commit its metadata, our new snapshot
          * with it: before, a crash would bring back the empty volume */
         snprintf(path, sizeof(path), "%s/%s/%s", l->devdir, snap->vg, snap->origin_lv);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            return xlcp_err_errno(err, errno, "open %s", path);
-        rc = fsync(fd) == 0 ? 0 : xlcp_err_errno(err, errno, "flush of %s", path);
-        close(fd);
+        rc = l->dm->flush(path, err);
     }
     if (rc == 0)
         pd->used = 0;
     return rc;
 }
+
 static const struct xlcp_disk_ops lvm_ops = {
     .inspect = xlcp_lvm_inspect,
     .check_space = xlcp_lvm_check_space,
@@ -243,7 +270,25 @@ static const struct xlcp_disk_ops lvm_ops = {
     .exists = xlcp_lvm_exists,
     .clone = xlcp_lvm_clone,
     .remove_tagged = xlcp_lvm_remove_tagged,
+    .check = xlcp_lvm_check,
 };
+
+/* A limit from the environment (ms), or its default. */
+static int env_ms(const char *name, unsigned def, unsigned *out, struct xlcp_err *err)
+{
+    const char *v = getenv(name);
+    char *end;
+    unsigned long n;
+
+    *out = def;
+    if (!v || !*v)
+        return 0;
+    n = strtoul(v, &end, 10);
+    if (*end || n > 86400000ul)
+        return xlcp_err_set(err, XLCP_EINVAL, "%s='%s': not a number of milliseconds", name, v);
+    *out = (unsigned)n;
+    return 0;
+}
 
 int xlcp_disk_lvm_open(struct xlcp_disk *out, struct xlcp_err *err)
 {
@@ -251,12 +296,26 @@ int xlcp_disk_lvm_open(struct xlcp_disk *out, struct xlcp_err *err)
     const char *bin = getenv("XLCP_LVM");
     const char *dev = getenv("XLCP_LVM_DEVDIR");
     const char *t = getenv("XLCP_LVM_TIMEOUT");
+    const char *rundir = getenv("XLCP_RUN_DIR");
+    int rc;
 
     out->ops = NULL;
     out->self = NULL;
     if (!l)
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
     l->guard.fd = -1;
+    l->dm = &xlcp_dm_real;
+    rc = env_ms("XLCP_DM_SUSPEND_LIMIT_MS", LVM_SUSPEND_LIMIT_MS, &l->suspend_limit_ms, err);
+    if (rc == 0)
+        rc = env_ms("XLCP_HOLD_LIMIT_MS", LVM_HOLD_LIMIT_MS, &l->hold_limit_ms, err);
+    if (rc == 0) /* tests only: a pause before each completion (tests/nested/t41) */
+        rc = env_ms("XLCP_TEST_HOLD_DELAY_MS", 0, &l->test_hold_delay_ms, err);
+    if (rc) {
+        free(l);
+        return rc;
+    }
+    snprintf(l->run.rundir, sizeof(l->run.rundir), "%s",
+             rundir && *rundir ? rundir : "/run/xl-checkpoint");
     snprintf(l->run.bin, sizeof(l->run.bin), "%s", bin && *bin ? bin : "lvm");
     snprintf(l->devdir, sizeof(l->devdir), "%s", dev && *dev ? dev : "/dev");
     l->run.timeout_s = 120;
@@ -275,6 +334,21 @@ int xlcp_disk_lvm_open(struct xlcp_disk *out, struct xlcp_err *err)
     return 0;
 }
 
+int xlcp_disk_lvm_open_fake(struct xlcp_disk *out, const struct xlcp_dm_ops *dm,
+                            int (*fake)(void *arg, char *const argv[], struct lvm_result *r),
+                            void *arg, struct xlcp_err *err)
+{
+    int rc = xlcp_disk_lvm_open(out, err);
+    struct lvm *l = out->self;
+
+    if (rc)
+        return rc;
+    l->dm = dm;
+    l->run.fake = fake;
+    l->run.fake_arg = arg;
+    return 0;
+}
+
 void xlcp_disk_lvm_close(struct xlcp_disk *disk)
 {
     struct lvm *l = disk->self;
@@ -285,11 +359,14 @@ void xlcp_disk_lvm_close(struct xlcp_disk *disk)
             if (l->pend[i].used && l->pend[i].held) {
                 struct xlcp_err e;
                 xlcp_err_clear(&e);
-                if (xlcp_dm_resume(l->pend[i].origin, &e) == 0)
+                if (l->dm->resume(l->pend[i].origin, &e) == 0)
                     xlcp_dm_guardian_released(&l->guard, l->pend[i].origin);
             }
         }
-        xlcp_dm_guardian_stop(&l->guard);
+        /* a suspend past its limit that has not completed yet stays with the guardian:
+         * it resumes the device once we are gone (its thread does if we are not) */
+        if (xlcp_lvm_late_suspends() == 0)
+            xlcp_dm_guardian_stop(&l->guard);
     }
     free(disk->self);
     disk->ops = NULL;

@@ -768,6 +768,7 @@ int xlcp_engine_verify(const struct xlcp_ports *p, const char *id, unsigned int 
     char dir[XLCP_PATH_MAX];
     char path[XLCP_PATH_MAX + 80];
     char hex[XLCP_DIGEST_HEX + 1];
+    char why[400];
     uint64_t bytes = 0;
     int rc;
 
@@ -798,6 +799,10 @@ int xlcp_engine_verify(const struct xlcp_ports *p, const char *id, unsigned int 
         else if (e == 0)
             rc = xlcp_err_set(err, XLCP_ECORRUPT, "snapshot volume %s/%s of disk %s is missing",
                               m.disks[i].snap.vg, m.disks[i].snap.lv, m.disks[i].snap.vdev);
+        else if ((e = CALL(&p->disk, check, &m.disks[i].snap, why, sizeof(why), err)) < 0)
+            rc = e;
+        else if (e == 0)
+            rc = xlcp_err_set(err, XLCP_ECORRUPT, "disk %s: %s", m.disks[i].snap.vdev, why);
     }
     if (rc)
         xlcp_err_prefix(err, "checkpoint %s", id);

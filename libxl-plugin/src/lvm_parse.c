@@ -139,30 +139,33 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* "12.50" -> 12.5; empty (not applicable) -> -1 */
+static double parse_pct(const char *s)
+{
+    char *end;
+    double v;
+
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    v = strtod(s, &end);
+    return *end ? -1 : v;
+}
+
 /* lvs of one volume: 1 found, 0 absent, <0 error. */
 int xlcp_lvm_lv_info(const struct lvm_runner *l, const char *vg, const char *lv, struct lvinfo *out,
                      struct xlcp_err *err)
 {
     char name[2 * XLCP_NAME_MAX + 2];
-    char *args[] = {"lvs",
-                    "--noheadings",
-                    "--nosuffix",
-                    "--units",
-                    "b",
-                    "--separator",
-                    "|",
-                    "-o",
-                    "vg_name,lv_name,lv_size,segtype,pool_lv,lv_tags,origin,thin_id,vg_free",
-                    name,
-                    NULL};
+    char *args[] = {"lvs", "--noheadings", "--nosuffix",    "--units", "b", "--separator",
+                    "|",   "-o",           LVM_INFO_FIELDS, name,      NULL};
     struct lvm_result *r = malloc(sizeof(*r));
-    char *f[10];
+    char *f[13];
     int rc;
 
     if (!r)
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
     snprintf(name, sizeof(name), "%s/%s", vg, lv);
-    rc = xlcp_lvm_run(l, args, r, 1, err);
+    rc = xlcp_lvm_run(l, vg, args, r, 1, err);
     if (rc < 0) {
         free(r);
         return rc;
@@ -181,7 +184,7 @@ int xlcp_lvm_lv_info(const struct lvm_runner *l, const char *vg, const char *lv,
     char *nl = strchr(r->out, '\n');
     if (nl)
         *nl = '\0';
-    if (xlcp_lvm_split_fields(r->out, f, 9) != 9 || parse_u64(f[2], &out->size) != 0 ||
+    if (xlcp_lvm_split_fields(r->out, f, 12) != 12 || parse_u64(f[2], &out->size) != 0 ||
         parse_u64(f[8], &out->vg_free) != 0) {
         rc = xlcp_err_set(err, XLCP_EDISK, "lvm lvs %s: unexpected output '%.80s'", name, r->out);
         free(r);
@@ -196,18 +199,43 @@ int xlcp_lvm_lv_info(const struct lvm_runner *l, const char *vg, const char *lv,
     out->thin_id = 0;
     if (f[7][0] && parse_u64(f[7], &out->thin_id) != 0)
         out->thin_id = 0;
+    snprintf(out->attr, sizeof(out->attr), "%s", f[9]);
+    out->data_pct = parse_pct(f[10]);
+    out->meta_pct = parse_pct(f[11]);
     free(r);
     return 1;
 }
 
-int xlcp_lvm_has_our_tag(const char *tags)
+int xlcp_lvm_is_checkpoint_tag(const char *tag)
+{
+    /* "xlcp-" then [0-9]{8}T[0-9]{6}.[0-9]{3}Z-[0-9a-f]{6}: d digit, x hex digit */
+    static const char shape[] = "ddddddddTdddddd.dddZ-xxxxxx";
+    const char *p;
+
+    if (strncmp(tag, LVM_TAG_PREFIX, strlen(LVM_TAG_PREFIX)) != 0)
+        return 0;
+    p = tag + strlen(LVM_TAG_PREFIX);
+    if (strlen(p) != sizeof(shape) - 1)
+        return 0;
+    for (size_t i = 0; shape[i]; i++) {
+        if (shape[i] == 'd' && !isdigit((unsigned char)p[i]))
+            return 0;
+        if (shape[i] == 'x' && !isdigit((unsigned char)p[i]) && !(p[i] >= 'a' && p[i] <= 'f'))
+            return 0;
+        if (shape[i] != 'd' && shape[i] != 'x' && shape[i] != p[i])
+            return 0;
+    }
+    return 1;
+}
+
+int xlcp_lvm_has_our_tag(const char *tags, int also_clones)
 {
     char buf[256];
     char *save = NULL;
 
     snprintf(buf, sizeof(buf), "%s", tags);
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        if (strncmp(t, LVM_TAG_PREFIX, strlen(LVM_TAG_PREFIX)) == 0)
+        if (xlcp_lvm_is_checkpoint_tag(t) || (also_clones && strcmp(t, LVM_CLONE_TAG) == 0))
             return 1;
     return 0;
 }

@@ -10,11 +10,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,22 +80,14 @@ static void drain(int *fd, char *buf, size_t *len)
     }
 }
 
-int xlcp_lvm_run(const struct lvm_runner *l, char *const args[], struct lvm_result *r,
-                 int quiet_fail, struct xlcp_err *err)
+/* Runs argv under the watchdog (limit_ms); fills r (status -1 if killed by a signal). */
+static int exec_watched(char *argv[], const char *what, uint64_t limit_ms, struct lvm_result *r,
+                        struct xlcp_err *err)
 {
-    char *argv[32];
-    char what[512];
     int out[2] = {-1, -1}, errp[2] = {-1, -1};
-    int argc = 0, wstatus = 0, killed = 0;
+    int wstatus = 0, killed = 0;
     uint64_t deadline, term_at = 0;
     pid_t pid;
-
-    argv[argc++] = (char *)l->bin;
-    for (int i = 0; args[i] && argc < 31; i++)
-        argv[argc++] = args[i];
-    argv[argc] = NULL;
-    describe(what, sizeof(what), argv);
-    memset(r, 0, sizeof(*r));
 
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
         int e = errno;
@@ -123,7 +118,7 @@ int xlcp_lvm_run(const struct lvm_runner *l, char *const args[], struct lvm_resu
     close(out[1]);
     close(errp[1]);
 
-    deadline = mono_ms() + (uint64_t)l->timeout_s * 1000u;
+    deadline = mono_ms() + limit_ms;
     for (;;) {
         struct pollfd pf[2];
         int n = 0, timeout;
@@ -174,9 +169,38 @@ int xlcp_lvm_run(const struct lvm_runner *l, char *const args[], struct lvm_resu
         }
     }
     if (killed)
-        return xlcp_err_set(err, XLCP_ETIMEDOUT, "%s did not finish within %u s (killed)", what,
-                            l->timeout_s);
+        return xlcp_err_set(err, XLCP_ETIMEDOUT, "%s did not finish within %" PRIu64 " ms (killed)",
+                            what, limit_ms);
     r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+    return 0;
+}
+
+int xlcp_lvm_run_within(const struct lvm_runner *l, const char *vg, char *const args[],
+                        struct lvm_result *r, int quiet_fail, uint64_t limit_ms,
+                        struct xlcp_err *err)
+{
+    char *argv[32];
+    char what[512];
+    int argc = 0, lock = -1, rc;
+
+    argv[argc++] = (char *)l->bin;
+    for (int i = 0; args[i] && argc < 31; i++)
+        argv[argc++] = args[i];
+    argv[argc] = NULL;
+    describe(what, sizeof(what), argv);
+    memset(r, 0, sizeof(*r));
+    if (vg) {
+        rc = xlcp_lvm_vg_lock(l, vg, 0, limit_ms, &lock, err);
+        if (rc)
+            return xlcp_err_prefix(err, "%s", what);
+    }
+    if (l->fake)
+        rc = l->fake(l->fake_arg, argv, r);
+    else
+        rc = exec_watched(argv, what, limit_ms, r, err);
+    xlcp_lvm_vg_unlock(lock);
+    if (rc)
+        return rc;
     if (r->status == 0)
         return 0;
     if (quiet_fail)
@@ -186,14 +210,64 @@ int xlcp_lvm_run(const struct lvm_runner *l, char *const args[], struct lvm_resu
     return xlcp_err_set(err, XLCP_EDISK, "%s failed (exit %d): %s", what, r->status,
                         xlcp_lvm_last_line(r));
 }
-int xlcp_lvm_run_simple(const struct lvm_runner *run, char *const args[], struct xlcp_err *err)
+
+int xlcp_lvm_run(const struct lvm_runner *l, const char *vg, char *const args[],
+                 struct lvm_result *r, int quiet_fail, struct xlcp_err *err)
+{
+    return xlcp_lvm_run_within(l, vg, args, r, quiet_fail, (uint64_t)l->timeout_s * 1000u, err);
+}
+
+/* ---- our lock per VG ----------------------------------------------------------------- */
+
+int xlcp_lvm_vg_lock(const struct lvm_runner *l, const char *vg, int exclusive, uint64_t limit_ms,
+                     int *fd_out, struct xlcp_err *err)
+{
+    char path[XLCP_PATH_MAX + XLCP_NAME_MAX + 16];
+    uint64_t until = mono_ms() + limit_ms;
+    int fd;
+
+    *fd_out = -1;
+    if (mkdir(l->rundir, 0700) != 0 && errno != EEXIST)
+        return xlcp_err_errno(err, errno, "mkdir %s", l->rundir);
+    snprintf(path, sizeof(path), "%s/vg-%s.lock", l->rundir, vg);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return xlcp_err_errno(err, errno, "open %s", path);
+    while (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+        struct timespec ts = {0, 5000000L};
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            int e = errno;
+            close(fd);
+            return xlcp_err_errno(err, e, "lock %s", path);
+        }
+        if (mono_ms() >= until) {
+            close(fd);
+            return xlcp_err_set(err, XLCP_ETIMEDOUT,
+                                "the lock of volume group %s (%s) stayed taken for %" PRIu64
+                                " ms (another checkpoint's LVM command or re-point in it)",
+                                vg, path, limit_ms);
+        }
+        nanosleep(&ts, NULL);
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+void xlcp_lvm_vg_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* the lock goes with its last descriptor */
+}
+
+int xlcp_lvm_run_simple(const struct lvm_runner *run, const char *vg, char *const args[],
+                        struct xlcp_err *err)
 {
     struct lvm_result *r = malloc(sizeof(*r));
     int rc;
 
     if (!r)
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
-    rc = xlcp_lvm_run(run, args, r, 0, err);
+    rc = xlcp_lvm_run(run, vg, args, r, 0, err);
     free(r);
     return rc;
 }

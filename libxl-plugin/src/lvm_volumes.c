@@ -43,10 +43,62 @@ int xlcp_lvm_inspect(void *self, const char *target, struct xlcp_volume *out, st
     return 0;
 }
 
+/* Thin pools: a snapshot takes no room when made, but every write to its origin after
+ * the checkpoint needs new blocks in the pool (up to what the policy would give a thick
+ * snapshot), and a full pool fails or queues the guest's writes. */
+static int check_pools(struct lvm *l, const struct xlcp_volume *vols, int n, const char *policy,
+                       struct xlcp_err *err)
+{
+    for (int i = 0; i < n; i++) {
+        uint64_t need = 0, have;
+        struct lvinfo pool;
+        int rc, seen = 0;
+
+        if (!vols[i].thin)
+            continue;
+        for (int j = 0; j < i; j++)
+            seen |= vols[j].thin && strcmp(vols[j].vg, vols[i].vg) == 0 &&
+                    strcmp(vols[j].pool, vols[i].pool) == 0;
+        if (seen)
+            continue;
+        for (int j = i; j < n; j++) {
+            uint64_t b;
+            if (!vols[j].thin || strcmp(vols[j].vg, vols[i].vg) != 0 ||
+                strcmp(vols[j].pool, vols[i].pool) != 0)
+                continue;
+            rc = xlcp_lvm_cow_bytes(policy, vols[j].size_bytes, &b, err);
+            if (rc)
+                return rc;
+            need += b;
+        }
+        rc = xlcp_lvm_lv_info(&l->run, vols[i].vg, vols[i].pool, &pool, err);
+        if (rc <= 0)
+            return rc < 0 ? rc
+                          : xlcp_err_set(err, XLCP_EDISK, "thin pool %s/%s of %s/%s not found",
+                                         vols[i].vg, vols[i].pool, vols[i].vg, vols[i].lv);
+        if (pool.data_pct < 0 || pool.meta_pct < 0)
+            return xlcp_err_set(err, XLCP_EDISK, "thin pool %s/%s reports no usage (inactive?)",
+                                vols[i].vg, vols[i].pool);
+        if (pool.meta_pct >= LVM_POOL_FULL_PCT)
+            return xlcp_err_set(err, XLCP_ENOSPC,
+                                "thin pool %s/%s has its metadata %.1f%% full (limit %u%%): "
+                                "extend its metadata before a checkpoint",
+                                vols[i].vg, vols[i].pool, pool.meta_pct, LVM_POOL_FULL_PCT);
+        have = (uint64_t)((double)pool.size * (100.0 - pool.data_pct) / 100.0);
+        if (have < need)
+            return xlcp_err_set(err, XLCP_ENOSPC,
+                                "thin pool %s/%s has %" PRIu64 " MiB free (%.1f%% used), the "
+                                "snapshots may need %" PRIu64 " MiB for the writes that follow "
+                                "the checkpoint (snapshot size '%s')",
+                                vols[i].vg, vols[i].pool, have >> 20, pool.data_pct,
+                                (need + (1u << 20) - 1) >> 20, policy && *policy ? policy : "20%");
+    }
+    return 0;
+}
+
 int xlcp_lvm_check_space(void *self, const struct xlcp_volume *vols, int n, const char *policy,
                          struct xlcp_err *err)
 {
-    (void)self;
     for (int i = 0; i < n; i++) {
         uint64_t need = 0, have = 0;
         int rc, seen = 0;
@@ -73,7 +125,7 @@ int xlcp_lvm_check_space(void *self, const struct xlcp_volume *vols, int n, cons
                                 "%" PRIu64 " MiB",
                                 vols[i].vg, have >> 20, (need + (1u << 20) - 1) >> 20);
     }
-    return 0;
+    return check_pools(self, vols, n, policy, err);
 }
 static int lv_remove(struct lvm *l, const char *vg, const char *lv, struct xlcp_err *err)
 {
@@ -81,7 +133,7 @@ static int lv_remove(struct lvm *l, const char *vg, const char *lv, struct xlcp_
     char *args[] = {"lvremove", "-q", "-f", "-y", name, NULL};
 
     snprintf(name, sizeof(name), "%s/%s", vg, lv);
-    return xlcp_lvm_run_simple(&l->run, args, err);
+    return xlcp_lvm_run_simple(&l->run, vg, args, err);
 }
 
 int xlcp_lvm_remove(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err)
@@ -103,7 +155,7 @@ int xlcp_lvm_remove(void *self, const struct xlcp_snapshot *snap, struct xlcp_er
     rc = xlcp_lvm_lv_info(&l->run, snap->vg, snap->lv, &info, err);
     if (rc <= 0)
         return rc; /* absent: nothing to do */
-    if (!xlcp_lvm_has_our_tag(info.tags))
+    if (!xlcp_lvm_has_our_tag(info.tags, 1))
         return xlcp_err_set(err, XLCP_EINVAL,
                             "refusing to remove %s/%s: not created by xl-checkpoint (tags '%s')",
                             snap->vg, snap->lv, info.tags);
@@ -189,10 +241,11 @@ int xlcp_lvm_clone(void *self, const struct xlcp_snapshot *snap, const char *new
     if (!r)
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
     if (strcmp(info.segtype, "thin") == 0) {
-        /* a thin snapshot of the snapshot: instant, and the snapshot stays as it was */
-        char *args[] = {"lvcreate",     "-q",       "-y",          "-s", "-kn", "-n",
-                        (char *)new_lv, "--addtag", LVM_CLONE_TAG, src,  NULL};
-        rc = xlcp_lvm_run(&l->run, args, r, 0, err);
+        /* a thin snapshot of the snapshot: instant, and the snapshot stays as it was;
+         * writable and activated although the snapshot is neither */
+        char *args[] = {"lvcreate", "-q",           "-y",       "-s",          "-kn", "-p", "rw",
+                        "-n",       (char *)new_lv, "--addtag", LVM_CLONE_TAG, src,   NULL};
+        rc = xlcp_lvm_run(&l->run, snap->vg, args, r, 0, err);
         free(r);
         if (rc)
             return rc;
@@ -216,7 +269,7 @@ int xlcp_lvm_clone(void *self, const struct xlcp_snapshot *snap, const char *new
             "lvcreate", "-q", "-y", "-W",           "n",        "-Z",          "n",
             "-L",       size, "-n", (char *)new_lv, "--addtag", LVM_CLONE_TAG, (char *)snap->vg,
             NULL};
-        rc = xlcp_lvm_run(&l->run, args, r, 0, err);
+        rc = xlcp_lvm_run(&l->run, snap->vg, args, r, 0, err);
         free(r);
         if (rc)
             return rc;
@@ -245,13 +298,14 @@ int xlcp_lvm_remove_tagged(void *self, const char *tag, struct xlcp_err *err)
     char *line, *save = NULL;
     int rc;
 
-    if (!xlcp_lvm_valid_tag(tag) || strncmp(tag, LVM_TAG_PREFIX, strlen(LVM_TAG_PREFIX)) != 0)
-        return xlcp_err_set(err, XLCP_EINVAL, "bad tag '%s'", tag);
+    /* only a checkpoint's own tag: never the clones', never a word that looks like one */
+    if (!xlcp_lvm_is_checkpoint_tag(tag))
+        return xlcp_err_set(err, XLCP_EINVAL, "bad tag '%s' (not xlcp-<checkpoint id>)", tag);
     snprintf(sel, sizeof(sel), "@%s", tag);
     r = malloc(sizeof(*r));
     if (!r)
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
-    rc = xlcp_lvm_run(&l->run, args, r, 0, err);
+    rc = xlcp_lvm_run(&l->run, NULL, args, r, 0, err);
     for (line = strtok_r(r->out, "\n", &save); rc == 0 && line;
          line = strtok_r(NULL, "\n", &save)) {
         char *f[3];
@@ -267,4 +321,51 @@ int xlcp_lvm_remove_tagged(void *self, const char *tag, struct xlcp_err *err)
     }
     free(r);
     return rc;
+}
+
+/* verify: is the snapshot still what it was made to be? A thick snapshot whose COW area
+ * overflowed is invalidated by device-mapper (lv_attr 'I'): its content is lost. A thin
+ * snapshot lives as long as its pool can take writes: a pool over its data or metadata
+ * limit is reported (writes to the pool's volumes fail or queue, the snapshot with them). */
+int xlcp_lvm_check(void *self, const struct xlcp_snapshot *snap, char *why, size_t len,
+                   struct xlcp_err *err)
+{
+    struct lvm *l = self;
+    struct lvinfo info, pool;
+    int rc;
+
+    why[0] = '\0';
+    if (!xlcp_lvm_valid_name(snap->vg) || !xlcp_lvm_valid_name(snap->lv))
+        return xlcp_err_set(err, XLCP_EINVAL, "bad volume name %s/%s", snap->vg, snap->lv);
+    rc = xlcp_lvm_lv_info(&l->run, snap->vg, snap->lv, &info, err);
+    if (rc <= 0) {
+        if (rc == 0)
+            snprintf(why, len, "snapshot volume %s/%s is missing", snap->vg, snap->lv);
+        return rc;
+    }
+    if (strcmp(info.segtype, "thin") != 0) {
+        if ((strlen(info.attr) > 4 && info.attr[4] == 'I') || info.data_pct >= 100.0) {
+            snprintf(why, len,
+                     "thick snapshot %s/%s is invalidated: its COW area (%" PRIu64
+                     " MiB) overflowed with writes to %s after the checkpoint",
+                     snap->vg, snap->lv, info.size >> 20, info.origin[0] ? info.origin : "?");
+            return 0;
+        }
+        return 1;
+    }
+    if (!info.pool[0])
+        return 1;
+    rc = xlcp_lvm_lv_info(&l->run, snap->vg, info.pool, &pool, err);
+    if (rc <= 0)
+        return rc < 0 ? rc
+                      : xlcp_err_set(err, XLCP_EDISK, "thin pool %s/%s of %s is missing", snap->vg,
+                                     info.pool, snap->lv);
+    if (pool.data_pct >= LVM_POOL_FULL_PCT || pool.meta_pct >= LVM_POOL_FULL_PCT) {
+        snprintf(why, len,
+                 "thin pool %s/%s of snapshot %s is over its limit of %u%% (data %.1f%%, "
+                 "metadata %.1f%%)",
+                 snap->vg, info.pool, snap->lv, LVM_POOL_FULL_PCT, pool.data_pct, pool.meta_pct);
+        return 0;
+    }
+    return 1;
 }

@@ -204,8 +204,13 @@ struct xlcp_disk_ops {
      * stays); writes its path. */
     int (*clone)(void *self, const struct xlcp_snapshot *snap, const char *new_lv, char *path_out,
                  size_t path_len, struct xlcp_err *err);
-    /* Removes snapshot volumes tagged `tag` (leftovers of an interrupted run). */
+    /* Removes snapshot volumes tagged `tag` (leftovers of an interrupted run); `tag` must
+     * be "xlcp-" and a checkpoint id. */
     int (*remove_tagged)(void *self, const char *tag, struct xlcp_err *err);
+    /* For verify: 1 if the snapshot still holds its instant, 0 if not (an overflowed
+     * thick snapshot, a thin pool over its limit; `why` says so), <0 on error. */
+    int (*check)(void *self, const struct xlcp_snapshot *snap, char *why, size_t len,
+                 struct xlcp_err *err);
 };
 
 struct xlcp_disk {

@@ -695,6 +695,23 @@ static int disk_remove_tagged(void *self, const char *tag, struct xlcp_err *err)
     return 0;
 }
 
+static int disk_check(void *self, const struct xlcp_snapshot *snap, char *why, size_t len,
+                      struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_vol *s;
+
+    logf_(w, "disk.check %s/%s", snap->vg, snap->lv);
+    FAULT(w, "disk.check");
+    s = vol_by_name(w, snap->vg, snap->lv);
+    if (!s || s->invalid) {
+        snprintf(why, len, "snapshot %s/%s is %s", snap->vg, snap->lv,
+                 s ? "invalidated" : "missing");
+        return 0;
+    }
+    return 1;
+}
+
 static const struct xlcp_disk_ops fake_disk_ops = {
     .inspect = disk_inspect,
     .check_space = disk_check_space,
@@ -706,6 +723,7 @@ static const struct xlcp_disk_ops fake_disk_ops = {
     .exists = disk_exists,
     .clone = disk_clone,
     .remove_tagged = disk_remove_tagged,
+    .check = disk_check,
 };
 
 /* ---- store: the real catalog, with faults ---------------------------------------- */

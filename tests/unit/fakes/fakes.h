@@ -44,8 +44,9 @@ struct fake_vol {
     int is_snapshot;
     char tag[XLCP_ID_MAX + 8];
     char origin_lv[XLCP_NAME_MAX];
-    int phase; /* snapshots: 1 armed, 2 captured, 3 complete */
-    int held;  /* origins: writes held back by a capture */
+    int phase;   /* snapshots: 1 armed, 2 captured, 3 complete */
+    int held;    /* origins: writes held back by a capture */
+    int invalid; /* snapshots: disk.check reports it invalidated (overflowed) */
 };
 
 struct fake_fault {
@@ -90,7 +91,7 @@ void fake_add_disk(struct fake_world *w, struct fake_dom *d, const char *vdev, i
 /* The next `times` calls of `op` fail with `code`. Ops: hv.lookup hv.get_config hv.version
  * hv.guest_features hv.quiesce hv.thaw hv.save hv.wait_suspended hv.resume hv.restore
  * hv.destroy disk.inspect disk.check_space disk.arm disk.capture disk.complete
- * disk.release disk.remove disk.exists disk.clone
+ * disk.release disk.remove disk.exists disk.clone disk.check
  * store.lock store.begin store.create_file store.commit (store faults fire before the real
  * catalog is touched). */
 void fake_fail(struct fake_world *w, const char *op, int code, int times);

@@ -1,0 +1,380 @@
+/*
+ * test_disk_lvm.c - the LVM adapter (disk_lvm.c and the files lvm.h lists) against an
+ * in-process LVM and device-mapper (fakes/fake_lvm.c): the hold is checked before each
+ * snapshot is finished, a suspend and a hold are bounded in time, snapshots are read-only,
+ * verify's check, the thin pool's room, our VG lock, and removal by tag that can only
+ * reach a checkpoint's own volumes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "fakes/fake_lvm.h"
+#include "fakes/fakes.h"
+
+#define ID "20261201T212400.123Z-0a1b2c"
+#define TAG "xlcp-" ID
+
+struct fx {
+    struct flvm *f;
+    struct xlcp_disk d;
+    struct xlcp_err err;
+    struct xlcp_volume vol;
+    struct xlcp_snapshot snap;
+    char rundir[64];
+};
+
+static int setup_env(void **state, const char *suspend_ms, const char *hold_ms)
+{
+    struct fx *x = calloc(1, sizeof(*x));
+
+    assert_non_null(x);
+    snprintf(x->rundir, sizeof(x->rundir), "/tmp/xlcp-test-disk-XXXXXX");
+    assert_non_null(mkdtemp(x->rundir));
+    setenv("XLCP_RUN_DIR", x->rundir, 1);
+    setenv("XLCP_DM_SUSPEND_LIMIT_MS", suspend_ms, 1);
+    setenv("XLCP_HOLD_LIMIT_MS", hold_ms, 1);
+    setenv("XLCP_LVM_TIMEOUT", "2", 1);
+    x->f = fake_lvm_new();
+    struct flvm_lv *pool = fake_lvm_add(x->f, "vg0", "pool", "thin-pool", 1ull << 30);
+    pool->data_pct = 10;
+    pool->meta_pct = 5;
+    fake_lvm_add(x->f, "vg0", "web1-d0", "linear", 1ull << 30);
+    struct flvm_lv *t = fake_lvm_add(x->f, "vg0", "web1-d1", "thin", 256ull << 20);
+    snprintf(t->pool, sizeof(t->pool), "pool");
+    xlcp_err_clear(&x->err);
+    assert_int_equal(fake_lvm_open(x->f, &x->d, &x->err), 0);
+    *state = x;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_env(state, "5000", "30000");
+}
+
+static int setup_short(void **state)
+{
+    return setup_env(state, "100", "100");
+}
+
+static int teardown(void **state)
+{
+    struct fx *x = *state;
+    char path[128];
+
+    xlcp_disk_lvm_close(&x->d);
+    fake_lvm_free(x->f);
+    snprintf(path, sizeof(path), "%s/vg-vg0.lock", x->rundir);
+    unlink(path);
+    rmdir(x->rundir);
+    free(x);
+    return 0;
+}
+
+#define OPS(x) ((x)->d.ops)
+
+/* inspect + arm of one of the two volumes (d0 thick, d1 thin) */
+static void arm(struct fx *x, const char *lv)
+{
+    char target[64], name[64];
+
+    snprintf(target, sizeof(target), "/dev/vg0/%s", lv);
+    snprintf(name, sizeof(name), "%s.xlcp.%s", lv, "0a1b2c");
+    assert_int_equal(OPS(x)->inspect(x->d.self, target, &x->vol, &x->err), 0);
+    if (OPS(x)->arm(x->d.self, &x->vol, name, "", TAG, &x->snap, &x->err) != 0)
+        fail_msg("arm: %s", x->err.msg);
+}
+
+static void msleep(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- item 1: the hold is checked ------------------------------------------------------- */
+
+static void test_thick_ok_read_only(void **state)
+{
+    struct fx *x = *state;
+
+    arm(x, "web1-d0");
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    assert_true(fake_lvm_find(x->f, "vg0", "web1-d0")->suspended);
+    if (OPS(x)->complete(x->d.self, &x->snap, &x->err) != 0)
+        fail_msg("complete: %s", x->err.msg);
+    struct flvm_lv *s = fake_lvm_find(x->f, "vg0", x->snap.lv);
+    assert_non_null(s);
+    assert_int_equal(s->attr[1], 'r'); /* read-only */
+    assert_false(fake_lvm_find(x->f, "vg0", "web1-d0")->suspended);
+}
+
+static void test_thick_hold_lost(void **state)
+{
+    struct fx *x = *state;
+    struct flvm_lv *o;
+
+    arm(x, "web1-d0");
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    /* someone resumes the origin (dmsetup resume): a held write goes through */
+    o = fake_lvm_find(x->f, "vg0", "web1-d0");
+    o->suspended = 0;
+    o->writes += 3;
+    assert_int_equal(OPS(x)->complete(x->d.self, &x->snap, &x->err), XLCP_EDISK);
+    if (!strstr(x->err.msg, "hold on vg0/web1-d0 was released by someone else"))
+        fail_msg("message: %s", x->err.msg);
+    assert_null(strstr(x->f->cmds, "lvcreate -q -y -s")); /* no snapshot of a later instant */
+    assert_null(fake_lvm_find(x->f, "vg0", x->snap.lv));
+    assert_int_equal(OPS(x)->remove(x->d.self, &x->snap, &x->err), 0);
+}
+
+static void test_thick_resuspended(void **state)
+{
+    struct fx *x = *state;
+    struct flvm_lv *o;
+
+    arm(x, "web1-d0");
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    o = fake_lvm_find(x->f, "vg0", "web1-d0");
+    o->writes += 1; /* resumed, a write completed, suspended again */
+    assert_int_equal(OPS(x)->complete(x->d.self, &x->snap, &x->err), XLCP_EDISK);
+    if (!strstr(x->err.msg, "1 writes"))
+        fail_msg("message: %s", x->err.msg);
+    assert_false(o->suspended); /* released after the failure */
+}
+
+static void test_thin_ok_and_hold_lost(void **state)
+{
+    struct fx *x = *state;
+    struct flvm_lv *o, *s;
+
+    arm(x, "web1-d1");
+    s = fake_lvm_find(x->f, "vg0", x->snap.lv);
+    assert_non_null(s);
+    assert_int_equal(s->attr[1], 'r');
+    assert_int_equal(s->attr[9], 'k');
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    o = fake_lvm_find(x->f, "vg0", "web1-d1");
+    o->suspended = 0;
+    o->writes++;
+    x->f->msgs[0] = '\0';
+    assert_int_equal(OPS(x)->complete(x->d.self, &x->snap, &x->err), XLCP_EDISK);
+    if (!strstr(x->err.msg, "released by someone else"))
+        fail_msg("message: %s", x->err.msg);
+    /* the re-point was undone: a plain thin volume with its id again */
+    char want[128];
+    snprintf(want, sizeof(want),
+             "delete %" PRIu64 "\ncreate_snap %" PRIu64 " %" PRIu64 "\ndelete %" PRIu64
+             "\ncreate_thin %" PRIu64 "\n",
+             s->thin_id, s->thin_id, o->thin_id, s->thin_id, s->thin_id);
+    assert_string_equal(x->f->msgs, want);
+    assert_int_equal(OPS(x)->remove(x->d.self, &x->snap, &x->err), 0);
+    assert_null(fake_lvm_find(x->f, "vg0", x->snap.lv));
+}
+
+/* ---- our VG lock ------------------------------------------------------------------------ */
+
+static void test_repoint_waits_for_vg_lock(void **state)
+{
+    struct fx *x = *state; /* hold limit 100 ms */
+    struct lvm_runner run = {.timeout_s = 1};
+    int fd = -1;
+
+    arm(x, "web1-d1");
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    /* another checkpoint's LVM command runs in vg0 */
+    snprintf(run.rundir, sizeof(run.rundir), "%s", getenv("XLCP_RUN_DIR"));
+    assert_int_equal(xlcp_lvm_vg_lock(&run, "vg0", 0, 100, &fd, &x->err), 0);
+    x->f->msgs[0] = '\0';
+    assert_int_equal(OPS(x)->complete(x->d.self, &x->snap, &x->err), XLCP_ETIMEDOUT);
+    if (!strstr(x->err.msg, "lock of volume group vg0"))
+        fail_msg("message: %s", x->err.msg);
+    assert_string_equal(x->f->msgs, ""); /* the pool was not touched */
+    assert_false(fake_lvm_find(x->f, "vg0", "web1-d1")->suspended);
+    xlcp_lvm_vg_unlock(fd);
+    assert_int_equal(OPS(x)->remove(x->d.self, &x->snap, &x->err), 0);
+}
+
+/* ---- item 5: time limits ------------------------------------------------------------------ */
+
+static void test_suspend_bounded(void **state)
+{
+    struct fx *x = *state; /* suspend limit 100 ms */
+    struct flvm_lv *o;
+
+    arm(x, "web1-d0");
+    x->f->block_suspend = 1; /* a thin pool out of space: the suspend waits */
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), XLCP_ETIMEDOUT);
+    if (!strstr(x->err.msg, "within 100 ms"))
+        fail_msg("message: %s", x->err.msg);
+    o = fake_lvm_find(x->f, "vg0", "web1-d0");
+    assert_false(o->suspended);
+    assert_int_equal(xlcp_lvm_late_suspends(), 1);
+    fake_lvm_unblock(x->f); /* the suspend completes late: it is undone at once */
+    for (int i = 0; i < 200 && xlcp_lvm_late_suspends() > 0; i++)
+        msleep(10);
+    assert_int_equal(xlcp_lvm_late_suspends(), 0);
+    assert_false(o->suspended);
+    assert_int_equal(o->resumes, 1);
+    assert_int_equal(OPS(x)->release(x->d.self, &x->snap, &x->err), 0);
+    assert_int_equal(OPS(x)->remove(x->d.self, &x->snap, &x->err), 0);
+}
+
+static void test_hold_bounded(void **state)
+{
+    struct fx *x = *state; /* hold limit 100 ms */
+
+    arm(x, "web1-d0");
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    msleep(150); /* e.g. the other disks' snapshots took that long */
+    assert_int_equal(OPS(x)->complete(x->d.self, &x->snap, &x->err), XLCP_ETIMEDOUT);
+    if (!strstr(x->err.msg, "over the limit of 100 ms"))
+        fail_msg("message: %s", x->err.msg);
+    assert_null(strstr(x->f->cmds, "lvcreate -q -y -s"));
+    assert_false(fake_lvm_find(x->f, "vg0", "web1-d0")->suspended);
+}
+
+/* ---- item 6: verify's check, the pool's room ----------------------------------------------- */
+
+static void test_check(void **state)
+{
+    struct fx *x = *state;
+    char why[256];
+    struct flvm_lv *s, *pool = fake_lvm_find(x->f, "vg0", "pool");
+
+    arm(x, "web1-d0");
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    assert_int_equal(OPS(x)->complete(x->d.self, &x->snap, &x->err), 0);
+    assert_int_equal(OPS(x)->check(x->d.self, &x->snap, why, sizeof(why), &x->err), 1);
+    s = fake_lvm_find(x->f, "vg0", x->snap.lv);
+    s->attr[4] = 'I'; /* overflowed */
+    assert_int_equal(OPS(x)->check(x->d.self, &x->snap, why, sizeof(why), &x->err), 0);
+    if (!strstr(why, "invalidated"))
+        fail_msg("why: %s", why);
+
+    arm(x, "web1-d1");
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    assert_int_equal(OPS(x)->complete(x->d.self, &x->snap, &x->err), 0);
+    assert_int_equal(OPS(x)->check(x->d.self, &x->snap, why, sizeof(why), &x->err), 1);
+    pool->meta_pct = 97;
+    assert_int_equal(OPS(x)->check(x->d.self, &x->snap, why, sizeof(why), &x->err), 0);
+    if (!strstr(why, "thin pool vg0/pool") || !strstr(why, "metadata 97.0%"))
+        fail_msg("why: %s", why);
+}
+
+static void test_check_space_thin_pool(void **state)
+{
+    struct fx *x = *state;
+    struct xlcp_volume v;
+    struct flvm_lv *pool = fake_lvm_find(x->f, "vg0", "pool");
+
+    assert_int_equal(OPS(x)->inspect(x->d.self, "/dev/vg0/web1-d1", &v, &x->err), 0);
+    assert_int_equal(OPS(x)->check_space(x->d.self, &v, 1, "20%", &x->err), 0);
+    pool->data_pct = 99.9; /* 1 MiB free, the snapshot may need 51 MiB */
+    assert_int_equal(OPS(x)->check_space(x->d.self, &v, 1, "20%", &x->err), XLCP_ENOSPC);
+    if (!strstr(x->err.msg, "thin pool vg0/pool has 1 MiB free"))
+        fail_msg("message: %s", x->err.msg);
+    pool->data_pct = 10;
+    pool->meta_pct = 96;
+    assert_int_equal(OPS(x)->check_space(x->d.self, &v, 1, "20%", &x->err), XLCP_ENOSPC);
+    if (!strstr(x->err.msg, "metadata 96.0% full"))
+        fail_msg("message: %s", x->err.msg);
+}
+
+/* ---- item 7: tags --------------------------------------------------------------------------- */
+
+static void test_remove_tagged_only_checkpoint_ids(void **state)
+{
+    struct fx *x = *state;
+    char path[128];
+
+    arm(x, "web1-d1");
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    assert_int_equal(OPS(x)->complete(x->d.self, &x->snap, &x->err), 0);
+    /* a restored domain's disk */
+    assert_int_equal(OPS(x)->clone(x->d.self, &x->snap, "web1-r-d1", path, sizeof(path), &x->err),
+                     0);
+    struct flvm_lv *c = fake_lvm_find(x->f, "vg0", "web1-r-d1");
+    assert_non_null(c);
+    assert_int_equal(c->attr[1], 'w');
+    assert_int_not_equal(strncmp(c->tags, "xlcp-", 5), 0);
+    /* a checkpoint named "restored", a ".tmp-restored" directory, id-shaped words */
+    const char *bad[] = {"xlcp-restored", "xlcp-.tmp-restored", "xlcp-" ID "x",
+                         "xlcp-20261201T212400.123Z-0A1B2C", "xlcp-2026120xT212400.123Z-0a1b2c"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        x->f->cmds[0] = '\0';
+        assert_int_equal(OPS(x)->remove_tagged(x->d.self, bad[i], &x->err), XLCP_EINVAL);
+        assert_string_equal(x->f->cmds, ""); /* LVM was not even asked */
+    }
+    assert_non_null(fake_lvm_find(x->f, "vg0", "web1-r-d1"));
+    /* the checkpoint's own tag removes its snapshot, and only that */
+    assert_int_equal(OPS(x)->remove_tagged(x->d.self, TAG, &x->err), 0);
+    assert_null(fake_lvm_find(x->f, "vg0", x->snap.lv));
+    assert_non_null(fake_lvm_find(x->f, "vg0", "web1-r-d1"));
+    assert_non_null(fake_lvm_find(x->f, "vg0", "web1-d1"));
+}
+
+static void test_tag_grammar(void **state)
+{
+    (void)state;
+    assert_true(xlcp_lvm_is_checkpoint_tag(TAG));
+    assert_false(xlcp_lvm_is_checkpoint_tag("xlcp-restored"));
+    assert_false(xlcp_lvm_is_checkpoint_tag(ID));
+    assert_false(xlcp_lvm_is_checkpoint_tag("xlcp-20261201T212400.123Z-0a1b2"));
+    assert_false(xlcp_lvm_has_our_tag("xl-checkpoint-restored", 0));
+    assert_true(xlcp_lvm_has_our_tag("xl-checkpoint-restored", 1));
+    assert_true(xlcp_lvm_has_our_tag("other," TAG, 0));
+}
+
+/* the engine's verify asks the port: an invalidated snapshot fails it (exit 8, corrupt) */
+static void test_engine_verify_uses_check(void **state)
+{
+    struct fake_world *w = fake_world_new();
+    xlcp_create_options o = XLCP_CREATE_OPTIONS_INIT;
+    struct xlcp_manifest m;
+    struct xlcp_err e;
+
+    (void)state;
+    memset(&m, 0, sizeof(m));
+    xlcp_err_clear(&e);
+    fake_add_domain(w, "web1", 1);
+    assert_int_equal(xlcp_engine_create(&w->ports, "web1", &o, &m, &e), 0);
+    assert_int_equal(xlcp_engine_verify(&w->ports, m.id, 0, &e), 0);
+    for (int i = 0; i < FAKE_MAX_VOLS; i++)
+        if (w->vols[i].used && w->vols[i].is_snapshot)
+            w->vols[i].invalid = 1;
+    assert_int_equal(xlcp_engine_verify(&w->ports, m.id, 0, &e), XLCP_ECORRUPT);
+    if (!strstr(e.msg, "invalidated"))
+        fail_msg("message: %s", e.msg);
+    xlcp_manifest_free(&m);
+    fake_world_free(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_thick_ok_read_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thick_hold_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thick_resuspended, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thin_ok_and_hold_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repoint_waits_for_vg_lock, setup_short, teardown),
+        cmocka_unit_test_setup_teardown(test_suspend_bounded, setup_short, teardown),
+        cmocka_unit_test_setup_teardown(test_hold_bounded, setup_short, teardown),
+        cmocka_unit_test_setup_teardown(test_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_space_thin_pool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_tagged_only_checkpoint_ids, setup, teardown),
+        cmocka_unit_test(test_tag_grammar),
+        cmocka_unit_test(test_engine_verify_uses_check),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
