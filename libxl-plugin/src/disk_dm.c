@@ -136,22 +136,30 @@ int xlcp_dm_resume(dev_t dev, struct xlcp_err *err)
     return run_simple(DM_DEVICE_RESUME, dev, "resume", err);
 }
 
-int xlcp_dm_is_suspended(dev_t dev, struct xlcp_err *err)
+/* device-mapper's info on an existing device */
+static int dm_info(dev_t dev, struct dm_info *info, struct xlcp_err *err)
 {
     struct dm_task *t = task(DM_DEVICE_INFO, dev, "info", err);
-    struct dm_info info;
     int ok;
 
     if (!t)
         return err->code;
-    ok = dm_task_run(t) && dm_task_get_info(t, &info);
+    ok = dm_task_run(t) && dm_task_get_info(t, info);
     dm_task_destroy(t);
     if (!ok)
         return dm_fail(err, "info", dev);
-    if (!info.exists)
+    if (!info->exists)
         return xlcp_err_set(err, XLCP_ENOTFOUND, "device-mapper device %u:%u does not exist",
                             major(dev), minor(dev));
-    return info.suspended ? 1 : 0;
+    return 0;
+}
+
+int xlcp_dm_is_suspended(dev_t dev, struct xlcp_err *err)
+{
+    struct dm_info info;
+    int rc = dm_info(dev, &info, err);
+
+    return rc ? rc : info.suspended ? 1 : 0;
 }
 
 int xlcp_dm_message(dev_t dev, const char *msg, struct xlcp_err *err)
@@ -221,19 +229,11 @@ static int io_counters(dev_t dev, struct xlcp_dm_state *out, struct xlcp_err *er
 
 int xlcp_dm_state(dev_t dev, struct xlcp_dm_state *out, struct xlcp_err *err)
 {
-    struct dm_task *t = task(DM_DEVICE_INFO, dev, "info", err);
     struct dm_info info;
-    int ok;
+    int rc = dm_info(dev, &info, err);
 
-    if (!t)
-        return err->code;
-    ok = dm_task_run(t) && dm_task_get_info(t, &info);
-    dm_task_destroy(t);
-    if (!ok)
-        return dm_fail(err, "info", dev);
-    if (!info.exists)
-        return xlcp_err_set(err, XLCP_ENOTFOUND, "device-mapper device %u:%u does not exist",
-                            major(dev), minor(dev));
+    if (rc)
+        return rc;
     out->suspended = info.suspended ? 1 : 0;
     out->event_nr = info.event_nr;
     return io_counters(dev, out, err);

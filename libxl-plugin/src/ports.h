@@ -180,6 +180,13 @@ struct xlcp_snapshot {
  * release lets held writes flow again after a capture that will not be completed (on
  * failure). remove deletes an armed, captured or complete snapshot. If the process dies
  * between capture and complete, a guardian process lets the held writes flow.
+ *
+ * Checked at run time, not assumed: capture's hold is taken within a time limit (a
+ * device that cannot be suspended fails the capture); complete finishes the snapshot
+ * only if the hold is still intact (nobody resumed the origin, no write reached it since
+ * the capture) and has not lasted past its limit; otherwise it fails with the cause and
+ * the checkpoint is not committed. The limits are in the adapter (lvm.h).
+ * Snapshot volumes are read-only and not activated with their VG.
  */
 struct xlcp_disk_ops {
     /* Resolves a configured disk target to an LVM volume; XLCP_EUNSUPPORTED if not LVM. */
