@@ -32,7 +32,7 @@
  *   past it the checkpoint fails and the writes flow              $XLCP_HOLD_LIMIT_MS
  */
 #define LVM_SUSPEND_LIMIT_MS 5000u
-#define LVM_HOLD_LIMIT_MS 30000u
+#define LVM_HOLD_LIMIT_MS 60000u
 /* verify: a thin pool this full (data or metadata, percent) fails its snapshots' check */
 #define LVM_POOL_FULL_PCT 95u
 
@@ -78,12 +78,19 @@ int xlcp_lvm_run_simple(const struct lvm_runner *run, const char *vg, char *cons
  * in a VG (`vg` above) takes it shared for its duration; a thin re-point takes it
  * exclusive, so that none of our LVM commands changes the pool's state meanwhile. Holds
  * (suspended origins) do not take it: one checkpoint's completion (LVM commands) must
- * not wait for another's hold. What a concurrent LVM command does to a held origin is
- * found by tests/nested/t42-hold-facts.sh; whatever releases a hold anyway (an
- * administrator's `dmsetup resume`, `lvchange --refresh` of the origin) is caught by the
- * hold check before each snapshot is finished (disk_lvm.c). Each lock is its own open
- * file: locks of one process exclude each other as those of two processes do.
- * The wait is bounded by limit_ms. fd_out: what to give xlcp_lvm_vg_unlock.
+ * not wait for another's hold, and need not. What releases a hold, as found on Debian
+ * 12's LVM 2.03 / Linux 6.1 by tests/nested/t42-hold-facts.sh: `dmsetup resume` of the
+ * origin, `lvchange --refresh` of the origin, `vgchange --refresh` of its VG, and an LVM
+ * thin snapshot of the held origin itself (which then fails); NOT `lvcreate -s` (thick
+ * or thin) of another LV in the same VG or pool, `lvcreate -V` in the same pool,
+ * `lvremove`, `lvchange --refresh` of another LV or of the pool, `lvs`. So checkpoints of
+ * other domains (which touch only their own origins; the per-domain lock keeps two of
+ * ours off one origin) leave each other's holds alone, and whatever does release a hold
+ * (an administrator's command) is caught by the hold check before each snapshot is
+ * finished (lvm_hold.c). device-mapper's event counter does not move on a resume: the
+ * check reads the origin's write counters. Each lock is its own open file: locks of one
+ * process exclude each other as those of two processes do. The wait is bounded by
+ * limit_ms. fd_out: what to give xlcp_lvm_vg_unlock.
  */
 int xlcp_lvm_vg_lock(const struct lvm_runner *run, const char *vg, int exclusive, uint64_t limit_ms,
                      int *fd_out, struct xlcp_err *err);
