@@ -29,7 +29,7 @@
 
 #include "lvm.h"
 
-struct pending *xlcp_lvm_pending_of(struct lvm *l, const struct xlcp_snapshot *snap)
+static struct pending *pending_of(struct lvm *l, const struct xlcp_snapshot *snap)
 {
     for (int i = 0; i < XLCP_MAX_DISKS; i++)
         if (l->pend[i].used && strcmp(l->pend[i].vg, snap->vg) == 0 &&
@@ -123,7 +123,7 @@ static int lvm_arm(void *self, const struct xlcp_volume *vol, const char *snap_n
 static int lvm_capture(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
 {
     struct lvm *l = self;
-    struct pending *pd = xlcp_lvm_pending_of(l, snap);
+    struct pending *pd = pending_of(l, snap);
 
     if (!pd)
         return xlcp_err_set(err, XLCP_EINTERNAL, "snapshot %s/%s was not armed", snap->vg,
@@ -176,10 +176,10 @@ static int thin_repoint(struct lvm *l, struct pending *pd, const char *origin, u
     return rc;
 }
 
-int xlcp_lvm_release(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
+static int lvm_release(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
 {
     struct lvm *l = self;
-    struct pending *pd = xlcp_lvm_pending_of(l, snap);
+    struct pending *pd = pending_of(l, snap);
     int rc;
 
     if (!pd || !pd->held)
@@ -221,7 +221,7 @@ static int thick_snapshot(struct lvm *l, struct pending *pd, const char *origin,
 static int lvm_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
 {
     struct lvm *l = self;
-    struct pending *pd = xlcp_lvm_pending_of(l, snap);
+    struct pending *pd = pending_of(l, snap);
     char origin[2 * XLCP_NAME_MAX + 2], path[XLCP_PATH_MAX + 2 * XLCP_NAME_MAX];
     struct xlcp_err e2;
     uint64_t left = 0;
@@ -244,7 +244,7 @@ static int lvm_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err 
                       : thick_snapshot(l, pd, origin, left, err);
     /* the held writes flow again, whatever happened */
     xlcp_err_clear(&e2);
-    if (xlcp_lvm_release(l, snap, &e2) != 0 && rc == 0) {
+    if (lvm_release(l, snap, &e2) != 0 && rc == 0) {
         *err = e2;
         rc = e2.code;
     }
@@ -259,14 +259,31 @@ static int lvm_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err 
     return rc;
 }
 
+/* A snapshot under way is released and forgotten first. */
+static int lvm_remove(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err)
+{
+    struct lvm *l = self;
+    struct pending *pd = pending_of(l, snap);
+    int rc;
+
+    if (pd && pd->held) {
+        rc = lvm_release(l, (struct xlcp_snapshot *)snap, err);
+        if (rc)
+            return rc;
+    }
+    if (pd)
+        pd->used = 0;
+    return xlcp_lvm_remove_volume(l, snap, err);
+}
+
 static const struct xlcp_disk_ops lvm_ops = {
     .inspect = xlcp_lvm_inspect,
     .check_space = xlcp_lvm_check_space,
     .arm = lvm_arm,
     .capture = lvm_capture,
     .complete = lvm_complete,
-    .release = xlcp_lvm_release,
-    .remove = xlcp_lvm_remove,
+    .release = lvm_release,
+    .remove = lvm_remove,
     .exists = xlcp_lvm_exists,
     .clone = xlcp_lvm_clone,
     .remove_tagged = xlcp_lvm_remove_tagged,

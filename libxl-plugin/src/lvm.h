@@ -184,16 +184,13 @@ int xlcp_disk_lvm_open_fake(struct xlcp_disk *out, const struct xlcp_dm_ops *dm,
                             int (*fake)(void *arg, char *const argv[], struct lvm_result *r),
                             void *arg, struct xlcp_err *err);
 
-/* Lets held writes flow again after a capture (lvm_release in disk_lvm.c). */
-int xlcp_lvm_release(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err);
-struct pending *xlcp_lvm_pending_of(struct lvm *l, const struct xlcp_snapshot *snap);
-
 /* ---- volume operations of the port (lvm_volumes.c) ----------------------------------- */
 
 int xlcp_lvm_inspect(void *self, const char *target, struct xlcp_volume *out, struct xlcp_err *err);
 int xlcp_lvm_check_space(void *self, const struct xlcp_volume *vols, int n, const char *policy,
                          struct xlcp_err *err);
-int xlcp_lvm_remove(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err);
+/* Removes a snapshot or clone volume (one tagged as ours); absent is not an error. */
+int xlcp_lvm_remove_volume(struct lvm *l, const struct xlcp_snapshot *snap, struct xlcp_err *err);
 int xlcp_lvm_exists(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err);
 int xlcp_lvm_clone(void *self, const struct xlcp_snapshot *snap, const char *new_lv, char *path_out,
                    size_t path_len, struct xlcp_err *err);

@@ -136,20 +136,11 @@ static int lv_remove(struct lvm *l, const char *vg, const char *lv, struct xlcp_
     return xlcp_lvm_run_simple(&l->run, vg, args, err);
 }
 
-int xlcp_lvm_remove(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err)
+int xlcp_lvm_remove_volume(struct lvm *l, const struct xlcp_snapshot *snap, struct xlcp_err *err)
 {
-    struct lvm *l = self;
-    struct pending *pd = xlcp_lvm_pending_of(l, snap);
     struct lvinfo info;
     int rc;
 
-    if (pd && pd->held) {
-        rc = xlcp_lvm_release(l, (struct xlcp_snapshot *)snap, err);
-        if (rc)
-            return rc;
-    }
-    if (pd)
-        pd->used = 0;
     if (!xlcp_lvm_valid_name(snap->vg) || !xlcp_lvm_valid_name(snap->lv))
         return xlcp_err_set(err, XLCP_EINVAL, "bad volume name %s/%s", snap->vg, snap->lv);
     rc = xlcp_lvm_lv_info(&l->run, snap->vg, snap->lv, &info, err);
