@@ -44,9 +44,10 @@ struct fake_vol {
     int is_snapshot;
     char tag[XLCP_ID_MAX + 8];
     char origin_lv[XLCP_NAME_MAX];
-    int phase;   /* snapshots: 1 armed, 2 captured, 3 complete */
-    int held;    /* origins: writes held back by a capture */
-    int invalid; /* snapshots: disk.check reports it invalidated (overflowed) */
+    int phase; /* snapshots: 1 armed, 2 captured, 3 complete */
+    int held;  /* origins: writes held back by a capture */
+    /* snapshots: disk.check reports it invalidated (overflowed) */
+    int invalid;
 };
 
 struct fake_fault {
