@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "guardian.h"
 
 /* Block device number of a path (a device node), or an error naming it. */
 int xlcp_dm_devno(const char *path, dev_t *out, struct xlcp_err *err);
@@ -26,15 +27,13 @@ int xlcp_dm_message(dev_t dev, const char *msg, struct xlcp_err *err);
 int xlcp_dm_thin_info(dev_t dev, dev_t *pool_out, uint32_t *id_out, struct xlcp_err *err);
 
 /*
- * The guardian: a child process that, if we die (even by SIGKILL) between a capture and
- * its completion, lets held writes flow again (resumes the devices we suspended) and puts
- * back a thin volume whose re-pointing was cut short. We tell it what is in progress
- * over a pipe; a clean close says there is nothing to undo.
+ * The guardian (guardian.h): a helper process that, if we die (even by SIGKILL) between a
+ * capture and its completion, lets held writes flow again (resumes the devices we
+ * suspended) and puts back a thin volume whose re-pointing was cut short. We tell it what
+ * is in progress; a clean stop says there is nothing to undo. (disk_lvm.c knows it by
+ * this name.)
  */
-struct xlcp_dm_guardian {
-    pid_t pid;
-    int fd;
-};
+#define xlcp_dm_guardian xlcp_guardian
 
 int xlcp_dm_guardian_start(struct xlcp_dm_guardian *g, struct xlcp_err *err);
 /* Devices suspended by us (held) and no longer (released). */

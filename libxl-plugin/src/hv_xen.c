@@ -55,6 +55,7 @@ int xlcp_hv_xen_open(struct xlcp_hv *out, struct xlcp_err *err)
     if (!hx)
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
     hx_logger_init(&hx->log, dbg && *dbg && strcmp(dbg, "0") != 0);
+    hx->log.guardian = &hx->guardian;
 
     if (access("/proc/xen/capabilities", F_OK) != 0 && access("/dev/xen/privcmd", F_OK) != 0) {
         pthread_mutex_destroy(&hx->log.lock);
@@ -91,7 +92,8 @@ void xlcp_hv_xen_close(struct xlcp_hv *hv)
     struct hv_xen *hx = hv->self;
 
     if (hx) {
-        hx_guardian_stop(hx); /* whatever state the guest is in, the engine has reported it */
+        xlcp_guardian_stop(
+            &hx->guardian); /* whatever state the guest is in, the engine has reported it */
         if (hx->xs)
             xs_close(hx->xs);
         xc_interface_close(hx->xch);

@@ -22,6 +22,13 @@ void hx_debug_line(const char *context, const char *msg)
     fprintf(stderr, "[%.3f] %s: %s\n", (double)hx_mono_ns() / 1e6, context ? context : "xen", msg);
 }
 
+/* libxl's debug line as it asks the guest to suspend (libxl_dom_suspend.c: on the event
+ * channel, on control/shutdown, or an HVM guest without PV drivers). */
+static int suspend_asked(const char *msg)
+{
+    return strstr(msg, " suspend request via ") || strstr(msg, "Calling xc_domain_shutdown on HVM");
+}
+
 static void log_vmessage(xentoollog_logger *l, xentoollog_level level, int errnoval,
                          const char *context, const char *format, va_list al)
 {
@@ -29,9 +36,14 @@ static void log_vmessage(xentoollog_logger *l, xentoollog_level level, int errno
     char msg[512];
     int n;
 
+    n = vsnprintf(msg, sizeof(msg), format, al);
+    if (atomic_load(&lg->suspend_asked_ns) == 0 && suspend_asked(msg)) {
+        atomic_store(&lg->suspend_asked_ns, hx_mono_ns());
+        if (lg->guardian)
+            xlcp_guardian_say(lg->guardian, "A\n");
+    }
     if (!lg->verbose && level < XTL_ERROR)
         return;
-    n = vsnprintf(msg, sizeof(msg), format, al);
     if (n >= 0 && errnoval >= 0 && (size_t)n < sizeof(msg))
         snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(errnoval));
     if (lg->verbose)
@@ -77,6 +89,7 @@ void hx_logger_init(struct hv_logger *lg, int verbose)
     lg->verbose = verbose;
     pthread_mutex_init(&lg->lock, NULL);
     atomic_init(&lg->precopy_rounds, 0);
+    atomic_init(&lg->suspend_asked_ns, 0);
 }
 
 /* ---- helpers --------------------------------------------------------------------- */
@@ -120,6 +133,7 @@ void hx_log_reset(struct hv_xen *hx)
     hx->log.late_suspend = 0;
     pthread_mutex_unlock(&hx->log.lock);
     atomic_store(&hx->log.precopy_rounds, 0);
+    atomic_store(&hx->log.suspend_asked_ns, 0);
 }
 
 /* Fails with libxl's code and its last logged message. */

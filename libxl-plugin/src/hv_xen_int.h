@@ -24,6 +24,7 @@
 #include <xenstore.h>
 #include <xentoollog.h>
 
+#include "guardian.h"
 #include "ports.h"
 
 #pragma GCC visibility push(hidden)
@@ -54,6 +55,10 @@ struct hv_logger {
     /* libxc's pre-copy is past its first pass over memory: the guest will be asked to
      * stop within the next rounds (see watch_suspend) */
     atomic_int precopy_rounds;
+    /* when libxl asked the guest to suspend (CLOCK_MONOTONIC ns; 0: not yet), for
+     * --suspend-timeout; the guardian is told ("A") at that instant */
+    atomic_uint_fast64_t suspend_asked_ns;
+    struct xlcp_guardian *guardian;
 };
 
 struct hv_xen {
@@ -63,8 +68,8 @@ struct hv_xen {
     struct xs_handle *xs;
     char quiesce_id[XLCP_ID_MAX]; /* id of the pending quiesce, for thaw */
     char downtime_before[32];     /* the guest's downtime-ns when the save began */
-    pid_t guardian;               /* see guardian_start(); 0 if none */
-    int guardian_fd;              /* our end of its pipe */
+    /* started by each save: if we die, it resumes the guest (guardian.h) */
+    struct xlcp_guardian guardian;
 };
 
 /* ---- shared helpers (hv_xen_base.c) ------------------------------------------- */
@@ -121,8 +126,6 @@ int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
 int hx_wait_suspended(void *self, const struct xlcp_domain *dom, unsigned int timeout_ms,
                       struct xlcp_err *err);
 int hx_resume(void *self, const struct xlcp_domain *dom, struct xlcp_err *err);
-/* Tells the guardian there is nothing to undo and waits for it to exit (if one runs). */
-void hx_guardian_stop(struct hv_xen *hx);
 
 int hx_restore(void *self, const char *config_json_in, const char *new_name,
                const struct xlcp_restore_disk *disks, int ndisks, int fd, int paused, int keep_macs,

@@ -5,17 +5,15 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hv_xen_int.h"
-#include "proc.h"
 #include "xlcp_xs_proto.h"
 
 /* ---- save: memory image + the instant the guest stopped -------------------------- */
@@ -30,6 +28,12 @@ struct watcher {
     uint64_t suspended_at; /* 0 until seen */
     void (*on_suspended)(void *arg);
     void *arg;
+    /* --suspend-timeout: from the instant libxl asks the guest to suspend (asked_ns, set by
+     * the logger), how long it may take to stop before the save is aborted */
+    libxl_ctx *ctx;
+    atomic_uint_fast64_t *asked_ns;
+    uint64_t timeout_ns;
+    int timed_out; /* the watcher aborted the save */
 };
 
 /* How long a failed save waits for a guest that acknowledged the request to stop late
@@ -44,6 +48,23 @@ struct watcher {
  * the capture waits for it: once libxc's pre-copy is past its first pass (the rounds
  * after it are short and the suspend follows them), the watcher polls every ms. */
 #define WATCH_POLL_MS 20
+
+static int asked_too_long(const struct watcher *w)
+{
+    uint64_t asked = atomic_load(w->asked_ns);
+
+    return asked && hx_mono_ns() - asked > w->timeout_ns;
+}
+
+/* XLCP_TEST_STOP_AT=suspended (nested tests only): the tool stops itself (SIGSTOP) with
+ * the guest suspended and its disks held, for a test to kill it there. */
+static void test_stop_at(const char *where)
+{
+    const char *at = getenv("XLCP_TEST_STOP_AT");
+
+    if (at && strcmp(at, where) == 0)
+        raise(SIGSTOP);
+}
 
 static void *watch_suspend(void *arg)
 {
@@ -63,6 +84,13 @@ static void *watch_suspend(void *arg)
                 hx_debug_line("xl-checkpoint", "watcher: the guest is suspended");
             if (w->on_suspended)
                 w->on_suspended(w->arg);
+            test_stop_at("suspended");
+            break;
+        }
+        if (asked_too_long(w)) {
+            /* libxl's own wait would go on (60 s); its save fails with ERROR_ABORTED */
+            w->timed_out = 1;
+            libxl_ao_abort(w->ctx, NULL);
             break;
         }
         if (fd < 0 || (w->near && atomic_load(w->near))) {
@@ -110,77 +138,52 @@ static int suspend_evtchn_usable(struct hv_xen *hx, uint32_t domid, const char *
     return st.status == EVTCHNSTAT_unbound && st.u.unbound.dom == 0;
 }
 
-/* ---- the guardian: a guest must never stay suspended because we died ------------------
- *
- * Before the guest is asked to suspend, a child process is forked that waits on a pipe.
- * When we have resumed the guest (or given up on it knowingly) we write 'd' and close;
- * if the pipe closes without it — we were killed, even with SIGKILL — the guardian resumes
- * the domain (same domid and uuid, and only if it is suspended), then exits. It has its
- * own session, so a Ctrl-C on our terminal does not reach it. */
-static void guardian_main(int fd, uint32_t domid, const char *uuid)
+/* Waits (up to LATE_SUSPEND_WAIT_S) for a guest that was asked to suspend to stop, or to
+ * go away; returns how long it waited, in seconds. */
+static double wait_late_stop(struct hv_xen *hx, const struct xlcp_domain *dom)
 {
-    char c = 0;
-    ssize_t n;
-    libxl_ctx *ctx = NULL;
-    xentoollog_logger_stdiostream *lg;
-    libxl_dominfo di;
+    uint64_t t = hx_mono_ns(), limit = (uint64_t)LATE_SUSPEND_WAIT_S * 1000000000u;
 
-    setsid();
-    signal(SIGINT, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGPIPE, SIG_IGN);
-    do
-        n = read(fd, &c, 1);
-    while (n < 0 && errno == EINTR);
-    if (n == 1 && c == 'd')
-        _exit(0);
-    lg = xtl_createlogger_stdiostream(stderr, XTL_ERROR, 0);
-    if (!lg || libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, (xentoollog_logger *)lg) != 0)
-        _exit(1);
-    libxl_dominfo_init(&di);
-    if (hx_same_domain(ctx, domid, uuid, &di) && di.shutdown && !di.dying &&
-        di.shutdown_reason == LIBXL_SHUTDOWN_REASON_SUSPEND) {
-        int rc = libxl_domain_resume(ctx, domid, 1, NULL);
-        fprintf(stderr,
-                "xl-checkpoint guardian: the checkpoint of domain %u was interrupted; "
-                "%s\n",
-                domid, rc == 0 ? "guest resumed" : "RESUME FAILED");
+    while (hx_mono_ns() - t < limit) {
+        xc_dominfo_t info;
+        if (xc_domain_getinfo(hx->xch, dom->domid, 1, &info) != 1 || info.domid != dom->domid ||
+            info.dying || (info.shutdown && info.shutdown_reason == SHUTDOWN_suspend))
+            break; /* gone, or stopped at last */
+        hx_sleep_ms(100);
     }
-    _exit(0);
+    return (double)(hx_mono_ns() - t) / 1e9;
 }
 
-static void guardian_start(struct hv_xen *hx, const struct xlcp_domain *dom)
+/* Takes back libxl's suspend request in control/shutdown if the guest has not taken it
+ * (libxl does the same when its own wait ends, but not when its save is aborted).
+ * 1 if it was taken back: the guest will not stop. */
+static int cancel_request(struct hv_xen *hx, uint32_t domid)
 {
-    int p[2];
-    pid_t pid;
+    char path[64];
 
-    if (hx->guardian > 0 || pipe2(p, O_CLOEXEC) != 0)
-        return;
-    pid = fork();
-    if (pid == 0)
-        guardian_main(xlcp_child_keep_only(p[0]), dom->domid, dom->uuid);
-    close(p[0]);
-    if (pid < 0) {
-        close(p[1]);
-        return; /* without a guardian: the next run still resumes a guest left suspended */
-    }
-    hx->guardian = pid;
-    hx->guardian_fd = p[1];
-}
+    if (!hx->xs)
+        return 0;
+    snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
+    for (;;) {
+        xs_transaction_t t = xs_transaction_start(hx->xs);
+        unsigned int len = 0;
+        char *v;
+        int pending;
 
-void hx_guardian_stop(struct hv_xen *hx)
-{
-    if (hx->guardian <= 0)
-        return;
-    if (write(hx->guardian_fd, "d", 1) != 1) {
-        /* it is gone already */
+        if (t == XBT_NULL)
+            return 0;
+        v = xs_read(hx->xs, t, path, &len);
+        pending = v && strcmp(v, "suspend") == 0;
+        free(v);
+        if (!pending || !xs_write(hx->xs, t, path, "", 0)) {
+            xs_transaction_end(hx->xs, t, true);
+            return 0;
+        }
+        if (xs_transaction_end(hx->xs, t, false))
+            return 1;
+        if (errno != EAGAIN)
+            return 0;
     }
-    close(hx->guardian_fd);
-    while (waitpid(hx->guardian, NULL, 0) < 0 && errno == EINTR)
-        ;
-    hx->guardian = 0;
-    hx->guardian_fd = -1;
 }
 
 int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
@@ -195,8 +198,14 @@ int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
     uint32_t jlen;
     int rc;
 
-    (void)suspend_timeout_ms; /* libxl waits for the guest itself (60 s) */
     hx_log_reset(hx);
+    /* Nothing is touched unless the guardian runs: if we die, it resumes the guest. */
+    rc = xlcp_guardian_start(&hx->guardian, err);
+    if (rc)
+        return xlcp_err_prefix(err, "domain %s not touched", dom->name);
+    if (xlcp_guardian_say(&hx->guardian, "S %u %s\n", dom->domid, dom->uuid) != 0)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "domain %s not touched: the guardian went away",
+                            dom->name);
     rc = hx_config_json(hx, dom->domid, &json, err);
     if (rc)
         return rc;
@@ -248,12 +257,25 @@ int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
     w.domid = dom->domid;
     w.on_suspended = on_suspended;
     w.arg = arg;
-    guardian_start(hx, dom);
+    w.ctx = hx->ctx;
+    w.asked_ns = &hx->log.suspend_asked_ns;
+    w.timeout_ns = (uint64_t)suspend_timeout_ms * 1000000u;
     if (pthread_create(&w.thread, NULL, watch_suspend, &w) != 0)
         return xlcp_err_set(err, XLCP_EINTERNAL, "cannot start the suspend watcher thread");
     rc = libxl_domain_suspend(hx->ctx, dom->domid, fd, stats->live ? LIBXL_SUSPEND_LIVE : 0, NULL);
     w.stop = 1;
     pthread_join(w.thread, NULL);
+    if (w.timed_out) {
+        /* Take back a request the guest has not taken yet; one it took (or one sent on
+         * its event channel) may still stop it: wait for that, so that the caller
+         * resumes it. */
+        if (!cancel_request(hx, dom->domid))
+            wait_late_stop(hx, dom);
+        return xlcp_err_set(err, XLCP_ETIMEDOUT,
+                            "the guest did not stop within %u s (--suspend-timeout)%s",
+                            (suspend_timeout_ms + 999) / 1000,
+                            hx_dom_suspended(hx->xch, dom->domid) ? "; it stopped later" : "");
+    }
     if (rc) {
         int late;
 
@@ -265,21 +287,13 @@ int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
              * can take minutes under load) and libxl stopped waiting: it may still stop,
              * with no one left to resume it. Wait for that, so that the caller resumes
              * it; seen on nested Xen with 200 busy processes. */
-            uint64_t t = hx_mono_ns(), limit = (uint64_t)LATE_SUSPEND_WAIT_S * 1000000000u;
+            double waited = wait_late_stop(hx, dom);
 
-            while (hx_mono_ns() - t < limit) {
-                xc_dominfo_t info;
-                if (xc_domain_getinfo(hx->xch, dom->domid, 1, &info) != 1 ||
-                    info.domid != dom->domid || info.dying ||
-                    (info.shutdown && info.shutdown_reason == SHUTDOWN_suspend))
-                    break; /* gone, or stopped at last */
-                hx_sleep_ms(100);
-            }
             if (hx_dom_suspended(hx->xch, dom->domid))
                 return xlcp_err_set(err, XLCP_ETIMEDOUT,
                                     "the guest acknowledged the suspend request but stopped "
                                     "only %.1f s after libxl's time limit (a busy guest?)",
-                                    (double)(hx_mono_ns() - t) / 1e9);
+                                    waited);
         }
         return hx_fail(hx, err, rc, "libxl_domain_suspend");
     }
@@ -362,6 +376,6 @@ int hx_resume(void *self, const struct xlcp_domain *dom, struct xlcp_err *err)
         return hx_fail(hx, err, rc, "libxl_domain_resume (suspend cancelled)");
     if (hx_dom_suspended(hx->xch, dom->domid))
         return xlcp_err_set(err, XLCP_EHV, "domain %s is still suspended after resume", dom->name);
-    hx_guardian_stop(hx);
+    xlcp_guardian_stop(&hx->guardian);
     return 0;
 }
