@@ -66,7 +66,7 @@ GUARDIAN_PATH := $(LIBEXECDIR)/xl-checkpoint/xlcp-guardian
 LIBSO := $(B)/libxlcheckpoint.so.$(SOVER)
 LIBA := $(B)/libxlcheckpoint.a
 
-.PHONY: all check check-unit install stage clean lint deps bench demo module lint-guardian
+.PHONY: all check check-unit install stage clean lint deps bench demo module
 .DELETE_ON_ERROR:
 
 all: $(LIBSO) $(LIBA) $(B)/xl-checkpoint $(B)/xl $(B)/xlcheckpoint.pc
@@ -177,6 +177,7 @@ lint:
 		--inline-suppr --std=c11 -Ilibxl-plugin/include -Ilibxl-plugin/src \
 		-I$(B)/gen --suppress=missingIncludeSystem $(LIB_SRCS) $(CLI_SRCS)
 
+.PHONY: lint-guardian
 lint: lint-guardian
 lint-guardian:
 	clang-format --dry-run --Werror $(GUARDIAN_SRCS)
