@@ -17,6 +17,7 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/xl-checkpoint
+LIBEXECDIR ?= $(PREFIX)/libexec
 
 CC ?= gcc
 B := build
@@ -55,6 +56,12 @@ FAKE_SRCS := $(sort $(wildcard tests/unit/fakes/*.c))
 TEST_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRCS))
 SAN_OBJS := $(patsubst %.c,$(B)/san/%.o,$(CORE_SRCS) $(CLI_SRCS) $(FAKE_SRCS)) \
 	$(B)/san/gen/manifest_rng.o $(B)/san/gen/xs_protocol_xml.o
+
+# The guardian helper (libxl-plugin/guardian/): the library execs it, from this path.
+GUARDIAN := $(B)/xlcp-guardian
+GUARDIAN_SRCS := $(sort $(wildcard libxl-plugin/guardian/*.c))
+GUARDIAN_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(GUARDIAN_SRCS))
+GUARDIAN_PATH := $(LIBEXECDIR)/xl-checkpoint/xlcp-guardian
 
 LIBSO := $(B)/libxlcheckpoint.so.$(SOVER)
 LIBA := $(B)/libxlcheckpoint.a
@@ -105,6 +112,13 @@ $(LIBA): $(CORE_OBJS) $(XEN_OBJS)
 $(B)/xl-checkpoint: $(B)/obj/libxl-plugin/cli/main.o $(CLI_OBJS) $(LIBA)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CLI) $(LIBS_CORE) $(LIBS_XEN)
 
+all: $(GUARDIAN)
+$(GUARDIAN_OBJS): XEN_CFLAGS := -std=gnu11 $(shell pkg-config --cflags $(PKGS_XEN) 2>/dev/null)
+$(B)/obj/libxl-plugin/src/guardian.o $(B)/san/libxl-plugin/src/guardian.o: \
+	CPPFLAGS_ALL += -DXLCP_GUARDIAN_PATH='"$(GUARDIAN_PATH)"'
+$(GUARDIAN): $(GUARDIAN_OBJS) $(LIBA)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CORE) $(LIBS_XEN)
+
 $(B)/xl: tools/xl
 	@mkdir -p $(@D)
 	install -m 0755 $< $@
@@ -143,6 +157,8 @@ install: all
 	install -m 0644 libxl-plugin/man/xl-checkpoint.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 libxl-plugin/schema/manifest.rng $(DESTDIR)$(DATADIR)/
 	install -m 0644 xenstore-schema/protocol.xml $(DESTDIR)$(DATADIR)/xenstore-protocol.xml
+	install -d $(DESTDIR)$(LIBEXECDIR)/xl-checkpoint
+	install -m 0755 $(GUARDIAN) $(DESTDIR)$(GUARDIAN_PATH)
 
 # The tree handed to nested dom0.
 stage:
@@ -160,6 +176,11 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --std=c11 -Ilibxl-plugin/include -Ilibxl-plugin/src \
 		-I$(B)/gen --suppress=missingIncludeSystem $(LIB_SRCS) $(CLI_SRCS)
+
+.PHONY: lint-guardian
+lint: lint-guardian
+lint-guardian:
+	clang-format --dry-run --Werror $(GUARDIAN_SRCS)
 
 clean:
 	rm -rf $(B)

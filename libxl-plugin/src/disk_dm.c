@@ -1,6 +1,6 @@
 /*
  * disk_dm.c - device-mapper operations for the LVM adapter, through libdevmapper (LVM2's
- * own library), and the guardian process that undoes them if we die.
+ * own library), and what the guardian (guardian.h) must undo if we die.
  *
  * Inside the guest's pause the adapter only suspends and resumes devices and sends thin
  * pools their messages: single ioctls, milliseconds, no LVM metadata commit. Devices are
@@ -11,22 +11,17 @@
 #include "disk_dm.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libdevmapper.h>
-
-#include "proc.h"
 
 /* ---- libdevmapper's log --------------------------------------------------------- */
 
@@ -262,170 +257,34 @@ const struct xlcp_dm_ops xlcp_dm_real = {
     .flush = xlcp_dm_flush,
 };
 
-/* ---- the guardian ---------------------------------------------------------------- *
- * Lines on its pipe: "H maj min" held, "R maj min" released, "P maj min id" re-point
- * under way, "Q maj min id" re-point done, "D" done. On end of file without "D", it
- * puts back every thin volume whose re-point was under way (a plain thin volume with its
- * id: LVM's metadata still describes one) and resumes every held device. */
-
-#define GUARD_MAX 64
-
-struct guard_entry {
-    char kind; /* 'H' or 'P' */
-    unsigned maj, min, id;
-};
-
-static void guard_apply(char kind, unsigned maj, unsigned min, unsigned id, struct guard_entry *e,
-                        int *n)
-{
-    if (kind == 'H' || kind == 'P') {
-        if (*n < GUARD_MAX)
-            e[(*n)++] = (struct guard_entry){kind, maj, min, id};
-        return;
-    }
-    for (int i = 0; i < *n; i++) {
-        if (e[i].maj == maj && e[i].min == min &&
-            ((kind == 'R' && e[i].kind == 'H') ||
-             (kind == 'Q' && e[i].kind == 'P' && e[i].id == id))) {
-            e[i] = e[--(*n)];
-            return;
-        }
-    }
-}
-
-static void guardian_main(int fd)
-{
-    struct guard_entry e[GUARD_MAX];
-    char buf[4096];
-    size_t len = 0;
-    int n = 0;
-
-    setsid();
-    signal(SIGINT, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGPIPE, SIG_IGN);
-    for (;;) {
-        ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
-        char *line, *nl;
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-        buf[len] = '\0';
-        line = buf;
-        while ((nl = strchr(line, '\n')) != NULL) {
-            char kind = 0;
-            unsigned maj = 0, min = 0, id = 0;
-
-            *nl = '\0';
-            if (line[0] == 'D')
-                _exit(0);
-            if (sscanf(line, "%c %u %u %u", &kind, &maj, &min, &id) >= 3)
-                guard_apply(kind, maj, min, id, e, &n);
-            line = nl + 1;
-        }
-        len = strlen(line);
-        memmove(buf, line, len + 1);
-    }
-    /* we were left without a word: undo what is under way */
-    for (int i = 0; i < n; i++) {
-        struct xlcp_err err;
-        char msg[64];
-
-        if (e[i].kind != 'P')
-            continue;
-        xlcp_err_clear(&err);
-        snprintf(msg, sizeof(msg), "create_thin %u", e[i].id);
-        xlcp_dm_message(makedev(e[i].maj, e[i].min), msg, &err); /* EEXIST if it was done */
-    }
-    for (int i = 0; i < n; i++) {
-        struct xlcp_err err;
-
-        if (e[i].kind != 'H')
-            continue;
-        xlcp_err_clear(&err);
-        if (xlcp_dm_resume(makedev(e[i].maj, e[i].min), &err) == 0)
-            fprintf(stderr, "xl-checkpoint guardian: writes to %u:%u flow again\n", e[i].maj,
-                    e[i].min);
-        else
-            fprintf(stderr, "xl-checkpoint guardian: %s\n", err.msg);
-    }
-    _exit(0);
-}
+/* ---- the guardian (guardian.h): what it must undo if we die ----------------------- */
 
 int xlcp_dm_guardian_start(struct xlcp_dm_guardian *g, struct xlcp_err *err)
 {
-    int p[2];
-    pid_t pid;
-
-    if (g->pid > 0)
-        return 0;
-    if (pipe2(p, O_CLOEXEC) != 0)
-        return xlcp_err_errno(err, errno, "pipe for the guardian");
-    pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(p[0]);
-        close(p[1]);
-        return xlcp_err_errno(err, e, "fork of the guardian");
-    }
-    if (pid == 0)
-        guardian_main(xlcp_child_keep_only(p[0]));
-    close(p[0]);
-    g->pid = pid;
-    g->fd = p[1];
-    return 0;
-}
-
-static void guard_say(struct xlcp_dm_guardian *g, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void guard_say(struct xlcp_dm_guardian *g, const char *fmt, ...)
-{
-    char line[64];
-    va_list ap;
-    int n;
-
-    if (g->pid <= 0)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    if (n > 0 && (size_t)n < sizeof(line) && write(g->fd, line, (size_t)n) != n) {
-        /* the guardian is gone; the next run still finds what is left behind */
-    }
+    return xlcp_guardian_start(g, err);
 }
 
 void xlcp_dm_guardian_held(struct xlcp_dm_guardian *g, dev_t dev)
 {
-    guard_say(g, "H %u %u\n", major(dev), minor(dev));
+    xlcp_guardian_say(g, "H %u %u\n", major(dev), minor(dev));
 }
 
 void xlcp_dm_guardian_released(struct xlcp_dm_guardian *g, dev_t dev)
 {
-    guard_say(g, "R %u %u\n", major(dev), minor(dev));
+    xlcp_guardian_say(g, "R %u %u\n", major(dev), minor(dev));
 }
 
 void xlcp_dm_guardian_repoint(struct xlcp_dm_guardian *g, dev_t pool, uint32_t id)
 {
-    guard_say(g, "P %u %u %" PRIu32 "\n", major(pool), minor(pool), id);
+    xlcp_guardian_say(g, "P %u %u %" PRIu32 "\n", major(pool), minor(pool), id);
 }
 
 void xlcp_dm_guardian_repointed(struct xlcp_dm_guardian *g, dev_t pool, uint32_t id)
 {
-    guard_say(g, "Q %u %u %" PRIu32 "\n", major(pool), minor(pool), id);
+    xlcp_guardian_say(g, "Q %u %u %" PRIu32 "\n", major(pool), minor(pool), id);
 }
 
 void xlcp_dm_guardian_stop(struct xlcp_dm_guardian *g)
 {
-    if (g->pid <= 0)
-        return;
-    guard_say(g, "D\n");
-    close(g->fd);
-    while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    g->pid = 0;
-    g->fd = -1;
+    xlcp_guardian_stop(g);
 }

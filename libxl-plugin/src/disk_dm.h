@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "guardian.h"
 
 /* Block device number of a path (a device node), or an error naming it. */
 int xlcp_dm_devno(const char *path, dev_t *out, struct xlcp_err *err);
@@ -52,15 +53,13 @@ struct xlcp_dm_ops {
 extern const struct xlcp_dm_ops xlcp_dm_real;
 
 /*
- * The guardian: a child process that, if we die (even by SIGKILL) between a capture and
- * its completion, lets held writes flow again (resumes the devices we suspended) and puts
- * back a thin volume whose re-pointing was cut short. We tell it what is in progress
- * over a pipe; a clean close says there is nothing to undo.
+ * The guardian (guardian.h): a helper process that, if we die (even by SIGKILL) between a
+ * capture and its completion, lets held writes flow again (resumes the devices we
+ * suspended) and puts back a thin volume whose re-pointing was cut short. We tell it what
+ * is in progress; a clean stop says there is nothing to undo. (disk_lvm.c knows it by
+ * this name.)
  */
-struct xlcp_dm_guardian {
-    pid_t pid;
-    int fd;
-};
+#define xlcp_dm_guardian xlcp_guardian
 
 int xlcp_dm_guardian_start(struct xlcp_dm_guardian *g, struct xlcp_err *err);
 /* Devices suspended by us (held) and no longer (released). */

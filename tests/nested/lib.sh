@@ -299,3 +299,52 @@ lv_cleanup() {
         lvm_run lvremove -q -f -y "$VG/$lv" >/dev/null 2>&1 || diag "lv_cleanup: cannot remove $VG/$lv"
     done
 }
+
+# guest_deny_suspend NAME: the guest can no longer read control/shutdown, so it never sees
+# libxl's suspend request (without the checkpoint module it has no suspend event channel
+# either): a guest that never suspends. guest_allow_suspend NAME gives its access back.
+guest_deny_suspend() {
+    local node
+    node=/local/domain/$(guest_domid "$1")/control/shutdown
+    _denied_perms=$(xenstore-ls -p "${node%/shutdown}" 2>/dev/null |
+        sed -n 's/^shutdown = "[^"]*" *. *(\(.*\))$/\1/p' | tr -d ',')
+    xenstore-write "$node" "" 2>/dev/null
+    xenstore-chmod "$node" n0 && ok "$1: guest's access to control/shutdown removed (was: ${_denied_perms:-?})" ||
+        not_ok "$1: xenstore-chmod control/shutdown"
+}
+guest_allow_suspend() {
+    [ -z "${_denied_perms:-}" ] ||
+        xenstore-chmod "/local/domain/$(guest_domid "$1")/control/shutdown" $_denied_perms
+}
+
+# guest_not_suspended NAME DESC: ok if the guest is not left suspended and still runs
+guest_not_suspended() {
+    local state c0 c1
+    state=$("$XL" list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }')
+    case "$state" in
+    *s*) not_ok "$2: guest not left suspended" "state '$state'" ;;
+    *) ok "$2: guest not left suspended (state '$state')" ;;
+    esac
+    c0=$(guest_counter "$1")
+    c1=$(guest_wait_counter "$1" "$((c0 + 1))" 60) && ok "$2: guest running ($c0 -> $c1)" ||
+        not_ok "$2: guest running" "counter $c0 -> $c1"
+}
+
+# next_run_cleans NAME NSNAPS: after an interrupted run, the next `xl checkpoint create`
+# succeeds and removes what was left: one checkpoint in $XLCP_CATALOG_ROOT with its NSNAPS
+# snapshot volumes, no temporary directory; the checkpoint verifies, then is deleted
+next_run_cleans() {
+    local out rc id tmp n s
+    out=$(watchdog 600 xl-checkpoint create "$1" 2>&1)
+    rc=$?
+    id=$(printf '%s' "$out" | tail -n 1)
+    [ $rc -eq 0 ] && ok "next run succeeds ($id)" || not_ok "next run succeeds" "exit $rc: $out"
+    tmp=$(find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 -name '.tmp-*' | wc -l)
+    n=$(find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 -type d | wc -l)
+    s=$(lvs --noheadings -o lv_name "$VG" 2>/dev/null | grep -c '\.xlcp\.')
+    [ "$tmp" = 0 ] && [ "$n" = 1 ] && [ "$s" = "$2" ] &&
+        ok "next run cleaned the leftovers (one checkpoint, its $2 snapshots, no temporary directory)" ||
+        not_ok "next run cleaned the leftovers" "$tmp temporary, $n entries, $s snapshot volumes"
+    check "the new checkpoint verifies" xl-checkpoint verify "$id"
+    xl-checkpoint delete "$id" >/dev/null 2>&1
+}

@@ -107,17 +107,12 @@ lv_cleanup "$g"
 # request (it has no checkpoint module, so libxl has no event channel to use either).
 g=gnosusp
 guest_start "$g" thick:128M && guest_wait_ready "$g" && ok "$g ready" || bail "$g ready"
-domid=$(guest_domid "$g")
-node=/local/domain/$domid/control/shutdown
-perms=$(xenstore-ls -p "/local/domain/$domid/control" 2>/dev/null | sed -n 's/^shutdown = "[^"]*" *. *(\(.*\))$/\1/p' | tr -d ',')
-xenstore-write "$node" "" 2>/dev/null
-xenstore-chmod "$node" n0 && ok "guest's access to control/shutdown removed (was: ${perms:-?})" ||
-    not_ok "xenstore-chmod control/shutdown"
+guest_deny_suspend "$g"
 t0=$(now)
 expect_exit "guest that never suspends" 7 "step (live-copy|suspend).*(time|did not)" \
     watchdog 400 xl-checkpoint create "$g"
 diag "gave up after $(elapsed "$t0") s (libxl waits 60 s for the guest)"
-[ -n "$perms" ] && xenstore-chmod "$node" $perms
+guest_allow_suspend "$g"
 state=$("$XL" list "$g" 2>/dev/null | awk 'NR == 2 { print $5 }')
 diag "domain state after the timeout: '$state'"
 nothing_left "guest that never suspends"
@@ -199,17 +194,8 @@ printf '%s' "$out" | grep -q wrote && ok "the guest writes to its disk after SIG
     not_ok "the guest writes to its disk after SIGKILL" "$out"
 tmp=$(find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 -name '.tmp-*' | wc -l)
 diag "leftovers of the killed run: $tmp temporary directories, $(snapvols) snapshot volumes"
-out=$(watchdog 600 xl-checkpoint create "$g" 2>&1)
-rc=$?
-id=$(printf '%s' "$out" | tail -n 1)
-[ $rc -eq 0 ] && ok "next run succeeds ($id)" || not_ok "next run succeeds" "exit $rc: $out"
-tmp=$(find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 -name '.tmp-*' | wc -l)
-[ "$tmp" = 0 ] && [ "$(entries)" = 1 ] && [ "$(snapvols)" = 2 ] &&
-    ok "next run cleaned the leftovers (one checkpoint, its two snapshots, no temporary directory)" ||
-    not_ok "next run cleaned the leftovers" "$tmp temporary, $(entries) entries, $(snapvols) snapshot volumes"
-check "the new checkpoint verifies" xl-checkpoint verify "$id"
+next_run_cleans "$g" 2
 running "$g" "after the next run"
-xl-checkpoint delete "$id" >/dev/null 2>&1
 guest_destroy "$g"
 lv_cleanup "$g"
 rm -rf "$XLCP_CATALOG_ROOT"
