@@ -1,5 +1,5 @@
 /*
- * engine.c - one checkpoint as an explicit state machine, and the catalog operations.
+ * engine_create.c - one checkpoint as an explicit state machine.
  *
  *   prepare -> quiesce -> live copy -> suspend -> disk snapshot -> resume -> thaw -> commit
  *
@@ -7,96 +7,18 @@
  * what it has done (lock taken, temporary directory open, guest frozen, guest suspended,
  * snapshots taken) so that a failure at any step undoes exactly that: the guest is
  * resumed and thawed, snapshots are removed, the temporary directory is deleted, and the
- * catalog is as it was. Errors read "domain 'NAME' step STEP: CAUSE".
+ * catalog is as it was. Errors read "domain 'NAME' step STEP: CAUSE". The disk snapshots'
+ * threads are in engine_snap.c.
  */
-#include "engine.h"
-#include "image.h"
+#include "engine_run.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
-
-#define HV(p) (&(p)->hv)
-#define CALL(port, op, ...) ((port)->ops->op((port)->self, __VA_ARGS__))
-
-struct run {
-    const struct xlcp_ports *p;
-    const xlcp_create_options *opts;
-    struct xlcp_domain dom;
-    struct xlcp_guest_features features;
-    struct xlcp_manifest *m;
-    struct xlcp_volume vols[XLCP_MAX_DISKS];
-    int vol_of_disk[XLCP_MAX_DISKS]; /* index into vols, -1 if skipped */
-    int nvols;
-    /* snaps[v] belongs to vols[v]; the first nsnaps are armed, snap_state says how far */
-    struct xlcp_snapshot snaps[XLCP_MAX_DISKS];
-    int snap_state[XLCP_MAX_DISKS]; /* SNAP_ARMED, SNAP_CAPTURED, SNAP_COMPLETE */
-    int nsnaps;
-    /* Arming runs in its own thread beside the memory copy; capture waits for it. */
-    pthread_t armer;
-    int armer_running;
-    int arm_rc;
-    struct xlcp_err arm_err;
-    /* The memory image: the save writes into its sink, a thread that digests it and
-     * writes it into mem_fd. */
-    struct xlcp_image_sink *sink;
-    /* Completion of captured snapshots runs in its own thread while the guest resumes. */
-    pthread_t completer;
-    int completer_running;
-    int complete_rc;
-    struct xlcp_err complete_err;
-    struct xlcp_store_lock *lock;
-    struct xlcp_store_txn *txn;
-    int mem_fd;
-    int frozen;    /* FROZEN_YES: the guest froze its filesystems; FROZEN_MAYBE: it was asked
-                    * and did not answer. Either way: thaw on the way out. */
-    int suspended; /* the guest is (or may be) suspended: resume on the way out */
-    uint64_t t0;
-    uint64_t suspended_at;
-    xlcp_step step;
-    char tag[XLCP_ID_MAX + 8];
-    /* Disk snapshots taken from the hv's suspend callback, during the final copy. */
-    int early_done; /* suspend confirmed and snapshots taken in the callback */
-    int early_rc;   /* its failure, with the step it failed in */
-    xlcp_step early_step;
-    struct xlcp_err early_err;
-};
-
-enum { SNAP_ARMED = 1, SNAP_CAPTURED, SNAP_COMPLETE };
-enum { FROZEN_NO = 0, FROZEN_YES, FROZEN_MAYBE };
-
-static uint64_t now(const struct run *r)
-{
-    return r->p->clock.ops->now_ns(r->p->clock.self);
-}
-
-void xlcp_engine_new_id(const struct xlcp_clock *clock, char id_out[XLCP_ID_MAX])
-{
-    int64_t wall = clock->ops->wall_ns(clock->self);
-    time_t secs = (time_t)(wall / 1000000000);
-    unsigned ms = (unsigned)((wall / 1000000) % 1000);
-    struct tm tm;
-    unsigned char rnd[3] = {0, 0, 0};
-
-    gmtime_r(&secs, &tm);
-    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-        /* Uniqueness also comes from the per-domain lock and O_EXCL; fall back. */
-        uint64_t t = clock->ops->now_ns(clock->self);
-        rnd[0] = (unsigned char)t;
-        rnd[1] = (unsigned char)(t >> 8);
-        rnd[2] = (unsigned char)(t >> 16);
-    }
-    snprintf(id_out, XLCP_ID_MAX, "%04d%02d%02dT%02d%02d%02d.%03uZ-%02x%02x%02x", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms, rnd[0], rnd[1],
-             rnd[2]);
-}
 
 static void iso_time(int64_t wall, char *out, size_t len)
 {
@@ -252,65 +174,6 @@ static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
     return CALL(&p->store, create_file, r->txn, XLCP_MEMORY_FILE, &r->mem_fd, err);
 }
 
-/* The arming thread: everything LVM can prepare, while the memory is being copied (the
- * pre-copy of a live copy takes seconds; LVM's command line takes about one per call). */
-static void *arm_all(void *arg)
-{
-    struct run *r = arg;
-
-    pthread_setname_np(pthread_self(), "xlcp-arm"); /* for top -H */
-
-    for (int v = 0; v < r->nvols; v++) {
-        char name[XLCP_NAME_MAX];
-        int rc;
-
-        if (snprintf(name, sizeof(name), "%s.xlcp.%s", r->vols[v].lv, r->m->id) >=
-            (int)sizeof(name)) {
-            r->arm_rc = xlcp_err_set(&r->arm_err, XLCP_EINVAL, "snapshot name for %s/%s too long",
-                                     r->vols[v].vg, r->vols[v].lv);
-            break;
-        }
-        rc = CALL(&r->p->disk, arm, &r->vols[v], name, r->opts->snapshot_size, r->tag, &r->snaps[v],
-                  &r->arm_err);
-        /* a failed arm may have left a volume behind: remove() cleans it up */
-        memcpy(r->snaps[v].vdev, r->vols[v].vdev, sizeof(r->snaps[0].vdev));
-        r->snap_state[v] = SNAP_ARMED;
-        r->nsnaps = v + 1;
-        if (rc) {
-            xlcp_err_prefix(&r->arm_err, "disk %s (%s/%s)", r->vols[v].vdev, r->vols[v].vg,
-                            r->vols[v].lv);
-            r->arm_rc = rc;
-            break;
-        }
-    }
-    return NULL;
-}
-
-static int start_arming(struct run *r, struct xlcp_err *err)
-{
-    if (r->nvols == 0)
-        return 0;
-    r->arm_rc = 0;
-    xlcp_err_clear(&r->arm_err);
-    if (pthread_create(&r->armer, NULL, arm_all, r) != 0)
-        return xlcp_err_set(err, XLCP_EINTERNAL, "cannot start the snapshot arming thread");
-    r->armer_running = 1;
-    return 0;
-}
-
-static int join_arming(struct run *r, struct xlcp_err *err)
-{
-    if (!r->armer_running)
-        return 0;
-    pthread_join(r->armer, NULL);
-    r->armer_running = 0;
-    if (r->arm_rc) {
-        *err = r->arm_err;
-        return r->arm_rc;
-    }
-    return 0;
-}
-
 static int step_quiesce(struct run *r, struct xlcp_err *err)
 {
     struct xlcp_manifest *m = r->m;
@@ -343,7 +206,6 @@ static int step_quiesce(struct run *r, struct xlcp_err *err)
 }
 
 static int step_suspend(struct run *r, struct xlcp_err *err);
-static int step_disk_snapshot(struct run *r, struct xlcp_err *err);
 
 /* Called by the hv (from its watcher thread) the moment the guest has stopped, while the
  * last of its memory is still being copied: confirm its back ends are idle and take the
@@ -366,7 +228,7 @@ static void on_suspended(void *arg)
     t = now(r);
     m->step_start_ns[XLCP_STEP_DISK_SNAPSHOT] = t - r->t0;
     r->early_step = XLCP_STEP_DISK_SNAPSHOT;
-    r->early_rc = step_disk_snapshot(r, &r->early_err);
+    r->early_rc = xlcp_run_capture(r, &r->early_err);
     m->step_ns[XLCP_STEP_DISK_SNAPSHOT] = now(r) - t;
     if (r->early_rc == 0)
         r->early_done = 1;
@@ -381,7 +243,7 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
 
     memset(&st, 0, sizeof(st));
     r->m->live = r->opts->live;
-    rc = start_arming(r, err);
+    rc = xlcp_run_start_arming(r, err);
     if (rc)
         return rc;
     snprintf(r->m->memory_digest_alg, sizeof(r->m->memory_digest_alg), "%s", XLCP_DIGEST_DEFAULT);
@@ -424,7 +286,7 @@ static int step_suspend_main(struct run *r, struct xlcp_err *err)
 
 static int step_disk_snapshot_main(struct run *r, struct xlcp_err *err)
 {
-    return r->early_done ? 0 : step_disk_snapshot(r, err);
+    return r->early_done ? 0 : xlcp_run_capture(r, err);
 }
 
 static int step_suspend(struct run *r, struct xlcp_err *err)
@@ -432,82 +294,6 @@ static int step_suspend(struct run *r, struct xlcp_err *err)
     unsigned timeout = r->opts->suspend_timeout_ms ? r->opts->suspend_timeout_ms : 60000;
 
     return CALL(HV(r->p), wait_suspended, &r->dom, timeout, err);
-}
-
-/* The completion thread: finishes the captured snapshots while the guest runs again. */
-static void *complete_all(void *arg)
-{
-    struct run *r = arg;
-
-    pthread_setname_np(pthread_self(), "xlcp-complete"); /* for top -H */
-
-    for (int v = 0; v < r->nsnaps; v++) {
-        int rc;
-
-        if (r->snap_state[v] != SNAP_CAPTURED)
-            continue;
-        rc = CALL(&r->p->disk, complete, &r->snaps[v], &r->complete_err);
-        if (rc) {
-            xlcp_err_prefix(&r->complete_err, "disk %s (%s/%s)", r->vols[v].vdev, r->vols[v].vg,
-                            r->vols[v].lv);
-            r->complete_rc = rc;
-            break;
-        }
-        r->snap_state[v] = SNAP_COMPLETE;
-    }
-    return NULL;
-}
-
-/* Inside the pause: fix every disk's content at this instant (fast). The snapshots are
- * finished by a thread once the guest runs again (start_completion). */
-static int step_disk_snapshot(struct run *r, struct xlcp_err *err)
-{
-    int arc = join_arming(r, err);
-
-    if (arc)
-        return arc;
-    for (int v = 0; v < r->nsnaps; v++) {
-        int rc = CALL(&r->p->disk, capture, &r->snaps[v], err);
-
-        if (rc)
-            return xlcp_err_prefix(err, "disk %s (%s/%s)", r->vols[v].vdev, r->vols[v].vg,
-                                   r->vols[v].lv);
-        r->snap_state[v] = SNAP_CAPTURED;
-    }
-    return 0;
-}
-
-/* Right after the resume. Not earlier: while the guest is stopped its memory is still
- * being copied (all of it, for a guest without a live copy), and completion (a whole
- * `lvcreate -s` for a thick volume) competing with that copy for dom0's CPUs made the
- * stop of a PV guest ~1.2 s longer, measured on nested Xen (4.4-4.9 s against
- * 3.1-3.5 s), for the same total time. A thick origin's writes stay held meanwhile; the
- * manifest records how long. */
-static int start_completion(struct run *r, struct xlcp_err *err)
-{
-    if (r->nsnaps == 0)
-        return 0;
-    xlcp_err_clear(&r->complete_err);
-    r->complete_rc = 0;
-    if (pthread_create(&r->completer, NULL, complete_all, r) != 0)
-        return xlcp_err_set(err, XLCP_EINTERNAL, "cannot start the snapshot completion thread");
-    r->completer_running = 1;
-    return 0;
-}
-
-/* Waits for the completion thread; its failure is the disk snapshot's. */
-static int join_completion(struct run *r, struct xlcp_err *err)
-{
-    if (!r->completer_running)
-        return 0;
-    pthread_join(r->completer, NULL);
-    r->completer_running = 0;
-    if (r->complete_rc) {
-        *err = r->complete_err;
-        r->step = XLCP_STEP_DISK_SNAPSHOT;
-        return r->complete_rc;
-    }
-    return 0;
 }
 
 static int step_resume(struct run *r, struct xlcp_err *err)
@@ -518,7 +304,7 @@ static int step_resume(struct run *r, struct xlcp_err *err)
         return rc;
     r->suspended = 0;
     r->m->downtime_ns = now(r) - r->suspended_at;
-    return start_completion(r, err);
+    return xlcp_run_start_completion(r, err);
 }
 
 static int step_thaw(struct run *r, struct xlcp_err *err)
@@ -553,7 +339,7 @@ static int step_commit(struct run *r, struct xlcp_err *err)
     int fd = -1;
     int rc;
 
-    rc = join_completion(r, err);
+    rc = xlcp_run_join_completion(r, err);
     if (rc)
         return rc;
     rc = xlcp_image_sink_finish(r->sink, m->memory_digest, &m->memory_bytes, err);
@@ -735,274 +521,5 @@ int xlcp_engine_create(const struct xlcp_ports *p, const char *domain,
         xlcp_manifest_free(out);
         xlcp_manifest_init(out);
     }
-    return rc;
-}
-
-/* ---- catalog operations ---------------------------------------------------------- */
-
-int xlcp_engine_load(const struct xlcp_ports *p, const char *id, struct xlcp_manifest *m,
-                     char *dir_out, size_t dir_len, struct xlcp_err *err)
-{
-    char path[XLCP_PATH_MAX + 32];
-    int rc;
-
-    xlcp_manifest_init(m);
-    rc = CALL(&p->store, locate, id, dir_out, dir_len, err);
-    if (rc)
-        return rc;
-    snprintf(path, sizeof(path), "%s/%s", dir_out, XLCP_MANIFEST_FILE);
-    rc = xlcp_manifest_read(path, m, err);
-    if (rc)
-        return rc;
-    if (strcmp(m->id, id) != 0) {
-        return xlcp_err_set(err, XLCP_ECORRUPT, "%s: holds id '%s', expected '%s'", path, m->id,
-                            id);
-    }
-    return 0;
-}
-
-int xlcp_engine_verify(const struct xlcp_ports *p, const char *id, unsigned int flags,
-                       struct xlcp_err *err)
-{
-    struct xlcp_manifest m;
-    char dir[XLCP_PATH_MAX];
-    char path[XLCP_PATH_MAX + 80];
-    char hex[XLCP_DIGEST_HEX + 1];
-    uint64_t bytes = 0;
-    int rc;
-
-    xlcp_err_clear(err);
-    rc = xlcp_engine_load(p, id, &m, dir, sizeof(dir), err);
-    if (rc) {
-        xlcp_manifest_free(&m);
-        return rc;
-    }
-    snprintf(path, sizeof(path), "%s/%s", dir, m.memory_file);
-    rc = xlcp_digest_file(path, m.memory_digest_alg, hex, &bytes, err);
-    if (rc == XLCP_ENOTFOUND)
-        rc = xlcp_err_set(err, XLCP_ECORRUPT, "%s: memory image missing", path);
-    if (rc == 0 && bytes != m.memory_bytes)
-        rc = xlcp_err_set(err, XLCP_ECORRUPT,
-                          "%s: %" PRIu64 " bytes, manifest says %" PRIu64 " (truncated?)", path,
-                          bytes, m.memory_bytes);
-    if (rc == 0 && strcmp(hex, m.memory_digest) != 0)
-        rc = xlcp_err_set(err, XLCP_ECORRUPT, "%s: %s digest %s does not match the manifest (%s)",
-                          path, m.memory_digest_alg, hex, m.memory_digest);
-    for (int i = 0; rc == 0 && !(flags & XLCP_VERIFY_NO_DISKS) && i < m.ndisks; i++) {
-        int e;
-        if (m.disks[i].skipped)
-            continue;
-        e = CALL(&p->disk, exists, &m.disks[i].snap, err);
-        if (e < 0)
-            rc = e;
-        else if (e == 0)
-            rc = xlcp_err_set(err, XLCP_ECORRUPT, "snapshot volume %s/%s of disk %s is missing",
-                              m.disks[i].snap.vg, m.disks[i].snap.lv, m.disks[i].snap.vdev);
-    }
-    if (rc)
-        xlcp_err_prefix(err, "checkpoint %s", id);
-    xlcp_manifest_free(&m);
-    return rc;
-}
-
-int xlcp_engine_delete(const struct xlcp_ports *p, const char *id, struct xlcp_err *err)
-{
-    struct xlcp_manifest m;
-    char dir[XLCP_PATH_MAX];
-    int rc;
-
-    xlcp_err_clear(err);
-    rc = xlcp_engine_load(p, id, &m, dir, sizeof(dir), err);
-    if (rc)
-        xlcp_manifest_free(&m);
-    if (rc == XLCP_ECORRUPT) {
-        /* A broken manifest must not make a checkpoint undeletable: its snapshots carry
-         * the checkpoint's tag. */
-        char tag[XLCP_ID_MAX + 8];
-        snprintf(tag, sizeof(tag), "xlcp-%s", id);
-        xlcp_err_clear(err);
-        rc = CALL(&p->disk, remove_tagged, tag, err);
-        if (rc == 0)
-            rc = CALL(&p->store, remove, id, err);
-        return rc ? xlcp_err_prefix(err, "checkpoint %s", id) : 0;
-    }
-    if (rc)
-        return rc;
-    for (int i = 0; i < m.ndisks && rc == 0; i++) {
-        int e;
-        if (m.disks[i].skipped)
-            continue;
-        e = CALL(&p->disk, exists, &m.disks[i].snap, err);
-        if (e < 0)
-            rc = e;
-        else if (e == 1)
-            rc = CALL(&p->disk, remove, &m.disks[i].snap, err);
-    }
-    if (rc == 0)
-        rc = CALL(&p->store, remove, id, err);
-    if (rc)
-        xlcp_err_prefix(err, "checkpoint %s", id);
-    xlcp_manifest_free(&m);
-    return rc;
-}
-
-int xlcp_engine_restore(const struct xlcp_ports *p, const char *id,
-                        const xlcp_restore_options *opts, uint32_t *domid_out, struct xlcp_err *err)
-{
-    struct xlcp_manifest m;
-    struct xlcp_restore_disk rdisks[XLCP_MAX_DISKS];
-    struct xlcp_snapshot clones[XLCP_MAX_DISKS];
-    struct xlcp_domain orig;
-    char dir[XLCP_PATH_MAX];
-    char path[XLCP_PATH_MAX + 80];
-    char name[XLCP_NAME_MAX];
-    const char *suffix;
-    int nr = 0, nclones = 0, fd = -1, have_orig = 0, restored = 0, orig_gone = 0;
-    int rc;
-
-    xlcp_err_clear(err);
-    if (!opts || opts->version != XLCP_RESTORE_OPTIONS_VERSION)
-        return xlcp_err_set(err, XLCP_EINVAL, "restore options of unknown version");
-    rc = xlcp_engine_verify(p, id, 0, err);
-    if (rc)
-        return rc;
-    rc = xlcp_engine_load(p, id, &m, dir, sizeof(dir), err);
-    if (rc) {
-        xlcp_manifest_free(&m);
-        return rc;
-    }
-
-    suffix = strrchr(id, '-');
-    suffix = suffix ? suffix + 1 : id;
-    if (opts->new_name && *opts->new_name)
-        snprintf(name, sizeof(name), "%s", opts->new_name);
-    else
-        snprintf(name, sizeof(name), "%s-%s", m.dom_name, suffix);
-
-    rc = CALL(HV(p), lookup, m.dom_uuid, &orig, err);
-    if (rc == XLCP_ENOTFOUND && opts->replace) {
-        /* replaced before (a restored domain has a new uuid): what bears the name now */
-        xlcp_err_clear(err);
-        rc = CALL(HV(p), lookup, m.dom_name, &orig, err);
-    }
-    if (rc == 0)
-        have_orig = 1;
-    else if (rc == XLCP_ENOTFOUND)
-        rc = 0, xlcp_err_clear(err);
-    if (rc == 0 && opts->replace) {
-        if (have_orig && orig.state == XLCP_DOM_RUNNING && !opts->force)
-            rc = xlcp_err_set(err, XLCP_ESTATE,
-                              "domain '%s' is running; stop it first or use --force to replace it",
-                              orig.name);
-        if (!opts->new_name || !*opts->new_name)
-            snprintf(name, sizeof(name), "%s", m.dom_name);
-    } else if (rc == 0 && !opts->replace) {
-        struct xlcp_domain clash;
-        struct xlcp_err e2;
-        xlcp_err_clear(&e2);
-        if (CALL(HV(p), lookup, name, &clash, &e2) == 0)
-            rc = xlcp_err_set(err, XLCP_EINVAL, "a domain named '%s' already exists", name);
-    }
-
-    for (int i = 0; rc == 0 && i < m.ndisks; i++) {
-        char lv[XLCP_NAME_MAX];
-        if (m.disks[i].skipped)
-            continue;
-        /* <lv>.restored.<id suffix>[.N]: a checkpoint can be restored many times. */
-        for (int n = 1;; n++) {
-            struct xlcp_snapshot probe = m.disks[i].snap;
-            int e;
-            if (n > 99) {
-                rc = xlcp_err_set(err, XLCP_EINVAL, "too many restored volumes of %s/%s",
-                                  m.disks[i].origin.vg, m.disks[i].origin.lv);
-                break;
-            }
-            if ((n == 1 ? snprintf(lv, sizeof(lv), "%s.restored.%s", m.disks[i].origin.lv, suffix)
-                        : snprintf(lv, sizeof(lv), "%s.restored.%s.%d", m.disks[i].origin.lv,
-                                   suffix, n)) >= (int)sizeof(lv)) {
-                rc = xlcp_err_set(err, XLCP_EINVAL, "volume name for %s too long",
-                                  m.disks[i].origin.lv);
-                break;
-            }
-            snprintf(probe.lv, sizeof(probe.lv), "%s", lv);
-            e = CALL(&p->disk, exists, &probe, err);
-            if (e < 0)
-                rc = e;
-            if (e <= 0)
-                break;
-        }
-        if (rc)
-            break;
-        snprintf(rdisks[nr].vdev, sizeof(rdisks[nr].vdev), "%s", m.disks[i].snap.vdev);
-        rc = CALL(&p->disk, clone, &m.disks[i].snap, lv, rdisks[nr].path, sizeof(rdisks[nr].path),
-                  err);
-        if (rc) {
-            xlcp_err_prefix(err, "disk %s", m.disks[i].snap.vdev);
-            break;
-        }
-        clones[nclones] = m.disks[i].snap;
-        snprintf(clones[nclones].lv, sizeof(clones[0].lv), "%s", lv);
-        snprintf(clones[nclones].path, sizeof(clones[0].path), "%s", rdisks[nr].path);
-        nclones++;
-        nr++;
-    }
-    if (rc == 0) {
-        snprintf(path, sizeof(path), "%s/%s", dir, m.memory_file);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            rc = xlcp_err_errno(err, errno, "open %s", path);
-    }
-    /* With --replace the original is destroyed only once its replacement exists: the
-     * checkpoint is restored paused under a temporary name (keeping the MAC addresses),
-     * then the original goes, the new domain takes its name and runs. */
-    if (rc == 0 && opts->replace && have_orig) {
-        char tmpname[XLCP_NAME_MAX + 16];
-        snprintf(tmpname, sizeof(tmpname), "%s--restoring", name);
-        rc = CALL(HV(p), restore, m.config_json, tmpname, rdisks, nr, fd, 1, 1, domid_out, err);
-        if (rc == 0) {
-            restored = 1;
-            rc = CALL(HV(p), destroy, &orig, err);
-            if (rc)
-                xlcp_err_prefix(err, "the original domain '%s' is still there", orig.name);
-        }
-        if (rc == 0) {
-            orig_gone = 1;
-            rc = CALL(HV(p), rename, *domid_out, name, err);
-        }
-        if (rc == 0 && !opts->paused)
-            rc = CALL(HV(p), unpause, *domid_out, err);
-    } else if (rc == 0) {
-        rc = CALL(HV(p), restore, m.config_json, name, rdisks, nr, fd, opts->paused, opts->replace,
-                  domid_out, err);
-    }
-    if (fd >= 0)
-        close(fd);
-    if (rc && orig_gone) {
-        /* the restored domain is all there is now: keep it and its volumes */
-        xlcp_err_prefix(err,
-                        "restore of checkpoint %s: the original was replaced, but the "
-                        "new domain %u could not be finished (left as it is)",
-                        id, *domid_out);
-    } else if (rc) {
-        if (restored) {
-            struct xlcp_domain nd;
-            struct xlcp_err e2;
-            memset(&nd, 0, sizeof(nd));
-            nd.domid = *domid_out;
-            snprintf(nd.name, sizeof(nd.name), "%s--restoring", name);
-            xlcp_err_clear(&e2);
-            CALL(HV(p), destroy, &nd, &e2);
-        }
-        /* The new volumes hold nothing the user had before: remove them. */
-        for (int i = nclones - 1; i >= 0; i--) {
-            struct xlcp_err e2;
-            xlcp_err_clear(&e2);
-            if (CALL(&p->disk, remove, &clones[i], &e2) != 0)
-                xlcp_err_prefix(err, "volume %s/%s left behind (%s); first error", clones[i].vg,
-                                clones[i].lv, e2.msg);
-        }
-        xlcp_err_prefix(err, "restore of checkpoint %s", id);
-    }
-    xlcp_manifest_free(&m);
     return rc;
 }
