@@ -58,7 +58,7 @@ static const char exit_codes_help[] = "Exit status:\n"
                                       "arguments, bad option value)\n"
                                       "   3  no such domain or checkpoint\n"
                                       "   4  domain in the wrong state\n"
-                                      "   5  busy: another checkpoint of the domain is under way\n"
+                                      "   5  busy: another command is changing the domain\n"
                                       "   6  no space (volume group or catalog)\n"
                                       "   7  timed out (guest or helper did not answer)\n"
                                       "   8  corrupt checkpoint (manifest, image or digest)\n"
@@ -287,6 +287,27 @@ int help_only(struct cli *c)
     return -1;
 }
 
+int flag_and_args(struct cli *c, const char *shortopts, const struct option *lo, int flag_opt,
+                  int *flag, int min, int max, const char *what)
+{
+    int o, rc;
+
+    opt_reset();
+    while ((o = next_opt(c, shortopts, lo)) != -1) {
+        if (o == flag_opt)
+            *flag = 1;
+        else if (o == 'h')
+            return show_help(c);
+        else
+            return XLCP_EXIT_USAGE;
+    }
+    if ((rc = positional(c, min, max, what)))
+        return rc;
+    if ((rc = need_ctx(c)))
+        return rc;
+    return -1;
+}
+
 static void print_main_help(FILE *f);
 
 static int cmd_help(struct cli *c)
@@ -337,7 +358,8 @@ static const struct cmd commands[] = {
      "      --suspend-timeout SEC how long to wait for the guest to suspend (default 60)\n"
      "  -s, --snapshot-size SIZE  thick snapshot size: 20% of the origin (default) or 512M, 2G\n"
      "      --skip-non-lvm        record and skip disks that are not LVM volumes\n"
-     "      --json                print the new checkpoint as a JSON object, not its id\n"},
+     "      --json                print the new checkpoint as a JSON object, not its id\n"
+     "  -v, --verbose             step-by-step progress (as the global -v)\n"},
     {"list", cmd_list, "list [--json] [<domain>]", "List checkpoints, oldest first",
      "      --json                print a JSON array\n"},
     {"info", cmd_info, "info [--json|--xml] <id>", "Show one checkpoint",
@@ -353,7 +375,12 @@ static const struct cmd commands[] = {
      "  -n, --name NEW            name of the new domain (default <name>-<id>)\n"
      "      --replace             destroy the original domain and take its name\n"
      "      --force               with --replace: even while the original runs\n"
-     "  -p, --paused              leave the restored domain paused\n"},
+     "  -p, --paused              leave the restored domain paused\n"
+     "  -d, --disk VDEV=PATH      where a disk the checkpoint skipped (not LVM) is found;\n"
+     "                            needed for each such disk unless --replace (repeatable)\n"},
+    {"recover", cmd_recover, "recover [--dry-run] [<domain>]",
+     "Show and remove what interrupted checkpoints left (volumes, directories, records)",
+     "  -n, --dry-run             only show what would be removed (and resumed)\n"},
     {"xs-check", cmd_xs_check, "xs-check <domain>",
      "Check the guest's xenstore subtree against the protocol (exit 1 on violations)", ""},
     {"help", cmd_help, "help [<subcommand>]", "Show help", ""},

@@ -187,23 +187,11 @@ int cmd_verify(struct cli *c)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    unsigned int flags = 0;
-    int o, rc;
+    int no_disks = 0, rc;
 
-    opt_reset();
-    while ((o = next_opt(c, ":h", lo)) != -1) {
-        if (o == OPT_NO_DISKS)
-            flags |= XLCP_VERIFY_NO_DISKS;
-        else if (o == 'h')
-            return show_help(c);
-        else
-            return XLCP_EXIT_USAGE;
-    }
-    if ((rc = positional(c, 1, 1, "<id>")))
+    if ((rc = flag_and_args(c, ":h", lo, OPT_NO_DISKS, &no_disks, 1, 1, "<id>")) >= 0)
         return rc;
-    if ((rc = need_ctx(c)))
-        return rc;
-    rc = xlcp_verify(c->ctx, c->argv[optind], flags);
+    rc = xlcp_verify(c->ctx, c->argv[optind], no_disks ? XLCP_VERIFY_NO_DISKS : 0);
     if (rc)
         return lib_error(c, rc);
     fprintf(c->out, "checkpoint %s: OK\n", c->argv[optind]);
@@ -217,20 +205,9 @@ int cmd_delete(struct cli *c)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int force = 0, o, rc;
+    int force = 0, rc;
 
-    opt_reset();
-    while ((o = next_opt(c, ":fh", lo)) != -1) {
-        if (o == 'f')
-            force = 1;
-        else if (o == 'h')
-            return show_help(c);
-        else
-            return XLCP_EXIT_USAGE;
-    }
-    if ((rc = positional(c, 1, 1, "<id>")))
-        return rc;
-    if ((rc = need_ctx(c)))
+    if ((rc = flag_and_args(c, ":fh", lo, 'f', &force, 1, 1, "<id>")) >= 0)
         return rc;
     rc = xlcp_delete(c->ctx, c->argv[optind]);
     if (rc == XLCP_ENOTFOUND && force)

@@ -17,6 +17,7 @@ int cmd_create(struct cli *c)
         {"snapshot-size", required_argument, NULL, 's'},
         {"skip-non-lvm", no_argument, NULL, OPT_SKIP_NON_LVM},
         {"json", no_argument, NULL, OPT_JSON},
+        {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -30,8 +31,11 @@ int cmd_create(struct cli *c)
         return XLCP_EXIT_FAILURE;
     }
     opt_reset();
-    while ((o = next_opt(c, ":n:qs:h", lo)) != -1) {
+    while ((o = next_opt(c, ":n:qs:vh", lo)) != -1) {
         switch (o) {
+        case 'v':
+            c->verbose++;
+            break;
         case 'n':
             opts.name = optarg;
             break;

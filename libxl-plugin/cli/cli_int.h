@@ -16,6 +16,7 @@
 #include <yajl/yajl_gen.h>
 
 #define PROG "xl-checkpoint"
+#define XLCP_CLI_MAX_DISKS 16 /* --disk options of restore */
 
 struct cli {
     int argc; /* of the subcommand; argv[0] is its name */
@@ -65,6 +66,10 @@ int positional(struct cli *c, int min, int max, const char *what);
 int show_help(struct cli *c);
 /* Options of a subcommand that takes none but --help: an exit code to return, or -1. */
 int help_only(struct cli *c);
+/* Options of a subcommand that has one flag (flag_opt, sets *flag) besides --help, then
+ * min..max positional arguments and the library context: -1 to go on, or an exit code. */
+int flag_and_args(struct cli *c, const char *shortopts, const struct option *lo, int flag_opt,
+                  int *flag, int min, int max, const char *what);
 /* "10", "2.5" (seconds) or "500ms" -> milliseconds. */
 int parse_seconds(const char *s, unsigned int *ms_out);
 /* "20%" (1..100) or a size such as 512M, 2G. */
@@ -101,5 +106,6 @@ int cmd_verify(struct cli *c);   /* cli_catalog.c */
 int cmd_delete(struct cli *c);   /* cli_catalog.c */
 int cmd_restore(struct cli *c);  /* cli_restore.c */
 int cmd_xs_check(struct cli *c); /* cli_xs.c */
+int cmd_recover(struct cli *c);  /* cli_recover.c */
 
 #endif

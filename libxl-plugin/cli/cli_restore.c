@@ -8,11 +8,16 @@
 int cmd_restore(struct cli *c)
 {
     static const struct option lo[] = {
-        {"name", required_argument, NULL, 'n'},  {"replace", no_argument, NULL, OPT_REPLACE},
-        {"force", no_argument, NULL, OPT_FORCE}, {"paused", no_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+        {"name", required_argument, NULL, 'n'},
+        {"replace", no_argument, NULL, OPT_REPLACE},
+        {"force", no_argument, NULL, OPT_FORCE},
+        {"paused", no_argument, NULL, 'p'},
+        {"disk", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     xlcp_restore_options opts;
+    const char *disks[XLCP_CLI_MAX_DISKS];
     uint32_t domid = 0;
     int o, rc;
 
@@ -22,8 +27,16 @@ int cmd_restore(struct cli *c)
         return XLCP_EXIT_FAILURE;
     }
     opt_reset();
-    while ((o = next_opt(c, ":n:ph", lo)) != -1) {
+    opts.disk_paths = disks;
+    while ((o = next_opt(c, ":n:pd:h", lo)) != -1) {
         switch (o) {
+        case 'd':
+            if (!strchr(optarg, '=') || optarg[0] == '=' || !strchr(optarg, '=')[1])
+                return usage_error(c, "bad --disk '%s' (VDEV=PATH)", optarg);
+            if (opts.ndisk_paths == XLCP_CLI_MAX_DISKS)
+                return usage_error(c, "too many --disk options");
+            disks[opts.ndisk_paths++] = optarg;
+            break;
         case 'n':
             if (!*optarg)
                 return usage_error(c, "--name needs a non-empty value");

@@ -33,6 +33,23 @@ void xlcp_engine_new_id(const struct xlcp_clock *clock, char id_out[XLCP_ID_MAX]
              rnd[2]);
 }
 
+int xlcp_engine_id_ok(const char *id)
+{
+    /* 20261124T191342.123Z-1a2b3c */
+    static const char shape[] = "DDDDDDDDTDDDDDD.DDDZ-XXXXXX";
+
+    if (!id || strlen(id) != sizeof(shape) - 1)
+        return 0;
+    for (size_t i = 0; shape[i]; i++) {
+        char c = id[i];
+        if (shape[i] == 'D'   ? !(c >= '0' && c <= '9')
+            : shape[i] == 'X' ? !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))
+                              : c != shape[i])
+            return 0;
+    }
+    return 1;
+}
+
 int xlcp_engine_load(const struct xlcp_ports *p, const char *id, struct xlcp_manifest *m,
                      char *dir_out, size_t dir_len, struct xlcp_err *err)
 {
@@ -98,13 +115,32 @@ int xlcp_engine_verify(const struct xlcp_ports *p, const char *id, unsigned int 
     return rc;
 }
 
-int xlcp_engine_delete(const struct xlcp_ports *p, const char *id, struct xlcp_err *err)
+/* The uuid of the domain whose catalog directory holds checkpoint id. */
+static int uuid_of(const struct xlcp_ports *p, const char *id, char *uuid, size_t len,
+                   struct xlcp_err *err)
+{
+    char dir[XLCP_PATH_MAX];
+    char *slash;
+    const char *base;
+    int rc = CALL(&p->store, locate, id, dir, sizeof(dir), err);
+
+    if (rc)
+        return rc;
+    slash = strrchr(dir, '/');
+    if (!slash)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "checkpoint %s: odd directory %s", id, dir);
+    *slash = '\0';
+    base = strrchr(dir, '/');
+    snprintf(uuid, len, "%s", base ? base + 1 : dir);
+    return 0;
+}
+
+static int delete_locked(const struct xlcp_ports *p, const char *id, struct xlcp_err *err)
 {
     struct xlcp_manifest m;
     char dir[XLCP_PATH_MAX];
     int rc;
 
-    xlcp_err_clear(err);
     rc = xlcp_engine_load(p, id, &m, dir, sizeof(dir), err);
     if (rc)
         xlcp_manifest_free(&m);
@@ -114,7 +150,7 @@ int xlcp_engine_delete(const struct xlcp_ports *p, const char *id, struct xlcp_e
         char tag[XLCP_ID_MAX + 8];
         snprintf(tag, sizeof(tag), "xlcp-%s", id);
         xlcp_err_clear(err);
-        rc = CALL(&p->disk, remove_tagged, tag, err);
+        rc = xlcp_engine_id_ok(id) ? CALL(&p->disk, remove_tagged, tag, err) : 0;
         if (rc == 0)
             rc = CALL(&p->store, remove, id, err);
         return rc ? xlcp_err_prefix(err, "checkpoint %s", id) : 0;
@@ -136,5 +172,22 @@ int xlcp_engine_delete(const struct xlcp_ports *p, const char *id, struct xlcp_e
     if (rc)
         xlcp_err_prefix(err, "checkpoint %s", id);
     xlcp_manifest_free(&m);
+    return rc;
+}
+
+int xlcp_engine_delete(const struct xlcp_ports *p, const char *id, struct xlcp_err *err)
+{
+    struct xlcp_store_lock *lock = NULL;
+    char uuid[XLCP_PATH_MAX];
+    int rc;
+
+    xlcp_err_clear(err);
+    rc = uuid_of(p, id, uuid, sizeof(uuid), err);
+    if (rc == 0)
+        rc = CALL(&p->store, lock, uuid, &lock, err);
+    if (rc)
+        return rc;
+    rc = delete_locked(p, id, err);
+    p->store.ops->unlock(p->store.self, lock);
     return rc;
 }

@@ -75,12 +75,49 @@ static int check_catalog_space(struct run *r, struct xlcp_err *err)
     return 0;
 }
 
+/* The intent record: before the guest is touched, what this run will create. */
+static int write_intent(struct run *r, struct xlcp_err *err)
+{
+    struct xlcp_intent rec;
+    int rc;
+
+    memset(&rec, 0, sizeof(rec));
+    snprintf(rec.id, sizeof(rec.id), "%s", r->m->id);
+    snprintf(rec.dom_uuid, sizeof(rec.dom_uuid), "%s", r->dom.uuid);
+    rec.domid = r->dom.domid;
+    rec.pid = (long)getpid();
+    for (int v = 0; v < r->nvols; v++) {
+        if (snprintf(r->snap_names[v], sizeof(r->snap_names[v]), "%s.xlcp.%s", r->vols[v].lv,
+                     r->m->id) >= (int)sizeof(r->snap_names[v]))
+            return xlcp_err_set(err, XLCP_EINVAL, "snapshot name for %s/%s too long", r->vols[v].vg,
+                                r->vols[v].lv);
+        snprintf(rec.vols[v].vg, sizeof(rec.vols[v].vg), "%s", r->vols[v].vg);
+        snprintf(rec.vols[v].lv, sizeof(rec.vols[v].lv), "%s", r->snap_names[v]);
+    }
+    rec.nvols = r->nvols;
+    rc = CALL(&r->p->store, intent_write, &rec, err);
+    if (rc)
+        return xlcp_err_prefix(err, "writing the intent record");
+    r->intent = 1;
+    return 0;
+}
+
+int xlcp_run_mark(struct run *r, enum xlcp_mark mark, struct xlcp_err *err)
+{
+    int64_t wall = r->p->clock.ops->wall_ns(r->p->clock.self);
+    int rc = CALL(&r->p->store, intent_mark, r->dom.uuid, r->m->id, mark, r->dom.domid, wall, err);
+
+    if (rc)
+        return xlcp_err_prefix(err, "recording that the guest is %s",
+                               mark == XLCP_MARK_SUSPENDED ? "suspended" : "resumed");
+    r->marked = mark == XLCP_MARK_SUSPENDED;
+    return 0;
+}
+
 static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
 {
     const struct xlcp_ports *p = r->p;
     struct xlcp_manifest *m = r->m;
-    char leftovers[8][XLCP_ID_MAX];
-    size_t nleft = 0;
     int rc;
 
     rc = CALL(HV(p), lookup, domain, &r->dom, err);
@@ -96,31 +133,15 @@ static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
     rc = CALL(&p->store, lock, r->dom.uuid, &r->lock, err);
     if (rc)
         return rc;
-    /* Leftovers of an interrupted run: its temporary directory and its snapshots. */
-    rc = CALL(&p->store, cleanup, r->dom.uuid, leftovers, 8, &nleft, err);
+    /* Leftovers of interrupted runs: their volumes, and the guest if (and only if) a
+     * record proves that one of them left it suspended. */
+    rc = xlcp_engine_clean_leftovers(p, r->dom.uuid, &r->dom, 0, NULL, NULL, err);
     if (rc)
-        return rc;
-    if (r->dom.state == XLCP_DOM_SUSPENDED) {
-        /* Suspended by us (a run killed while the guest was stopped) or by someone else
-         * (a save under way): only the first is ours to undo. */
-        if (nleft == 0)
-            return xlcp_err_set(err, XLCP_ESTATE, "domain is suspended, not running");
-        rc = CALL(HV(p), resume, &r->dom, err);
-        if (rc)
-            return xlcp_err_prefix(err,
-                                   "resuming the guest left suspended by interrupted "
-                                   "checkpoint %s",
-                                   leftovers[0]);
-        r->dom.state = XLCP_DOM_RUNNING;
-    }
-    for (size_t i = 0; i < nleft; i++) {
-        char tag[XLCP_ID_MAX + 8];
-        snprintf(tag, sizeof(tag), "xlcp-%s", leftovers[i]);
-        rc = CALL(&p->disk, remove_tagged, tag, err);
-        if (rc)
-            return xlcp_err_prefix(err, "removing snapshots left by interrupted checkpoint %s",
-                                   leftovers[i]);
-    }
+        return xlcp_err_prefix(err, "cleaning up after an interrupted checkpoint");
+    if (r->dom.state == XLCP_DOM_SUSPENDED)
+        return xlcp_err_set(err, XLCP_ESTATE,
+                            "domain is suspended by another tool (a save or migration under "
+                            "way?), not by a checkpoint of ours: not touching it");
 
     rc = CALL(HV(p), get_config, &r->dom, &m->config_json, err);
     if (rc)
@@ -168,6 +189,9 @@ static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
 
     xlcp_engine_new_id(&p->clock, m->id);
     snprintf(r->tag, sizeof(r->tag), "xlcp-%s", m->id);
+    rc = write_intent(r, err);
+    if (rc)
+        return rc;
     rc = CALL(&p->store, begin, r->dom.uuid, m->id, &r->txn, err);
     if (rc)
         return rc;
@@ -221,7 +245,10 @@ static void on_suspended(void *arg)
     t = now(r);
     m->step_start_ns[XLCP_STEP_SUSPEND] = t - r->t0;
     r->early_step = XLCP_STEP_SUSPEND;
-    r->early_rc = step_suspend(r, &r->early_err);
+    /* first of all, the proof that this run suspended this domain (a tmpfs file) */
+    r->early_rc = xlcp_run_mark(r, XLCP_MARK_SUSPENDED, &r->early_err);
+    if (r->early_rc == 0)
+        r->early_rc = step_suspend(r, &r->early_err);
     m->step_ns[XLCP_STEP_SUSPEND] = now(r) - t;
     if (r->early_rc)
         return;
@@ -269,6 +296,8 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
         r->step = r->early_step;
         return r->early_rc;
     }
+    if (rc == 0 && !r->marked)
+        rc = xlcp_run_mark(r, XLCP_MARK_SUSPENDED, err); /* the hv could not tell the instant */
     if (rc)
         return rc;
     r->suspended_at = st.suspended_at_ns ? st.suspended_at_ns : now(r);
@@ -304,6 +333,9 @@ static int step_resume(struct run *r, struct xlcp_err *err)
         return rc;
     r->suspended = 0;
     r->m->downtime_ns = now(r) - r->suspended_at;
+    rc = xlcp_run_mark(r, XLCP_MARK_RESUMED, err);
+    if (rc)
+        return rc;
     return xlcp_run_start_completion(r, err);
 }
 
@@ -367,7 +399,14 @@ static int step_commit(struct run *r, struct xlcp_err *err)
     r->mem_fd = -1;
     rc = CALL(&r->p->store, commit, r->txn, err);
     r->txn = NULL; /* commit frees it either way */
-    return rc;
+    if (rc)
+        return rc;
+    /* The volumes belong to the checkpoint now. A record that outlives this (a crash, or
+     * a failure here) is dropped by the next cleanup, which sees the checkpoint committed. */
+    r->intent = 0;
+    if (CALL(&r->p->store, leftover_remove, r->dom.uuid, m->id, err) != 0)
+        xlcp_err_clear(err);
+    return 0;
 }
 
 /* The steps after prepare, in order. */
@@ -393,15 +432,10 @@ static void unwind(struct run *r, struct xlcp_err *err)
     const struct xlcp_ports *p = r->p;
     struct xlcp_err e2;
 
-    /* The threads touch the snapshots: let them finish first. */
-    if (r->armer_running) {
-        pthread_join(r->armer, NULL);
-        r->armer_running = 0;
-    }
-    if (r->completer_running) {
-        pthread_join(r->completer, NULL);
-        r->completer_running = 0;
-    }
+    int left = 0;       /* a volume this run made is still there */
+    int guest_left = 0; /* the guest may still be suspended by this run */
+
+    /* The guest first: an arming thread still busy (LVM slow) must not keep it stopped. */
     if (r->suspended) {
         enum xlcp_domstate st = XLCP_DOM_SUSPENDED;
         int src;
@@ -421,11 +455,18 @@ static void unwind(struct run *r, struct xlcp_err *err)
             xlcp_err_prefix(err, "the guest shut down meanwhile; first error");
         } else if (src != 0 || st == XLCP_DOM_SUSPENDED) {
             xlcp_err_clear(&e2);
-            if (CALL(HV(p), resume, &r->dom, &e2) != 0)
+            if (CALL(HV(p), resume, &r->dom, &e2) != 0) {
                 xlcp_err_prefix(err, "GUEST LEFT SUSPENDED (resume failed: %s); first error",
                                 e2.msg);
+                guest_left = 1; /* the record and its mark let `recover` resume it */
+            }
         }
         r->suspended = 0;
+    }
+    if (r->marked && !guest_left) {
+        xlcp_err_clear(&e2);
+        if (xlcp_run_mark(r, XLCP_MARK_RESUMED, &e2) != 0)
+            guest_left = 1; /* keep the record; its mark still reads suspended */
     }
     if (r->frozen != FROZEN_NO) {
         int trc;
@@ -436,15 +477,24 @@ static void unwind(struct run *r, struct xlcp_err *err)
                             e2.msg);
         r->frozen = FROZEN_NO;
     }
+    /* The threads touch the snapshots: let them finish before they are removed. */
+    if (r->armer_running)
+        xlcp_run_join_arming(r, 0, &e2);
+    if (r->completer_running) {
+        pthread_join(r->completer, NULL);
+        r->completer_running = 0;
+    }
     for (int i = r->nsnaps - 1; i >= 0; i--) {
         xlcp_err_clear(&e2);
         if (r->snap_state[i] == SNAP_CAPTURED && CALL(&p->disk, release, &r->snaps[i], &e2) != 0)
             xlcp_err_prefix(err, "writes to %s/%s may stay held (release failed: %s); first error",
                             r->vols[i].vg, r->vols[i].lv, e2.msg);
         xlcp_err_clear(&e2);
-        if (r->snaps[i].lv[0] && CALL(&p->disk, remove, &r->snaps[i], &e2) != 0)
+        if (r->snaps[i].lv[0] && CALL(&p->disk, remove, &r->snaps[i], &e2) != 0) {
             xlcp_err_prefix(err, "snapshot %s/%s left behind (%s); first error", r->snaps[i].vg,
                             r->snaps[i].lv, e2.msg);
+            left = 1;
+        }
         r->snap_state[i] = 0;
     }
     r->nsnaps = 0;
@@ -457,9 +507,19 @@ static void unwind(struct run *r, struct xlcp_err *err)
         r->mem_fd = -1;
     }
     if (r->txn) {
-        p->store.ops->abort(p->store.self, r->txn);
+        p->store.ops->abort(p->store.self, r->txn, left);
         r->txn = NULL;
     }
+    if (r->intent && (left || guest_left)) {
+        xlcp_err_prefix(err, "its intent record keeps what is left for the next checkpoint of "
+                             "the domain or `xl checkpoint recover`; first error");
+    } else if (r->intent) {
+        xlcp_err_clear(&e2);
+        if (CALL(&p->store, leftover_remove, r->dom.uuid, r->m->id, &e2) != 0)
+            xlcp_err_prefix(err, "intent record of %s left behind (%s); first error", r->m->id,
+                            e2.msg);
+    }
+    r->intent = 0;
 }
 
 int xlcp_engine_create(const struct xlcp_ports *p, const char *domain,

@@ -74,6 +74,12 @@ struct run {
     uint64_t suspended_at;
     xlcp_step step;
     char tag[XLCP_ID_MAX + 8];
+    /* The snapshot volume names, fixed (and recorded) before the guest is touched. */
+    char snap_names[XLCP_MAX_DISKS][XLCP_NAME_MAX];
+    int intent; /* the intent record is written: remove it once nothing it names is left */
+    /* The suspend mark says suspended: set by the on_suspended thread inside hv.save (or
+     * by the main thread after it), cleared by the main thread after the resume. */
+    int marked;
     /* Disk snapshots taken from the hv's suspend callback, during the final copy.
      * Written by the on_suspended thread only, read by the main thread after hv.save. */
     int early_done; /* suspend confirmed and snapshots taken in the callback */
@@ -92,7 +98,11 @@ static inline uint64_t now(const struct run *r)
 
 /* engine_snap.c: arming (before the pause), capture (inside it), completion (after it). */
 int xlcp_run_start_arming(struct run *r, struct xlcp_err *err);
-int xlcp_run_join_arming(struct run *r, struct xlcp_err *err);
+/* Waits for the arming thread at most wait_ms (0: no limit); XLCP_ETIMEDOUT if it is
+ * still busy (it keeps running: join it without a limit once the guest runs again). */
+int xlcp_run_join_arming(struct run *r, unsigned int wait_ms, struct xlcp_err *err);
+/* Updates the run's suspend mark (store.intent_mark). */
+int xlcp_run_mark(struct run *r, enum xlcp_mark mark, struct xlcp_err *err);
 int xlcp_run_capture(struct run *r, struct xlcp_err *err);
 int xlcp_run_start_completion(struct run *r, struct xlcp_err *err);
 int xlcp_run_join_completion(struct run *r, struct xlcp_err *err);

@@ -5,8 +5,12 @@
  */
 #include "engine_run.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+unsigned int xlcp_engine_arm_wait_ms = 15000;
 
 /* The arming thread: everything LVM can prepare, while the memory is being copied (the
  * pre-copy of a live copy takes seconds; LVM's command line takes about one per call). */
@@ -17,18 +21,16 @@ static void *arm_all(void *arg)
     pthread_setname_np(pthread_self(), "xlcp-arm"); /* for top -H */
 
     for (int v = 0; v < r->nvols; v++) {
-        char name[XLCP_NAME_MAX];
         int rc;
 
-        if (snprintf(name, sizeof(name), "%s.xlcp.%s", r->vols[v].lv, r->m->id) >=
-            (int)sizeof(name)) {
-            r->arm_rc = xlcp_err_set(&r->arm_err, XLCP_EINVAL, "snapshot name for %s/%s too long",
-                                     r->vols[v].vg, r->vols[v].lv);
-            break;
-        }
-        rc = CALL(&r->p->disk, arm, &r->vols[v], name, r->opts->snapshot_size, r->tag, &r->snaps[v],
-                  &r->arm_err);
-        /* a failed arm may have left a volume behind: remove() cleans it up */
+        /* a failed arm may have left a volume behind under the recorded name: remove()
+         * cleans it up, so that name is what the unwind gets if arm fills in nothing */
+        snprintf(r->snaps[v].vg, sizeof(r->snaps[v].vg), "%s", r->vols[v].vg);
+        snprintf(r->snaps[v].lv, sizeof(r->snaps[v].lv), "%s", r->snap_names[v]);
+        snprintf(r->snaps[v].path, sizeof(r->snaps[v].path), "/dev/%s/%s", r->vols[v].vg,
+                 r->snap_names[v]);
+        rc = CALL(&r->p->disk, arm, &r->vols[v], r->snap_names[v], r->opts->snapshot_size, r->tag,
+                  &r->snaps[v], &r->arm_err);
         memcpy(r->snaps[v].vdev, r->vols[v].vdev, sizeof(r->snaps[0].vdev));
         r->snap_state[v] = SNAP_ARMED;
         r->nsnaps = v + 1;
@@ -54,11 +56,33 @@ int xlcp_run_start_arming(struct run *r, struct xlcp_err *err)
     return 0;
 }
 
-int xlcp_run_join_arming(struct run *r, struct xlcp_err *err)
+int xlcp_run_join_arming(struct run *r, unsigned int wait_ms, struct xlcp_err *err)
 {
     if (!r->armer_running)
         return 0;
-    pthread_join(r->armer, NULL);
+    if (wait_ms == 0) {
+        pthread_join(r->armer, NULL);
+    } else {
+        struct timespec until;
+        int jrc;
+
+        clock_gettime(CLOCK_REALTIME, &until); /* pthread_timedjoin_np's clock */
+        until.tv_sec += wait_ms / 1000;
+        until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        jrc = pthread_timedjoin_np(r->armer, NULL, &until);
+        if (jrc == ETIMEDOUT)
+            return xlcp_err_set(err, XLCP_ETIMEDOUT,
+                                "preparing the snapshots (LVM) was not finished %u ms after the "
+                                "guest stopped: not holding the guest longer",
+                                wait_ms);
+        if (jrc != 0)
+            return xlcp_err_set(err, XLCP_EINTERNAL, "joining the snapshot arming thread: %s",
+                                strerror(jrc));
+    }
     r->armer_running = 0;
     if (r->arm_rc) {
         *err = r->arm_err;
@@ -95,7 +119,7 @@ static void *complete_all(void *arg)
  * finished by a thread once the guest runs again (xlcp_run_start_completion). */
 int xlcp_run_capture(struct run *r, struct xlcp_err *err)
 {
-    int arc = xlcp_run_join_arming(r, err);
+    int arc = xlcp_run_join_arming(r, xlcp_engine_arm_wait_ms, err);
 
     if (arc)
         return arc;
