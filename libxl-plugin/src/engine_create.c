@@ -271,6 +271,10 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
     memset(&st, 0, sizeof(st));
     r->m->live = r->opts->live;
     rc = xlcp_run_start_arming(r, err);
+    /* A copy that is not live stops the guest at once: arm first, while it runs, rather
+     * than inside its pause (where the capture would wait for it). */
+    if (rc == 0 && !r->opts->live)
+        rc = xlcp_run_join_arming(r, 0, err);
     if (rc)
         return rc;
     snprintf(r->m->memory_digest_alg, sizeof(r->m->memory_digest_alg), "%s", XLCP_DIGEST_DEFAULT);

@@ -258,17 +258,33 @@ int xlcp_engine_recover(const struct xlcp_ports *p, const char *domain, int dry_
         rc = CALL(&p->hv, lookup, domain, &dom, err);
         if (rc == 0)
             rc = recover_uuid(p, dom.uuid, dry_run, &report, &count, err);
-    } else {
+    }
+    if (!domain || rc == XLCP_ENOTFOUND) {
+        /* every domain of the catalog; or a domain that is gone, named by its uuid */
+        int any = 0;
+        xlcp_err_clear(err);
         rc = CALL(&p->store, leftovers, NULL, &v, &n, err);
-        /* each domain once, in the order the catalog lists them */
+        /* each domain once, in the order the catalog lists them; all of them, the first
+         * failure is the one reported */
         for (size_t i = 0; rc == 0 && i < n; i++) {
-            int seen = 0;
+            struct xlcp_err e1;
+            int seen = 0, r1;
             for (size_t j = 0; j < i; j++)
                 seen |= strcmp(v[j].rec.dom_uuid, v[i].rec.dom_uuid) == 0;
-            if (!seen)
-                rc = recover_uuid(p, v[i].rec.dom_uuid, dry_run, &report, &count, err);
+            if (seen || (domain && strcmp(domain, v[i].rec.dom_uuid) != 0))
+                continue;
+            any = 1;
+            xlcp_err_clear(&e1);
+            r1 = recover_uuid(p, v[i].rec.dom_uuid, dry_run, &report, &count, &e1);
+            if (r1 && err->code == XLCP_OK)
+                *err = e1;
         }
         free(v);
+        if (rc == 0)
+            rc = err->code;
+        if (rc == 0 && domain && !any)
+            rc =
+                xlcp_err_set(err, XLCP_ENOTFOUND, "no domain '%s', and no leftovers of it", domain);
     }
     if (rc == 0 && count == 0)
         say(&report, "nothing left by interrupted checkpoints");
