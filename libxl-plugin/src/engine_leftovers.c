@@ -59,22 +59,22 @@ static int writer_gone(long pid)
     return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-/* The proof the guest may be resumed on this run's behalf, or NULL with why not in why. */
-static int ours_to_resume(const struct xlcp_leftover *lo, const struct xlcp_domain *dom,
-                          const char **why)
+/* Why the guest may not be resumed on this run's behalf, or NULL: the record and its mark
+ * prove that this run suspended this very domain and did not resume it. */
+static const char *not_ours_to_resume(const struct xlcp_leftover *lo, const struct xlcp_domain *dom)
 {
     if (!lo->has_record)
-        return *why = "no intent record", 0;
+        return "no intent record";
+    if (lo->mark == XLCP_MARK_RESUMED)
+        return "the run resumed it";
     if (lo->mark != XLCP_MARK_SUSPENDED)
-        return *why = lo->mark == XLCP_MARK_RESUMED ? "the run resumed it"
-                                                    : "the run never suspended it",
-               0;
+        return "the run never suspended it";
     if (lo->mark_domid != dom->domid || lo->rec.domid != dom->domid ||
         strcmp(lo->mark_uuid, dom->uuid) != 0 || strcmp(lo->rec.dom_uuid, dom->uuid) != 0)
-        return *why = "the run suspended another domain (domid or uuid differ)", 0;
+        return "the run suspended another domain (domid or uuid differ)";
     if (!writer_gone(lo->rec.pid))
-        return *why = "the run's process still exists", 0;
-    return 1;
+        return "the run's process still exists";
+    return NULL;
 }
 
 static void iso_wall(int64_t ns, char *out, size_t len)
@@ -89,7 +89,7 @@ static void iso_wall(int64_t ns, char *out, size_t len)
     strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* One leftover. *gone: everything it names is gone (its record may go). */
+/* One leftover: resume (if proven), remove its volumes, then its record if nothing is left. */
 static int clean_one(const struct xlcp_ports *p, const struct xlcp_leftover *lo,
                      struct xlcp_domain *dom, int dry_run, char **report, struct xlcp_err *err)
 {
@@ -111,7 +111,8 @@ static int clean_one(const struct xlcp_ports *p, const struct xlcp_leftover *lo,
     }
 
     if (dom && dom->state == XLCP_DOM_SUSPENDED) {
-        if (ours_to_resume(lo, dom, &why)) {
+        why = not_ours_to_resume(lo, dom);
+        if (!why) {
             char when[40];
             iso_wall(lo->suspended_at_ns, when, sizeof(when));
             if (dry_run) {
