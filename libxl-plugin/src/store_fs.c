@@ -32,63 +32,6 @@ struct xlcp_store_txn {
     int nfds;
 };
 
-int xlcp_fs_id_ok(const char *id)
-{
-    if (!id || !*id || id[0] == '.' || strlen(id) >= XLCP_ID_MAX)
-        return 0;
-    for (const char *c = id; *c; c++)
-        if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
-              *c == '.' || *c == '_' || *c == ':' || *c == '-'))
-            return 0;
-    return 1;
-}
-
-int xlcp_fs_mkdir_p(const char *path, struct xlcp_err *err)
-{
-    char buf[XLCP_PATH_MAX + 80];
-
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-            return xlcp_err_set(err, XLCP_EPERM, "catalog root %s: mkdir %s: %s", path, buf,
-                                strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-        return xlcp_err_set(err, XLCP_EPERM, "catalog root %s: %s", path, strerror(errno));
-    return 0;
-}
-
-void xlcp_fs_rm_rf(int dirfd, const char *name)
-{
-    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    DIR *d;
-    struct dirent *e;
-
-    if (fd < 0) {
-        unlinkat(dirfd, name, 0);
-        return;
-    }
-    d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return;
-    }
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (e->d_type == DT_DIR)
-            xlcp_fs_rm_rf(fd, e->d_name);
-        else
-            unlinkat(fd, e->d_name, 0);
-    }
-    closedir(d);
-    unlinkat(dirfd, name, AT_REMOVEDIR);
-}
-
 static int fsync_path(const char *path, struct xlcp_err *err)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -100,16 +43,6 @@ static int fsync_path(const char *path, struct xlcp_err *err)
         rc = xlcp_err_errno(err, errno, "fsync %s", path);
     close(fd);
     return rc;
-}
-
-int xlcp_fs_domdir(struct fs *fs, const char *uuid, char *out, size_t len, struct xlcp_err *err)
-{
-    if (!xlcp_fs_id_ok(uuid))
-        return xlcp_err_set(err, XLCP_EINVAL, "bad domain uuid '%s'", uuid ? uuid : "");
-    snprintf(out, len, "%s/%s", fs->root, uuid);
-    if (mkdir(out, 0700) != 0 && errno != EEXIST)
-        return xlcp_err_errno(err, errno, "mkdir %s", out);
-    return 0;
 }
 
 static int fs_lock(void *self, const char *uuid, struct xlcp_store_lock **out, struct xlcp_err *err)

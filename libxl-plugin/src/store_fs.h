@@ -1,7 +1,7 @@
 /*
- * store_fs.h - what the two files of the file-system catalog share: store_fs.c (the
- * checkpoints, the lock) and store_intent.c (intent records, suspend marks, leftovers).
- * Private to the store adapter.
+ * store_fs.h - what the files of the file-system catalog share: store_fs.c (the
+ * checkpoints, the lock), store_intent.c (intent records, suspend marks, leftovers) and
+ * store_paths.c (names and directories). Private to the store adapter.
  */
 #ifndef XLCP_STORE_FS_H
 #define XLCP_STORE_FS_H
@@ -14,6 +14,8 @@ struct fs {
     char root[XLCP_PATH_MAX];
 };
 
+/* ---- store_paths.c ---- */
+
 /* 1 if `id` is a safe single path component (checkpoint ids, uuids, file names). */
 int xlcp_fs_id_ok(const char *id);
 int xlcp_fs_mkdir_p(const char *path, struct xlcp_err *err);
@@ -23,6 +25,8 @@ void xlcp_fs_rm_rf(int dirfd, const char *name);
 int xlcp_fs_domdir(struct fs *fs, const char *uuid, char *out, size_t len, struct xlcp_err *err);
 /* The run directory ($XLCP_RUN_DIR, else /run/xl-checkpoint), created 0700 if missing. */
 int xlcp_fs_run_dir(char *out, size_t len, struct xlcp_err *err);
+
+/* ---- store_intent.c: the store ops of the same names (ports.h) ---- */
 
 int xlcp_fs_intent_write(void *self, const struct xlcp_intent *rec, struct xlcp_err *err);
 int xlcp_fs_intent_mark(void *self, const char *uuid, const char *id, enum xlcp_mark mark,

@@ -26,21 +26,6 @@
 #define RECORD_PREFIX ".intent-"
 #define RECORD_MAGIC "xl-checkpoint intent 1"
 
-int xlcp_fs_run_dir(char *out, size_t len, struct xlcp_err *err)
-{
-    const char *dir = getenv("XLCP_RUN_DIR");
-    int rc;
-
-    if (!dir || !*dir)
-        dir = "/run/xl-checkpoint";
-    if ((size_t)snprintf(out, len, "%s", dir) >= len)
-        return xlcp_err_set(err, XLCP_EINVAL, "run directory %s: name too long", dir);
-    rc = xlcp_fs_mkdir_p(out, err);
-    if (rc)
-        return xlcp_err_prefix(err, "run directory");
-    return 0;
-}
-
 /* Writes all of buf to fd. */
 static int write_all(int fd, const char *buf, size_t len)
 {
