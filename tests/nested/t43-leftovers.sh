@@ -42,7 +42,7 @@ kill_run() {
 }
 
 g=gsave
-XLCP_GUEST_MEMORY=384 guest_start "$g" thin:128M && guest_wait_ready "$g" && ok "$g ready" || bail "$g ready"
+guest_start "$g" thin:128M && guest_wait_ready "$g" && ok "$g ready" || bail "$g ready"
 
 # -- a leftover of ours, then `xl save` of the domain and our create beside it
 kill_run "$g"
