@@ -1,42 +1,22 @@
 /*
- * cli.c - the xl-checkpoint command line: global options, a table of subcommands
- * (after git's cmd_* functions), their options (getopt_long each), human and JSON
- * output (yajl), progress on a terminal, and the mapping of xlcp_error codes to the
- * documented exit codes. Uses only the public API (xlcheckpoint.h).
+ * cli.c - the xl-checkpoint command line: global options, the table of subcommands
+ * (after git's cmd_* functions; each family in its own file, as xl does: cli_create.c,
+ * cli_catalog.c, cli_restore.c, cli_xs.c), the helpers they share for options
+ * (getopt_long each), messages and progress on a terminal, and the mapping of
+ * xlcp_error codes to the documented exit codes. Output helpers: cli_output.c. Uses
+ * only the public API (xlcheckpoint.h).
  *
  * Every error is one line on errout: "xl-checkpoint: <subcommand>: <message>".
  */
-#include "cli.h"
-#include "cpinfo.h"
+#include "cli_int.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <yajl/yajl_gen.h>
-
-#define PROG "xl-checkpoint"
-
-struct cli {
-    int argc; /* of the subcommand; argv[0] is its name */
-    char **argv;
-    const char *cmd; /* subcommand name for messages */
-    const char *root;
-    int verbose;
-    xlcp_cli_open_fn open_fn;
-    void *open_arg;
-    xlcp_ctx *ctx;
-    FILE *out;
-    FILE *err;
-    int progress_tty;
-    int progress_shown;
-};
 
 struct cmd {
     const char *name;
@@ -78,7 +58,7 @@ static const char exit_codes_help[] = "Exit status:\n"
                                       "arguments, bad option value)\n"
                                       "   3  no such domain or checkpoint\n"
                                       "   4  domain in the wrong state\n"
-                                      "   5  busy: another checkpoint of the domain is under way\n"
+                                      "   5  busy: another command is changing the domain\n"
                                       "   6  no space (volume group or catalog)\n"
                                       "   7  timed out (guest or helper did not answer)\n"
                                       "   8  corrupt checkpoint (manifest, image or digest)\n"
@@ -97,13 +77,13 @@ int xlcp_cli_exit_code(int xlcp_rc)
 /* ---- messages ----------------------------------------------------------------------- */
 
 /* Writes s with control characters (newlines included) replaced by spaces. */
-static void put_oneline(FILE *f, const char *s)
+void put_oneline(FILE *f, const char *s)
 {
     for (; *s; s++)
         fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, f);
 }
 
-static void progress_clear(struct cli *c)
+void progress_clear(struct cli *c)
 {
     if (c->progress_shown) {
         fputs("\r\033[K", c->err);
@@ -111,8 +91,7 @@ static void progress_clear(struct cli *c)
     }
 }
 
-static void errorf(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void errorf(struct cli *c, const char *fmt, ...)
+void errorf(struct cli *c, const char *fmt, ...)
 {
     char msg[2048];
     va_list ap;
@@ -130,8 +109,7 @@ static void errorf(struct cli *c, const char *fmt, ...)
     fflush(c->err);
 }
 
-static int usage_error(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int usage_error(struct cli *c, const char *fmt, ...)
+int usage_error(struct cli *c, const char *fmt, ...)
 {
     const struct cmd *cmd = find_cmd(c->cmd);
     char msg[1024];
@@ -148,7 +126,7 @@ static int usage_error(struct cli *c, const char *fmt, ...)
 }
 
 /* Reports a failed library call; returns the exit code. */
-static int lib_error(struct cli *c, int rc)
+int lib_error(struct cli *c, int rc)
 {
     const char *msg = c->ctx ? xlcp_last_error(c->ctx) : "";
 
@@ -159,7 +137,7 @@ static int lib_error(struct cli *c, int rc)
 }
 
 /* Opens the context on first use. Returns 0 or an exit code (error reported). */
-static int need_ctx(struct cli *c)
+int need_ctx(struct cli *c)
 {
     int rc;
 
@@ -180,7 +158,7 @@ static int need_ctx(struct cli *c)
  * option, -1 at the end, 'h' for -h/--help, or '?' after reporting a usage error.
  * shortopts must start with ':'.
  */
-static int next_opt(struct cli *c, const char *shortopts, const struct option *longopts)
+int next_opt(struct cli *c, const char *shortopts, const struct option *longopts)
 {
     int o = getopt_long(c->argc, c->argv, shortopts, longopts, NULL);
     const char *bad = optind > 0 && optind <= c->argc ? c->argv[optind - 1] : "?";
@@ -201,14 +179,14 @@ static int next_opt(struct cli *c, const char *shortopts, const struct option *l
     return o;
 }
 
-static void opt_reset(void)
+void opt_reset(void)
 {
     optind = 0; /* GNU: full re-initialisation, so that we can parse several vectors */
     opterr = 0;
 }
 
 /* Checks that exactly between min and max positional arguments remain. */
-static int positional(struct cli *c, int min, int max, const char *what)
+int positional(struct cli *c, int min, int max, const char *what)
 {
     int n = c->argc - optind;
 
@@ -219,14 +197,14 @@ static int positional(struct cli *c, int min, int max, const char *what)
     return 0;
 }
 
-static int show_help(struct cli *c)
+int show_help(struct cli *c)
 {
     print_cmd_help(c->out, find_cmd(c->cmd));
     return XLCP_EXIT_OK;
 }
 
 /* "10", "2.5" (seconds) or "500ms" -> milliseconds. */
-static int parse_seconds(const char *s, unsigned int *ms_out)
+int parse_seconds(const char *s, unsigned int *ms_out)
 {
     char *end;
     double v;
@@ -248,7 +226,7 @@ static int parse_seconds(const char *s, unsigned int *ms_out)
 
 /* "20%" (1..100) or a size: digits, optional fraction, optional K/M/G/T/P unit with an
  * optional "B" or "iB". */
-static int valid_snapshot_size(const char *s)
+int valid_snapshot_size(const char *s)
 {
     const char *p = s;
     char *end;
@@ -275,225 +253,9 @@ static int valid_snapshot_size(const char *s)
     return *end == '\0';
 }
 
-/* ---- output helpers ----------------------------------------------------------------- */
-
-static void human_bytes(uint64_t b, char *buf, size_t len)
-{
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    double v = (double)b;
-    size_t u = 0;
-
-    while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1024.0;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, len, "%llu B", (unsigned long long)b);
-    else
-        snprintf(buf, len, "%.1f %s", v, units[u]);
-}
-
-static double ns_to_ms(uint64_t ns)
-{
-    return (double)ns / 1e6;
-}
-
-/* JSON writer: remembers the first yajl failure so that callers check once. */
-struct jw {
-    yajl_gen g;
-    yajl_gen_status st;
-};
-
-static void jw_check(struct jw *j, yajl_gen_status st)
-{
-    if (j->st == yajl_gen_status_ok)
-        j->st = st;
-}
-
-static void jw_str(struct jw *j, const char *s)
-{
-    jw_check(j, yajl_gen_string(j->g, (const unsigned char *)s, strlen(s)));
-}
-
-static void jw_key(struct jw *j, const char *k)
-{
-    jw_str(j, k);
-}
-
-static void jw_str_or_null(struct jw *j, const char *k, const char *s)
-{
-    jw_key(j, k);
-    if (s && *s)
-        jw_str(j, s);
-    else
-        jw_check(j, yajl_gen_null(j->g));
-}
-
-static void jw_tristate(struct jw *j, const char *k, int v)
-{
-    jw_key(j, k);
-    if (v < 0)
-        jw_check(j, yajl_gen_null(j->g));
-    else
-        jw_check(j, yajl_gen_bool(j->g, v));
-}
-
-static void jw_u64(struct jw *j, const char *k, uint64_t v)
-{
-    char buf[32];
-    int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-
-    jw_key(j, k);
-    jw_check(j, yajl_gen_number(j->g, buf, (size_t)n));
-}
-
-static void jw_ms(struct jw *j, const char *k, uint64_t ns)
-{
-    char buf[48];
-    int n = snprintf(buf, sizeof(buf), "%.3f", ns_to_ms(ns));
-
-    jw_key(j, k);
-    jw_check(j, yajl_gen_number(j->g, buf, (size_t)n));
-}
-
-static int jw_open(struct cli *c, struct jw *j)
-{
-    j->st = yajl_gen_status_ok;
-    j->g = yajl_gen_alloc(NULL);
-    if (!j->g) {
-        errorf(c, "out of memory");
-        return -1;
-    }
-    if (!yajl_gen_config(j->g, yajl_gen_beautify, 1) ||
-        !yajl_gen_config(j->g, yajl_gen_validate_utf8, 1)) {
-        yajl_gen_free(j->g);
-        errorf(c, "cannot configure the JSON generator");
-        return -1;
-    }
-    return 0;
-}
-
-/* Writes the document to c->out and frees the writer. Returns an exit code. */
-static int jw_close(struct cli *c, struct jw *j)
-{
-    const unsigned char *buf;
-    size_t len;
-    int rc = XLCP_EXIT_OK;
-
-    if (j->st == yajl_gen_status_ok)
-        jw_check(j, yajl_gen_get_buf(j->g, &buf, &len));
-    if (j->st != yajl_gen_status_ok) {
-        errorf(c, "cannot generate JSON output (yajl status %d)", (int)j->st);
-        rc = XLCP_EXIT_FAILURE;
-    } else if (fwrite(buf, 1, len, c->out) != len ||
-               (len && buf[len - 1] != '\n' && fputc('\n', c->out) == EOF)) {
-        errorf(c, "cannot write output: %s", strerror(errno));
-        rc = XLCP_EXIT_FAILURE;
-    }
-    yajl_gen_free(j->g);
-    return rc;
-}
-
-static void jw_checkpoint(struct jw *j, const struct cli_cp *cp)
-{
-    jw_check(j, yajl_gen_map_open(j->g));
-    jw_key(j, "id");
-    jw_str(j, cp->id);
-    jw_key(j, "domain");
-    jw_str(j, cp->domain);
-    jw_key(j, "domain_uuid");
-    jw_str(j, cp->domain_uuid);
-    jw_key(j, "created");
-    jw_str(j, cp->created);
-    jw_str_or_null(j, "label", cp->label);
-    jw_u64(j, "memory_bytes", cp->memory_bytes);
-    jw_u64(j, "disk_count", cp->ndisks);
-    jw_key(j, "disks");
-    jw_check(j, yajl_gen_array_open(j->g));
-    for (size_t i = 0; i < cp->nxdisks; i++) {
-        const struct cli_disk *d = &cp->disks[i];
-        jw_check(j, yajl_gen_map_open(j->g));
-        jw_str_or_null(j, "vdev", d->vdev);
-        jw_str_or_null(j, "origin", d->origin);
-        jw_str_or_null(j, "snapshot", d->snapshot);
-        jw_tristate(j, "thin", d->thin);
-        jw_tristate(j, "skipped", d->skipped);
-        if (d->size_bytes)
-            jw_u64(j, "size_bytes", d->size_bytes);
-        if (d->held_ns)
-            jw_ms(j, "writes_held_ms", d->held_ns);
-        jw_check(j, yajl_gen_map_close(j->g));
-    }
-    jw_check(j, yajl_gen_array_close(j->g));
-    jw_ms(j, "downtime_ms", cp->downtime_ns);
-    if (cp->guest_downtime_ns) {
-        jw_ms(j, "guest_downtime_ms", cp->guest_downtime_ns);
-    } else {
-        jw_key(j, "guest_downtime_ms");
-        jw_check(j, yajl_gen_null(j->g));
-    }
-    if (cp->total_ns >= 0) {
-        jw_ms(j, "total_ms", (uint64_t)cp->total_ns);
-    } else {
-        jw_key(j, "total_ms");
-        jw_check(j, yajl_gen_null(j->g));
-    }
-    jw_tristate(j, "quiesced", cp->quiesced);
-    jw_tristate(j, "live", cp->live);
-    jw_str_or_null(j, "suspend_path", cp->suspend_path);
-    jw_str_or_null(j, "group_id", cp->group_id);
-    jw_key(j, "dir");
-    jw_str(j, cp->dir);
-    jw_check(j, yajl_gen_map_close(j->g));
-}
-
-static const char *yesno(int v)
-{
-    return v < 0 ? "unknown" : v ? "yes" : "no";
-}
-
-static void print_info(FILE *f, const struct cli_cp *cp)
-{
-    char mem[32];
-
-    human_bytes(cp->memory_bytes, mem, sizeof(mem));
-    fprintf(f, "id:            %s\n", cp->id);
-    fprintf(f, "domain:        %s (%s)\n", cp->domain, cp->domain_uuid);
-    fprintf(f, "created:       %s\n", cp->created);
-    if (cp->label[0])
-        fprintf(f, "label:         %s\n", cp->label);
-    fprintf(f, "memory:        %s (%llu bytes)\n", mem, (unsigned long long)cp->memory_bytes);
-    fprintf(f, "downtime:      %.3f ms\n", ns_to_ms(cp->downtime_ns));
-    if (cp->guest_downtime_ns)
-        fprintf(f, "guest-seen:    %.3f ms (measured by the guest module)\n",
-                ns_to_ms(cp->guest_downtime_ns));
-    if (cp->total_ns >= 0)
-        fprintf(f, "total:         %.3f ms\n", ns_to_ms((uint64_t)cp->total_ns));
-    fprintf(f, "live:          %s\n", yesno(cp->live));
-    fprintf(f, "quiesced:      %s\n", yesno(cp->quiesced));
-    if (cp->suspend_path[0])
-        fprintf(f, "suspend path:  %s\n", cp->suspend_path);
-    if (cp->group_id[0])
-        fprintf(f, "group:         %s\n", cp->group_id);
-    fprintf(f, "directory:     %s\n", cp->dir);
-    fprintf(f, "disks:         %zu\n", cp->ndisks);
-    for (size_t i = 0; i < cp->nxdisks; i++) {
-        const struct cli_disk *d = &cp->disks[i];
-        if (d->skipped)
-            fprintf(f, "  %-8s %s (skipped: not LVM)\n", d->vdev, d->origin);
-        else
-            fprintf(f, "  %-8s %s -> %s%s", d->vdev, d->origin, d->snapshot[0] ? d->snapshot : "?",
-                    d->thin == 1 ? " (thin)" : "");
-        if (!d->skipped && d->held_ns)
-            fprintf(f, " (writes held %.3f ms)", ns_to_ms(d->held_ns));
-        if (!d->skipped)
-            fprintf(f, "\n");
-    }
-}
-
 /* ---- progress ----------------------------------------------------------------------- */
 
-static void on_progress(xlcp_step step, const char *what, void *arg)
+void on_progress(xlcp_step step, const char *what, void *arg)
 {
     struct cli *c = arg;
     const char *name = xlcp_step_name(step);
@@ -510,43 +272,8 @@ static void on_progress(xlcp_step step, const char *what, void *arg)
     fflush(c->err);
 }
 
-/* ---- subcommands -------------------------------------------------------------------- */
-
-enum {
-    OPT_PAUSED = 1000,
-    OPT_QUIESCE_TIMEOUT,
-    OPT_SUSPEND_TIMEOUT,
-    OPT_SKIP_NON_LVM,
-    OPT_JSON,
-    OPT_XML,
-    OPT_NO_DISKS,
-    OPT_REPLACE,
-    OPT_FORCE,
-};
-
-/* Opens checkpoint id and writes it as JSON (one object). */
-static int emit_json_checkpoint(struct cli *c, const char *id)
-{
-    xlcp_checkpoint *cp = NULL;
-    struct cli_cp info;
-    struct jw j;
-    int rc = xlcp_checkpoint_open(c->ctx, id, &cp);
-
-    if (rc)
-        return lib_error(c, rc);
-    cli_cp_describe(cp, &info);
-    if (jw_open(c, &j) != 0) {
-        xlcp_checkpoint_free(cp);
-        return XLCP_EXIT_FAILURE;
-    }
-    jw_checkpoint(&j, &info);
-    rc = jw_close(c, &j);
-    xlcp_checkpoint_free(cp);
-    return rc;
-}
-
 /* Options of a subcommand that takes none but --help: an exit code to return, or -1. */
-static int help_only(struct cli *c)
+int help_only(struct cli *c)
 {
     static const struct option lo[] = {
         {"help", no_argument, NULL, 'h'},
@@ -560,392 +287,25 @@ static int help_only(struct cli *c)
     return -1;
 }
 
-static int cmd_create(struct cli *c)
+int flag_and_args(struct cli *c, const char *shortopts, const struct option *lo, int flag_opt,
+                  int *flag, int min, int max, const char *what)
 {
-    static const struct option lo[] = {
-        {"name", required_argument, NULL, 'n'},
-        {"paused", no_argument, NULL, OPT_PAUSED},
-        {"quiesce", no_argument, NULL, 'q'},
-        {"quiesce-timeout", required_argument, NULL, OPT_QUIESCE_TIMEOUT},
-        {"suspend-timeout", required_argument, NULL, OPT_SUSPEND_TIMEOUT},
-        {"snapshot-size", required_argument, NULL, 's'},
-        {"skip-non-lvm", no_argument, NULL, OPT_SKIP_NON_LVM},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    xlcp_create_options opts;
-    char id[XLCP_ID_MAX];
-    int json = 0, o, rc;
-
-    if (xlcp_create_options_init(&opts, XLCP_CREATE_OPTIONS_VERSION) != 0) {
-        errorf(c, "library does not support create options version %d",
-               XLCP_CREATE_OPTIONS_VERSION);
-        return XLCP_EXIT_FAILURE;
-    }
-    opt_reset();
-    while ((o = next_opt(c, ":n:qs:h", lo)) != -1) {
-        switch (o) {
-        case 'n':
-            opts.name = optarg;
-            break;
-        case OPT_PAUSED:
-            opts.live = 0;
-            break;
-        case 'q':
-            opts.quiesce = 1;
-            break;
-        case OPT_QUIESCE_TIMEOUT:
-            if (parse_seconds(optarg, &opts.quiesce_timeout_ms) != 0)
-                return usage_error(c, "bad --quiesce-timeout '%s' (seconds)", optarg);
-            break;
-        case OPT_SUSPEND_TIMEOUT:
-            if (parse_seconds(optarg, &opts.suspend_timeout_ms) != 0 ||
-                opts.suspend_timeout_ms == 0)
-                return usage_error(c, "bad --suspend-timeout '%s' (seconds)", optarg);
-            break;
-        case 's':
-            if (!valid_snapshot_size(optarg))
-                return usage_error(c, "bad --snapshot-size '%s' (e.g. 20%% or 2G)", optarg);
-            opts.snapshot_size = optarg;
-            break;
-        case OPT_SKIP_NON_LVM:
-            opts.skip_non_lvm = 1;
-            break;
-        case OPT_JSON:
-            json = 1;
-            break;
-        case 'h':
-            return show_help(c);
-        default:
-            return XLCP_EXIT_USAGE;
-        }
-    }
-    if ((rc = positional(c, 1, 1, "<domain>")))
-        return rc;
-    if ((rc = need_ctx(c)))
-        return rc;
-    opts.progress = on_progress;
-    opts.progress_arg = c;
-    rc = xlcp_create(c->ctx, c->argv[optind], &opts, id);
-    progress_clear(c);
-    if (rc)
-        return lib_error(c, rc);
-    if (json)
-        return emit_json_checkpoint(c, id);
-    fprintf(c->out, "%s\n", id);
-    return XLCP_EXIT_OK;
-}
-
-struct list_row {
-    char *id;
-    xlcp_checkpoint *cp; /* NULL: unreadable */
-    char *error;
-    struct cli_cp info;
-};
-
-static void list_table(struct cli *c, struct list_row *rows, size_t n)
-{
-    int wid = 2, wdom = 6;
-
-    for (size_t i = 0; i < n; i++) {
-        int l = (int)strlen(rows[i].id);
-        wid = l > wid ? l : wid;
-        if (rows[i].cp) {
-            l = (int)strlen(rows[i].info.domain);
-            wdom = l > wdom ? l : wdom;
-        }
-    }
-    fprintf(c->out, "%-*s  %-*s  %-24s  %10s  %5s  %12s\n", wid, "ID", wdom, "DOMAIN", "CREATED",
-            "MEMORY", "DISKS", "DOWNTIME(ms)");
-    for (size_t i = 0; i < n; i++) {
-        const struct cli_cp *cp = &rows[i].info;
-        char mem[32];
-        if (!rows[i].cp) {
-            fprintf(c->out, "%-*s  %-*s  (unreadable: ", wid, rows[i].id, wdom, "?");
-            put_oneline(c->out, rows[i].error);
-            fputs(")\n", c->out);
-            continue;
-        }
-        human_bytes(cp->memory_bytes, mem, sizeof(mem));
-        fprintf(c->out, "%-*s  %-*s  %-24s  %10s  %5zu  %12.3f\n", wid, cp->id, wdom, cp->domain,
-                cp->created, mem, cp->ndisks, ns_to_ms(cp->downtime_ns));
-    }
-}
-
-static int list_json(struct cli *c, struct list_row *rows, size_t n)
-{
-    struct jw j;
-
-    if (jw_open(c, &j) != 0)
-        return XLCP_EXIT_FAILURE;
-    jw_check(&j, yajl_gen_array_open(j.g));
-    for (size_t i = 0; i < n; i++) {
-        if (rows[i].cp) {
-            jw_checkpoint(&j, &rows[i].info);
-            continue;
-        }
-        jw_check(&j, yajl_gen_map_open(j.g));
-        jw_key(&j, "id");
-        jw_str(&j, rows[i].id);
-        jw_key(&j, "error");
-        jw_str(&j, rows[i].error);
-        jw_check(&j, yajl_gen_map_close(j.g));
-    }
-    jw_check(&j, yajl_gen_array_close(j.g));
-    return jw_close(c, &j);
-}
-
-static int cmd_list(struct cli *c)
-{
-    static const struct option lo[] = {
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    struct list_row *rows = NULL;
-    char **ids = NULL;
-    size_t n = 0;
-    int json = 0, o, rc;
-
-    opt_reset();
-    while ((o = next_opt(c, ":h", lo)) != -1) {
-        if (o == OPT_JSON)
-            json = 1;
-        else if (o == 'h')
-            return show_help(c);
-        else
-            return XLCP_EXIT_USAGE;
-    }
-    if ((rc = positional(c, 0, 1, "<domain>")))
-        return rc;
-    if ((rc = need_ctx(c)))
-        return rc;
-    rc = xlcp_list(c->ctx, optind < c->argc ? c->argv[optind] : NULL, &ids, &n);
-    if (rc)
-        return lib_error(c, rc);
-    if (n) {
-        rows = calloc(n, sizeof(*rows));
-        if (!rows) {
-            xlcp_strv_free(ids, n);
-            errorf(c, "out of memory");
-            return XLCP_EXIT_FAILURE;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        rows[i].id = ids[i];
-        if (xlcp_checkpoint_open(c->ctx, ids[i], &rows[i].cp) == 0) {
-            cli_cp_describe(rows[i].cp, &rows[i].info);
-        } else {
-            rows[i].cp = NULL;
-            rows[i].error = strdup(xlcp_last_error(c->ctx));
-            if (!rows[i].error) {
-                rc = XLCP_EXIT_FAILURE;
-                errorf(c, "out of memory");
-                break;
-            }
-        }
-    }
-    if (rc == 0) {
-        if (json) {
-            rc = list_json(c, rows, n);
-        } else {
-            list_table(c, rows, n);
-            rc = XLCP_EXIT_OK;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        xlcp_checkpoint_free(rows[i].cp);
-        free(rows[i].error);
-    }
-    free(rows);
-    xlcp_strv_free(ids, n);
-    return rc;
-}
-
-static int cmd_info(struct cli *c)
-{
-    static const struct option lo[] = {
-        {"json", no_argument, NULL, OPT_JSON},
-        {"xml", no_argument, NULL, OPT_XML},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    xlcp_checkpoint *cp = NULL;
-    struct cli_cp info;
-    int json = 0, xml = 0, o, rc;
-
-    opt_reset();
-    while ((o = next_opt(c, ":h", lo)) != -1) {
-        if (o == OPT_JSON)
-            json = 1;
-        else if (o == OPT_XML)
-            xml = 1;
-        else if (o == 'h')
-            return show_help(c);
-        else
-            return XLCP_EXIT_USAGE;
-    }
-    if (json && xml)
-        return usage_error(c, "--json and --xml exclude each other");
-    if ((rc = positional(c, 1, 1, "<id>")))
-        return rc;
-    if ((rc = need_ctx(c)))
-        return rc;
-    if (json)
-        return emit_json_checkpoint(c, c->argv[optind]);
-    rc = xlcp_checkpoint_open(c->ctx, c->argv[optind], &cp);
-    if (rc)
-        return lib_error(c, rc);
-    if (xml) {
-        const char *x = xlcp_checkpoint_manifest_xml(cp);
-        size_t len = x ? strlen(x) : 0;
-        fputs(x ? x : "", c->out);
-        if (len && x[len - 1] != '\n')
-            fputc('\n', c->out);
-    } else {
-        cli_cp_describe(cp, &info);
-        print_info(c->out, &info);
-    }
-    xlcp_checkpoint_free(cp);
-    return XLCP_EXIT_OK;
-}
-
-static int cmd_verify(struct cli *c)
-{
-    static const struct option lo[] = {
-        {"no-disks", no_argument, NULL, OPT_NO_DISKS},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    unsigned int flags = 0;
     int o, rc;
 
     opt_reset();
-    while ((o = next_opt(c, ":h", lo)) != -1) {
-        if (o == OPT_NO_DISKS)
-            flags |= XLCP_VERIFY_NO_DISKS;
+    while ((o = next_opt(c, shortopts, lo)) != -1) {
+        if (o == flag_opt)
+            *flag = 1;
         else if (o == 'h')
             return show_help(c);
         else
             return XLCP_EXIT_USAGE;
     }
-    if ((rc = positional(c, 1, 1, "<id>")))
+    if ((rc = positional(c, min, max, what)))
         return rc;
     if ((rc = need_ctx(c)))
         return rc;
-    rc = xlcp_verify(c->ctx, c->argv[optind], flags);
-    if (rc)
-        return lib_error(c, rc);
-    fprintf(c->out, "checkpoint %s: OK\n", c->argv[optind]);
-    return XLCP_EXIT_OK;
-}
-
-/* xs-check <domain>: the guest's live protocol subtree against xenstore-schema/. */
-static int cmd_xs_check(struct cli *c)
-{
-    unsigned int violations = 0;
-    char *report = NULL;
-    int rc;
-
-    if ((rc = help_only(c)) >= 0)
-        return rc;
-    if ((rc = positional(c, 1, 1, "<domain>")))
-        return rc;
-    if ((rc = need_ctx(c)))
-        return rc;
-    rc = xlcp_guest_check(c->ctx, c->argv[optind], &report, &violations);
-    if (rc)
-        return lib_error(c, rc);
-    fputs(report, c->out);
-    free(report);
-    return violations ? XLCP_EXIT_FAILURE : XLCP_EXIT_OK;
-}
-
-static int cmd_delete(struct cli *c)
-{
-    static const struct option lo[] = {
-        {"force", no_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int force = 0, o, rc;
-
-    opt_reset();
-    while ((o = next_opt(c, ":fh", lo)) != -1) {
-        if (o == 'f')
-            force = 1;
-        else if (o == 'h')
-            return show_help(c);
-        else
-            return XLCP_EXIT_USAGE;
-    }
-    if ((rc = positional(c, 1, 1, "<id>")))
-        return rc;
-    if ((rc = need_ctx(c)))
-        return rc;
-    rc = xlcp_delete(c->ctx, c->argv[optind]);
-    if (rc == XLCP_ENOTFOUND && force)
-        return XLCP_EXIT_OK;
-    if (rc)
-        return lib_error(c, rc);
-    if (c->verbose)
-        fprintf(c->err, "deleted %s\n", c->argv[optind]);
-    return XLCP_EXIT_OK;
-}
-
-static int cmd_restore(struct cli *c)
-{
-    static const struct option lo[] = {
-        {"name", required_argument, NULL, 'n'},  {"replace", no_argument, NULL, OPT_REPLACE},
-        {"force", no_argument, NULL, OPT_FORCE}, {"paused", no_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
-    };
-    xlcp_restore_options opts;
-    uint32_t domid = 0;
-    int o, rc;
-
-    if (xlcp_restore_options_init(&opts, XLCP_RESTORE_OPTIONS_VERSION) != 0) {
-        errorf(c, "library does not support restore options version %d",
-               XLCP_RESTORE_OPTIONS_VERSION);
-        return XLCP_EXIT_FAILURE;
-    }
-    opt_reset();
-    while ((o = next_opt(c, ":n:ph", lo)) != -1) {
-        switch (o) {
-        case 'n':
-            if (!*optarg)
-                return usage_error(c, "--name needs a non-empty value");
-            opts.new_name = optarg;
-            break;
-        case OPT_REPLACE:
-            opts.replace = 1;
-            break;
-        case OPT_FORCE:
-            opts.force = 1;
-            break;
-        case 'p':
-            opts.paused = 1;
-            break;
-        case 'h':
-            return show_help(c);
-        default:
-            return XLCP_EXIT_USAGE;
-        }
-    }
-    if (opts.force && !opts.replace)
-        return usage_error(c, "--force only makes sense with --replace");
-    if (opts.replace && opts.new_name)
-        return usage_error(c, "--replace takes the original name; drop --name");
-    if ((rc = positional(c, 1, 1, "<id>")))
-        return rc;
-    if ((rc = need_ctx(c)))
-        return rc;
-    rc = xlcp_restore(c->ctx, c->argv[optind], &opts, &domid);
-    if (rc)
-        return lib_error(c, rc);
-    fprintf(c->out, "%u\n", (unsigned int)domid);
-    return XLCP_EXIT_OK;
+    return -1;
 }
 
 static void print_main_help(FILE *f);
@@ -998,7 +358,8 @@ static const struct cmd commands[] = {
      "      --suspend-timeout SEC how long to wait for the guest to suspend (default 60)\n"
      "  -s, --snapshot-size SIZE  thick snapshot size: 20% of the origin (default) or 512M, 2G\n"
      "      --skip-non-lvm        record and skip disks that are not LVM volumes\n"
-     "      --json                print the new checkpoint as a JSON object, not its id\n"},
+     "      --json                print the new checkpoint as a JSON object, not its id\n"
+     "  -v, --verbose             step-by-step progress (as the global -v)\n"},
     {"list", cmd_list, "list [--json] [<domain>]", "List checkpoints, oldest first",
      "      --json                print a JSON array\n"},
     {"info", cmd_info, "info [--json|--xml] <id>", "Show one checkpoint",
@@ -1014,7 +375,12 @@ static const struct cmd commands[] = {
      "  -n, --name NEW            name of the new domain (default <name>-<id>)\n"
      "      --replace             destroy the original domain and take its name\n"
      "      --force               with --replace: even while the original runs\n"
-     "  -p, --paused              leave the restored domain paused\n"},
+     "  -p, --paused              leave the restored domain paused\n"
+     "  -d, --disk VDEV=PATH      where a disk the checkpoint skipped (not LVM) is found;\n"
+     "                            needed for each such disk unless --replace (repeatable)\n"},
+    {"recover", cmd_recover, "recover [--dry-run] [<domain>]",
+     "Show and remove what interrupted checkpoints left (volumes, directories, records)",
+     "  -n, --dry-run             only show what would be removed (and resumed)\n"},
     {"xs-check", cmd_xs_check, "xs-check <domain>",
      "Check the guest's xenstore subtree against the protocol (exit 1 on violations)", ""},
     {"help", cmd_help, "help [<subcommand>]", "Show help", ""},

@@ -191,23 +191,39 @@ int xlcp_guest_check(xlcp_ctx *ctx, const char *domain, char **report_out,
 
 /* ---- restore ---------------------------------------------------------------------- */
 
-#define XLCP_RESTORE_OPTIONS_VERSION 1
+#define XLCP_RESTORE_OPTIONS_VERSION 2 /* 1 is still accepted: without disk_paths */
 typedef struct {
     unsigned int version;
     const char *new_name; /* name of the restored domain; NULL: "<name>-<id>" */
     int replace;          /* destroy the original domain and take its name */
     int force;            /* with replace: even while the original runs */
     int paused;           /* leave the restored domain paused */
+    /* Version 2. "VDEV=PATH": where the restored domain finds a disk the checkpoint
+     * skipped (not LVM). Without --replace every skipped disk needs one: its original
+     * path is the running original's writable disk. */
+    const char *const *disk_paths;
+    size_t ndisk_paths;
 } xlcp_restore_options;
 #define XLCP_RESTORE_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        XLCP_RESTORE_OPTIONS_VERSION, NULL, 0, 0, 0                                                \
+        XLCP_RESTORE_OPTIONS_VERSION, NULL, 0, 0, 0, NULL, 0                                       \
     }
 int xlcp_restore_options_init(xlcp_restore_options *opts, unsigned int version);
 
 /* Restores memory and disks of `id` into a new running domain; writes its domid. */
 int xlcp_restore(xlcp_ctx *ctx, const char *id, const xlcp_restore_options *opts,
                  uint32_t *domid_out);
+
+/* ---- leftovers of interrupted checkpoints ----------------------------------------- */
+
+#define XLCP_RECOVER_DRY_RUN 0x1u /* only show what would be done */
+/* Shows and removes what interrupted checkpoints left: snapshot volumes, temporary
+ * directories, intent records; resumes a guest only if a record proves an interrupted
+ * checkpoint suspended it. Of `domain` (name, domid or uuid) or of every domain in the
+ * catalog if NULL. Writes a report (malloc'd, one line per finding; free with free())
+ * and the number of leftovers found. */
+int xlcp_recover(xlcp_ctx *ctx, const char *domain, unsigned int flags, char **report_out,
+                 unsigned int *count_out);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
 #include "ctx.h"
 #include "engine.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,9 +79,15 @@ int xlcp_create_options_init(xlcp_create_options *opts, unsigned int version)
 
 int xlcp_restore_options_init(xlcp_restore_options *opts, unsigned int version)
 {
-    if (!opts || !version_ok(version, XLCP_RESTORE_OPTIONS_VERSION))
-        return XLCP_EINVAL;
     xlcp_restore_options init = XLCP_RESTORE_OPTIONS_INIT;
+
+    if (!opts || version < 1 || version > XLCP_RESTORE_OPTIONS_VERSION)
+        return XLCP_EINVAL;
+    if (version == 1) { /* a caller's struct of version 1 ends before disk_paths */
+        memcpy(opts, &init, offsetof(xlcp_restore_options, disk_paths));
+        opts->version = 1;
+        return 0;
+    }
     *opts = init;
     return 0;
 }
@@ -395,6 +402,10 @@ int xlcp_restore(xlcp_ctx *ctx, const char *id, const xlcp_restore_options *opts
 
     if ((rc = usable(ctx)) || (rc = need_hv(ctx)) || (rc = need_disk(ctx)))
         return rc;
+    if (opts && opts->version == 1) { /* the fields of version 1 only */
+        memcpy(&defaults, opts, offsetof(xlcp_restore_options, disk_paths));
+        opts = NULL;
+    }
     xlcp_err_clear(&err);
     rc = xlcp_engine_restore(&ctx->ports, id, opts ? opts : &defaults, &domid, &err);
     if (rc)
@@ -402,6 +413,24 @@ int xlcp_restore(xlcp_ctx *ctx, const char *id, const xlcp_restore_options *opts
     if (domid_out)
         *domid_out = domid;
     return 0;
+}
+
+int xlcp_recover(xlcp_ctx *ctx, const char *domain, unsigned int flags, char **report_out,
+                 unsigned int *count_out)
+{
+    struct xlcp_err err;
+    int rc;
+
+    if (!report_out || !count_out)
+        return XLCP_EINVAL;
+    *report_out = NULL;
+    *count_out = 0;
+    if ((rc = usable(ctx)) || (rc = need_hv(ctx)) || (rc = need_disk(ctx)))
+        return rc;
+    xlcp_err_clear(&err);
+    rc = xlcp_engine_recover(&ctx->ports, domain, (flags & XLCP_RECOVER_DRY_RUN) != 0, report_out,
+                             count_out, &err);
+    return rc ? fail(ctx, &err) : 0;
 }
 
 int xlcp_guest_check(xlcp_ctx *ctx, const char *domain, char **report_out,

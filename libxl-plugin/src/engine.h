@@ -30,5 +30,26 @@ int xlcp_engine_restore(const struct xlcp_ports *p, const char *id,
 
 /* Makes a new time-sortable checkpoint id: 20261124T191342.123Z-1a2b3c */
 void xlcp_engine_new_id(const struct xlcp_clock *clock, char id_out[XLCP_ID_MAX]);
+/* 1 if id has exactly the shape xlcp_engine_new_id makes. */
+int xlcp_engine_id_ok(const char *id);
+
+/* How long the capture, inside the pause, waits for the snapshots to be armed before it
+ * gives up (the guest is resumed, the checkpoint fails). Milliseconds; tests lower it. */
+extern unsigned int xlcp_engine_arm_wait_ms;
+
+/* Shows (dry_run) or removes what interrupted runs left: of `domain` (name, domid or
+ * uuid) or of every domain in the catalog if NULL. Takes each domain's lock. Writes a
+ * report (malloc'd, one line per finding) and the number of leftovers found. */
+int xlcp_engine_recover(const struct xlcp_ports *p, const char *domain, int dry_run,
+                        char **report_out, unsigned int *count_out, struct xlcp_err *err);
+
+/* The leftovers of domain uuid (caller holds its lock): resumes dom (if not NULL) only when
+ * an intent record and its suspend mark prove that an interrupted run of ours suspended
+ * that very domain, removes every volume a record names, and the record (with the run's
+ * directories) once they are all gone. Appends what it did to *report if report is not
+ * NULL; counts the leftovers into *count if not NULL. */
+int xlcp_engine_clean_leftovers(const struct xlcp_ports *p, const char *uuid,
+                                struct xlcp_domain *dom, int dry_run, char **report,
+                                unsigned int *count, struct xlcp_err *err);
 
 #endif

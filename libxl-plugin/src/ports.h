@@ -230,15 +230,66 @@ struct xlcp_disk {
 struct xlcp_store_lock;
 struct xlcp_store_txn;
 
+/*
+ * An intent record: what one run of `create` is about to do to a domain, written
+ * (durably) before the guest is touched and kept until everything it names is undone.
+ * It is what allows the cleanup of an interrupted run to act without guessing: remove
+ * exactly the volumes it names, and resume the guest only when the run's suspend mark
+ * proves that this run suspended that very domain.
+ */
+struct xlcp_intent_volume {
+    char vg[XLCP_NAME_MAX];
+    char lv[XLCP_NAME_MAX];
+};
+
+struct xlcp_intent {
+    char id[XLCP_ID_MAX];
+    char dom_uuid[XLCP_UUID_LEN + 1];
+    uint32_t domid;
+    long pid; /* of the process that ran it */
+    int nvols;
+    struct xlcp_intent_volume vols[XLCP_MAX_DISKS]; /* every snapshot volume it will create */
+};
+
+/* The run's suspend mark (kept in the run directory, a tmpfs: gone after a reboot, when
+ * no domain can still be suspended by us). */
+enum xlcp_mark {
+    XLCP_MARK_NONE = 0,  /* the run never saw the guest suspended */
+    XLCP_MARK_SUSPENDED, /* it saw the guest suspended, and did not resume it (yet) */
+    XLCP_MARK_RESUMED,   /* it resumed the guest */
+};
+
+/* What an interrupted run left in the catalog, for one checkpoint id. */
+struct xlcp_leftover {
+    struct xlcp_intent rec; /* id and dom_uuid always set; the rest if has_record */
+    int has_record;         /* the intent record */
+    int has_tmp;            /* the temporary directory .tmp-<id> */
+    int has_del;            /* a deletion's directory .del-<id> (its volumes are gone) */
+    enum xlcp_mark mark;
+    uint32_t mark_domid; /* the domain the mark names */
+    char mark_uuid[XLCP_UUID_LEN + 1];
+    int64_t suspended_at_ns; /* wall clock of the suspend, 0 if unknown */
+};
+
 struct xlcp_store_ops {
-    /* Per-domain lock; XLCP_EBUSY when another process holds it. */
+    /* Per-domain lock, one for every catalog (in the run directory, $XLCP_RUN_DIR or
+     * /run/xl-checkpoint); XLCP_EBUSY when another process holds it. Taken by every
+     * command that changes a domain or its volumes. */
     int (*lock)(void *self, const char *dom_uuid, struct xlcp_store_lock **out,
                 struct xlcp_err *err);
     void (*unlock)(void *self, struct xlcp_store_lock *lock);
-    /* Removes temporary directories left by interrupted runs of this domain (caller
-     * holds the lock). Writes the ids it found into ids (up to max), count to *n. */
-    int (*cleanup)(void *self, const char *dom_uuid, char (*ids)[XLCP_ID_MAX], size_t max,
-                   size_t *n, struct xlcp_err *err);
+    /* Writes the intent record of a run (fsync'd) before the guest is touched. */
+    int (*intent_write)(void *self, const struct xlcp_intent *rec, struct xlcp_err *err);
+    /* Updates the run's suspend mark: cheap (no fsync), may be called inside the pause. */
+    int (*intent_mark)(void *self, const char *dom_uuid, const char *id, enum xlcp_mark mark,
+                       uint32_t domid, int64_t wall_ns, struct xlcp_err *err);
+    /* Leftovers of interrupted runs: of one domain uuid, or all if NULL. Any number;
+     * malloc'd array, caller frees. */
+    int (*leftovers)(void *self, const char *dom_uuid, struct xlcp_leftover **out, size_t *n,
+                     struct xlcp_err *err);
+    /* Removes one leftover: its record, its mark and its temporary (or deletion)
+     * directory. Call only once every volume the record names is gone. */
+    int (*leftover_remove)(void *self, const char *dom_uuid, const char *id, struct xlcp_err *err);
     /* Starts a new checkpoint directory under a temporary name. */
     int (*begin)(void *self, const char *dom_uuid, const char *id, struct xlcp_store_txn **out,
                  struct xlcp_err *err);
@@ -247,8 +298,9 @@ struct xlcp_store_ops {
                        struct xlcp_err *err);
     /* fsyncs files and directory, renames it into the catalog. Frees txn either way. */
     int (*commit)(void *self, struct xlcp_store_txn *txn, struct xlcp_err *err);
-    /* Removes the temporary directory. Frees txn. */
-    void (*abort)(void *self, struct xlcp_store_txn *txn);
+    /* Removes the temporary directory (keeps it if keep_dir: a volume its run made is
+     * still there, the intent record names both). Frees txn. */
+    void (*abort)(void *self, struct xlcp_store_txn *txn, int keep_dir);
     /* Directory of checkpoint `id`; XLCP_ENOTFOUND if none. */
     int (*locate)(void *self, const char *id, char *dir_out, size_t len, struct xlcp_err *err);
     /* All checkpoint ids (of one domain uuid, or all if NULL), sorted. Caller frees. */

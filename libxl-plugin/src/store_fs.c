@@ -5,7 +5,7 @@
  * in <root>/<uuid>/.tmp-<id>/, every file and the directory fsync'd, then renamed; a
  * deletion renames to .del-<id> first. <root>/<uuid>/.lock is the per-domain flock.
  */
-#include "ports.h"
+#include "store_fs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,10 +20,6 @@
 
 #define FS_MAX_FILES 8
 
-struct fs {
-    char root[XLCP_PATH_MAX];
-};
-
 struct xlcp_store_lock {
     int fd;
 };
@@ -35,63 +31,6 @@ struct xlcp_store_txn {
     int fds[FS_MAX_FILES];
     int nfds;
 };
-
-static int id_ok(const char *id)
-{
-    if (!id || !*id || id[0] == '.' || strlen(id) >= XLCP_ID_MAX)
-        return 0;
-    for (const char *c = id; *c; c++)
-        if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
-              *c == '.' || *c == '_' || *c == ':' || *c == '-'))
-            return 0;
-    return 1;
-}
-
-static int mkdir_p(const char *path, struct xlcp_err *err)
-{
-    char buf[XLCP_PATH_MAX + 80];
-
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-            return xlcp_err_set(err, XLCP_EPERM, "catalog root %s: mkdir %s: %s", path, buf,
-                                strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-        return xlcp_err_set(err, XLCP_EPERM, "catalog root %s: %s", path, strerror(errno));
-    return 0;
-}
-
-static void rm_rf(int dirfd, const char *name)
-{
-    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    DIR *d;
-    struct dirent *e;
-
-    if (fd < 0) {
-        unlinkat(dirfd, name, 0);
-        return;
-    }
-    d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return;
-    }
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (e->d_type == DT_DIR)
-            rm_rf(fd, e->d_name);
-        else
-            unlinkat(fd, e->d_name, 0);
-    }
-    closedir(d);
-    unlinkat(dirfd, name, AT_REMOVEDIR);
-}
 
 static int fsync_path(const char *path, struct xlcp_err *err)
 {
@@ -106,26 +45,19 @@ static int fsync_path(const char *path, struct xlcp_err *err)
     return rc;
 }
 
-static int domdir(struct fs *fs, const char *uuid, char *out, size_t len, struct xlcp_err *err)
-{
-    if (!id_ok(uuid))
-        return xlcp_err_set(err, XLCP_EINVAL, "bad domain uuid '%s'", uuid ? uuid : "");
-    snprintf(out, len, "%s/%s", fs->root, uuid);
-    if (mkdir(out, 0700) != 0 && errno != EEXIST)
-        return xlcp_err_errno(err, errno, "mkdir %s", out);
-    return 0;
-}
-
 static int fs_lock(void *self, const char *uuid, struct xlcp_store_lock **out, struct xlcp_err *err)
 {
-    char dir[XLCP_PATH_MAX + 40], path[XLCP_PATH_MAX + 48];
+    char dir[XLCP_PATH_MAX], path[XLCP_PATH_MAX + 48];
     struct xlcp_store_lock *l;
     int fd, rc;
 
-    if ((rc = domdir(self, uuid, dir, sizeof(dir), err)))
+    (void)self;
+    if (!xlcp_fs_id_ok(uuid))
+        return xlcp_err_set(err, XLCP_EINVAL, "bad domain uuid '%s'", uuid ? uuid : "");
+    if ((rc = xlcp_fs_run_dir(dir, sizeof(dir), err)))
         return rc;
-    snprintf(path, sizeof(path), "%s/.lock", dir);
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    snprintf(path, sizeof(path), "%s/%s.lock", dir, uuid);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return xlcp_err_errno(err, errno, "open %s", path);
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -133,7 +65,8 @@ static int fs_lock(void *self, const char *uuid, struct xlcp_store_lock **out, s
         close(fd);
         if (e == EWOULDBLOCK)
             return xlcp_err_set(err, XLCP_EBUSY,
-                                "another checkpoint of domain %s is under way (%s)", uuid, path);
+                                "another xl-checkpoint command is changing domain %s (lock %s)",
+                                uuid, path);
         return xlcp_err_errno(err, e, "flock %s", path);
     }
     l = malloc(sizeof(*l));
@@ -156,46 +89,18 @@ static void fs_unlock(void *self, struct xlcp_store_lock *l)
     free(l);
 }
 
-static int fs_cleanup(void *self, const char *uuid, char (*ids)[XLCP_ID_MAX], size_t max, size_t *n,
-                      struct xlcp_err *err)
-{
-    char dir[XLCP_PATH_MAX + 40];
-    DIR *d;
-    struct dirent *e;
-    int rc;
-
-    *n = 0;
-    if ((rc = domdir(self, uuid, dir, sizeof(dir), err)))
-        return rc;
-    d = opendir(dir);
-    if (!d)
-        return xlcp_err_errno(err, errno, "opendir %s", dir);
-    while ((e = readdir(d)) != NULL) {
-        const char *id = NULL;
-        if (strncmp(e->d_name, ".tmp-", 5) == 0)
-            id = e->d_name + 5;
-        else if (strncmp(e->d_name, ".del-", 5) != 0)
-            continue;
-        if (id && *n < max && id_ok(id))
-            snprintf(ids[(*n)++], XLCP_ID_MAX, "%s", id);
-        rm_rf(dirfd(d), e->d_name);
-    }
-    closedir(d);
-    return 0;
-}
-
 static int fs_begin(void *self, const char *uuid, const char *id, struct xlcp_store_txn **out,
                     struct xlcp_err *err)
 {
     struct xlcp_store_txn *t;
     int rc;
 
-    if (!id_ok(id))
+    if (!xlcp_fs_id_ok(id))
         return xlcp_err_set(err, XLCP_EINVAL, "bad checkpoint id '%s'", id ? id : "");
     t = calloc(1, sizeof(*t));
     if (!t)
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
-    if ((rc = domdir(self, uuid, t->parent, sizeof(t->parent), err))) {
+    if ((rc = xlcp_fs_domdir(self, uuid, t->parent, sizeof(t->parent), err))) {
         free(t);
         return rc;
     }
@@ -217,7 +122,7 @@ static int fs_create_file(void *self, struct xlcp_store_txn *t, const char *name
     int fd;
 
     (void)self;
-    if (!id_ok(name) || t->nfds >= FS_MAX_FILES)
+    if (!xlcp_fs_id_ok(name) || t->nfds >= FS_MAX_FILES)
         return xlcp_err_set(err, XLCP_EINVAL, "bad file name '%s'", name);
     snprintf(path, sizeof(path), "%s/%s", t->tmp, name);
     fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -262,7 +167,7 @@ static int fs_commit(void *self, struct xlcp_store_txn *t, struct xlcp_err *err)
         snprintf(name, sizeof(name), "%s", base ? base + 1 : t->tmp);
         int dfd = open(t->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0) {
-            rm_rf(dfd, name);
+            xlcp_fs_rm_rf(dfd, name);
             close(dfd);
         }
     }
@@ -270,14 +175,14 @@ static int fs_commit(void *self, struct xlcp_store_txn *t, struct xlcp_err *err)
     return rc;
 }
 
-static void fs_abort(void *self, struct xlcp_store_txn *t)
+static void fs_abort(void *self, struct xlcp_store_txn *t, int keep_dir)
 {
     const char *base = strrchr(t->tmp, '/');
-    int dfd = open(t->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dfd = keep_dir ? -1 : open(t->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
     (void)self;
     if (dfd >= 0) {
-        rm_rf(dfd, base ? base + 1 : t->tmp);
+        xlcp_fs_rm_rf(dfd, base ? base + 1 : t->tmp);
         close(dfd);
     }
     txn_free(t);
@@ -290,7 +195,7 @@ static int fs_locate(void *self, const char *id, char *dir_out, size_t len, stru
     struct dirent *e;
     int found = 0;
 
-    if (!id_ok(id))
+    if (!xlcp_fs_id_ok(id))
         return xlcp_err_set(err, XLCP_ENOTFOUND, "no checkpoint '%s'", id ? id : "");
     d = opendir(fs->root);
     if (!d)
@@ -402,7 +307,7 @@ static int fs_remove(void *self, const char *id, struct xlcp_err *err)
     dfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return xlcp_err_errno(err, errno, "open %s", parent);
-    rm_rf(dfd, strrchr(del, '/') + 1);
+    xlcp_fs_rm_rf(dfd, strrchr(del, '/') + 1);
     if (fsync(dfd) != 0)
         rc = xlcp_err_errno(err, errno, "fsync %s", parent);
     close(dfd);
@@ -424,7 +329,10 @@ static int fs_free_bytes(void *self, uint64_t *out, char *where, size_t len, str
 static const struct xlcp_store_ops fs_ops = {
     .lock = fs_lock,
     .unlock = fs_unlock,
-    .cleanup = fs_cleanup,
+    .intent_write = xlcp_fs_intent_write,
+    .intent_mark = xlcp_fs_intent_mark,
+    .leftovers = xlcp_fs_leftovers,
+    .leftover_remove = xlcp_fs_leftover_remove,
     .begin = fs_begin,
     .create_file = fs_create_file,
     .commit = fs_commit,
@@ -445,7 +353,7 @@ int xlcp_store_fs_open(struct xlcp_store *out, const char *root, struct xlcp_err
         root = getenv("XLCP_CATALOG_ROOT");
     if (!root || !*root)
         root = "/var/lib/xl-checkpoint";
-    if ((rc = mkdir_p(root, err)))
+    if ((rc = xlcp_fs_mkdir_p(root, err)))
         return rc;
     if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode) || access(root, W_OK | X_OK) != 0)
         return xlcp_err_set(err, XLCP_EPERM, "catalog root %s is not a writable directory", root);

@@ -15,47 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine.h"
-#include "fakes/fakes.h"
-
-struct fx {
-    struct fake_world *w;
-    struct fake_dom *dom;
-    xlcp_create_options opts;
-    struct xlcp_manifest m;
-    struct xlcp_err err;
-};
+#include "engine_fx.h"
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    xlcp_create_options init = XLCP_CREATE_OPTIONS_INIT;
-
-    assert_non_null(f);
-    f->w = fake_world_new();
-    f->dom = fake_add_domain(f->w, "web1", 2);
-    f->opts = init;
-    xlcp_err_clear(&f->err);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    xlcp_manifest_free(&f->m);
-    fake_world_free(f->w);
-    free(f);
-    return 0;
-}
-
-static int create(struct fx *f, const char *dom)
-{
-    xlcp_manifest_free(&f->m);
-    xlcp_err_clear(&f->err);
-    return xlcp_engine_create(&f->w->ports, dom, &f->opts, &f->m, &f->err);
+    return fx_setup(state, 2);
 }
 
 /* The invariants every failed checkpoint must leave behind. */
@@ -284,10 +251,17 @@ static void test_fault_resume_twice_is_reported(void **state)
     fake_fail(f->w, "hv.resume", XLCP_EHV, 2);
     int rc = create(f, "web1");
     assert_int_equal(rc, XLCP_EHV);
-    /* Nothing can resume it: the message must say so loudly, and no checkpoint. */
+    /* Nothing can resume it: the message must say so loudly, and no checkpoint. Its
+     * intent record stays (the one catalog entry): it proves whose suspend it is. */
     assert_non_null(strstr(f->err.msg, "GUEST LEFT SUSPENDED"));
-    assert_int_equal(fake_catalog_entries(f->w), 0);
+    assert_non_null(strstr(f->err.msg, "intent record keeps"));
+    assert_int_equal(fake_catalog_entries(f->w), 1);
     assert_int_equal(fake_snapshot_count(f->w), 0);
+    /* ... so the next run resumes the guest, and checkpoints it. */
+    assert_int_equal(f->dom->suspended, 1);
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->dom->suspended, 0);
+    assert_int_equal(fake_catalog_entries(f->w), 1); /* the checkpoint, no record */
 }
 
 static void test_fault_thaw(void **state)
@@ -518,9 +492,58 @@ static void test_leftovers_of_killed_run(void **state)
     assert_non_null(strstr(f->w->log, "disk.remove_tagged xlcp-20260101T000000.000Z-dead00"));
 }
 
-/* A run killed while the guest was suspended: the next run finds the guest suspended and
- * its own leftovers, resumes the guest and takes the checkpoint. */
+/* A pid that no process has any more. */
+static long dead_pid(void)
+{
+    pid_t pid = fork();
+
+    if (pid == 0)
+        _exit(0);
+    assert_true(pid > 0);
+    waitpid(pid, NULL, 0);
+    return (long)pid;
+}
+
+/* What a run killed inside the pause leaves: its intent record (one volume) and its
+ * suspend mark. */
+static void leave_killed_run(struct fx *f, const char *id, enum xlcp_mark mark, uint32_t domid)
+{
+    const struct xlcp_store *st = &f->w->ports.store;
+    struct xlcp_intent rec;
+
+    memset(&rec, 0, sizeof(rec));
+    snprintf(rec.id, sizeof(rec.id), "%s", id);
+    snprintf(rec.dom_uuid, sizeof(rec.dom_uuid), "%s", f->dom->d.uuid);
+    rec.domid = f->dom->d.domid;
+    rec.pid = dead_pid();
+    rec.nvols = 1;
+    snprintf(rec.vols[0].vg, sizeof(rec.vols[0].vg), "vg0");
+    snprintf(rec.vols[0].lv, sizeof(rec.vols[0].lv), "web1-disk0.xlcp.%s", id);
+    assert_int_equal(st->ops->intent_write(st->self, &rec, &f->err), 0);
+    if (mark != XLCP_MARK_NONE)
+        assert_int_equal(st->ops->intent_mark(st->self, rec.dom_uuid, id, mark, domid, 1, &f->err),
+                         0);
+}
+
+/* A run killed while the guest was suspended: its record and mark prove it, so the next
+ * run resumes the guest and takes the checkpoint. */
 static void test_killed_while_suspended(void **state)
+{
+    struct fx *f = *state;
+
+    leave_killed_run(f, "20260101T000000.000Z-dead01", XLCP_MARK_SUSPENDED, f->dom->d.domid);
+    f->dom->suspended = 1;
+
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->dom->suspended, 0);
+    assert_int_equal(f->dom->resumes, 2); /* the leftover's, then this run's own */
+    assert_int_equal(fake_catalog_entries(f->w), 1);
+}
+
+/* Leftovers of ours that do not prove the suspend are no licence to resume: a temporary
+ * directory alone (what the old cleanup inferred from), a record whose run never saw the
+ * guest suspended, or whose mark names another domid (the domain was re-created). */
+static void test_leftovers_do_not_resume_others_suspend(void **state)
 {
     struct fx *f = *state;
     char path[600];
@@ -530,12 +553,16 @@ static void test_killed_while_suspended(void **state)
     snprintf(path, sizeof(path), "%s/%s/.tmp-20260101T000000.000Z-dead01", f->w->root,
              f->dom->d.uuid);
     assert_int_equal(mkdir(path, 0700), 0);
-    f->dom->suspended = 1;
+    leave_killed_run(f, "20260101T000000.000Z-dead02", XLCP_MARK_NONE, 0);
+    leave_killed_run(f, "20260101T000000.000Z-dead03", XLCP_MARK_SUSPENDED, f->dom->d.domid + 7);
+    f->dom->suspended = 1; /* by `xl save`, say */
 
-    assert_int_equal(create(f, "web1"), 0);
-    assert_int_equal(f->dom->suspended, 0);
-    assert_int_equal(f->dom->resumes, 2); /* the leftover's, then this run's own */
-    assert_int_equal(fake_catalog_entries(f->w), 1);
+    assert_int_equal(create(f, "web1"), XLCP_ESTATE);
+    assert_non_null(strstr(f->err.msg, "suspended by another tool"));
+    assert_int_equal(f->dom->resumes, 0);
+    assert_int_equal(f->dom->suspended, 1);
+    /* the leftovers themselves are gone: nothing they named is left */
+    assert_int_equal(fake_catalog_entries(f->w), 0);
 }
 
 /* A guest suspended by someone else (no leftovers of ours) is not ours to resume. */
@@ -809,6 +836,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leftovers_of_killed_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_while_suspended, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leftovers_do_not_resume_others_suspend, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_during_copy_or_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_unavailable_is_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_suspended_by_someone_else, setup, teardown),

@@ -518,6 +518,8 @@ static int disk_arm(void *self, const struct xlcp_volume *vol, const char *name,
     (void)policy;
     logf_(w, "disk.arm %s/%s", vol->vg, vol->lv);
     FAULT(w, "disk.arm");
+    if (w->arm_delay_ms)
+        usleep(w->arm_delay_ms * 1000u); /* LVM taking its time */
     if (vol_by_name(w, vol->vg, name))
         return xlcp_err_set(err, XLCP_EDISK, "LV %s/%s exists", vol->vg, name);
     if (snap_size(vol) > w->vg_free_bytes)
@@ -746,12 +748,31 @@ static void st_unlock(void *self, struct xlcp_store_lock *lock)
     struct fake_store *fs = self;
     REAL(fs)->unlock(fs->real.self, lock);
 }
-static int st_cleanup(void *self, const char *uuid, char (*ids)[XLCP_ID_MAX], size_t max, size_t *n,
-                      struct xlcp_err *err)
+static int st_intent_write(void *self, const struct xlcp_intent *rec, struct xlcp_err *err)
 {
     struct fake_store *fs = self;
-    FAULT(fs->w, "store.cleanup");
-    return REAL(fs)->cleanup(fs->real.self, uuid, ids, max, n, err);
+    FAULT(fs->w, "store.intent_write");
+    return REAL(fs)->intent_write(fs->real.self, rec, err);
+}
+static int st_intent_mark(void *self, const char *uuid, const char *id, enum xlcp_mark mark,
+                          uint32_t domid, int64_t wall_ns, struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    FAULT(fs->w, "store.intent_mark");
+    return REAL(fs)->intent_mark(fs->real.self, uuid, id, mark, domid, wall_ns, err);
+}
+static int st_leftovers(void *self, const char *uuid, struct xlcp_leftover **out, size_t *n,
+                        struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    FAULT(fs->w, "store.leftovers");
+    return REAL(fs)->leftovers(fs->real.self, uuid, out, n, err);
+}
+static int st_leftover_remove(void *self, const char *uuid, const char *id, struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    FAULT(fs->w, "store.leftover_remove");
+    return REAL(fs)->leftover_remove(fs->real.self, uuid, id, err);
 }
 static int st_begin(void *self, const char *uuid, const char *id, struct xlcp_store_txn **out,
                     struct xlcp_err *err)
@@ -773,15 +794,15 @@ static int st_commit(void *self, struct xlcp_store_txn *txn, struct xlcp_err *er
     int rc = fault(fs->w, "store.commit", err);
     if (rc) {
         /* commit frees the transaction either way: keep that contract. */
-        REAL(fs)->abort(fs->real.self, txn);
+        REAL(fs)->abort(fs->real.self, txn, 0);
         return rc;
     }
     return REAL(fs)->commit(fs->real.self, txn, err);
 }
-static void st_abort(void *self, struct xlcp_store_txn *txn)
+static void st_abort(void *self, struct xlcp_store_txn *txn, int keep_dir)
 {
     struct fake_store *fs = self;
-    REAL(fs)->abort(fs->real.self, txn);
+    REAL(fs)->abort(fs->real.self, txn, keep_dir);
 }
 static int st_locate(void *self, const char *id, char *dir, size_t len, struct xlcp_err *err)
 {
@@ -815,7 +836,10 @@ static int st_free_bytes(void *self, uint64_t *out, char *where, size_t len, str
 static const struct xlcp_store_ops fake_store_ops = {
     .lock = st_lock,
     .unlock = st_unlock,
-    .cleanup = st_cleanup,
+    .intent_write = st_intent_write,
+    .intent_mark = st_intent_mark,
+    .leftovers = st_leftovers,
+    .leftover_remove = st_leftover_remove,
     .begin = st_begin,
     .create_file = st_create_file,
     .commit = st_commit,
@@ -863,6 +887,10 @@ struct fake_world *fake_world_new(void)
     snprintf(w->root, sizeof(w->root), "/tmp/xlcp-test-XXXXXX");
     if (!mkdtemp(w->root))
         abort();
+    /* the run directory (locks, suspend marks) of the newest world: every store of the
+     * process shares it, as every catalog of a host shares /run/xl-checkpoint */
+    snprintf(w->run_dir, sizeof(w->run_dir), "%s/.run", w->root);
+    setenv("XLCP_RUN_DIR", w->run_dir, 1);
     xlcp_err_clear(&err);
     if (xlcp_store_fs_open(&fs->real, w->root, &err) != 0) {
         fprintf(stderr, "fake_world_new: %s\n", err.msg);

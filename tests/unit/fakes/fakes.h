@@ -59,7 +59,8 @@ struct fake_fault {
 
 struct fake_world {
     struct xlcp_ports ports;
-    char root[256]; /* catalog root (temporary directory) */
+    char root[256];    /* catalog root (temporary directory) */
+    char run_dir[300]; /* $XLCP_RUN_DIR: <root>/.run (set by fake_world_new) */
     struct fake_dom doms[FAKE_MAX_DOMS];
     struct fake_vol vols[FAKE_MAX_VOLS];
     uint64_t vg_free_bytes;
@@ -73,7 +74,8 @@ struct fake_world {
         char tag[XLCP_ID_MAX + 8];
     } armed[FAKE_MAX_VOLS]; /* tags of armed thick snapshots, made at complete */
     int narmed;
-    int no_suspend_callback; /* hv.save does not report the suspend instant */
+    int no_suspend_callback;   /* hv.save does not report the suspend instant */
+    unsigned int arm_delay_ms; /* disk.arm takes this long (real time) */
     /* Call log: "hv.save web1", "disk.capture vg0/web1-disk", ... newline separated. */
     char log[8192];
 };
@@ -93,8 +95,8 @@ void fake_add_disk(struct fake_world *w, struct fake_dom *d, const char *vdev, i
  * hv.guest_features hv.quiesce hv.thaw hv.save hv.wait_suspended hv.resume hv.restore
  * hv.destroy disk.inspect disk.check_space disk.arm disk.capture disk.complete
  * disk.release disk.remove disk.exists disk.clone disk.check
- * store.lock store.begin store.create_file store.commit (store faults fire before the real
- * catalog is touched). */
+ * store.lock store.begin store.create_file store.commit store.intent_write store.intent_mark
+ * store.leftovers store.leftover_remove (store faults fire before the real catalog is touched). */
 void fake_fail(struct fake_world *w, const char *op, int code, int times);
 /* Like fake_fail, but the first `skip` calls succeed. */
 void fake_fail_after(struct fake_world *w, const char *op, int code, int skip);

@@ -1,0 +1,111 @@
+/*
+ * cli_int.h - what the files of the command line share: the state of one invocation
+ * (struct cli), the messages and option helpers of cli.c, the output helpers of
+ * cli_output.c, and one cmd_* function per subcommand (cli_create.c, cli_catalog.c,
+ * cli_restore.c, cli_xs.c). The table of subcommands is in cli.c.
+ */
+#ifndef XLCP_CLI_INT_H
+#define XLCP_CLI_INT_H
+
+#include "cli.h"
+#include "cpinfo.h"
+
+#include <getopt.h>
+#include <stdint.h>
+
+#include <yajl/yajl_gen.h>
+
+#define PROG "xl-checkpoint"
+#define XLCP_CLI_MAX_DISKS 16 /* --disk options of restore */
+
+struct cli {
+    int argc; /* of the subcommand; argv[0] is its name */
+    char **argv;
+    const char *cmd; /* subcommand name for messages */
+    const char *root;
+    int verbose;
+    xlcp_cli_open_fn open_fn;
+    void *open_arg;
+    xlcp_ctx *ctx;
+    FILE *out;
+    FILE *err;
+    int progress_tty;
+    int progress_shown;
+};
+
+/* Long options without a short letter. */
+enum {
+    OPT_PAUSED = 1000,
+    OPT_QUIESCE_TIMEOUT,
+    OPT_SUSPEND_TIMEOUT,
+    OPT_SKIP_NON_LVM,
+    OPT_JSON,
+    OPT_XML,
+    OPT_NO_DISKS,
+    OPT_REPLACE,
+    OPT_FORCE,
+};
+
+/* ---- cli.c: messages, the library context, options ---- */
+
+void put_oneline(FILE *f, const char *s);
+void progress_clear(struct cli *c);
+void errorf(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int usage_error(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reports a failed library call; returns the exit code. */
+int lib_error(struct cli *c, int rc);
+/* Opens the context on first use. Returns 0 or an exit code (error reported). */
+int need_ctx(struct cli *c);
+/* getopt_long over the subcommand's arguments with errors reported our way. Returns the
+ * option, -1 at the end, 'h' for -h/--help, or '?' after reporting a usage error.
+ * shortopts must start with ':'. */
+int next_opt(struct cli *c, const char *shortopts, const struct option *longopts);
+void opt_reset(void);
+/* Checks that exactly between min and max positional arguments remain. */
+int positional(struct cli *c, int min, int max, const char *what);
+int show_help(struct cli *c);
+/* Options of a subcommand that takes none but --help: an exit code to return, or -1. */
+int help_only(struct cli *c);
+/* Options of a subcommand that has one flag (flag_opt, sets *flag) besides --help, then
+ * min..max positional arguments and the library context: -1 to go on, or an exit code. */
+int flag_and_args(struct cli *c, const char *shortopts, const struct option *lo, int flag_opt,
+                  int *flag, int min, int max, const char *what);
+/* "10", "2.5" (seconds) or "500ms" -> milliseconds. */
+int parse_seconds(const char *s, unsigned int *ms_out);
+/* "20%" (1..100) or a size such as 512M, 2G. */
+int valid_snapshot_size(const char *s);
+void on_progress(xlcp_step step, const char *what, void *arg);
+
+/* ---- cli_output.c: human and JSON output ---- */
+
+/* JSON writer: remembers the first yajl failure so that callers check once. */
+struct jw {
+    yajl_gen g;
+    yajl_gen_status st;
+};
+
+void human_bytes(uint64_t b, char *buf, size_t len);
+double ns_to_ms(uint64_t ns);
+void jw_check(struct jw *j, yajl_gen_status st);
+void jw_str(struct jw *j, const char *s);
+void jw_key(struct jw *j, const char *k);
+int jw_open(struct cli *c, struct jw *j);
+/* Writes the document to c->out and frees the writer. Returns an exit code. */
+int jw_close(struct cli *c, struct jw *j);
+void jw_checkpoint(struct jw *j, const struct cli_cp *cp);
+void print_info(FILE *f, const struct cli_cp *cp);
+/* Opens checkpoint id and writes it as JSON (one object). */
+int emit_json_checkpoint(struct cli *c, const char *id);
+
+/* ---- the subcommands ---- */
+
+int cmd_create(struct cli *c);   /* cli_create.c */
+int cmd_list(struct cli *c);     /* cli_catalog.c */
+int cmd_info(struct cli *c);     /* cli_catalog.c */
+int cmd_verify(struct cli *c);   /* cli_catalog.c */
+int cmd_delete(struct cli *c);   /* cli_catalog.c */
+int cmd_restore(struct cli *c);  /* cli_restore.c */
+int cmd_xs_check(struct cli *c); /* cli_xs.c */
+int cmd_recover(struct cli *c);  /* cli_recover.c */
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * engine_run.h - one checkpoint in progress (`struct run`), shared by the files of the
+ * state machine: engine_create.c (the steps and the unwind) and engine_snap.c (the
+ * threads that arm and complete the disk snapshots). Private to the engine.
+ */
+#ifndef XLCP_ENGINE_RUN_H
+#define XLCP_ENGINE_RUN_H
+
+#include "engine.h"
+#include "image.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+#define HV(p) (&(p)->hv)
+#define CALL(port, op, ...) ((port)->ops->op((port)->self, __VA_ARGS__))
+
+/*
+ * Four threads touch a run, never at the same time for the same field; each hand-over is
+ * a pthread_create or pthread_join (or the hv's promise that save() returns only after
+ * on_suspended has returned), which orders the writes before the reads:
+ *
+ *   main        the caller of xlcp_engine_create: every step, and the unwind.
+ *   arming      arm_all (engine_snap.c), from xlcp_run_start_arming until
+ *               xlcp_run_join_arming: writes snaps[], snap_state[], nsnaps, arm_rc,
+ *               arm_err. The main thread reads them only after the join.
+ *   on_suspended  the hv's watcher thread, inside hv.save: writes early_*, the SUSPEND and
+ *               DISK_SNAPSHOT entries of m->step_start_ns/step_ns, and (through the
+ *               capture, after joining the arming thread) snap_state[]. The main thread is
+ *               inside hv.save meanwhile and reads them once save has returned.
+ *   completion  complete_all (engine_snap.c), from xlcp_run_start_completion (in the
+ *               resume step) until xlcp_run_join_completion (commit, or unwind): writes
+ *               snaps[] (held_ns), snap_state[], complete_rc, complete_err. Meanwhile the
+ *               main thread runs the thaw step, which touches none of these.
+ *
+ * All other fields belong to the main thread.
+ */
+struct run {
+    const struct xlcp_ports *p;
+    const xlcp_create_options *opts;
+    struct xlcp_domain dom;
+    struct xlcp_guest_features features;
+    struct xlcp_manifest *m;
+    struct xlcp_volume vols[XLCP_MAX_DISKS];
+    int vol_of_disk[XLCP_MAX_DISKS]; /* index into vols, -1 if skipped */
+    int nvols;
+    /* snaps[v] belongs to vols[v]; the first nsnaps are armed, snap_state says how far */
+    struct xlcp_snapshot snaps[XLCP_MAX_DISKS];
+    int snap_state[XLCP_MAX_DISKS]; /* SNAP_ARMED, SNAP_CAPTURED, SNAP_COMPLETE */
+    int nsnaps;
+    /* Arming runs in its own thread beside the memory copy; capture waits for it.
+     * armer, armer_running: main thread only. arm_rc, arm_err: the arming thread. */
+    pthread_t armer;
+    int armer_running;
+    int arm_rc;
+    struct xlcp_err arm_err;
+    /* The memory image: the save writes into its sink, a thread that digests it and
+     * writes it into mem_fd. */
+    struct xlcp_image_sink *sink;
+    /* Completion of captured snapshots runs in its own thread while the guest resumes.
+     * completer, completer_running: main thread only. complete_rc, complete_err: the
+     * completion thread (cleared by the main thread before it starts). */
+    pthread_t completer;
+    int completer_running;
+    int complete_rc;
+    struct xlcp_err complete_err;
+    struct xlcp_store_lock *lock;
+    struct xlcp_store_txn *txn;
+    int mem_fd;
+    int frozen;    /* FROZEN_YES: the guest froze its filesystems; FROZEN_MAYBE: it was asked
+                    * and did not answer. Either way: thaw on the way out. */
+    int suspended; /* the guest is (or may be) suspended: resume on the way out */
+    uint64_t t0;
+    uint64_t suspended_at;
+    xlcp_step step;
+    char tag[XLCP_ID_MAX + 8];
+    /* The snapshot volume names, fixed (and recorded) before the guest is touched. */
+    char snap_names[XLCP_MAX_DISKS][XLCP_NAME_MAX];
+    int intent; /* the intent record is written: remove it once nothing it names is left */
+    /* The suspend mark says suspended: set by the on_suspended thread inside hv.save (or
+     * by the main thread after it), cleared by the main thread after the resume. */
+    int marked;
+    /* Disk snapshots taken from the hv's suspend callback, during the final copy.
+     * Written by the on_suspended thread only, read by the main thread after hv.save. */
+    int early_done; /* suspend confirmed and snapshots taken in the callback */
+    int early_rc;   /* its failure, with the step it failed in */
+    xlcp_step early_step;
+    struct xlcp_err early_err;
+};
+
+enum { SNAP_ARMED = 1, SNAP_CAPTURED, SNAP_COMPLETE };
+enum { FROZEN_NO = 0, FROZEN_YES, FROZEN_MAYBE };
+
+static inline uint64_t now(const struct run *r)
+{
+    return r->p->clock.ops->now_ns(r->p->clock.self);
+}
+
+/* engine_snap.c: arming (before the pause), capture (inside it), completion (after it). */
+int xlcp_run_start_arming(struct run *r, struct xlcp_err *err);
+/* Waits for the arming thread at most wait_ms (0: no limit); XLCP_ETIMEDOUT if it is
+ * still busy (it keeps running: join it without a limit once the guest runs again). */
+int xlcp_run_join_arming(struct run *r, unsigned int wait_ms, struct xlcp_err *err);
+/* Updates the run's suspend mark (store.intent_mark). */
+int xlcp_run_mark(struct run *r, enum xlcp_mark mark, struct xlcp_err *err);
+int xlcp_run_capture(struct run *r, struct xlcp_err *err);
+int xlcp_run_start_completion(struct run *r, struct xlcp_err *err);
+int xlcp_run_join_completion(struct run *r, struct xlcp_err *err);
+
+#endif
