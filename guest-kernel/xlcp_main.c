@@ -89,6 +89,10 @@ XLCP_PARAM(test_suspend_delay_ms, 0, 0, 120000, 0644,
 XLCP_PARAM(test_freeze_delay_ms, 0, 0, 120000, 0644,
 	   "tests only: delay before each freeze_super (ms)");
 
+static char *test_hide_symbol;
+module_param(test_hide_symbol, charp, 0444);
+MODULE_PARM_DESC(test_hide_symbol, "tests only: behave as if this kernel symbol were missing");
+
 static bool light = true;
 module_param(light, bool, 0444);
 MODULE_PARM_DESC(light, "offer the light suspend path (0: stock path only)");
@@ -193,6 +197,9 @@ static const char *resolve_symbols(char *why, size_t len)
 	}
 	for (i = 0; i < ARRAY_SIZE(ksyms); i++) {
 		unsigned long a = lookup(ksyms[i].name);
+
+		if (test_hide_symbol && !strcmp(test_hide_symbol, ksyms[i].name))
+			a = 0;
 
 		if (!a || !sym_is(a, ksyms[i].name)) {
 			pr_warn("symbol %s not found or not verified\n",

@@ -213,6 +213,8 @@ static void suspend_workfn(struct work_struct *w)
 			snprintf(why, sizeof(why), "freeze failed or did not finish in time: %d",
 				 err);
 			qwhy = why;
+		} else {
+			pr_info("froze %d file system(s) for %s at suspend\n", frozen.n, qid);
 		}
 	}
 	xwhy = xs_guard_enter(deadline);
