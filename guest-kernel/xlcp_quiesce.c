@@ -106,8 +106,9 @@ static void freeze_workfn(struct work_struct *w)
 	fz.finished = true;
 	if (fz.abandoned)
 		fz.busy = false;	/* nobody collects */
-	spin_unlock(&fz.lock);
+	/* under the lock: a next freeze reinitialises it only once busy is clear */
 	complete(&fz.done);
+	spin_unlock(&fz.lock);
 }
 
 static DECLARE_WORK(freeze_work, freeze_workfn);

@@ -234,7 +234,6 @@ static void suspend_workfn(struct work_struct *w)
 	if (err || si.err) {
 		pr_err("light suspend failed: %d/%d\n", err, si.err);
 		si.cancelled = 1;
-		done_seq = atomic_read(&trig_seq);
 	} else {
 		stopped = true;
 	}
@@ -249,8 +248,10 @@ static void suspend_workfn(struct work_struct *w)
 		/* what dpm_resume(PMSG_RESTORE) does for xenbus front ends */
 		bus_for_each_dev(xlcp_frontend_bus, NULL, NULL, restore_frontend);
 	}
-	if (!stopped && !qwhy)
-		qwhy = "the suspend failed";
+	if (!stopped) {
+		drop(atomic_read(&trig_seq), "the suspend sequence failed");
+		qwhy = qwhy ? qwhy : "the suspend failed";
+	}
 	if (armed && !qwhy && !xlcp_still_frozen(&frozen))
 		qwhy = "a file system was thawed by someone else during the suspend";
 thaw:

@@ -16,6 +16,7 @@
 # timeout: 1500
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/module-lib.sh"
 
 KO=/lib/xlcp/extra/xlcp_guest.ko
 g=g57
@@ -24,36 +25,17 @@ guest_run "$g" "test -f $KO" >/dev/null || bail "no $KO in the guest"
 d=$(guest_domid "$g")
 B=/local/domain/$d/data/checkpoint
 P=/sys/module/xlcp_guest/parameters
-xsr() { xenstore-read "$1" 2>/dev/null; }
-newid() { printf '%s.%03dZ-%06x' "$(date -u +%Y%m%dT%H%M%S)" $((RANDOM % 1000)) $((RANDOM * 256 + RANDOM % 256)); }
-xs_wait() {
-    local t0
-    t0=$(date +%s)
-    while [ $(($(date +%s) - t0)) -lt "$3" ]; do
-        [ "$(xsr "$1")" = "$2" ] && return 0
-        sleep 0.5
-    done
-    return 1
-}
 param() { guest_run "$g" "echo $2 > $P/$1 && cat $P/$1" 30 >/dev/null; }
 save() { watchdog 200 "$XL" save -c "$g" /dev/null >"$XLCP_RUN/t57-save.log" 2>&1; }
 out=$(guest_run "$g" "mkfs.ext4 -q -F /dev/xvda && mkdir -p /mnt/d && mount /dev/xvda /mnt/d &&
 insmod $KO && cat $P/quiesce_timeout_ms &&
-(i=0; while [ ! -e /run/wstop ]; do i=\$((i + 1)); echo \$i >>/mnt/d/w; sync; echo \$i >/run/wdone; sleep 0.2; done) </dev/null >/dev/null 2>&1 &
+$writer_cmd
 sleep 1; cat /run/wdone" 120)
 [[ "$(printf '%s' "$out" | tail -n 1)" =~ ^[0-9]+$ ]] && ok "module loaded, writer running" ||
     bail "module loaded, writer running" "$out"
 caps=$(xsr "$B/capabilities")
 case " $caps " in *" quiesce-at-suspend "*) ok "capability quiesce-at-suspend" ;; *) bail "capability quiesce-at-suspend" "'$caps'" ;; esac
 [ "$(xsr "$B/protocol")" = 2 ] && ok "protocol 2" || not_ok "protocol 2" "'$(xsr "$B/protocol")'"
-progress() { guest_run "$g" 'cat /run/wdone' 30; }
-moving() {
-    local a b
-    a=$(progress)
-    sleep 3
-    b=$(progress)
-    [ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt "$a" ]
-}
 # the bounds of the parameters hold
 out=$(guest_run "$g" "echo 0 > $P/quiesce_timeout_ms; echo 999999999 > $P/freeze_timeout_ms; cat $P/quiesce_timeout_ms $P/freeze_timeout_ms" 30)
 [ "$(printf '%s' "$out" | tr '\n' ' ')" = "30000 5000 " ] && ok "out-of-range parameter writes refused" ||
@@ -63,7 +45,7 @@ out=$(guest_run "$g" "echo 0 > $P/quiesce_timeout_ms; echo 999999999 > $P/freeze
 id=$(newid)
 xenstore-write "$B/request" "quiesce-at-suspend $id"
 xs_wait "$B/state" "armed $id" 30 && ok "armed $id" || not_ok "armed" "state '$(xsr "$B/state")'"
-moving && ok "writer not blocked while armed" || not_ok "writer not blocked while armed"
+moving "$g" && ok "writer not blocked while armed" || not_ok "writer not blocked while armed"
 out=$(xl-checkpoint xs-check "$g" 2>&1) && ok "xs-check passes while armed" || not_ok "xs-check passes while armed" "$out"
 t0=$(now)
 save && ok "xl save -c with the request armed ($(elapsed "$t0")s)" || not_ok "xl save -c armed" "$(tail -n 5 "$XLCP_RUN/t57-save.log")"
@@ -74,7 +56,7 @@ msg=$(guest_run "$g" 'dmesg | grep -E "xlcp_guest: (froze|quiesce at suspend|lig
 diag "$msg"
 printf '%s' "$msg" | grep -q "froze [1-9][0-9]* file system(s) for $id at suspend" &&
     ok "the guest froze its ext4 inside the suspend" || not_ok "the guest froze its ext4 inside the suspend" "$msg"
-moving && ok "writer continues after the save" || not_ok "writer continues after the save"
+moving "$g" && ok "writer continues after the save" || not_ok "writer continues after the save"
 out=$(xl-checkpoint xs-check "$g" 2>&1) && ok "xs-check passes after the save" || not_ok "xs-check passes after the save" "$out"
 
 # 2. expiry
@@ -105,7 +87,7 @@ r=$(xsr "$B/quiesce-result")
 [[ "$r" == "not-held $id3 "* ]] && ok "quiesce-result: $r" || not_ok "quiesce-result not-held" "'$r'"
 param test_freeze_delay_ms 0
 sleep 20 # the delayed worker wakes up, sees it was abandoned, freezes nothing
-moving && ok "nothing stays frozen after the abandoned freeze" || not_ok "nothing stays frozen after the abandoned freeze"
+moving "$g" && ok "nothing stays frozen after the abandoned freeze" || not_ok "nothing stays frozen after the abandoned freeze"
 param freeze_timeout_ms 5000
 
 # 4. a stale trigger is dropped, not served late
@@ -124,7 +106,7 @@ sleep 5
 st=$("$XL" list "$g" 2>/dev/null | awk 'NR == 2 { print $5 }')
 case "$st" in *s*) not_ok "guest not suspended after the dropped trigger" "state $st" ;;
 *) ok "guest not suspended after the dropped trigger (state $st)" ;; esac
-moving && ok "writer continues after the dropped trigger" || not_ok "writer continues after the dropped trigger"
+moving "$g" && ok "writer continues after the dropped trigger" || not_ok "writer continues after the dropped trigger"
 param trigger_max_age_ms 20000
 save && ok "the next save works" || not_ok "the next save works" "$(tail -n 5 "$XLCP_RUN/t57-save.log")"
 
@@ -134,10 +116,4 @@ printf '%s' "$out" | grep -q unmounted || diag "umount: $out"
 out=$(e2fsck -f -n "/dev/$VG/$g-d0" 2>&1)
 rc=$?
 [ $rc -eq 0 ] && ok "ext4 clean after the saves (e2fsck -n in dom0)" || not_ok "ext4 clean after the saves" "e2fsck exit $rc: $(printf '%s' "$out" | tail -n 5)"
-out=$(guest_run "$g" 'dmesg | grep -cE "BUG|Oops|WARNING: |general protection|blocked for more than" || true' 30)
-[ "$out" = 0 ] && ok "no oops, warning or hung task in the guest" || not_ok "no oops, warning or hung task" "$(guest_run "$g" 'dmesg | tail -n 30')"
-diag "$(guest_run "$g" 'dmesg | grep xlcp_guest | tail -n 12' 30)"
-guest_run "$g" "rmmod xlcp_guest" >/dev/null
-guest_destroy "$g"
-lv_cleanup "$g"
-done_testing
+module_test_end "$g"
