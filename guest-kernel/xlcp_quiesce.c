@@ -75,6 +75,8 @@ static void freeze_workfn(struct work_struct *w)
 		bool keep = false;
 		int e;
 
+		if (test_freeze_delay_ms && !err)
+			msleep(test_freeze_delay_ms);	/* a slow freeze_super */
 		spin_lock(&fz.lock);
 		e = fz.abandoned ? -ETIMEDOUT : err;
 		spin_unlock(&fz.lock);
@@ -82,8 +84,6 @@ static void freeze_workfn(struct work_struct *w)
 			deactivate_super(sb);
 			continue;
 		}
-		if (test_freeze_delay_ms)
-			msleep(test_freeze_delay_ms);
 		e = freeze_super(sb);
 		spin_lock(&fz.lock);
 		if (!e && !fz.abandoned) {
