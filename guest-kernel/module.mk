@@ -25,10 +25,12 @@ else
 module: $(XLCP_MOD_KO)
 endif
 
-$(XLCP_MOD_KO): guest-kernel/xlcp_guest.c guest-kernel/Kbuild $(B)/gen/xlcp_xs_proto.h
+XLCP_MOD_SRCS := $(wildcard guest-kernel/xlcp_*.c) guest-kernel/xlcp.h
+
+$(XLCP_MOD_KO): $(XLCP_MOD_SRCS) guest-kernel/Kbuild $(B)/gen/xlcp_xs_proto.h
 	rm -rf $(XLCP_MOD_DIR)
 	mkdir -p $(XLCP_MOD_DIR)
-	cp guest-kernel/Kbuild guest-kernel/xlcp_guest.c $(B)/gen/xlcp_xs_proto.h $(XLCP_MOD_DIR)/
+	cp guest-kernel/Kbuild $(XLCP_MOD_SRCS) $(B)/gen/xlcp_xs_proto.h $(XLCP_MOD_DIR)/
 	$(MAKE) -C $(XLCP_KDIR) M=$(CURDIR)/$(XLCP_MOD_DIR) W=1 KCFLAGS=-Werror modules \
 		> $(XLCP_MOD_DIR)/build.log 2>&1 || { cat $(XLCP_MOD_DIR)/build.log; false; }
 	@if grep -n 'warning:' $(XLCP_MOD_DIR)/build.log; then \

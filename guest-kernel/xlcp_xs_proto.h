@@ -8,10 +8,11 @@
 #ifndef XLCP_XS_PROTO_H
 #define XLCP_XS_PROTO_H
 
-#define XLCP_XS_PROTOCOL 1
+#define XLCP_XS_PROTOCOL 2
 #define XLCP_XS_DIR "data/checkpoint"
 
 #define XLCP_XS_MAX_ID 27
+#define XLCP_XS_MAX_COUNT 10
 #define XLCP_XS_MAX_REASON 128
 
 /* data/checkpoint/feature (written by guest) */
@@ -56,6 +57,24 @@
 #define XLCP_XS_NODE_DOWNTIME_NS "downtime-ns"
 #define XLCP_XS_MAX_DOWNTIME_NS 20
 
+/* data/checkpoint/quiesce-result (written by guest) */
+#define XLCP_XS_PATH_QUIESCE_RESULT "data/checkpoint/quiesce-result"
+#define XLCP_XS_DIR_QUIESCE_RESULT "data/checkpoint"
+#define XLCP_XS_NODE_QUIESCE_RESULT "quiesce-result"
+#define XLCP_XS_MAX_QUIESCE_RESULT 192
+
+/* data/checkpoint/dropped-triggers (written by guest) */
+#define XLCP_XS_PATH_DROPPED_TRIGGERS "data/checkpoint/dropped-triggers"
+#define XLCP_XS_DIR_DROPPED_TRIGGERS "data/checkpoint"
+#define XLCP_XS_NODE_DROPPED_TRIGGERS "dropped-triggers"
+#define XLCP_XS_MAX_DROPPED_TRIGGERS 10
+
+/* data/checkpoint/drop-reason (written by guest) */
+#define XLCP_XS_PATH_DROP_REASON "data/checkpoint/drop-reason"
+#define XLCP_XS_DIR_DROP_REASON "data/checkpoint"
+#define XLCP_XS_NODE_DROP_REASON "drop-reason"
+#define XLCP_XS_MAX_DROP_REASON 128
+
 /* data/checkpoint/suspend-path (written by guest) */
 #define XLCP_XS_PATH_SUSPEND_PATH "data/checkpoint/suspend-path"
 #define XLCP_XS_DIR_SUSPEND_PATH "data/checkpoint"
@@ -77,15 +96,19 @@
 /* capability tokens */
 #define XLCP_XS_CAP_QUIESCE "quiesce"
 #define XLCP_XS_CAP_LIGHT_SUSPEND "light-suspend"
+#define XLCP_XS_CAP_QUIESCE_AT_SUSPEND "quiesce-at-suspend"
 
 /* request verbs */
 #define XLCP_XS_REQ_QUIESCE "quiesce"
 #define XLCP_XS_REQ_THAW "thaw"
+#define XLCP_XS_REQ_QUIESCE_AT_SUSPEND "quiesce-at-suspend"
 
 /* states */
 #define XLCP_XS_STATE_IDLE "idle"
 #define XLCP_XS_STATE_FROZEN "frozen"
 #define XLCP_XS_STATE_THAWED "thawed"
+#define XLCP_XS_STATE_ARMED "armed"
+#define XLCP_XS_STATE_EXPIRED "expired"
 #define XLCP_XS_STATE_ERROR "error"
 
 /* the id written in an error state when the request had no readable id */

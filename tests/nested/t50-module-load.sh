@@ -1,7 +1,7 @@
 #!/bin/bash
 # t50-module-load.sh - the guest checkpoint module (xlcp_guest.ko, shipped in the guest at
 # /lib/xlcp/extra/ by run.sh) loads in a PV guest, advertises itself in
-# data/checkpoint (protocol v1, xenstore-schema/PROTOCOL.md) and publishes
+# data/checkpoint (protocol v2, xenstore-schema/PROTOCOL.md) and publishes
 # device/suspend/event-channel; `xl-checkpoint xs-check` passes on that subtree and reports
 # a hand-broken one; garbage written by dom0 into the request node neither crashes the
 # guest nor freezes anything; rmmod removes what the module published.
@@ -34,11 +34,12 @@ rc=$?
 diag "$out"
 
 [ "$(xsr "$B/feature")" = 1 ] && ok "feature = 1" || not_ok "feature = 1" "got '$(xsr "$B/feature")'"
-[ "$(xsr "$B/protocol")" = 1 ] && ok "protocol = 1" || not_ok "protocol = 1" "got '$(xsr "$B/protocol")'"
+[ "$(xsr "$B/protocol")" = 2 ] && ok "protocol = 2" || not_ok "protocol = 2" "got '$(xsr "$B/protocol")'"
 [ "$(xsr "$B/state")" = idle ] && ok "state idle (request written before load ignored)" ||
     not_ok "state idle" "got '$(xsr "$B/state")'"
 caps=$(xsr "$B/capabilities")
 case " $caps " in *" quiesce "*) ok "capability quiesce" ;; *) not_ok "capability quiesce" "'$caps'" ;; esac
+case " $caps " in *" quiesce-at-suspend "*) ok "capability quiesce-at-suspend" ;; *) not_ok "capability quiesce-at-suspend" "'$caps'" ;; esac
 path=$(xsr "$B/suspend-path")
 port=$(xsr "$EC")
 if [ "$path" = light ]; then
@@ -111,6 +112,22 @@ out=$(guest_run "$g" "insmod $KO light=0 && echo loaded" 60)
     ok "light=0: suspend-path stock with a reason, no event channel" ||
     not_ok "light=0: stock path" "path '$(xsr "$B/suspend-path")' reason '$(xsr "$B/fallback-reason")' ec '$(xsr "$EC")'"
 guest_run "$g" "rmmod xlcp_guest" >/dev/null
+# a kernel symbol the light path needs is missing: the stock path stays, the reason names it
+out=$(guest_run "$g" "insmod $KO test_hide_symbol=xs_watch_rwsem && echo loaded" 60)
+[ "$(printf '%s' "$out" | tail -n 1)" = loaded ] && ok "insmod with a missing symbol" || not_ok "insmod with a missing symbol" "$out"
+why=$(xsr "$B/fallback-reason")
+[ "$(xsr "$B/suspend-path")" = stock ] && [ -z "$(xsr "$EC")" ] && [[ "$why" == *xs_watch_rwsem* ]] &&
+    ok "missing symbol: stock path, no event channel, reason '$why'" ||
+    not_ok "missing symbol: stock path with the symbol named" "path '$(xsr "$B/suspend-path")' reason '$why' ec '$(xsr "$EC")'"
+case " $(xsr "$B/capabilities") " in *" light-suspend "* | *" quiesce-at-suspend "*)
+    not_ok "missing symbol: no light capabilities" "'$(xsr "$B/capabilities")'" ;;
+*) ok "missing symbol: no light capabilities ('$(xsr "$B/capabilities")')" ;;
+esac
+guest_run "$g" "rmmod xlcp_guest" >/dev/null
+# bounded parameters: out of range refused at load
+out=$(guest_run "$g" "insmod $KO quiesce_timeout_ms=0 2>&1; insmod $KO trigger_max_age_ms=70000 2>&1; lsmod | grep -c xlcp_guest" 60)
+[ "$(printf '%s' "$out" | tail -n 1)" = 0 ] && ok "out-of-range module parameters refused at load" ||
+    not_ok "out-of-range module parameters refused at load" "$out"
 guest_destroy "$g"
 lv_cleanup "$g"
 done_testing

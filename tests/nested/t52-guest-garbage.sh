@@ -19,7 +19,7 @@ c0=$(guest_counter "$g")
 
 # the guest's own lies, written from inside it (its data/ and device/suspend/ are its own)
 out=$(guest_run "$g" 'B=data/checkpoint
-xenstore-write $B/feature 1 $B/protocol 1 $B/capabilities "quiesce light-suspend" \
+xenstore-write $B/feature 1 $B/protocol 2 $B/capabilities "quiesce light-suspend" \
     $B/suspend-path light $B/state "frozen 20261125T000000.000Z-abcdef" \
     $B/downtime-ns 12345 $B/last-id "../../etc" && \
 xenstore-write device/suspend/event-channel 3 && echo written' 60)

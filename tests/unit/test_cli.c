@@ -494,7 +494,7 @@ static void test_xs_check(void **state)
     assert_non_null(strstr(f->out, "0 violations"));
 
     fake_xs_set(f->dom, "data/checkpoint/feature", "1", rw);
-    fake_xs_set(f->dom, "data/checkpoint/protocol", "1", rw);
+    fake_xs_set(f->dom, "data/checkpoint/protocol", "2", rw);
     fake_xs_set(f->dom, "data/checkpoint/capabilities", "quiesce", rw);
     fake_xs_set(f->dom, "data/checkpoint/state", "idle", rw);
     fake_xs_set(f->dom, "data/checkpoint/suspend-path", "stock", rw);

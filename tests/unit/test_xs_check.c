@@ -60,8 +60,8 @@ static void valid_tree(struct tree *t)
 {
     memset(t, 0, sizeof(*t));
     set(t, XLCP_XS_PATH_FEATURE, "1");
-    set(t, XLCP_XS_PATH_PROTOCOL, "1");
-    set(t, XLCP_XS_PATH_CAPABILITIES, "quiesce light-suspend");
+    set(t, XLCP_XS_PATH_PROTOCOL, "2");
+    set(t, XLCP_XS_PATH_CAPABILITIES, "quiesce light-suspend quiesce-at-suspend");
     set(t, XLCP_XS_PATH_STATE, "idle");
     set(t, XLCP_XS_PATH_SUSPEND_PATH, "light");
     set(t, XLCP_XS_PATH_LAST_ID, ID);
@@ -124,6 +124,13 @@ static void test_valid(void **state)
         {"quiesce " ID, "error " ID " freeze_super failed: -16"},
         {"thaw " ID, "frozen " ID2},
         {"thaw " ID, "thawed " ID},
+        {"thaw " ID, "armed " ID2},
+        {"quiesce-at-suspend " ID, "idle"},
+        {"quiesce-at-suspend " ID, "armed " ID},
+        {"quiesce-at-suspend " ID, "thawed " ID},
+        {"quiesce-at-suspend " ID, "expired " ID},
+        {"quiesce-at-suspend " ID, "error " ID " frozen for " ID2 " by a quiesce request"},
+        {NULL, "expired " ID},
         {"quiesce " ID "x", "error - request does not match its grammar"},
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -141,6 +148,45 @@ static void test_valid(void **state)
     set(&t, XLCP_XS_PATH_EVENT_CHANNEL, "");
     assert_int_equal(check(&t, &r), 0);
     assert_int_equal(r.feature, 0);
+}
+
+/* The nodes of protocol 2: results of a quiesce at suspend and dropped triggers. */
+static void test_quiesce_at_suspend_nodes(void **state)
+{
+    static const char *const good[][2] = {
+        {XLCP_XS_PATH_QUIESCE_RESULT, "held " ID},
+        {XLCP_XS_PATH_QUIESCE_RESULT,
+         "not-held " ID " freeze failed or did not finish in time: -110"},
+        {XLCP_XS_PATH_DROPPED_TRIGGERS, "0"},
+        {XLCP_XS_PATH_DROPPED_TRIGGERS, "4294967295"},
+        {XLCP_XS_PATH_DROP_REASON, "notification older than trigger_max_age_ms"},
+    };
+    struct tree t;
+    struct xlcp_xs_report r;
+    char big[XLCP_XS_MAX_QUIESCE_RESULT + 2];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        valid_tree(&t);
+        set(&t, good[i][0], good[i][1]);
+        assert_int_equal(check(&t, &r), 0);
+    }
+    /* all of them at once, after a checkpoint that quiesced at its stop */
+    valid_tree(&t);
+    set(&t, XLCP_XS_PATH_REQUEST, "quiesce-at-suspend " ID);
+    set(&t, XLCP_XS_PATH_STATE, "thawed " ID);
+    set(&t, XLCP_XS_PATH_QUIESCE_RESULT, "held " ID);
+    set(&t, XLCP_XS_PATH_DROPPED_TRIGGERS, "3");
+    set(&t, XLCP_XS_PATH_DROP_REASON, "xenstore watch registrations did not pause in time");
+    assert_int_equal(check(&t, &r), 0);
+    /* a not-held result longer than its maximum */
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    memcpy(big, "not-held " ID " ", strlen("not-held " ID " "));
+    valid_tree(&t);
+    set(&t, XLCP_XS_PATH_QUIESCE_RESULT, big);
+    assert_int_equal(check(&t, &r), 1);
+    expect(&r, XLCP_XS_TOO_LONG, XLCP_XS_PATH_QUIESCE_RESULT);
 }
 
 static void test_unknown_node(void **state)
@@ -173,6 +219,20 @@ static void test_bad_grammar(void **state)
         {XLCP_XS_PATH_EVENT_CHANNEL, "0"},
         {XLCP_XS_PATH_REQUEST, "quiesce"},
         {XLCP_XS_PATH_REQUEST, "reboot " ID},
+        {XLCP_XS_PATH_REQUEST, "quiesce-at-suspend"},
+        {XLCP_XS_PATH_REQUEST, "quiesce-at-suspend  " ID},
+        {XLCP_XS_PATH_STATE, "armed"},
+        {XLCP_XS_PATH_STATE, "expired -"},
+        {XLCP_XS_PATH_CAPABILITIES, "quiesce-at-suspend2"},
+        {XLCP_XS_PATH_QUIESCE_RESULT, "held"},
+        {XLCP_XS_PATH_QUIESCE_RESULT, "held " ID " extra"},
+        {XLCP_XS_PATH_QUIESCE_RESULT, "not-held " ID},
+        {XLCP_XS_PATH_QUIESCE_RESULT, "not-held " ID "  leading space"},
+        {XLCP_XS_PATH_QUIESCE_RESULT, "maybe " ID},
+        {XLCP_XS_PATH_DROPPED_TRIGGERS, "-1"},
+        {XLCP_XS_PATH_DROPPED_TRIGGERS, ""},
+        {XLCP_XS_PATH_DROP_REASON, " stale"},
+        {XLCP_XS_PATH_DROP_REASON, ""},
     };
     struct tree t;
     struct xlcp_xs_report r;
@@ -236,6 +296,9 @@ static void test_bad_state(void **state)
         {NULL, "frozen " ID},
         {"quiesce " ID, "frozen " ID2},
         {"quiesce " ID2, "frozen " ID},
+        {NULL, "armed " ID},
+        {"quiesce-at-suspend " ID, "armed " ID2},
+        {"quiesce-at-suspend " ID, "frozen " ID},
     };
     struct tree t;
     struct xlcp_xs_report r;
@@ -259,8 +322,8 @@ static void test_perms_version_caps(void **state)
 
     valid_tree(&t);
     set(&t, XLCP_XS_PATH_REQUEST, "thaw " ID);
-    t.e[t.n - 1].guest_perms = 0; /* dom0 made it unreadable for the guest */
-    set(&t, XLCP_XS_PATH_PROTOCOL, "2");
+    t.e[t.n - 1].guest_perms = 0;                  /* dom0 made it unreadable for the guest */
+    set(&t, XLCP_XS_PATH_PROTOCOL, "1");           /* the version before quiesce-at-suspend */
     set(&t, XLCP_XS_PATH_CAPABILITIES, "quiesce"); /* but suspend-path light */
     assert_int_equal(check(&t, &r), 3);
     expect(&r, XLCP_XS_BAD_PERMS, XLCP_XS_PATH_REQUEST);
@@ -396,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_missing),
         cmocka_unit_test(test_bad_state),
         cmocka_unit_test(test_perms_version_caps),
+        cmocka_unit_test(test_quiesce_at_suspend_nodes),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_generated_files_fresh),
     };

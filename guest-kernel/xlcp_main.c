@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xlcp_main.c - the xl-checkpoint guest module for x86-64 Xen PV and PVH guests: loading,
+ * kernel symbols, publishing in xenstore. The protocol is xenstore-schema/protocol.xml
+ * (constants in xlcp_xs_proto.h); the parts are xlcp_request.c (the request node),
+ * xlcp_quiesce.c (file system freezes), xlcp_suspend.c (the light suspend).
+ *
+ * What the module offers:
+ *  - data/checkpoint/{feature,protocol,capabilities,state,suspend-path} (feature last);
+ *  - light suspend: an unbound event channel for dom0, published (last of all) as
+ *    device/suspend/event-channel, so libxl notifies it instead of writing
+ *    control/shutdown; the notification runs the kernel's own PV suspend sequence
+ *    under stop_machine, without the steps listed below;
+ *  - quiesce: "quiesce ID" freezes local block-backed file systems until "thaw ID" or
+ *    quiesce_timeout_ms; "quiesce-at-suspend ID" arms a freeze held only across the
+ *    next light suspend's stop, with its outcome in data/checkpoint/quiesce-result;
+ *  - everything read from xenstore is hostile: bounded, strictly parsed, garbage is
+ *    answered with state "error - <reason>" and triggers nothing.
+ *
+ * What the light path skips, compared with the stock path (drivers/xen/manage.c
+ * do_suspend in Linux 6.1), and why each skip is safe when the suspend is cancelled
+ * (SCHEDOP_shutdown(suspend) returns 1: the guest resumes in place, in the same domain,
+ * with its event channels, grant mappings and xenstore connection as they were):
+ *  1. freeze_processes() / freeze_kernel_threads(): tasks keep running until
+ *     stop_machine stops every CPU; they share two things with the suspend: memory,
+ *     which nobody touches while the CPUs are stopped and the domain is paused, and
+ *     xenstore, which is quiesced first by xlcp_suspend.c's guard (no request, no
+ *     transaction, no watch (de)registration in flight, new ones wait), exactly the
+ *     state xs_suspend() leaves, so xs_suspend_cancel()/xs_resume() undo it as usual.
+ *  2. dpm_suspend_start(PMSG_FREEZE) / dpm_suspend_end and the matching
+ *     dpm_resume_start/end(PMSG_THAW): device freeze/thaw callbacks. xenbus front
+ *     ends' freeze only prepares for a reconnection to a new back end, which a
+ *     cancelled suspend never needs: the back ends, rings and grants are untouched.
+ *     Non-xenbus devices of a PV/PVH guest (syscore users such as timekeeping and the
+ *     irq chips) are still handled: syscore_suspend/resume run inside stop_machine.
+ *  3. Nothing else: syscore, grant table, xen_arch_{pre,post}_suspend, the runstate
+ *     accounting, the resume notifier chain and xen_arch_resume run as in the stock
+ *     path. When the suspend is NOT cancelled (resumed in a new domain: xl restore,
+ *     migration), irqs, timers, the console, xenstore and every xenbus front end
+ *     (the bus's own PMSG_RESTORE callback) are resumed; devices with PM callbacks
+ *     outside xenbus are not (issue 14 item 4, open).
+ * It also never runs concurrently with a system sleep or a stock suspend: it takes
+ * lock_system_sleep() and drops the trigger while the process freezer is active.
+ *
+ * Debian's 6.1 kernel does not export the PV suspend internals to modules; they are
+ * looked up with kallsyms_lookup_name (found through a kprobe), each address checked
+ * to be the start of the named symbol, their types taken from the kernel's headers
+ * (xlcp.h). The xenbus front-end bus comes from a driver registered on it. If anything
+ * is missing, the light path is not offered (no event channel, suspend-path=stock,
+ * fallback-reason names the symbol) and libxl keeps using the stock path.
+ */
+#define pr_fmt(fmt) "xlcp_guest: " fmt
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/kernel.h>
+#include <linux/kprobes.h>
+#include <linux/kallsyms.h>
+#include <linux/pm.h>
+#include <linux/device.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <xen/xen.h>
+
+#include "xlcp.h"
+
+/* unsigned int parameters with bounds checked at load and on every write */
+#define XLCP_PARAM(name, def, lo, hi, perm, desc)                                  \
+	unsigned int name = def;                                                   \
+	static int name##_set(const char *val, const struct kernel_param *kp)      \
+	{                                                                          \
+		return param_set_uint_minmax(val, kp, lo, hi);                     \
+	}                                                                          \
+	static const struct kernel_param_ops name##_ops = {                        \
+		.set = name##_set,                                                 \
+		.get = param_get_uint,                                             \
+	};                                                                         \
+	module_param_cb(name, &name##_ops, &name, perm);                           \
+	MODULE_PARM_DESC(name, desc " (" #lo ".." #hi ")")
+
+XLCP_PARAM(quiesce_timeout_ms, 30000, 1000, 300000, 0644,
+	   "thaw (or expire an armed request) by itself after this time (ms)");
+XLCP_PARAM(freeze_timeout_ms, 5000, 100, 20000, 0644,
+	   "give up a freeze that has not finished after this time (ms)");
+XLCP_PARAM(trigger_max_age_ms, 20000, 1000, 50000, 0644,
+	   "drop a suspend notification older than this by the time of the stop (ms); below libxl's 60 s wait");
+XLCP_PARAM(test_suspend_delay_ms, 0, 0, 120000, 0644,
+	   "tests only: delay before preparing a suspend (ms)");
+XLCP_PARAM(test_freeze_delay_ms, 0, 0, 120000, 0644,
+	   "tests only: delay before each freeze_super (ms)");
+
+static char *test_hide_symbol;
+module_param(test_hide_symbol, charp, 0444);
+MODULE_PARM_DESC(test_hide_symbol, "tests only: behave as if this kernel symbol were missing");
+
+static bool light = true;
+module_param(light, bool, 0444);
+MODULE_PARM_DESC(light, "offer the light suspend path (0: stock path only)");
+
+struct xlcp_syms ks;
+struct bus_type *xlcp_frontend_bus;
+struct workqueue_struct *xlcp_wq;
+bool xlcp_light_ok;
+bool xlcp_quiesce_ok;
+static char fallback[XLCP_XS_MAX_REASON + 1];
+
+/* ---- symbols the kernel does not export to modules ------------------------------ */
+
+struct ksym {
+	const char *name;
+	void **slot;
+	bool for_light; /* needed by the light path (else by quiesce) */
+};
+
+#define KSYM(n, l) { #n, (void **)&ks.n, l }
+static const struct ksym ksyms[] = {
+	KSYM(xs_resume, true),
+	KSYM(xs_suspend_cancel, true),
+	KSYM(gnttab_suspend, true),
+	KSYM(gnttab_resume, true),
+	KSYM(xen_arch_suspend, true),
+	KSYM(xen_arch_resume, true),
+	KSYM(xen_arch_pre_suspend, true),
+	KSYM(xen_arch_post_suspend, true),
+	KSYM(xen_irq_resume, true),
+	KSYM(xen_timer_resume, true),
+	KSYM(xen_console_resume, true),
+	KSYM(xen_manage_runstate_time, true),
+	KSYM(xen_resume_notifier, true),
+	KSYM(xs_watch_rwsem, true),
+	KSYM(xs_response_mutex, true),
+	KSYM(xs_state_lock, true),
+	KSYM(xs_state_users, true),
+	KSYM(xs_suspend_active, true),
+	KSYM(xs_state_enter_wq, true),
+	KSYM(xs_state_exit_wq, true),
+	KSYM(iterate_supers, false),
+};
+
+typedef unsigned long (*lookup_fn)(const char *name);
+
+static lookup_fn find_lookup(void)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	lookup_fn fn;
+
+	if (register_kprobe(&kp) < 0)
+		return NULL;
+	fn = (lookup_fn)kp.addr;
+	unregister_kprobe(&kp);
+	return fn;
+}
+
+/* True if addr is exactly the start of the symbol called name. */
+static bool sym_is(unsigned long addr, const char *name)
+{
+	char buf[KSYM_SYMBOL_LEN];
+	size_t n = strlen(name);
+
+	sprint_symbol(buf, addr);
+	return !strncmp(buf, name, n) && !strncmp(buf + n, "+0x0/", 5);
+}
+
+/* A front-end driver that matches no device: registered only to learn the bus. */
+static int bus_probe_none(struct xenbus_device *dev,
+			  const struct xenbus_device_id *id)
+{
+	return -ENODEV;
+}
+
+static const struct xenbus_device_id bus_probe_ids[] = {
+	{ "xlcp-matches-nothing" },
+	{ "" }
+};
+
+static struct xenbus_driver bus_probe_driver = {
+	.ids = bus_probe_ids,
+	.probe = bus_probe_none,
+};
+static bool bus_probe_registered;
+
+/*
+ * Fills ks and xlcp_frontend_bus; returns NULL if the light path can be had, else why
+ * not (naming the first missing symbol).
+ */
+static const char *resolve_symbols(char *why, size_t len)
+{
+	lookup_fn lookup = find_lookup();
+	const char *light_missing = NULL;
+	unsigned long restore;
+	size_t i;
+	int err;
+
+	if (!lookup) {
+		snprintf(why, len, "kallsyms_lookup_name not found via kprobe");
+		return why;
+	}
+	for (i = 0; i < ARRAY_SIZE(ksyms); i++) {
+		unsigned long a = lookup(ksyms[i].name);
+
+		if (test_hide_symbol && !strcmp(test_hide_symbol, ksyms[i].name))
+			a = 0;
+
+		if (!a || !sym_is(a, ksyms[i].name)) {
+			pr_warn("symbol %s not found or not verified\n",
+				ksyms[i].name);
+			*ksyms[i].slot = NULL;
+			if (ksyms[i].for_light && !light_missing)
+				light_missing = ksyms[i].name;
+			continue;
+		}
+		*ksyms[i].slot = (void *)a;
+	}
+	xlcp_quiesce_ok = ks.iterate_supers;
+	if (light_missing) {
+		snprintf(why, len, "kernel symbol %s not found", light_missing);
+		return why;
+	}
+	err = xenbus_register_frontend(&bus_probe_driver);
+	if (err) {
+		snprintf(why, len, "cannot register on the xenbus front-end bus: %d",
+			 err);
+		return why;
+	}
+	bus_probe_registered = true;
+	xlcp_frontend_bus = bus_probe_driver.driver.bus;
+	/* the bus's restore callback must be xenbus_dev_resume, as dpm_resume calls it */
+	restore = lookup("xenbus_dev_resume");
+	if (!xlcp_frontend_bus || !xlcp_frontend_bus->pm ||
+	    !xlcp_frontend_bus->pm->restore || !restore ||
+	    (unsigned long)xlcp_frontend_bus->pm->restore != restore) {
+		snprintf(why, len, "xenbus front-end bus has no xenbus_dev_resume restore callback");
+		return why;
+	}
+	return NULL;
+}
+
+/* ---- xenstore output ------------------------------------------------------------- */
+
+void xlcp_xs_put(const char *node, const char *fmt, ...)
+{
+	char buf[XLCP_XS_MAX_STATE + 1];
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	err = xenbus_write(XBT_NIL, XLCP_XS_DIR, node, buf);
+	if (err)
+		pr_warn("cannot write %s/%s: %d\n", XLCP_XS_DIR, node, err);
+}
+
+/* Makes s a reason: printable, no leading space, not empty. */
+void xlcp_sanitize(char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			s[i] = '?';
+	if (s[0] == ' ' || !s[0]) {
+		s[0] = '?';
+		s[1] = '\0';
+	}
+}
+
+void xlcp_set_error(const char *id, const char *fmt, ...)
+{
+	char reason[XLCP_XS_MAX_REASON + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	xlcp_sanitize(reason);
+	xlcp_xs_put(XLCP_XS_NODE_STATE, "error %s %s", id ? id : XLCP_XS_NO_ID,
+		    reason);
+}
+
+/*
+ * Writes the advertisement; feature last (a reader that sees it sees the rest). The
+ * event channel is published after this, by xlcp_suspend_start(). Also called after a
+ * resume in a new domain (fresh xenstore tree).
+ */
+int xlcp_publish(void)
+{
+	char caps[XLCP_XS_MAX_CAPABILITIES + 1] = "";
+	int err;
+
+	if (xlcp_quiesce_ok)
+		strlcat(caps, XLCP_XS_CAP_QUIESCE, sizeof(caps));
+	if (xlcp_light_ok) {
+		strlcat(caps, caps[0] ? " " : "", sizeof(caps));
+		strlcat(caps, XLCP_XS_CAP_LIGHT_SUSPEND, sizeof(caps));
+	}
+	if (xlcp_light_ok && xlcp_quiesce_ok)
+		strlcat(caps, " " XLCP_XS_CAP_QUIESCE_AT_SUSPEND, sizeof(caps));
+	xlcp_xs_put(XLCP_XS_NODE_PROTOCOL, "%u", XLCP_XS_PROTOCOL);
+	xlcp_xs_put(XLCP_XS_NODE_CAPABILITIES, "%s", caps);
+	xlcp_xs_put(XLCP_XS_NODE_STATE, "%s", XLCP_XS_STATE_IDLE);
+	xlcp_xs_put(XLCP_XS_NODE_SUSPEND_PATH, "%s",
+		    xlcp_light_ok ? "light" : "stock");
+	if (xlcp_light_ok)
+		xenbus_rm(XBT_NIL, XLCP_XS_DIR, XLCP_XS_NODE_FALLBACK_REASON);
+	else
+		xlcp_xs_put(XLCP_XS_NODE_FALLBACK_REASON, "%s", fallback);
+	err = xenbus_write(XBT_NIL, XLCP_XS_DIR, XLCP_XS_NODE_FEATURE, "1");
+	if (err)
+		pr_err("cannot write %s/%s: %d\n", XLCP_XS_DIR,
+		       XLCP_XS_NODE_FEATURE, err);
+	return err;
+}
+
+static void unpublish(void)
+{
+	xenbus_rm(XBT_NIL, XLCP_XS_DIR, XLCP_XS_NODE_FEATURE);
+	/* the whole directory; dom0's request node with it */
+	xenbus_rm(XBT_NIL, XLCP_XS_DIR, "");
+}
+
+/* ---- module -------------------------------------------------------------------- */
+
+static int __init xlcp_init(void)
+{
+	const char *why;
+	int err;
+
+	if (!xen_domain()) {
+		pr_err("not running on Xen: refusing to load\n");
+		return -ENODEV;
+	}
+	if (xen_initial_domain()) {
+		pr_err("this is the control domain, not a guest: refusing to load\n");
+		return -ENODEV;
+	}
+	if (!xen_pv_domain() && !xen_pvh_domain()) {
+		pr_err("only Xen PV and PVH guests are supported (this is HVM): refusing to load\n");
+		return -ENODEV;
+	}
+	xlcp_wq = alloc_workqueue("xlcp_guest", WQ_UNBOUND | WQ_MEM_RECLAIM, 1);
+	if (!xlcp_wq)
+		return -ENOMEM;
+	err = xlcp_quiesce_init();
+	if (err)
+		goto fail_wq;
+
+	why = resolve_symbols(fallback, sizeof(fallback));
+	xlcp_light_ok = light && !why;
+	if (!light && !why)
+		snprintf(fallback, sizeof(fallback),
+			 "light path disabled by module parameter");
+	if (!xlcp_light_ok)
+		pr_warn("light suspend unavailable (%s): the stock path stays in use\n",
+			fallback);
+	if (!xlcp_quiesce_ok)
+		pr_warn("iterate_supers not found: quiesce unavailable\n");
+
+	/* the request watch first: a request written once we advertise is seen */
+	err = xlcp_request_start();
+	if (err)
+		goto fail;
+	err = xlcp_publish();
+	if (err)
+		goto fail_req;
+	/* the event channel last: libxl may notify it as soon as it is published */
+	if (xlcp_light_ok && xlcp_suspend_start()) {
+		/* xlcp_suspend_start said why; advertise the stock path */
+		xlcp_light_ok = false;
+		snprintf(fallback, sizeof(fallback),
+			 "cannot publish the suspend event channel");
+		err = xlcp_publish();
+		if (err)
+			goto fail_req;
+	}
+	pr_info("loaded: protocol %u, suspend path %s%s\n", XLCP_XS_PROTOCOL,
+		xlcp_light_ok ? "light" : "stock",
+		xlcp_quiesce_ok ? ", quiesce" : "");
+	return 0;
+
+fail_req:
+	xlcp_request_stop();
+fail:
+	unpublish();
+	xlcp_quiesce_exit();
+	if (bus_probe_registered)
+		xenbus_unregister_driver(&bus_probe_driver);
+fail_wq:
+	destroy_workqueue(xlcp_wq);
+	return err;
+}
+
+static void __exit xlcp_exit(void)
+{
+	xlcp_suspend_stop();		/* no suspend after this */
+	xlcp_request_stop();		/* no request after this */
+	unpublish();
+	xlcp_quiesce_exit();		/* thaws what is frozen */
+	if (bus_probe_registered)
+		xenbus_unregister_driver(&bus_probe_driver);
+	destroy_workqueue(xlcp_wq);
+	pr_info("unloaded\n");
+}
+
+module_init(xlcp_init);
+module_exit(xlcp_exit);
+
+MODULE_DESCRIPTION("xl-checkpoint: light suspend and quiesce for Xen PV and PVH guests");
+MODULE_AUTHOR("xl-checkpoint");
+MODULE_LICENSE("GPL");
