@@ -2,6 +2,13 @@
 # run.sh - runs the unit test binaries given as arguments, prints each one's cmocka
 # report and a summary line, and fails if any test binary failed.
 set -u
+# No unit test acts through a real guardian: the built one, in its dry run (it only says
+# what it would undo). Tests that check the guardian itself set their own.
+if [ $# -gt 0 ]; then
+    XLCP_GUARDIAN=${XLCP_GUARDIAN:-$(cd "$(dirname "$1")/.." && pwd)/xlcp-guardian}
+    XLCP_GUARDIAN_DRYRUN=${XLCP_GUARDIAN_DRYRUN:-/dev/null}
+    export XLCP_GUARDIAN XLCP_GUARDIAN_DRYRUN
+fi
 passed=0
 failed=0
 failed_bins=""
