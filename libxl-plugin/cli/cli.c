@@ -353,7 +353,7 @@ static const struct cmd commands[] = {
     {"create", cmd_create, "create [options] <domain>", "Take a checkpoint of a running domain",
      "  -n, --name NAME           label stored in the manifest\n"
      "      --paused              keep the guest paused during the memory copy (not live)\n"
-     "  -q, --quiesce             ask the guest to freeze its filesystems (guest module)\n"
+     "  -q, --quiesce             freeze the guest's filesystems for the stop (module)\n"
      "      --quiesce-timeout SEC how long to wait for the freeze (default 10)\n"
      "      --suspend-timeout SEC how long to wait for the guest to suspend (default 60)\n"
      "  -s, --snapshot-size SIZE  thick snapshot size: 20% of the origin (default) or 512M, 2G\n"

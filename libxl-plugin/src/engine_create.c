@@ -198,6 +198,12 @@ static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
     return CALL(&p->store, create_file, r->txn, XLCP_MEMORY_FILE, &r->mem_fd, err);
 }
 
+/* The guest's file systems are frozen only for the stop: the module arms a freeze that it
+ * takes just before it stops and releases right after it resumes (quiesce-at-suspend).
+ * Freezing before the live copy would hold the guest's writes for the whole copy and can
+ * outlast the module's own timeout, after which it thaws by itself. Whether the freeze
+ * held across the capture is what the guest reports after the resume (step_thaw): only
+ * then is the checkpoint recorded as quiesced. */
 static int step_quiesce(struct run *r, struct xlcp_err *err)
 {
     struct xlcp_manifest *m = r->m;
@@ -207,12 +213,18 @@ static int step_quiesce(struct run *r, struct xlcp_err *err)
     snprintf(m->consistency, sizeof(m->consistency), "crash-consistent");
     if (!r->opts->quiesce)
         return 0;
-    if (!r->features.has_module || !r->features.can_quiesce) {
+    if (!r->features.has_module) {
         snprintf(m->quiesce_note, sizeof(m->quiesce_note),
                  "guest has no checkpoint module: not quiesced");
         return 0;
     }
-    r->frozen = FROZEN_MAYBE; /* from here on a request may be pending: always thaw */
+    if (!r->features.quiesce_at_suspend) {
+        snprintf(m->quiesce_note, sizeof(m->quiesce_note),
+                 "guest module cannot freeze inside its stop (no quiesce-at-suspend, or no "
+                 "light suspend): not quiesced");
+        return 0;
+    }
+    r->frozen = FROZEN_MAYBE; /* from here on a request may be pending: always disarm */
     rc = CALL(HV(r->p), quiesce, &r->dom, m->id, timeout, err);
     if (rc == XLCP_ETIMEDOUT) {
         snprintf(m->quiesce_note, sizeof(m->quiesce_note),
@@ -220,13 +232,36 @@ static int step_quiesce(struct run *r, struct xlcp_err *err)
         xlcp_err_clear(err);
         return 0;
     }
-    if (rc == 0)
-        r->frozen = FROZEN_YES;
     if (rc)
         return rc;
-    m->quiesced = 1;
-    snprintf(m->consistency, sizeof(m->consistency), "quiesced");
+    r->frozen = FROZEN_YES; /* armed: the guest freezes inside the stop */
     return 0;
+}
+
+/* After the resume: did the guest's freeze hold across the stop? */
+static void quiesce_outcome(struct run *r)
+{
+    struct xlcp_manifest *m = r->m;
+    unsigned timeout = r->opts->quiesce_timeout_ms ? r->opts->quiesce_timeout_ms : 10000;
+    char why[200];
+    struct xlcp_err e2;
+    int held = 0;
+
+    xlcp_err_clear(&e2);
+    if (CALL(HV(r->p), quiesce_result, &r->dom, m->id, timeout, &held, why, sizeof(why), &e2) !=
+        0) {
+        snprintf(m->quiesce_note, sizeof(m->quiesce_note),
+                 "guest did not report whether its freeze held (%s): not quiesced", e2.msg);
+        return; /* still armed or frozen as far as we know: step_thaw thaws */
+    }
+    r->frozen = FROZEN_NO; /* the guest thawed (or its armed request expired) */
+    if (held) {
+        m->quiesced = 1;
+        snprintf(m->consistency, sizeof(m->consistency), "quiesced");
+    } else {
+        snprintf(m->quiesce_note, sizeof(m->quiesce_note),
+                 "the guest's freeze did not hold across the stop (%s): not quiesced", why);
+    }
 }
 
 static int step_suspend(struct run *r, struct xlcp_err *err);
@@ -354,6 +389,8 @@ static int step_thaw(struct run *r, struct xlcp_err *err)
         if (CALL(HV(r->p), guest_downtime, &r->dom, &r->m->guest_downtime_ns, &e2) != 0)
             r->m->guest_downtime_ns = 0;
     }
+    if (r->frozen == FROZEN_YES)
+        quiesce_outcome(r);
     if (r->frozen == FROZEN_NO)
         return 0;
     rc = CALL(HV(r->p), thaw, &r->dom, err);

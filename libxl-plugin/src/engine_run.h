@@ -67,8 +67,9 @@ struct run {
     struct xlcp_store_lock *lock;
     struct xlcp_store_txn *txn;
     int mem_fd;
-    int frozen;    /* FROZEN_YES: the guest froze its filesystems; FROZEN_MAYBE: it was asked
-                    * and did not answer. Either way: thaw on the way out. */
+    int frozen;    /* FROZEN_YES: the guest armed its freeze for the stop (quiesce-at-suspend);
+                    * FROZEN_MAYBE: it was asked and did not answer. Either way: thaw (disarm)
+                    * on the way out unless the guest reported that it thawed. */
     int suspended; /* the guest is (or may be) suspended: resume on the way out */
     uint64_t t0;
     uint64_t suspended_at;

@@ -28,6 +28,7 @@ static const struct xlcp_hv_ops hv_xen_ops = {
     .version = hx_version,
     .guest_features = hx_guest_features,
     .quiesce = hx_quiesce,
+    .quiesce_result = hx_quiesce_result,
     .thaw = hx_thaw,
     .save = hx_save,
     .wait_suspended = hx_wait_suspended,

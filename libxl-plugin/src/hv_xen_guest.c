@@ -48,10 +48,13 @@ int hx_guest_features(void *self, const struct xlcp_domain *dom, struct xlcp_gue
     if (hx_xs_get(hx, dom->domid, XLCP_XS_PATH_CAPABILITIES, v, sizeof(v)) == 1) {
         out->can_quiesce = has_token(v, XLCP_XS_CAP_QUIESCE);
         out->light_suspend = has_token(v, XLCP_XS_CAP_LIGHT_SUSPEND);
+        out->quiesce_at_suspend = has_token(v, XLCP_XS_CAP_QUIESCE_AT_SUSPEND);
     }
     if (out->light_suspend && hx_xs_get(hx, dom->domid, XLCP_XS_PATH_EVENT_CHANNEL, v,
                                         XLCP_XS_MAX_EVENT_CHANNEL + 1) != 1)
         out->light_suspend = 0;
+    if (!out->light_suspend)
+        out->quiesce_at_suspend = 0; /* it freezes only inside its light suspend */
     return 0;
 }
 
@@ -103,18 +106,18 @@ int hx_quiesce(void *self, const struct xlcp_domain *dom, const char *id, unsign
 {
     struct hv_xen *hx = self;
     char req[XLCP_XS_MAX_REQUEST + 1];
-    char frozen[XLCP_XS_MAX_STATE + 1];
+    char armed[XLCP_XS_MAX_STATE + 1];
     char error[XLCP_XS_MAX_STATE + 1];
     char state[XLCP_XS_MAX_STATE + 1];
-    const char *want[2] = {frozen, error};
+    const char *want[2] = {armed, error};
     int rc;
 
     if (!hx->xs)
         return xlcp_err_set(err, XLCP_EUNSUPPORTED, "no xenstore connection");
     snprintf(hx->quiesce_id, sizeof(hx->quiesce_id), "%s", id);
-    snprintf(req, sizeof(req), "quiesce %s", id);
-    snprintf(frozen, sizeof(frozen), "frozen %s", id);
-    snprintf(error, sizeof(error), "error %s ", id);
+    snprintf(req, sizeof(req), "%s %s", XLCP_XS_REQ_QUIESCE_AT_SUSPEND, id);
+    snprintf(armed, sizeof(armed), "%s %s", XLCP_XS_STATE_ARMED, id);
+    snprintf(error, sizeof(error), "%s %s ", XLCP_XS_STATE_ERROR, id);
     rc = xs_request(hx, dom->domid, req, err);
     if (rc)
         return rc;
@@ -123,9 +126,57 @@ int hx_quiesce(void *self, const struct xlcp_domain *dom, const char *id, unsign
         return rc;
     if (rc == 1) {
         printable(state);
-        return xlcp_err_set(err, XLCP_EHV, "guest could not freeze its filesystems: %s",
+        return xlcp_err_set(err, XLCP_EHV, "guest refused to arm its freeze: %s",
                             state + strlen(error));
     }
+    return 0;
+}
+
+/* The guest writes quiesce-result, then state "thawed ID" (or "expired ID" if the armed
+ * request saw no suspend in time). */
+int hx_quiesce_result(void *self, const struct xlcp_domain *dom, const char *id,
+                      unsigned int timeout_ms, int *held, char *why, size_t why_len,
+                      struct xlcp_err *err)
+{
+    struct hv_xen *hx = self;
+    char thawed[XLCP_XS_MAX_STATE + 1], expired[XLCP_XS_MAX_STATE + 1];
+    char error[XLCP_XS_MAX_STATE + 1], state[XLCP_XS_MAX_STATE + 1];
+    char res[XLCP_XS_MAX_QUIESCE_RESULT + 1], want_held[XLCP_XS_MAX_QUIESCE_RESULT + 1];
+    char not_held[XLCP_XS_MAX_QUIESCE_RESULT + 1];
+    const char *want[3] = {thawed, expired, error};
+    int rc;
+
+    *held = 0;
+    snprintf(why, why_len, "the guest reported nothing");
+    if (!hx->xs)
+        return xlcp_err_set(err, XLCP_EUNSUPPORTED, "no xenstore connection");
+    snprintf(thawed, sizeof(thawed), "%s %s", XLCP_XS_STATE_THAWED, id);
+    snprintf(expired, sizeof(expired), "%s %s", XLCP_XS_STATE_EXPIRED, id);
+    snprintf(error, sizeof(error), "%s %s ", XLCP_XS_STATE_ERROR, id);
+    rc = xs_wait_state(hx, dom->domid, want, 3, timeout_ms, state, sizeof(state), err);
+    if (rc < 0)
+        return rc;
+    hx->quiesce_id[0] = '\0'; /* nothing is frozen or armed any more */
+    if (rc == 1) {
+        snprintf(why, why_len, "the armed freeze expired before the guest stopped");
+        return 0;
+    }
+    if (rc == 2) {
+        printable(state);
+        snprintf(why, why_len, "guest error: %s", state + strlen(error));
+        return 0;
+    }
+    if (hx_xs_get(hx, dom->domid, XLCP_XS_PATH_QUIESCE_RESULT, res, sizeof(res)) != 1)
+        return 0;
+    printable(res);
+    snprintf(want_held, sizeof(want_held), "held %s", id);
+    snprintf(not_held, sizeof(not_held), "not-held %s ", id);
+    if (strcmp(res, want_held) == 0)
+        *held = 1;
+    else if (strncmp(res, not_held, strlen(not_held)) == 0)
+        snprintf(why, why_len, "%s", res + strlen(not_held));
+    else
+        snprintf(why, why_len, "the guest's result is for another checkpoint: %s", res);
     return 0;
 }
 

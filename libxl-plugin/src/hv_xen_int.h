@@ -114,6 +114,9 @@ int hx_guest_features(void *self, const struct xlcp_domain *dom, struct xlcp_gue
                       struct xlcp_err *err);
 int hx_quiesce(void *self, const struct xlcp_domain *dom, const char *id, unsigned int timeout_ms,
                struct xlcp_err *err);
+int hx_quiesce_result(void *self, const struct xlcp_domain *dom, const char *id,
+                      unsigned int timeout_ms, int *held, char *why, size_t why_len,
+                      struct xlcp_err *err);
 int hx_thaw(void *self, const struct xlcp_domain *dom, struct xlcp_err *err);
 int hx_guest_downtime(void *self, const struct xlcp_domain *dom, uint64_t *ns_out,
                       struct xlcp_err *err);

@@ -61,7 +61,8 @@ struct xlcp_guest_features {
     int has_module;        /* the guest checkpoint module is loaded */
     unsigned int protocol; /* its protocol version */
     int can_quiesce;
-    int light_suspend; /* publishes device/suspend/event-channel */
+    int quiesce_at_suspend; /* freezes inside its light suspend (protocol 2) */
+    int light_suspend;      /* publishes device/suspend/event-channel */
 };
 
 struct xlcp_save_stats {
@@ -90,10 +91,19 @@ struct xlcp_hv_ops {
     int (*version)(void *self, char *buf, size_t len, struct xlcp_err *err);
     int (*guest_features)(void *self, const struct xlcp_domain *dom,
                           struct xlcp_guest_features *out, struct xlcp_err *err);
-    /* Asks the guest to freeze its filesystems; XLCP_EUNSUPPORTED without the module,
-     * XLCP_ETIMEDOUT when it does not answer in time. */
+    /* Arms the guest's freeze for its next light suspend (request quiesce-at-suspend ID):
+     * returns once the guest answers "armed ID". The guest freezes just before it stops
+     * and thaws right after it resumes; nothing is frozen during the live copy.
+     * XLCP_EUNSUPPORTED without the capability, XLCP_ETIMEDOUT when it does not answer. */
     int (*quiesce)(void *self, const struct xlcp_domain *dom, const char *checkpoint_id,
                    unsigned int timeout_ms, struct xlcp_err *err);
+    /* After the resume: waits (up to timeout_ms) for the guest to report how the armed
+     * freeze went, and sets *held to 1 only if it says the freeze held across the stop
+     * for this checkpoint id; otherwise *held = 0 and why says what the guest reported. */
+    int (*quiesce_result)(void *self, const struct xlcp_domain *dom, const char *checkpoint_id,
+                          unsigned int timeout_ms, int *held, char *why, size_t why_len,
+                          struct xlcp_err *err);
+    /* Thaws, or disarms an armed freeze (request thaw ID). */
     int (*thaw)(void *self, const struct xlcp_domain *dom, struct xlcp_err *err);
     /* Copies memory into fd (a pipe: written front to back, never sought) as an xl save
      * image (xl header + libxl stream); live: pre-copy while running. Returns with the guest

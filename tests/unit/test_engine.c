@@ -269,6 +269,8 @@ static void test_fault_thaw(void **state)
     struct fx *f = *state;
     f->dom->has_module = 1;
     f->opts.quiesce = 1;
+    /* the guest reports nothing after its resume, and does not answer our thaw either */
+    fake_fail(f->w, "hv.quiesce_result", XLCP_ETIMEDOUT, 1);
     fake_fail(f->w, "hv.thaw", XLCP_ETIMEDOUT, 1);
     int rc = create(f, "web1");
     assert_clean_failure(f, rc, XLCP_ETIMEDOUT, XLCP_STEP_THAW);
@@ -293,14 +295,23 @@ static void test_quiesce_ok_and_timeout(void **state)
     assert_string_equal(f->m.consistency, "quiesced");
     assert_string_equal(f->m.suspend_path, "light");
     assert_int_equal(f->dom->frozen, 0);
+    assert_int_equal(f->dom->thaws, 1);                /* by the guest, after its resume */
+    assert_null(strstr(f->w->log, "hv.thaw"));         /* nothing left for us to thaw */
     assert_int_equal(f->m.guest_downtime_ns, 1234567); /* what the guest module measured */
+    /* armed before the copy, the outcome read after the resume */
+    const char *arm = strstr(f->w->log, "hv.quiesce web1");
+    const char *save = strstr(f->w->log, "hv.save");
+    const char *resume = strstr(f->w->log, "hv.resume");
+    const char *outcome = strstr(f->w->log, "hv.quiesce_result");
+    assert_true(arm && save && resume && outcome);
+    assert_true(arm < save && resume < outcome);
 
     fake_fail(f->w, "hv.quiesce", XLCP_ETIMEDOUT, 1);
     assert_int_equal(create(f, "web1"), 0);
     assert_int_equal(f->m.quiesced, 0);
     assert_string_equal(f->m.consistency, "crash-consistent");
     assert_non_null(strstr(f->m.quiesce_note, "did not answer"));
-    assert_int_equal(f->dom->thaws, 2);
+    assert_int_equal(f->dom->thaws, 2); /* disarmed by us */
 
     /* a guest that answers neither the freeze nor the thaw: the thaw is still sent, and
      * its silence does not fail the checkpoint */
@@ -319,6 +330,44 @@ static void test_quiesce_without_module(void **state)
     assert_int_equal(f->m.quiesced, 0);
     assert_int_equal(f->m.guest_downtime_ns, 0); /* stock path: the guest reports nothing */
     assert_non_null(strstr(f->m.quiesce_note, "no checkpoint module"));
+    assert_null(strstr(f->w->log, "hv.quiesce"));
+}
+
+/* Issue 13 item 9: quiesced only when the guest says its freeze held across the stop. */
+static void test_quiesce_not_held(void **state)
+{
+    struct fx *f = *state;
+    f->dom->has_module = 1;
+    f->dom->freeze_fails = 1;
+    f->opts.quiesce = 1;
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->m.quiesced, 0);
+    assert_string_equal(f->m.consistency, "crash-consistent");
+    assert_non_null(strstr(f->m.quiesce_note, "did not hold across the stop"));
+    assert_non_null(strstr(f->m.quiesce_note, "did not finish within"));
+    assert_int_equal(f->dom->frozen, 0);
+
+    /* the guest never reports: not quiesced, and we disarm/thaw it ourselves */
+    f->dom->freeze_fails = 0;
+    fake_fail(f->w, "hv.quiesce_result", XLCP_ETIMEDOUT, 1);
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->m.quiesced, 0);
+    assert_string_equal(f->m.consistency, "crash-consistent");
+    assert_non_null(strstr(f->m.quiesce_note, "did not report"));
+    assert_non_null(strstr(f->w->log, "hv.thaw web1"));
+    assert_int_equal(f->dom->frozen, 0);
+}
+
+/* A guest whose module cannot freeze inside its stop is not asked to freeze at all. */
+static void test_quiesce_needs_at_suspend(void **state)
+{
+    struct fx *f = *state;
+    f->dom->has_module = 1;
+    f->opts.quiesce = 1;
+    f->dom->no_quiesce_at_suspend = 1;
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(f->m.quiesced, 0);
+    assert_non_null(strstr(f->m.quiesce_note, "cannot freeze inside its stop"));
     assert_null(strstr(f->w->log, "hv.quiesce"));
 }
 
@@ -828,6 +877,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_guest_shuts_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_ok_and_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_without_module, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quiesce_not_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quiesce_needs_at_suspend, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_domain_and_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_never_suspends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_non_lvm_disk, setup, teardown),

@@ -187,6 +187,7 @@ static int hv_guest_features(void *self, const struct xlcp_domain *dom,
         out->protocol = 1;
         out->can_quiesce = 1;
         out->light_suspend = 1;
+        out->quiesce_at_suspend = !d->no_quiesce_at_suspend;
     }
     return 0;
 }
@@ -203,6 +204,30 @@ static int hv_quiesce(void *self, const struct xlcp_domain *dom, const char *id,
     if (!d || !d->has_module)
         return xlcp_err_set(err, XLCP_EUNSUPPORTED, "guest has no checkpoint module");
     d->frozen = 1;
+    return 0;
+}
+
+static int hv_quiesce_result(void *self, const struct xlcp_domain *dom, const char *id,
+                             unsigned timeout, int *held, char *why, size_t why_len,
+                             struct xlcp_err *err)
+{
+    struct fake_world *w = self;
+    struct fake_dom *d = dom_of(w, dom);
+
+    (void)timeout;
+    *held = 0;
+    logf_(w, "hv.quiesce_result %s %s", dom->name, id);
+    FAULT(w, "hv.quiesce_result");
+    if (!d || !d->frozen) {
+        snprintf(why, why_len, "the armed freeze expired before the guest stopped");
+        return 0;
+    }
+    d->frozen = 0; /* the guest thawed after its resume */
+    d->thaws++;
+    if (d->freeze_fails)
+        snprintf(why, why_len, "freeze of / did not finish within 2000 ms");
+    else
+        *held = 1;
     return 0;
 }
 
@@ -430,6 +455,7 @@ static const struct xlcp_hv_ops fake_hv_ops = {
     .version = hv_version,
     .guest_features = hv_guest_features,
     .quiesce = hv_quiesce,
+    .quiesce_result = hv_quiesce_result,
     .thaw = hv_thaw,
     .save = hv_save,
     .rename = hv_rename,

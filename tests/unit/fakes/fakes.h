@@ -18,15 +18,17 @@
 struct fake_dom {
     struct xlcp_domain d;
     int used;
-    int suspended;      /* inside a save, before resume */
-    int frozen;         /* quiesced */
-    int has_module;     /* guest advertises the checkpoint module */
-    int never_suspends; /* save times out */
-    int vanishes;       /* the domain goes away during the save (crash, reboot) */
-    int crashes;        /* the guest crashes during the save (kept, as on_crash=preserve); 2: it
-                         * powers off instead */
-    int no_logdirty;    /* the hypervisor cannot track dirty pages: no live copy */
-    int resumes;        /* how many times resume was called */
+    int suspended;             /* inside a save, before resume */
+    int frozen;                /* its freeze is armed for the stop (quiesce-at-suspend) */
+    int freeze_fails;          /* its freeze does not hold across the stop (reports not-held) */
+    int no_quiesce_at_suspend; /* its module cannot freeze inside the stop */
+    int has_module;            /* guest advertises the checkpoint module */
+    int never_suspends;        /* save times out */
+    int vanishes;              /* the domain goes away during the save (crash, reboot) */
+    int crashes;     /* the guest crashes during the save (kept, as on_crash=preserve); 2: it
+                      * powers off instead */
+    int no_logdirty; /* the hypervisor cannot track dirty pages: no live copy */
+    int resumes;     /* how many times resume was called */
     int thaws;
     uint64_t memory_pattern; /* content written into images: changes image digests */
     /* The guest's protocol nodes as xs-check reads them (fake_xs_set). */
@@ -92,8 +94,8 @@ struct fake_dom *fake_add_domain(struct fake_world *w, const char *name, int ndi
 void fake_add_disk(struct fake_world *w, struct fake_dom *d, const char *vdev, int lvm, int thin);
 
 /* The next `times` calls of `op` fail with `code`. Ops: hv.lookup hv.get_config hv.version
- * hv.guest_features hv.quiesce hv.thaw hv.save hv.wait_suspended hv.resume hv.restore
- * hv.destroy disk.inspect disk.check_space disk.arm disk.capture disk.complete
+ * hv.guest_features hv.quiesce hv.quiesce_result hv.thaw hv.save hv.wait_suspended hv.resume
+ * hv.restore hv.destroy disk.inspect disk.check_space disk.arm disk.capture disk.complete
  * disk.release disk.remove disk.exists disk.clone disk.check
  * store.lock store.begin store.create_file store.commit store.intent_write store.intent_mark
  * store.leftovers store.leftover_remove (store faults fire before the real catalog is touched). */
