@@ -98,19 +98,24 @@ static void *complete_all(void *arg)
 
     pthread_setname_np(pthread_self(), "xlcp-complete"); /* for top -H */
 
-    for (int v = 0; v < r->nsnaps; v++) {
-        int rc;
+    /* Thin volumes first: finishing one is a few pool messages, a thick one a whole
+     * `lvcreate -s` (seconds), and every held disk waits for the ones before it (a thin
+     * disk behind a thick one was seen held 12.5 s on nested Xen, against tens of ms). */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int v = 0; v < r->nsnaps; v++) {
+            int rc;
 
-        if (r->snap_state[v] != SNAP_CAPTURED)
-            continue;
-        rc = CALL(&r->p->disk, complete, &r->snaps[v], &r->complete_err);
-        if (rc) {
-            xlcp_err_prefix(&r->complete_err, "disk %s (%s/%s)", r->vols[v].vdev, r->vols[v].vg,
-                            r->vols[v].lv);
-            r->complete_rc = rc;
-            break;
+            if (r->snap_state[v] != SNAP_CAPTURED || r->snaps[v].thin != (pass == 0))
+                continue;
+            rc = CALL(&r->p->disk, complete, &r->snaps[v], &r->complete_err);
+            if (rc) {
+                xlcp_err_prefix(&r->complete_err, "disk %s (%s/%s)", r->vols[v].vdev, r->vols[v].vg,
+                                r->vols[v].lv);
+                r->complete_rc = rc;
+                return NULL;
+            }
+            r->snap_state[v] = SNAP_COMPLETE;
         }
-        r->snap_state[v] = SNAP_COMPLETE;
     }
     return NULL;
 }

@@ -216,6 +216,24 @@ static void test_fault_complete_thin(void **state)
     assert_int_equal(fake_catalog_entries(f->w), 0);
 }
 
+/* A thin disk is finished before a thick one: its writes are not held behind a whole
+ * `lvcreate -s` of the thick one. */
+static void test_complete_thin_first(void **state)
+{
+    struct fx *f = *state;
+    struct fake_dom *d = fake_add_domain(f->w, "mixed1", 0);
+    const char *thick, *thin;
+
+    fake_add_disk(f->w, d, "xvda", 1, 0);
+    fake_add_disk(f->w, d, "xvdb", 1, 1);
+    assert_int_equal(create(f, "mixed1"), 0);
+    thick = strstr(f->w->log, "disk.complete vg0/mixed1-xvda");
+    thin = strstr(f->w->log, "disk.complete vg0/mixed1-xvdb");
+    if (!thick || !thin)
+        fail_msg("log: %s", f->w->log);
+    assert_true(thin < thick);
+}
+
 /* Snapshots are finished only once the guest runs again: nothing competes with the copy
  * of its memory while it is stopped. */
 static void test_complete_after_resume(void **state)
@@ -867,6 +885,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_arm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_complete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complete_after_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_complete_thin_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_complete_thin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_resume_twice_is_reported, setup, teardown),
