@@ -30,6 +30,8 @@
  *   is resumed at once                                          $XLCP_DM_SUSPEND_LIMIT_MS
  *   the guest's writes held back, from the first capture to each snapshot's completion:
  *   past it the checkpoint fails and the writes flow              $XLCP_HOLD_LIMIT_MS
+ * Test only: $XLCP_TEST_HOLD_DELAY_MS waits that long before each completion, so that a
+ * test can act on a held origin (tests/nested/t41-hold.sh).
  */
 #define LVM_SUSPEND_LIMIT_MS 5000u
 #define LVM_HOLD_LIMIT_MS 60000u
