@@ -63,7 +63,8 @@ for _ in $(seq 1 600); do
 done
 if [ "$seen" = 1 ]; then
     ok "xl save has suspended $g (state '$(state "$g")')"
-    out=$(watchdog 300 xl-checkpoint create "$g" 2>&1)
+    diag "suspend marks of ours: $(cat /run/xl-checkpoint/*.mark 2>/dev/null | tr '\n' ' ')"
+    out=$(watchdog 300 xl-checkpoint -v create "$g" 2>&1)
     rc=$?
     [ "$rc" = 4 ] && printf '%s' "$out" | grep -q "not touching it" &&
         ok "create during xl save: exit 4, \"$(printf '%s' "$out" | tail -n 1 | cut -c1-200)\"" ||
