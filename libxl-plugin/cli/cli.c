@@ -378,9 +378,12 @@ static const struct cmd commands[] = {
      "  -p, --paused              leave the restored domain paused\n"
      "  -d, --disk VDEV=PATH      where a disk the checkpoint skipped (not LVM) is found;\n"
      "                            needed for each such disk unless --replace (repeatable)\n"},
-    {"recover", cmd_recover, "recover [--dry-run] [<domain>]",
+    {"recover", cmd_recover, "recover [--dry-run] [--resume] [<domain>]",
      "Show and remove what interrupted checkpoints left (volumes, directories, records)",
-     "  -n, --dry-run             only show what would be removed (and resumed)\n"},
+     "  -n, --dry-run             only show what would be removed (and resumed)\n"
+     "      --resume              resume a guest an interrupted checkpoint left suspended\n"
+     "                            (as its record proves); only if nothing else saves or\n"
+     "                            migrates it: its guardian may have resumed it meanwhile\n"},
     {"xs-check", cmd_xs_check, "xs-check <domain>",
      "Check the guest's xenstore subtree against the protocol (exit 1 on violations)", ""},
     {"help", cmd_help, "help [<subcommand>]", "Show help", ""},

@@ -11,17 +11,30 @@ int cmd_recover(struct cli *c)
 {
     static const struct option lo[] = {
         {"dry-run", no_argument, NULL, 'n'},
+        {"resume", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    unsigned int count = 0;
+    unsigned int flags = 0, count = 0;
     char *report = NULL;
-    int dry_run = 0, rc;
+    int o, rc;
 
-    if ((rc = flag_and_args(c, ":nh", lo, 'n', &dry_run, 0, 1, "<domain>")) >= 0)
+    opt_reset();
+    while ((o = next_opt(c, ":nh", lo)) != -1) {
+        if (o == 'n')
+            flags |= XLCP_RECOVER_DRY_RUN;
+        else if (o == 'R')
+            flags |= XLCP_RECOVER_RESUME;
+        else if (o == 'h')
+            return show_help(c);
+        else
+            return XLCP_EXIT_USAGE;
+    }
+    if ((rc = positional(c, 0, 1, "<domain>")))
         return rc;
-    rc = xlcp_recover(c->ctx, optind < c->argc ? c->argv[optind] : NULL,
-                      dry_run ? XLCP_RECOVER_DRY_RUN : 0, &report, &count);
+    if ((rc = need_ctx(c)))
+        return rc;
+    rc = xlcp_recover(c->ctx, optind < c->argc ? c->argv[optind] : NULL, flags, &report, &count);
     if (rc)
         return lib_error(c, rc);
     fputs(report, c->out);

@@ -217,11 +217,13 @@ int xlcp_restore(xlcp_ctx *ctx, const char *id, const xlcp_restore_options *opts
 /* ---- leftovers of interrupted checkpoints ----------------------------------------- */
 
 #define XLCP_RECOVER_DRY_RUN 0x1u /* only show what would be done */
+#define XLCP_RECOVER_RESUME 0x2u  /* resume a guest a record proves an interrupted run suspended */
 /* Shows and removes what interrupted checkpoints left: snapshot volumes, temporary
- * directories, intent records; resumes a guest only if a record proves an interrupted
- * checkpoint suspended it. Of `domain` (name, domid or uuid) or of every domain in the
- * catalog if NULL. Writes a report (malloc'd, one line per finding; free with free())
- * and the number of leftovers found. */
+ * directories, intent records; with XLCP_RECOVER_RESUME, resumes a guest only if a record
+ * proves an interrupted checkpoint suspended it (and it has not been resumed since as far
+ * as our records know: a guardian's resume is not recorded, hence the flag). Of `domain` (name,
+ * domid or uuid) or of every domain in the catalog if NULL. Writes a report (malloc'd, one line per
+ * finding; free with free()) and the number of leftovers found. */
 int xlcp_recover(xlcp_ctx *ctx, const char *domain, unsigned int flags, char **report_out,
                  unsigned int *count_out);
 

@@ -428,8 +428,7 @@ int xlcp_recover(xlcp_ctx *ctx, const char *domain, unsigned int flags, char **r
     if ((rc = usable(ctx)) || (rc = need_hv(ctx)) || (rc = need_disk(ctx)))
         return rc;
     xlcp_err_clear(&err);
-    rc = xlcp_engine_recover(&ctx->ports, domain, (flags & XLCP_RECOVER_DRY_RUN) != 0, report_out,
-                             count_out, &err);
+    rc = xlcp_engine_recover(&ctx->ports, domain, flags, report_out, count_out, &err);
     return rc ? fail(ctx, &err) : 0;
 }
 

@@ -37,19 +37,21 @@ int xlcp_engine_id_ok(const char *id);
  * gives up (the guest is resumed, the checkpoint fails). Milliseconds; tests lower it. */
 extern unsigned int xlcp_engine_arm_wait_ms;
 
-/* Shows (dry_run) or removes what interrupted runs left: of `domain` (name, domid or
- * uuid) or of every domain in the catalog if NULL. Takes each domain's lock. Writes a
+/* Shows (flags XLCP_RECOVER_DRY_RUN) or removes what interrupted runs left: of `domain`
+ * (name, domid or uuid) or of every domain in the catalog if NULL; resumes a guest left
+ * suspended by one only with XLCP_RECOVER_RESUME. Takes each domain's lock. Writes a
  * report (malloc'd, one line per finding) and the number of leftovers found. */
-int xlcp_engine_recover(const struct xlcp_ports *p, const char *domain, int dry_run,
+int xlcp_engine_recover(const struct xlcp_ports *p, const char *domain, unsigned int flags,
                         char **report_out, unsigned int *count_out, struct xlcp_err *err);
 
-/* The leftovers of domain uuid (caller holds its lock): resumes dom (if not NULL) only when
- * an intent record and its suspend mark prove that an interrupted run of ours suspended
- * that very domain, removes every volume a record names, and the record (with the run's
- * directories) once they are all gone. Appends what it did to *report if report is not
- * NULL; counts the leftovers into *count if not NULL. */
+/* The leftovers of domain uuid (caller holds its lock): removes every volume a record
+ * names, and the record (with the run's directories) once they are all gone. A suspended
+ * dom (if not NULL) is resumed only with XLCP_RECOVER_RESUME and when an intent record and
+ * its suspend mark prove that an interrupted run of ours suspended that very domain;
+ * without the flag, *ours_suspended (if not NULL) is set in that case. Appends what it did
+ * to *report if report is not NULL; counts the leftovers into *count if not NULL. */
 int xlcp_engine_clean_leftovers(const struct xlcp_ports *p, const char *uuid,
-                                struct xlcp_domain *dom, int dry_run, char **report,
-                                unsigned int *count, struct xlcp_err *err);
+                                struct xlcp_domain *dom, unsigned int flags, char **report,
+                                unsigned int *count, int *ours_suspended, struct xlcp_err *err);
 
 #endif

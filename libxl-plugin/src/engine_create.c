@@ -118,7 +118,7 @@ static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
 {
     const struct xlcp_ports *p = r->p;
     struct xlcp_manifest *m = r->m;
-    int rc;
+    int ours = 0, rc;
 
     rc = CALL(HV(p), lookup, domain, &r->dom, err);
     if (rc)
@@ -133,11 +133,19 @@ static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
     rc = CALL(&p->store, lock, r->dom.uuid, &r->lock, err);
     if (rc)
         return rc;
-    /* Leftovers of interrupted runs: their volumes, and the guest if (and only if) a
-     * record proves that one of them left it suspended. */
-    rc = xlcp_engine_clean_leftovers(p, r->dom.uuid, &r->dom, 0, NULL, NULL, err);
+    /* Leftovers of interrupted runs: their volumes. A guest one of them left suspended is
+     * not resumed here (see engine_leftovers.c): `recover --resume` does. */
+    rc = xlcp_engine_clean_leftovers(p, r->dom.uuid, &r->dom, 0, NULL, NULL, &ours, err);
     if (rc)
         return xlcp_err_prefix(err, "cleaning up after an interrupted checkpoint");
+    if (r->dom.state == XLCP_DOM_SUSPENDED && ours)
+        return xlcp_err_set(err, XLCP_ESTATE,
+                            "domain is suspended; an interrupted checkpoint of ours suspended it, "
+                            "but it may have been resumed since (by its guardian) and suspended "
+                            "again by another tool (a save or migration): not touching it. If "
+                            "nothing else is saving or migrating it: xl checkpoint recover "
+                            "--resume %s",
+                            r->dom.name);
     if (r->dom.state == XLCP_DOM_SUSPENDED)
         return xlcp_err_set(err, XLCP_ESTATE,
                             "domain is suspended by another tool (a save or migration under "

@@ -91,8 +91,10 @@ static void iso_wall(int64_t ns, char *out, size_t len)
 
 /* One leftover: resume (if proven), remove its volumes, then its record if nothing is left. */
 static int clean_one(const struct xlcp_ports *p, const struct xlcp_leftover *lo,
-                     struct xlcp_domain *dom, int dry_run, char **report, struct xlcp_err *err)
+                     struct xlcp_domain *dom, unsigned int flags, char **report,
+                     int *ours_suspended, struct xlcp_err *err)
 {
+    int dry_run = (flags & XLCP_RECOVER_DRY_RUN) != 0;
     const char *why = NULL;
     char dir[XLCP_PATH_MAX];
     struct xlcp_err e2;
@@ -112,7 +114,21 @@ static int clean_one(const struct xlcp_ports *p, const struct xlcp_leftover *lo,
 
     if (dom && dom->state == XLCP_DOM_SUSPENDED) {
         why = not_ours_to_resume(lo, dom);
-        if (!why) {
+        if (!why && !(flags & XLCP_RECOVER_RESUME)) {
+            /* Proven as far as our own records go; but a guardian (hv) that resumed the
+             * guest when the run died does not update the mark, and someone else may
+             * have suspended it since: resuming is the user's call (recover --resume). */
+            char when[40];
+            iso_wall(lo->suspended_at_ns, when, sizeof(when));
+            say(report,
+                "  domain %s is suspended; checkpoint %s suspended it at %s and died, but it may "
+                "have been resumed since and suspended again by another tool: resume it with "
+                "`recover --resume` if nothing else is saving or migrating it",
+                dom->name, lo->rec.id, when);
+            if (ours_suspended)
+                *ours_suspended = 1;
+            left = 1; /* the record is the proof `recover --resume` needs */
+        } else if (!why) {
             char when[40];
             iso_wall(lo->suspended_at_ns, when, sizeof(when));
             if (dry_run) {
@@ -194,8 +210,8 @@ static int clean_one(const struct xlcp_ports *p, const struct xlcp_leftover *lo,
 }
 
 int xlcp_engine_clean_leftovers(const struct xlcp_ports *p, const char *uuid,
-                                struct xlcp_domain *dom, int dry_run, char **report,
-                                unsigned int *count, struct xlcp_err *err)
+                                struct xlcp_domain *dom, unsigned int flags, char **report,
+                                unsigned int *count, int *ours_suspended, struct xlcp_err *err)
 {
     struct xlcp_leftover *v = NULL;
     size_t n = 0;
@@ -210,7 +226,7 @@ int xlcp_engine_clean_leftovers(const struct xlcp_ports *p, const char *uuid,
     for (size_t i = 0; i < n; i++) {
         struct xlcp_err e1;
         xlcp_err_clear(&e1);
-        rc = clean_one(p, &v[i], dom, dry_run, report, &e1);
+        rc = clean_one(p, &v[i], dom, flags, report, ours_suspended, &e1);
         if (rc && !first) {
             *err = e1;
             first = rc;
@@ -221,8 +237,8 @@ int xlcp_engine_clean_leftovers(const struct xlcp_ports *p, const char *uuid,
 }
 
 /* The leftovers of one domain uuid, under its lock. */
-static int recover_uuid(const struct xlcp_ports *p, const char *uuid, int dry_run, char **report,
-                        unsigned int *count, struct xlcp_err *err)
+static int recover_uuid(const struct xlcp_ports *p, const char *uuid, unsigned int flags,
+                        char **report, unsigned int *count, struct xlcp_err *err)
 {
     struct xlcp_store_lock *lock = NULL;
     struct xlcp_domain dom;
@@ -236,13 +252,13 @@ static int recover_uuid(const struct xlcp_ports *p, const char *uuid, int dry_ru
     if (rc == XLCP_ENOTFOUND)
         rc = 0, xlcp_err_clear(err);
     if (rc == 0)
-        rc = xlcp_engine_clean_leftovers(p, uuid, have_dom ? &dom : NULL, dry_run, report, count,
-                                         err);
+        rc = xlcp_engine_clean_leftovers(p, uuid, have_dom ? &dom : NULL, flags, report, count,
+                                         NULL, err);
     p->store.ops->unlock(p->store.self, lock);
     return rc;
 }
 
-int xlcp_engine_recover(const struct xlcp_ports *p, const char *domain, int dry_run,
+int xlcp_engine_recover(const struct xlcp_ports *p, const char *domain, unsigned int flags,
                         char **report_out, unsigned int *count_out, struct xlcp_err *err)
 {
     struct xlcp_leftover *v = NULL;
@@ -258,7 +274,7 @@ int xlcp_engine_recover(const struct xlcp_ports *p, const char *domain, int dry_
         struct xlcp_domain dom;
         rc = CALL(&p->hv, lookup, domain, &dom, err);
         if (rc == 0)
-            rc = recover_uuid(p, dom.uuid, dry_run, &report, &count, err);
+            rc = recover_uuid(p, dom.uuid, flags, &report, &count, err);
     }
     if (!domain || rc == XLCP_ENOTFOUND) {
         /* every domain of the catalog; or a domain that is gone, named by its uuid */
@@ -276,7 +292,7 @@ int xlcp_engine_recover(const struct xlcp_ports *p, const char *domain, int dry_
                 continue;
             any = 1;
             xlcp_err_clear(&e1);
-            r1 = recover_uuid(p, v[i].rec.dom_uuid, dry_run, &report, &count, &e1);
+            r1 = recover_uuid(p, v[i].rec.dom_uuid, flags, &report, &count, &e1);
             if (r1 && err->code == XLCP_OK)
                 *err = e1;
         }

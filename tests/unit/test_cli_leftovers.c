@@ -64,8 +64,10 @@ static void test_recover(void **state)
 
     assert_int_equal(run(f, "recover", "nosuch", NULL), 3);
     assert_int_equal(run(f, "recover", "a", "b", NULL), 2);
+    assert_int_equal(run(f, "recover", "--resume", "web1", NULL), 0);
     assert_int_equal(run(f, "help", "recover", NULL), 0);
     assert_non_null(strstr(f->out, "--dry-run"));
+    assert_non_null(strstr(f->out, "--resume"));
 }
 
 /* A checkpoint with a skipped (non-LVM) disk restores beside its original only with a
