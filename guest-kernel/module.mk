@@ -2,6 +2,10 @@
 #   make module      build build/guest-kernel/xlcp_guest.ko against the pinned Debian headers
 #                    (linux-headers-$(KERNEL_ABI)-amd64, KERNEL_ABI from
 #                    tools/nested/versions.env; override with XLCP_KDIR=...), warnings = errors
+#   make deb-guest   build/xl-checkpoint-guest-dkms_<v>_all.deb: the module's source for DKMS
+#                    (/usr/src/xlcp_guest-<v>/), a modules-load.d entry, dkms add/install in
+#                    postinst; make deb-guest-check also builds the module from the packaged
+#                    source alone, the way dkms.conf tells DKMS to (needs the kernel headers)
 #   make xs-regen    regenerate the committed copies made from xenstore-schema/protocol.xml
 #                    (guest-kernel/xlcp_xs_proto.h, xenstore-schema/PROTOCOL.md)
 # When the headers are installed, `make` builds the module and `make install` (hence
@@ -15,7 +19,7 @@ XLCP_MOD_DIR := $(B)/guest-kernel
 XLCP_MOD_KO := $(XLCP_MOD_DIR)/xlcp_guest.ko
 XLCP_HAVE_KHDRS := $(wildcard $(XLCP_KDIR)/Makefile)
 
-.PHONY: module module-clean xs-regen install-module
+.PHONY: module module-clean xs-regen install-module deb-guest deb-guest-check
 
 module:
 ifeq ($(XLCP_HAVE_KHDRS),)
@@ -54,3 +58,31 @@ xs-regen:
 		> guest-kernel/xlcp_xs_proto.h
 	xsltproc xenstore-schema/gen-doc.xsl xenstore-schema/protocol.xml \
 		> xenstore-schema/PROTOCOL.md
+
+# ---- the DKMS Debian package ----------------------------------------------------------
+XLCP_DKMS_VER := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' guest-kernel/dkms.conf)
+XLCP_DEB := $(B)/xl-checkpoint-guest-dkms_$(XLCP_DKMS_VER)_all.deb
+XLCP_DEB_ROOT := $(B)/deb-guest
+
+deb-guest: $(XLCP_DEB)
+
+$(XLCP_DEB): $(XLCP_MOD_SRCS) guest-kernel/Kbuild guest-kernel/Makefile guest-kernel/dkms.conf \
+		guest-kernel/xlcp_xs_proto.h $(wildcard guest-kernel/debian/*)
+	rm -rf $(XLCP_DEB_ROOT)
+	install -d $(XLCP_DEB_ROOT)/DEBIAN $(XLCP_DEB_ROOT)/usr/src/xlcp_guest-$(XLCP_DKMS_VER) \
+		$(XLCP_DEB_ROOT)/usr/lib/modules-load.d
+	install -m 0644 $(XLCP_MOD_SRCS) guest-kernel/Kbuild guest-kernel/Makefile \
+		guest-kernel/dkms.conf guest-kernel/xlcp_xs_proto.h \
+		$(XLCP_DEB_ROOT)/usr/src/xlcp_guest-$(XLCP_DKMS_VER)/
+	install -m 0644 guest-kernel/debian/modules-load.conf \
+		$(XLCP_DEB_ROOT)/usr/lib/modules-load.d/xlcp_guest.conf
+	for f in control postinst prerm; do \
+		sed 's/@VERSION@/$(XLCP_DKMS_VER)/g' guest-kernel/debian/$$f > $(XLCP_DEB_ROOT)/DEBIAN/$$f; done
+	chmod 0755 $(XLCP_DEB_ROOT)/DEBIAN/postinst $(XLCP_DEB_ROOT)/DEBIAN/prerm
+	fakeroot dpkg-deb --build -Zxz $(XLCP_DEB_ROOT) $@ >/dev/null
+	@echo "deb-guest: $@"
+
+# The package's content, and the module built from the packaged source alone as DKMS would
+# (guest-kernel/debian/check-deb.sh), against the pinned headers.
+deb-guest-check: $(XLCP_DEB)
+	bash guest-kernel/debian/check-deb.sh $(XLCP_DEB) $(XLCP_KDIR) $(B)/deb-guest-check

@@ -224,12 +224,21 @@ static const char *resolve_symbols(char *why, size_t len)
 	}
 	bus_probe_registered = true;
 	xlcp_frontend_bus = bus_probe_driver.driver.bus;
-	/* the bus's restore callback must be xenbus_dev_resume, as dpm_resume calls it */
-	restore = lookup("xenbus_dev_resume");
+	/*
+	 * The bus's PMSG_RESTORE callback, which dpm_resume calls after a resume in a new
+	 * domain: xenbus_dev_resume, or xenbus_frontend_dev_resume where a stable update
+	 * made it the restore callback (it calls xenbus_dev_resume).
+	 */
 	if (!xlcp_frontend_bus || !xlcp_frontend_bus->pm ||
-	    !xlcp_frontend_bus->pm->restore || !restore ||
-	    (unsigned long)xlcp_frontend_bus->pm->restore != restore) {
-		snprintf(why, len, "xenbus front-end bus has no xenbus_dev_resume restore callback");
+	    !xlcp_frontend_bus->pm->restore) {
+		snprintf(why, len, "xenbus front-end bus has no restore callback");
+		return why;
+	}
+	restore = (unsigned long)xlcp_frontend_bus->pm->restore;
+	if (!sym_is(restore, "xenbus_dev_resume") &&
+	    !sym_is(restore, "xenbus_frontend_dev_resume")) {
+		snprintf(why, len, "xenbus front-end restore callback is %ps, not xenbus_dev_resume",
+			 (void *)restore);
 		return why;
 	}
 	return NULL;

@@ -15,12 +15,16 @@
  * Xenstore. xs_suspend() marks a suspend active, waits for the requests in flight, then
  * takes the watch rwsem for write; register_xenbus_watch() holds that rwsem for read
  * while its request waits for the suspend to end: a watch registration at the wrong
- * moment deadlocks both. The guard below takes the same locks in the other order, each
- * with a deadline: the watch rwsem first (no registration in flight, new ones wait on
- * it, not inside a request), then marks the suspend active and waits for the requests
- * in flight, then the response mutex. It leaves exactly the state xs_suspend() leaves,
- * so the kernel's xs_suspend_cancel()/xs_resume() undo it; when a deadline passes it
- * undoes what it took and the trigger is dropped.
+ * moment deadlocks both. (And while requests keep overlapping, the in-flight count
+ * never drops to zero: xs_suspend() starves.) The guard below takes the same locks in
+ * the other order, each with a deadline: the watch rwsem first (a writer waiting on it
+ * holds new registrations off, the ones in flight finish since no suspend is active
+ * yet; the wait is killable and a timer kills it at the deadline), then marks the
+ * suspend active (new requests now wait) and waits for the requests in flight, then
+ * the response mutex. It leaves exactly the state xs_suspend() leaves, so the kernel's
+ * xs_suspend_cancel()/xs_resume() undo it; when a deadline passes it undoes what it
+ * took and the trigger is dropped. The suspend runs in a kernel thread of its own so
+ * that this wait can be killed.
  *
  * Quiesce at suspend. If a quiesce-at-suspend request is armed, the work freezes the
  * file systems (xlcp_quiesce.c, with a deadline) before quiescing xenstore, suspends,
@@ -36,6 +40,9 @@
 #include <linux/freezer.h>
 #include <linux/interrupt.h>
 #include <linux/timekeeping.h>
+#include <linux/kthread.h>
+#include <linux/sched/signal.h>
+#include <linux/timer.h>
 #include <linux/device.h>
 #include <linux/pm.h>
 #include <xen/xen.h>
@@ -54,6 +61,8 @@ static int done_seq;		/* notifications served or dropped */
 static unsigned int ndropped;
 static bool stopping;
 static int evtchn_irq = -1;
+static struct task_struct *suspend_task;
+static DECLARE_WAIT_QUEUE_HEAD(trigger_wq);
 
 /* ---- xenstore guard ------------------------------------------------------------- */
 
@@ -62,16 +71,32 @@ static bool past(u64 deadline_ns)
 	return ktime_get_boottime_ns() >= deadline_ns;
 }
 
-/* 0: xenstore is in the state xs_suspend() leaves. Else nothing changed and why. */
+/* Kills the suspend thread's wait for the watch rwsem at the deadline. */
+static void kill_timer_fn(struct timer_list *t)
+{
+	send_sig(SIGKILL, suspend_task, 1);
+}
+
+static DEFINE_TIMER(kill_timer, kill_timer_fn);
+
+/* NULL: xenstore is in the state xs_suspend() leaves. Else nothing changed, and why. */
 static const char *xs_guard_enter(u64 deadline_ns)
 {
 	u64 now;
 	long left;
 
-	while (!down_write_trylock(ks.xs_watch_rwsem)) {
-		if (past(deadline_ns))
+	if (!down_write_trylock(ks.xs_watch_rwsem)) {
+		int err;
+
+		now = ktime_get_boottime_ns();
+		if (now >= deadline_ns)
 			return "xenstore watch registrations did not pause in time";
-		usleep_range(100, 200);
+		mod_timer(&kill_timer, jiffies + nsecs_to_jiffies(deadline_ns - now) + 1);
+		err = down_write_killable(ks.xs_watch_rwsem);
+		del_timer_sync(&kill_timer);
+		flush_signals(current);
+		if (err)
+			return "xenstore watch registrations did not pause in time";
 	}
 	spin_lock(ks.xs_state_lock);
 	(*ks.xs_suspend_active)++;
@@ -179,7 +204,7 @@ static void quiesce_result(char *buf, size_t len, const char *id, const char *wh
 	snprintf(buf, len, "not-held %s %s", id, reason);
 }
 
-static void suspend_workfn(struct work_struct *w)
+static void suspend_once(void)
 {
 	struct suspend_info si = { .cancelled = 1 };
 	char qid[XLCP_XS_MAX_ID + 1], why[96], result[XLCP_XS_MAX_QUIESCE_RESULT + 1];
@@ -193,7 +218,8 @@ static void suspend_workfn(struct work_struct *w)
 	mutex_lock(&suspend_lock);
 	seq = atomic_read(&trig_seq);
 	if (stopping || seq == done_seq) {
-		mutex_unlock(&suspend_lock);	/* served by the previous suspend */
+		done_seq = seq;	/* served by the previous suspend, or unloading */
+		mutex_unlock(&suspend_lock);
 		return;
 	}
 	if (test_suspend_delay_ms)
@@ -282,14 +308,30 @@ out:
 	mutex_unlock(&suspend_lock);
 }
 
-static DECLARE_WORK(suspend_work, suspend_workfn);
+static bool triggered(void)
+{
+	return atomic_read(&trig_seq) != READ_ONCE(done_seq) || kthread_should_stop();
+}
+
+static int suspend_thread(void *unused)
+{
+	allow_signal(SIGKILL);	/* only kill_timer sends it, see xs_guard_enter */
+	set_user_nice(current, MIN_NICE);
+	while (!kthread_should_stop()) {
+		wait_event_interruptible(trigger_wq, triggered());
+		flush_signals(current);
+		if (!kthread_should_stop())
+			suspend_once();
+	}
+	return 0;
+}
 
 static irqreturn_t suspend_evtchn_irq(int irq, void *dev_id)
 {
 	atomic64_set(&trig_ns, ktime_get_boottime_ns());
 	smp_mb__before_atomic();
 	atomic_inc(&trig_seq);
-	queue_work(system_highpri_wq, &suspend_work);
+	wake_up(&trigger_wq);
 	return IRQ_HANDLED;
 }
 
@@ -339,12 +381,20 @@ static void unpublish_evtchn(void)
 
 int xlcp_suspend_start(void)
 {
-	int err = publish_evtchn();
+	struct task_struct *t = kthread_run(suspend_thread, NULL, "xlcp_suspend");
+	int err;
 
+	if (IS_ERR(t)) {
+		pr_warn("cannot start the suspend thread: %ld\n", PTR_ERR(t));
+		return PTR_ERR(t);
+	}
+	suspend_task = t;
+	err = publish_evtchn();
 	if (err) {
 		pr_warn("cannot publish the suspend event channel: %d\n", err);
 		/* a notification may have come between the bind and the failure */
-		cancel_work_sync(&suspend_work);
+		kthread_stop(suspend_task);
+		suspend_task = NULL;
 	}
 	return err;
 }
@@ -355,5 +405,7 @@ void xlcp_suspend_stop(void)
 	stopping = true;
 	unpublish_evtchn();	/* no new notification after this */
 	mutex_unlock(&suspend_lock);
-	cancel_work_sync(&suspend_work);
+	if (suspend_task)
+		kthread_stop(suspend_task);	/* waits for a suspend in progress */
+	suspend_task = NULL;
 }

@@ -16,6 +16,8 @@ xs_wait() {
 # writer_cmd: guest shell that appends to /mnt/d/w (synced) until /run/wstop exists and
 # records each step in /run/wdone
 writer_cmd='(i=0; while [ ! -e /run/wstop ]; do i=$((i + 1)); echo $i >>/mnt/d/w; sync; echo $i >/run/wdone; sleep 0.2; done) </dev/null >/dev/null 2>&1 &'
+# writer_wait: guest shell that waits (30 s at most) for the writer's first step, prints it
+writer_wait='for i in $(seq 1 60); do [ -e /run/wdone ] && break; sleep 0.5; done; cat /run/wdone'
 # progress GUEST / moving GUEST: the writer's step; does it advance over 3 s?
 progress() { guest_run "$1" 'cat /run/wdone' 30; }
 moving() {

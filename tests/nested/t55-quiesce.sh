@@ -25,9 +25,9 @@ B=/local/domain/$d/data/checkpoint
 has_xscheck() { xl-checkpoint --help 2>&1 | grep -q 'xs-check'; }
 # the writer: appends to the ext4 file system and records its progress on tmpfs
 out=$(guest_run "$g" "mkfs.ext4 -q -F /dev/xvda && mkdir -p /mnt/d && mount /dev/xvda /mnt/d &&
-insmod $KO quiesce_timeout_ms=$TMO_MS &&
+insmod $KO quiesce_timeout_ms=$TMO_MS || exit 1
 $writer_cmd
-sleep 1; cat /run/wdone" 120)
+$writer_wait" 120)
 [[ "$(printf '%s' "$out" | tail -n 1)" =~ ^[0-9]+$ ]] && ok "module loaded, writer running" ||
     bail "module loaded, writer running" "$out"
 

@@ -28,9 +28,9 @@ P=/sys/module/xlcp_guest/parameters
 param() { guest_run "$g" "echo $2 > $P/$1 && cat $P/$1" 30 >/dev/null; }
 save() { watchdog 200 "$XL" save -c "$g" /dev/null >"$XLCP_RUN/t57-save.log" 2>&1; }
 out=$(guest_run "$g" "mkfs.ext4 -q -F /dev/xvda && mkdir -p /mnt/d && mount /dev/xvda /mnt/d &&
-insmod $KO && cat $P/quiesce_timeout_ms &&
+insmod $KO || exit 1
 $writer_cmd
-sleep 1; cat /run/wdone" 120)
+$writer_wait" 120)
 [[ "$(printf '%s' "$out" | tail -n 1)" =~ ^[0-9]+$ ]] && ok "module loaded, writer running" ||
     bail "module loaded, writer running" "$out"
 caps=$(xsr "$B/capabilities")
