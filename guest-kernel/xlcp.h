@@ -64,6 +64,7 @@ extern bool xlcp_quiesce_ok;	/* iterate_supers found */
 
 /* parameters (bounded: see xlcp_main.c) */
 extern unsigned int quiesce_timeout_ms;
+extern unsigned int armed_timeout_ms;
 extern unsigned int freeze_timeout_ms;
 extern unsigned int trigger_max_age_ms;
 extern unsigned int test_suspend_delay_ms;

@@ -13,7 +13,8 @@
  *    under stop_machine, without the steps listed below;
  *  - quiesce: "quiesce ID" freezes local block-backed file systems until "thaw ID" or
  *    quiesce_timeout_ms; "quiesce-at-suspend ID" arms a freeze held only across the
- *    next light suspend's stop, with its outcome in data/checkpoint/quiesce-result;
+ *    next light suspend's stop (the arm expires after armed_timeout_ms), with its
+ *    outcome in data/checkpoint/quiesce-result;
  *  - everything read from xenstore is hostile: bounded, strictly parsed, garbage is
  *    answered with state "error - <reason>" and triggers nothing.
  *
@@ -79,7 +80,12 @@
 	MODULE_PARM_DESC(name, desc " (" #lo ".." #hi ")")
 
 XLCP_PARAM(quiesce_timeout_ms, 30000, 1000, 300000, 0644,
-	   "thaw (or expire an armed request) by itself after this time (ms)");
+	   "thaw by itself after this time (ms)");
+/* An armed request waits for the stop that ends a live copy: minutes for a large or busy
+ * guest (a 256 MiB one took over 30 s under emulation). A stale arm costs at most one
+ * bounded freeze inside some later light suspend. */
+XLCP_PARAM(armed_timeout_ms, 900000, 1000, 3600000, 0644,
+	   "expire an armed quiesce-at-suspend request after this time (ms)");
 XLCP_PARAM(freeze_timeout_ms, 5000, 100, 20000, 0644,
 	   "give up a freeze that has not finished after this time (ms)");
 XLCP_PARAM(trigger_max_age_ms, 20000, 1000, 50000, 0644,

@@ -192,9 +192,9 @@ static unsigned long q_deadline;	/* jiffies: the quiesce timeout of Q_FROZEN, Q_
 static void timeout_workfn(struct work_struct *w);
 static DECLARE_DELAYED_WORK(timeout_work, timeout_workfn);
 
-static void start_timeout(void)
+static void start_timeout(unsigned int ms)
 {
-	unsigned long d = msecs_to_jiffies(quiesce_timeout_ms);
+	unsigned long d = msecs_to_jiffies(ms);
 
 	q_deadline = jiffies + d;
 	mod_delayed_work(xlcp_wq, &timeout_work, d);
@@ -213,7 +213,7 @@ static void timeout_workfn(struct work_struct *w)
 		xlcp_xs_put(XLCP_XS_NODE_STATE, "thawed %s", qid);
 	} else if (qs == Q_ARMED) {
 		pr_warn("no suspend for %s within %u ms: expired\n", qid,
-			quiesce_timeout_ms);
+			armed_timeout_ms);
 		qs = Q_IDLE;
 		xlcp_xs_put(XLCP_XS_NODE_STATE, "expired %s", qid);
 	}
@@ -255,7 +255,7 @@ void xlcp_q_quiesce(const char *id)
 	}
 	held = f;
 	qs = Q_FROZEN;
-	start_timeout();
+	start_timeout(quiesce_timeout_ms);
 	pr_info("froze %d file system(s) for %s\n", held.n, id);
 	xlcp_xs_put(XLCP_XS_NODE_STATE, "frozen %s", id);
 	xlcp_xs_put(XLCP_XS_NODE_LAST_ID, "%s", id);
@@ -296,7 +296,7 @@ void xlcp_q_arm(const char *id)
 	}
 	qs = Q_ARMED;
 	strscpy(qid, id, sizeof(qid));
-	start_timeout();
+	start_timeout(armed_timeout_ms);
 	xlcp_xs_put(XLCP_XS_NODE_STATE, "armed %s", id);
 	xlcp_xs_put(XLCP_XS_NODE_LAST_ID, "%s", id);
 out:
