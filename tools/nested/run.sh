@@ -6,7 +6,7 @@
 #
 # Usage: run.sh [--shell] [--timeout SECS] [PATTERN...]
 #   PATTERN / XLCP_NESTED_TESTS   only tests whose name contains one of them (e.g. t10)
-#   XLCP_NESTED_TIMEOUT           whole-run limit in seconds (default 3000); QEMU is killed
+#   XLCP_NESTED_TIMEOUT           whole-run limit in seconds (default 4800); QEMU is killed
 #   XLCP_TEST_TIMEOUT             default per-test limit inside dom0 (default 600)
 #   XLCP_CACHE                    image cache (default ~/.cache/xl-checkpoint)
 #   XLCP_NESTED_WAIT              seconds to wait for another nested run (default 0)
@@ -24,7 +24,7 @@ top=$(cd "$here/../.." && pwd)
 . "$here/versions.env"
 
 mode="test"
-limit=${XLCP_NESTED_TIMEOUT:-3000}
+limit=${XLCP_NESTED_TIMEOUT:-4800}
 patterns=${XLCP_NESTED_TESTS:-}
 while [ $# -gt 0 ]; do
     case "$1" in
