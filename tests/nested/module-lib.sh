@@ -18,6 +18,18 @@ xs_wait() {
 writer_cmd='(i=0; while [ ! -e /run/wstop ]; do i=$((i + 1)); echo $i >>/mnt/d/w; sync; echo $i >/run/wdone; sleep 0.2; done) </dev/null >/dev/null 2>&1 &'
 # writer_wait: guest shell that waits (30 s at most) for the writer's first step, prints it
 writer_wait='for i in $(seq 1 60); do [ -e /run/wdone ] && break; sleep 0.5; done; cat /run/wdone'
+# module_writer_start GUEST KO [PARAM=VALUE...]: ext4 on the guest's xvda mounted on
+# /mnt/d, the module loaded with the parameters, the writer running (bails otherwise)
+module_writer_start() {
+    local g=$1 ko=$2 out
+    shift 2
+    out=$(guest_run "$g" "mkfs.ext4 -q -F /dev/xvda && mkdir -p /mnt/d && mount /dev/xvda /mnt/d &&
+insmod $ko $* || exit 1
+$writer_cmd
+$writer_wait" 120)
+    [[ "$(printf '%s' "$out" | tail -n 1)" =~ ^[0-9]+$ ]] && ok "module loaded, writer running" ||
+        bail "module loaded, writer running" "$out"
+}
 # progress GUEST / moving GUEST: the writer's step; does it advance over 3 s?
 progress() { guest_run "$1" 'cat /run/wdone' 30; }
 moving() {

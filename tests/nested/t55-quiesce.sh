@@ -23,13 +23,7 @@ fi
 d=$(guest_domid "$g")
 B=/local/domain/$d/data/checkpoint
 has_xscheck() { xl-checkpoint --help 2>&1 | grep -q 'xs-check'; }
-# the writer: appends to the ext4 file system and records its progress on tmpfs
-out=$(guest_run "$g" "mkfs.ext4 -q -F /dev/xvda && mkdir -p /mnt/d && mount /dev/xvda /mnt/d &&
-insmod $KO quiesce_timeout_ms=$TMO_MS || exit 1
-$writer_cmd
-$writer_wait" 120)
-[[ "$(printf '%s' "$out" | tail -n 1)" =~ ^[0-9]+$ ]] && ok "module loaded, writer running" ||
-    bail "module loaded, writer running" "$out"
+module_writer_start "$g" "$KO" quiesce_timeout_ms=$TMO_MS
 
 id=$(newid)
 xenstore-write "$B/request" "quiesce $id"

@@ -27,12 +27,7 @@ B=/local/domain/$d/data/checkpoint
 P=/sys/module/xlcp_guest/parameters
 param() { guest_run "$g" "echo $2 > $P/$1 && cat $P/$1" 30 >/dev/null; }
 save() { watchdog 200 "$XL" save -c "$g" /dev/null >"$XLCP_RUN/t57-save.log" 2>&1; }
-out=$(guest_run "$g" "mkfs.ext4 -q -F /dev/xvda && mkdir -p /mnt/d && mount /dev/xvda /mnt/d &&
-insmod $KO || exit 1
-$writer_cmd
-$writer_wait" 120)
-[[ "$(printf '%s' "$out" | tail -n 1)" =~ ^[0-9]+$ ]] && ok "module loaded, writer running" ||
-    bail "module loaded, writer running" "$out"
+module_writer_start "$g" "$KO"
 caps=$(xsr "$B/capabilities")
 case " $caps " in *" quiesce-at-suspend "*) ok "capability quiesce-at-suspend" ;; *) bail "capability quiesce-at-suspend" "'$caps'" ;; esac
 [ "$(xsr "$B/protocol")" = 2 ] && ok "protocol 2" || not_ok "protocol 2" "'$(xsr "$B/protocol")'"

@@ -15,12 +15,7 @@ g=g58
 img=/var/tmp/t58.img
 guest_start "$g" thick:256M && guest_wait_ready "$g" && ok "guest ready" || bail "guest ready"
 guest_run "$g" "test -f $KO" >/dev/null || bail "no $KO in the guest"
-out=$(guest_run "$g" "mkfs.ext4 -q -F /dev/xvda && mkdir -p /mnt/d && mount /dev/xvda /mnt/d &&
-insmod $KO || exit 1
-$writer_cmd
-$writer_wait" 120)
-[[ "$(printf '%s' "$out" | tail -n 1)" =~ ^[0-9]+$ ]] && ok "module loaded, writer running" ||
-    bail "module loaded, writer running" "$out"
+module_writer_start "$g" "$KO"
 d0=$(guest_domid "$g")
 # new_domain_checks LABEL: the guest answers in its new domain, the module republished
 new_domain_checks() {
