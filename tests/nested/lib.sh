@@ -348,3 +348,24 @@ next_run_cleans() {
     check "the new checkpoint verifies" xl-checkpoint verify "$id"
     xl-checkpoint delete "$id" >/dev/null 2>&1
 }
+
+# kill_in_copy NAME OUT: starts `xl-checkpoint create NAME` (output in OUT) and kills it
+# with SIGKILL once its memory image under $XLCP_CATALOG_ROOT passes 4 MiB. Returns 0 if
+# it was killed, 1 if the run ended first; prints the bytes copied by then.
+kill_in_copy() {
+    local pid img killed=1
+    xl-checkpoint create "$1" >"$2" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 600); do
+        img=$(find "$XLCP_CATALOG_ROOT" -path '*/.tmp-*/memory.xl' 2>/dev/null | head -n 1)
+        if [ -n "$img" ] && [ "$(stat -c %s "$img" 2>/dev/null || echo 0)" -gt 4194304 ]; then
+            kill -9 "$pid" && killed=0
+            break
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    wait "$pid" 2>/dev/null
+    stat -c %s "$img" 2>/dev/null || echo 0
+    return $killed
+}

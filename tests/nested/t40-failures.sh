@@ -162,20 +162,8 @@ lv_cleanup "$g"
 # SIGKILL during the live copy.
 g=gkill
 guest_start "$g" thick:128M thin:128M && guest_wait_ready "$g" && ok "$g ready" || bail "$g ready"
-xl-checkpoint create "$g" >"$XLCP_RUN/kill.out" 2>&1 &
-pid=$!
-killed=0
-for _ in $(seq 1 600); do
-    img=$(find "$XLCP_CATALOG_ROOT" -path '*/.tmp-*/memory.xl' 2>/dev/null | head -n 1)
-    if [ -n "$img" ] && [ "$(stat -c %s "$img" 2>/dev/null || echo 0)" -gt 4194304 ]; then
-        kill -9 "$pid" && killed=1
-        break
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-wait "$pid" 2>/dev/null
-[ "$killed" = 1 ] && ok "xl-checkpoint killed with SIGKILL during the live copy ($(stat -c %s "$img" 2>/dev/null) bytes copied)" ||
+bytes=$(kill_in_copy "$g" "$XLCP_RUN/kill.out") &&
+    ok "xl-checkpoint killed with SIGKILL during the live copy ($bytes bytes copied)" ||
     not_ok "killed during the live copy" "the run ended first: $(cat "$XLCP_RUN/kill.out")"
 state=$("$XL" list "$g" 2>/dev/null | awk 'NR == 2 { print $5 }')
 case "$state" in

@@ -22,20 +22,8 @@ state() { "$XL" list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }'; }
 
 # kill_run NAME: starts a checkpoint of NAME and kills it with SIGKILL during its live copy.
 kill_run() {
-    local pid i img_part killed=0
-    xl-checkpoint create "$1" >"$XLCP_RUN/t43-kill.out" 2>&1 &
-    pid=$!
-    for i in $(seq 1 600); do
-        img_part=$(find "$XLCP_CATALOG_ROOT" -path '*/.tmp-*/memory.xl' 2>/dev/null | head -n 1)
-        if [ -n "$img_part" ] && [ "$(stat -c %s "$img_part" 2>/dev/null || echo 0)" -gt 4194304 ]; then
-            kill -9 "$pid" && killed=1
-            break
-        fi
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    wait "$pid" 2>/dev/null
-    [ "$killed" = 1 ] && ok "a checkpoint of $1 killed with SIGKILL during its live copy" ||
+    kill_in_copy "$1" "$XLCP_RUN/t43-kill.out" >/dev/null &&
+        ok "a checkpoint of $1 killed with SIGKILL during its live copy" ||
         not_ok "a checkpoint of $1 killed during its live copy" "the run ended first: $(cat "$XLCP_RUN/t43-kill.out")"
     # the guardian resumes a guest stopped at that moment; give it a moment
     sleep 2
