@@ -1,6 +1,7 @@
 #!/bin/bash
 # t52-guest-garbage.sh - everything a guest writes is hostile input. A guest without the
-# module pretends to have it: it advertises the feature, quiesce and the light path,
+# module pretends to have it: it advertises the feature, quiesce (also inside the stop)
+# and the light path,
 # points device/suspend/event-channel at a port that is not ours to bind, claims to be
 # frozen, and leaves a made-up downtime. `xl checkpoint create --quiesce` must neither
 # crash nor believe it: the quiesce times out (crash-consistent, with a note), libxl
@@ -19,7 +20,7 @@ c0=$(guest_counter "$g")
 
 # the guest's own lies, written from inside it (its data/ and device/suspend/ are its own)
 out=$(guest_run "$g" 'B=data/checkpoint
-xenstore-write $B/feature 1 $B/protocol 2 $B/capabilities "quiesce light-suspend" \
+xenstore-write $B/feature 1 $B/protocol 2 $B/capabilities "quiesce light-suspend quiesce-at-suspend" \
     $B/suspend-path light $B/state "frozen 20261125T000000.000Z-abcdef" \
     $B/downtime-ns 12345 $B/last-id "../../etc" && \
 xenstore-write device/suspend/event-channel 3 && echo written' 60)
