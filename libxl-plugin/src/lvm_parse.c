@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
 #include "lvm.h"
 
 int xlcp_lvm_valid_name(const char *s)
@@ -208,24 +209,9 @@ int xlcp_lvm_lv_info(const struct lvm_runner *l, const char *vg, const char *lv,
 
 int xlcp_lvm_is_checkpoint_tag(const char *tag)
 {
-    /* "xlcp-" then [0-9]{8}T[0-9]{6}.[0-9]{3}Z-[0-9a-f]{6}: d digit, x hex digit */
-    static const char shape[] = "ddddddddTdddddd.dddZ-xxxxxx";
-    const char *p;
+    size_t n = strlen(LVM_TAG_PREFIX);
 
-    if (strncmp(tag, LVM_TAG_PREFIX, strlen(LVM_TAG_PREFIX)) != 0)
-        return 0;
-    p = tag + strlen(LVM_TAG_PREFIX);
-    if (strlen(p) != sizeof(shape) - 1)
-        return 0;
-    for (size_t i = 0; shape[i]; i++) {
-        if (shape[i] == 'd' && !isdigit((unsigned char)p[i]))
-            return 0;
-        if (shape[i] == 'x' && !isdigit((unsigned char)p[i]) && !(p[i] >= 'a' && p[i] <= 'f'))
-            return 0;
-        if (shape[i] != 'd' && shape[i] != 'x' && shape[i] != p[i])
-            return 0;
-    }
-    return 1;
+    return strncmp(tag, LVM_TAG_PREFIX, n) == 0 && xlcp_engine_id_ok(tag + n);
 }
 
 int xlcp_lvm_has_our_tag(const char *tags, int also_clones)
