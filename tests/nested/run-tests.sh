@@ -155,6 +155,14 @@ run_one() {
     say "end $(basename "$1" .sh) rc=$rc ${secs}s"
 }
 
+# pool_damage: what LVM says is wrong with vg0/pool ("" if nothing): a test that leaves the
+# shared pool's kernel and LVM transaction ids apart (or the pool over its threshold)
+# would fail every later test's guest creation, so it fails itself instead.
+pool_damage() {
+    timeout 60 lvs --noheadings -o lv_name vg0/pool 2>&1 >/dev/null |
+        grep -E -i 'transaction id|threshold|failed|error' | head -n 2 | tr -s ' \n' ' '
+}
+
 # leave a clean machine for the next test (or run)
 clean_machine() {
     # shellcheck source=lib.sh
@@ -176,6 +184,8 @@ for t in "${tests[@]}"; do
     say "start $n (limit ${limit}s)"
     run_one "$t" "$log" "$limit"
     sed 's/^/    /' "$log" >>"$tap"
+    damage=$(pool_damage)
+    [ -z "$damage" ] || [ -n "$msg" ] || msg="left vg0/pool damaged: $damage"
     note=""
     if [ -n "$msg" ]; then
         note_crash "$xenlog"
