@@ -8,7 +8,7 @@
 .PHONY: images check-nested nested-shell
 
 images:
-	bash tools/nested/build-images.sh
+	bash tools/nested/images.sh
 
 check-nested: stage
 	XLCP_NESTED_TESTS="$(T)" bash tools/nested/run.sh

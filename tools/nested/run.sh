@@ -62,7 +62,7 @@ sparse data disk, and QEMU's overlay of the dom0 image in ${TMPDIR:-/var/tmp})"
 fi
 
 # ---- images --------------------------------------------------------------------------
-images=$("$here/build-images.sh" | tail -n 1)
+images=$("$here/images.sh" | tail -n 1)
 [ -f "$images/.complete" ] || { log "ERROR: no images in $images"; exit 1; }
 
 # ---- payload -------------------------------------------------------------------------
