@@ -18,14 +18,15 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/xl-checkpoint
 LIBEXECDIR ?= $(PREFIX)/libexec
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 
 CC ?= gcc
 B := build
 SOVER := 0
 
-PKGS_CORE := libxml-2.0 libcrypto libxxhash devmapper
+PKGS_CORE := libxml-2.0 libcrypto libxxhash devmapper libsystemd
 PKGS_XEN := xenlight xencontrol xenstore xentoollog
-CPPFLAGS_ALL := -Ilibxl-plugin/include -Ilibxl-plugin/src -I$(B)/gen -D_GNU_SOURCE \
+CPPFLAGS_ALL := -Ilibxl-plugin/include -Ilibxl-plugin/src -I$(B)/gen -D_GNU_SOURCE -DXLCP_HAVE_SYSTEMD \
 	$(shell pkg-config --cflags $(PKGS_CORE) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral \
 	-Wno-format-truncation
@@ -123,6 +124,18 @@ $(B)/xl: tools/xl
 	@mkdir -p $(@D)
 	install -m 0755 $< $@
 
+# systemd units (libxl-plugin/systemd/): scheduled checkpoints and retention.
+UNITS_IN := $(wildcard libxl-plugin/systemd/*.in)
+UNITS := $(patsubst libxl-plugin/systemd/%.in,$(B)/systemd/%,$(UNITS_IN)) \
+	$(patsubst libxl-plugin/systemd/%,$(B)/systemd/%,$(wildcard libxl-plugin/systemd/*.timer))
+all: $(UNITS)
+$(B)/systemd/%: libxl-plugin/systemd/%.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
+$(B)/systemd/%.timer: libxl-plugin/systemd/%.timer
+	@mkdir -p $(@D)
+	cp $< $@
+
 $(B)/xlcheckpoint.pc: libxl-plugin/xlcheckpoint.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(shell sed -n \
@@ -159,6 +172,8 @@ install: all
 	install -m 0644 xenstore-schema/protocol.xml $(DESTDIR)$(DATADIR)/xenstore-protocol.xml
 	install -d $(DESTDIR)$(LIBEXECDIR)/xl-checkpoint
 	install -m 0755 $(GUARDIAN) $(DESTDIR)$(GUARDIAN_PATH)
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 0644 $(UNITS) $(DESTDIR)$(SYSTEMDUNITDIR)/
 
 # The tree handed to nested dom0.
 stage:

@@ -378,6 +378,15 @@ static const struct cmd commands[] = {
      "  -p, --paused              leave the restored domain paused\n"
      "  -d, --disk VDEV=PATH      where a disk the checkpoint skipped (not LVM) is found;\n"
      "                            needed for each such disk unless --replace (repeatable)\n"},
+    {"prune", cmd_prune, "prune [options] (<domain> | --all)",
+     "Delete old checkpoints by retention rules (a dry run without --apply)",
+     "      --keep-last N         keep the N newest checkpoints of each domain\n"
+     "      --keep-within DUR     keep those younger than DUR (90, 30s, 15m, 12h, 7d, 2w)\n"
+     "      --apply               delete; without it only show what would go\n"
+     "      --all                 every domain in the catalog\n"
+     "      --json                print a JSON object\n"
+     "  The newest checkpoint of a domain, members of group checkpoints and\n"
+     "  checkpoints whose manifest cannot be read are always kept.\n"},
     {"recover", cmd_recover, "recover [--dry-run] [--resume] [<domain>]",
      "Show and remove what interrupted checkpoints left (volumes, directories, records)",
      "  -n, --dry-run             only show what would be removed (and resumed)\n"

@@ -107,5 +107,6 @@ int cmd_delete(struct cli *c);   /* cli_catalog.c */
 int cmd_restore(struct cli *c);  /* cli_restore.c */
 int cmd_xs_check(struct cli *c); /* cli_xs.c */
 int cmd_recover(struct cli *c);  /* cli_recover.c */
+int cmd_prune(struct cli *c);    /* cli_prune.c */
 
 #endif

@@ -180,6 +180,44 @@ int xlcp_verify(xlcp_ctx *ctx, const char *id, unsigned int flags);
 /* Removes the checkpoint and its snapshot volumes. */
 int xlcp_delete(xlcp_ctx *ctx, const char *id);
 
+/* ---- retention ----------------------------------------------------------------------- */
+
+#define XLCP_PRUNE_OPTIONS_VERSION 1
+typedef struct {
+    unsigned int version;
+    unsigned int keep_last; /* keep the N newest checkpoints of each domain; 0: no such rule */
+    uint64_t keep_within_s; /* keep those created less than this ago; 0: no such rule */
+    int apply;              /* 0 (default): only report what would go; 1: delete it */
+} xlcp_prune_options;
+#define XLCP_PRUNE_OPTIONS_INIT                                                                    \
+    {                                                                                              \
+        XLCP_PRUNE_OPTIONS_VERSION, 0, 0, 0                                                        \
+    }
+int xlcp_prune_options_init(xlcp_prune_options *opts, unsigned int version);
+
+/* One checkpoint prune considered. Fields may be appended in later minor versions. */
+typedef struct {
+    char id[XLCP_ID_MAX];
+    char domain_name[128];
+    char domain_uuid[40];
+    char created[40]; /* ISO 8601 UTC; "" if the manifest is unreadable */
+    int keep;         /* 1: kept (reason says which rule), 0: pruned */
+    char reason[160];
+    int deleted; /* apply: 1 once deleted */
+    int error;   /* apply: the delete's xlcp_error, 0 if none */
+    char error_msg[512];
+} xlcp_prune_entry;
+
+/* Applies the retention rules (at least one of keep_last, keep_within_s) to the
+ * checkpoints of `domain` (name or uuid) or of every domain if NULL. The newest
+ * checkpoint of a domain, members of group checkpoints, and checkpoints whose manifest
+ * cannot be read are always kept. Writes every checkpoint considered, newest first per
+ * domain (free with xlcp_prune_entries_free), also when a delete failed: then the first
+ * delete's error is returned after all were tried. */
+int xlcp_prune(xlcp_ctx *ctx, const char *domain, const xlcp_prune_options *opts,
+               xlcp_prune_entry **entries_out, size_t *count_out);
+void xlcp_prune_entries_free(xlcp_prune_entry *entries);
+
 /* ---- the guest's side -------------------------------------------------------------- */
 
 /* Checks the domain's live xl-checkpoint xenstore subtree against the protocol

@@ -54,4 +54,29 @@ int xlcp_engine_clean_leftovers(const struct xlcp_ports *p, const char *uuid,
                                 struct xlcp_domain *dom, unsigned int flags, char **report,
                                 unsigned int *count, int *ours_suspended, struct xlcp_err *err);
 
+/* Retention (engine_prune.c). Rules: keep_last newest, keep_within_s seconds; at least one. */
+struct xlcp_prune_rule {
+    unsigned int keep_last;
+    uint64_t keep_within_s;
+};
+struct xlcp_prune_item {
+    char id[XLCP_ID_MAX];
+    char dom_name[XLCP_NAME_MAX];
+    char dom_uuid[XLCP_UUID_LEN + 1];
+    char created[40];
+    char group_id[XLCP_ID_MAX];
+    int64_t created_s; /* -1 unknown */
+    int unreadable;    /* manifest could not be read: kept */
+    int keep;
+    char reason[160];
+    int deleted; /* apply: deleted */
+    int rc;      /* apply: the delete's error, 0 if none */
+    char error[512];
+};
+/* Decides, per domain (all if NULL), what the rule keeps; deletes the rest if apply.
+ * Writes every checkpoint considered (malloc'd array, free()), newest first per domain.
+ * Returns the first delete's error after trying all (items are written anyway). */
+int xlcp_engine_prune(const struct xlcp_ports *p, const char *domain,
+                      const struct xlcp_prune_rule *rule, int apply,
+                      struct xlcp_prune_item **items_out, size_t *n_out, struct xlcp_err *err);
 #endif

@@ -7,7 +7,8 @@ set -u
 if [ $# -gt 0 ]; then
     XLCP_GUARDIAN=${XLCP_GUARDIAN:-$(cd "$(dirname "$1")/.." && pwd)/xlcp-guardian}
     XLCP_GUARDIAN_DRYRUN=${XLCP_GUARDIAN_DRYRUN:-/dev/null}
-    export XLCP_GUARDIAN XLCP_GUARDIAN_DRYRUN
+    XLCP_AUDIT=${XLCP_AUDIT:-off} # no unit test writes into the host's journal
+    export XLCP_GUARDIAN XLCP_GUARDIAN_DRYRUN XLCP_AUDIT
 fi
 passed=0
 failed=0
