@@ -44,13 +44,41 @@ log() { echo "nested: $*" >&2; }
 # One nested QEMU at a time on this machine, whatever checkout it comes from (two on 2
 # cores slow each other down and time out). XLCP_NESTED_WAIT: seconds to wait for the
 # other run (default 0: fail at once).
+# Waiters are served in the order they came (flock alone wakes one at random, and a run
+# can starve behind later ones): each takes a ticket (a file named by its arrival time and
+# pid in $lock.queue) and only tries the lock when no older live ticket is left.
 lock=${XLCP_NESTED_LOCK:-/var/tmp/xl-checkpoint-nested.lock}
 exec 9>"$lock"
 if ! flock -n 9; then
     wait_s=${XLCP_NESTED_WAIT:-0}
-    [ "$wait_s" -gt 0 ] && log "waiting up to ${wait_s}s for another nested run ($lock)"
-    if [ "$wait_s" -le 0 ] || ! flock -w "$wait_s" 9; then
-        log "ERROR: another nested run holds $lock; wait for it to finish"
+    if [ "$wait_s" -le 0 ]; then
+        log "ERROR: another nested run holds $lock; wait for it to finish (or set XLCP_NESTED_WAIT)"
+        exit 1
+    fi
+    queue=$lock.queue
+    mkdir -p "$queue"
+    ticket=$queue/$(date +%s%N).$$
+    : >"$ticket"
+    trap 'rm -f "$ticket"' EXIT
+    log "waiting up to ${wait_s}s for other nested runs ($lock), in arrival order"
+    deadline=$(($(date +%s) + wait_s))
+    got=0
+    while [ "$(date +%s)" -lt "$deadline" ]; do
+        ahead=0
+        for t in "$queue"/*; do
+            [ "$t" = "$ticket" ] && break
+            [ -e "$t" ] || continue
+            if kill -0 "${t##*.}" 2>/dev/null; then ahead=$((ahead + 1)); else rm -f "$t"; fi
+        done
+        if [ "$ahead" -eq 0 ] && flock -w 5 9; then
+            got=1
+            break
+        fi
+        [ "$ahead" -eq 0 ] || sleep 5
+    done
+    rm -f "$ticket"
+    if [ "$got" = 0 ]; then
+        log "ERROR: waited ${wait_s}s; another nested run still holds $lock"
         exit 1
     fi
 fi
