@@ -127,19 +127,24 @@ c0=$(guest_counter "$g") && c1=$(guest_wait_counter "$g" "$((c0 + 1))" 30) &&
     ok "original still running beside the restored domain" || not_ok "original still running"
 guest_destroy "$g-r"
 
-# A second restore of the same checkpoint (the snapshots were kept).
-out=$(watchdog 600 xl-checkpoint restore -n "$g-r2" "$id" 2>&1)
-rc=$?
-[ $rc -eq 0 ] && guest_wait_counter "$g-r2" 0 60 >/dev/null &&
-    ok "a checkpoint restores a second time" || not_ok "second restore" "exit $rc: $out"
-guest_destroy "$g-r2"
+# A second restore of the same checkpoint (the snapshots were kept), and --replace --force.
+# Neither depends on the guest's type: t36 (PVH) leaves them to t35 (T35_SHORT=1).
+if [ "${T35_SHORT:-0}" = 1 ]; then
+    guest_destroy "$g"
+else
+    out=$(watchdog 600 xl-checkpoint restore -n "$g-r2" "$id" 2>&1)
+    rc=$?
+    [ $rc -eq 0 ] && guest_wait_counter "$g-r2" 0 60 >/dev/null &&
+        ok "a checkpoint restores a second time" || not_ok "second restore" "exit $rc: $out"
+    guest_destroy "$g-r2"
 
-# --replace --force: the original is destroyed and the checkpoint takes its name.
-out=$(watchdog 600 xl-checkpoint restore --replace --force "$id" 2>&1)
-rc=$?
-[ $rc -eq 0 ] && [ "$(guest_domid "$g")" = "$(printf '%s' "$out" | tail -n 1)" ] &&
-    ok "restore --replace --force takes the original's name" || not_ok "restore --replace --force" "exit $rc: $out"
-guest_destroy "$g"
+    # --replace --force: the original is destroyed and the checkpoint takes its name.
+    out=$(watchdog 600 xl-checkpoint restore --replace --force "$id" 2>&1)
+    rc=$?
+    [ $rc -eq 0 ] && [ "$(guest_domid "$g")" = "$(printf '%s' "$out" | tail -n 1)" ] &&
+        ok "restore --replace --force takes the original's name" || not_ok "restore --replace --force" "exit $rc: $out"
+    guest_destroy "$g"
+fi
 
 # The memory image alone is a standard xl save file: `xl restore` brings it up (with the
 # original's configuration and disks).
