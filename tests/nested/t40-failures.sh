@@ -5,7 +5,7 @@
 #   no such domain; a paused domain; a disk that is not LVM (and --skip-non-lvm);
 #   a volume group without room for the snapshot, a catalog without room for the memory
 #   image (both refused before the guest is touched);
-#   a guest that never suspends (times out); a guest that crashes during the live copy,
+#   (a guest that never suspends: t45); a guest that crashes during the live copy,
 #   then a checkpoint of the crashed domain; the tool killed with SIGKILL during the live
 #   copy (guest still running, the next run cleans the leftovers).
 # timeout: 1500
@@ -103,22 +103,8 @@ losetup -d "$loop"
 rm -f "$XLCP_RUN/raw.img"
 lv_cleanup "$g"
 
-# A guest that never suspends: it cannot read control/shutdown, so it never sees libxl's
-# request (it has no checkpoint module, so libxl has no event channel to use either).
-g=gnosusp
-guest_start "$g" thick:128M && guest_wait_ready "$g" && ok "$g ready" || bail "$g ready"
-guest_deny_suspend "$g"
-t0=$(now)
-expect_exit "guest that never suspends" 7 "step (live-copy|suspend).*(time|did not)" \
-    watchdog 400 xl-checkpoint create "$g"
-diag "gave up after $(elapsed "$t0") s (libxl waits 60 s for the guest)"
-guest_allow_suspend "$g"
-state=$("$XL" list "$g" 2>/dev/null | awk 'NR == 2 { print $5 }')
-diag "domain state after the timeout: '$state'"
-nothing_left "guest that never suspends"
-running "$g" "guest that never suspends"
-guest_destroy "$g"
-lv_cleanup "$g"
+# A guest that never suspends: t45-suspend-timeout.sh (exit 7, the request taken back, the
+# guest running, nothing left), with --suspend-timeout instead of libxl's 60 s.
 
 # A guest that crashes during the live copy (a PVH guest, so that the copy runs while the
 # guest does; the crash is the guest kernel's own, through `xl sysrq c`): the error says
