@@ -66,7 +66,7 @@ fi
 guest_run "$g" 'echo after > /mnt/xvda/after && sync && echo ok' >/dev/null
 seq_orig=$(guest_run "$g" 'cat /run/seq-mem')
 diag "original guest's writer is at $seq_orig after the checkpoint"
-sleep 10 # the restored guest's clock must jump past the writer's threshold
+sleep 20 # the restored guest's clock must jump past the writer's threshold (25 s), a short restore included
 
 out=$(xl-checkpoint restore "$id" --replace 2>&1)
 rc=$?
