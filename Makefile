@@ -150,8 +150,11 @@ $(B)/tests/%: tests/unit/%.c $(SAN_OBJS) $(GEN_HDRS)
 		$(LIBS_CLI) $(LIBS_CORE) $(shell pkg-config --libs cmocka)
 
 check-unit: $(TEST_BINS) all
-	@sh tests/unit/run.sh $(TEST_BINS)
+	@rm -rf $(B)/tests/json-samples && mkdir -p $(B)/tests/json-samples
+	@XLCP_JSON_SAMPLES=$(CURDIR)/$(B)/tests/json-samples sh tests/unit/run.sh $(TEST_BINS)
 	@sh tests/cli/test_dispatch.sh $(B)
+	@/usr/bin/python3 tests/cli/validate_json.py libxl-plugin/man/xl-checkpoint-json.schema.json \
+		$(B)/tests/json-samples
 
 check: check-unit check-nested
 
@@ -170,6 +173,7 @@ install: all
 	install -m 0644 libxl-plugin/man/xl-checkpoint.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 libxl-plugin/schema/manifest.rng $(DESTDIR)$(DATADIR)/
 	install -m 0644 xenstore-schema/protocol.xml $(DESTDIR)$(DATADIR)/xenstore-protocol.xml
+	install -m 0644 libxl-plugin/man/xl-checkpoint-json.schema.json $(DESTDIR)$(DATADIR)/
 	install -d $(DESTDIR)$(LIBEXECDIR)/xl-checkpoint
 	install -m 0755 $(GUARDIAN) $(DESTDIR)$(GUARDIAN_PATH)
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)

@@ -109,6 +109,62 @@ void errorf(struct cli *c, const char *fmt, ...)
     fflush(c->err);
 }
 
+void warnf(struct cli *c, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    if (c->quiet)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    progress_clear(c);
+    fprintf(c->err, PROG ": %s: warning: ", c->cmd ? c->cmd : "");
+    put_oneline(c->err, msg);
+    fputc('\n', c->err);
+}
+
+void deprecated(struct cli *c, const char *old, const char *instead)
+{
+    warnf(c,
+          "%s is deprecated and goes in the next release (it means something else in xl): "
+          "use %s",
+          old, instead);
+}
+
+/* With --json, an error is also a JSON document on stdout, so that a program reading our
+ * output always gets one. */
+static void json_error(struct cli *c, int exit_code, int xlcp_rc, const char *msg)
+{
+    struct jw j;
+    xlcp_step step = c->ctx && xlcp_rc ? xlcp_last_error_step(c->ctx) : XLCP_STEP_NONE;
+
+    if (!c->json || jw_open_doc(c, &j) != 0)
+        return;
+    jw_key(&j, "error");
+    jw_check(&j, yajl_gen_map_open(j.g));
+    jw_key(&j, "exit");
+    jw_check(&j, yajl_gen_integer(j.g, exit_code));
+    jw_key(&j, "code");
+    jw_str(&j, xlcp_rc ? xlcp_strerror(xlcp_rc) : "usage");
+    jw_key(&j, "subcommand");
+    if (c->cmd)
+        jw_str(&j, c->cmd);
+    else
+        jw_check(&j, yajl_gen_null(j.g));
+    jw_key(&j, "step");
+    if (step != XLCP_STEP_NONE)
+        jw_str(&j, xlcp_step_name(step));
+    else
+        jw_check(&j, yajl_gen_null(j.g));
+    jw_key(&j, "message");
+    jw_str(&j, msg);
+    jw_check(&j, yajl_gen_map_close(j.g));
+    jw_check(&j, yajl_gen_map_close(j.g));
+    jw_close(c, &j);
+}
+
 int usage_error(struct cli *c, const char *fmt, ...)
 {
     const struct cmd *cmd = find_cmd(c->cmd);
@@ -122,6 +178,7 @@ int usage_error(struct cli *c, const char *fmt, ...)
         errorf(c, "%s (usage: " PROG " %s)", msg, cmd->usage);
     else
         errorf(c, "%s (see '" PROG " help')", msg);
+    json_error(c, XLCP_EXIT_USAGE, 0, msg);
     return XLCP_EXIT_USAGE;
 }
 
@@ -133,6 +190,7 @@ int lib_error(struct cli *c, int rc)
     if (!msg || !*msg)
         msg = xlcp_strerror(rc);
     errorf(c, "%s", msg);
+    json_error(c, xlcp_cli_exit_code(rc), rc, msg);
     return xlcp_cli_exit_code(rc);
 }
 
@@ -261,6 +319,8 @@ void on_progress(xlcp_step step, const char *what, void *arg)
     const char *name = xlcp_step_name(step);
     int show_what = what && *what && strcmp(what, name) != 0;
 
+    if (c->quiet)
+        return;
     if (c->progress_tty) {
         fprintf(c->err, "\r\033[K[%d/%d] %s%s%s ...", (int)step + 1, (int)XLCP_STEP__COUNT, name,
                 show_what ? ": " : "", show_what ? what : "");
@@ -351,15 +411,19 @@ static int cmd_version(struct cli *c)
 
 static const struct cmd commands[] = {
     {"create", cmd_create, "create [options] <domain>", "Take a checkpoint of a running domain",
-     "  -n, --name NAME           label stored in the manifest\n"
-     "      --paused              keep the guest paused during the memory copy (not live)\n"
-     "  -q, --quiesce             freeze the guest's filesystems for the stop (module)\n"
+     "  -n, --dry-run             check and show what would be done, change nothing (xl -n)\n"
+     "      --name NAME           label stored in the manifest\n"
+     "      --no-live             keep the guest stopped during the memory copy\n"
+     "      --quiesce             freeze the guest's filesystems for the stop (module)\n"
      "      --quiesce-timeout SEC how long to wait for the freeze (default 10)\n"
      "      --suspend-timeout SEC how long to wait for the guest to suspend (default 60)\n"
      "  -s, --snapshot-size SIZE  thick snapshot size: 20% of the origin (default) or 512M, 2G\n"
      "      --skip-non-lvm        record and skip disks that are not LVM volumes\n"
      "      --json                print the new checkpoint as a JSON object, not its id\n"
-     "  -v, --verbose             step-by-step progress (as the global -v)\n"},
+     "      --quiet               no progress, no warnings (as the global -q)\n"
+     "  -v, --verbose             step-by-step progress (as the global -v)\n"
+     "  Deprecated, until the next release: -n NAME (--name), -q (--quiesce; -q will be\n"
+     "  --quiet, as in xl), --paused (--no-live).\n"},
     {"list", cmd_list, "list [--json] [<domain>]", "List checkpoints, oldest first",
      "      --json                print a JSON array\n"},
     {"info", cmd_info, "info [--json|--xml] <id>", "Show one checkpoint",
@@ -372,12 +436,16 @@ static const struct cmd commands[] = {
      "  -f, --force               no error if the checkpoint does not exist\n"},
     {"restore", cmd_restore, "restore [options] <id>",
      "Start a new domain from a checkpoint; prints its domid",
-     "  -n, --name NEW            name of the new domain (default <name>-<id>)\n"
+     "      --name NEW            name of the new domain (default <name>-<id>)\n"
      "      --replace             destroy the original domain and take its name\n"
      "      --force               with --replace: even while the original runs\n"
-     "  -p, --paused              leave the restored domain paused\n"
-     "  -d, --disk VDEV=PATH      where a disk the checkpoint skipped (not LVM) is found;\n"
-     "                            needed for each such disk unless --replace (repeatable)\n"},
+     "  -p, --paused              leave the restored domain paused (xl restore -p)\n"
+     "      --disk VDEV=PATH      where a disk the checkpoint skipped (not LVM) is found;\n"
+     "                            needed for each such disk unless --replace (repeatable)\n"
+     "  -e                        accepted as in xl restore; we never wait for the domain\n"
+     "      --json                print {domid, name} as a JSON object\n"
+     "  Deprecated, until the next release: -n NEW (--name), -d VDEV=PATH (--disk; -d will\n"
+     "  be xl's debug option).\n"},
     {"prune", cmd_prune, "prune [options] (<domain> | --all)",
      "Delete old checkpoints by retention rules (a dry run without --apply)",
      "      --keep-last N         keep the N newest checkpoints of each domain\n"
@@ -432,6 +500,9 @@ static void print_main_help(FILE *f)
           "  -r, --root DIR   catalog root (default $XLCP_CATALOG_ROOT, else "
           "/var/lib/xl-checkpoint)\n"
           "  -v, --verbose    step-by-step progress, more detail\n"
+          "  -q, --quiet      no progress, no warnings\n"
+          "  -N, --dry-run    change nothing, say what would be done (create, prune, recover)\n"
+          "      --json       JSON output (every subcommand; errors too, on stdout)\n"
           "      --help       this help\n"
           "      --version    version\n\n"
           "'" PROG " help <subcommand>' shows the options of one subcommand.\n\n",
@@ -445,11 +516,10 @@ int xlcp_cli_main(int argc, char **argv, xlcp_cli_open_fn open_ctx, void *arg, F
                   FILE *errout)
 {
     static const struct option lo[] = {
-        {"root", required_argument, NULL, 'r'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        {"root", required_argument, NULL, 'r'}, {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},      {"dry-run", no_argument, NULL, 'N'},
+        {"json", no_argument, NULL, OPT_JSON},  {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},    {NULL, 0, NULL, 0},
     };
     struct cli c;
     const struct cmd *cmd;
@@ -471,8 +541,17 @@ int xlcp_cli_main(int argc, char **argv, xlcp_cli_open_fn open_ctx, void *arg, F
 
     opt_reset();
     /* '+': stop at the subcommand, its options are its own. */
-    while ((o = next_opt(&c, "+:r:vh", lo)) != -1) {
+    while ((o = next_opt(&c, "+:r:vqNh", lo)) != -1) {
         switch (o) {
+        case 'q':
+            c.quiet = 1;
+            break;
+        case 'N':
+            c.dry_run = 1;
+            break;
+        case OPT_JSON:
+            c.json = 1;
+            break;
         case 'r':
             if (!*optarg)
                 return usage_error(&c, "--root needs a directory");

@@ -46,8 +46,9 @@ static int list_json(struct cli *c, struct list_row *rows, size_t n)
 {
     struct jw j;
 
-    if (jw_open(c, &j) != 0)
+    if (jw_open_doc(c, &j) != 0)
         return XLCP_EXIT_FAILURE;
+    jw_key(&j, "checkpoints");
     jw_check(&j, yajl_gen_array_open(j.g));
     for (size_t i = 0; i < n; i++) {
         if (rows[i].cp) {
@@ -55,6 +56,8 @@ static int list_json(struct cli *c, struct list_row *rows, size_t n)
             continue;
         }
         jw_check(&j, yajl_gen_map_open(j.g));
+        jw_key(&j, "format_version");
+        jw_check(&j, yajl_gen_integer(j.g, CLI_JSON_FORMAT_VERSION));
         jw_key(&j, "id");
         jw_str(&j, rows[i].id);
         jw_key(&j, "error");
@@ -62,6 +65,7 @@ static int list_json(struct cli *c, struct list_row *rows, size_t n)
         jw_check(&j, yajl_gen_map_close(j.g));
     }
     jw_check(&j, yajl_gen_array_close(j.g));
+    jw_check(&j, yajl_gen_map_close(j.g));
     return jw_close(c, &j);
 }
 
@@ -75,12 +79,12 @@ int cmd_list(struct cli *c)
     struct list_row *rows = NULL;
     char **ids = NULL;
     size_t n = 0;
-    int json = 0, o, rc;
+    int o, rc;
 
     opt_reset();
     while ((o = next_opt(c, ":h", lo)) != -1) {
         if (o == OPT_JSON)
-            json = 1;
+            c->json = 1;
         else if (o == 'h')
             return show_help(c);
         else
@@ -116,7 +120,7 @@ int cmd_list(struct cli *c)
         }
     }
     if (rc == 0) {
-        if (json) {
+        if (c->json) {
             rc = list_json(c, rows, n);
         } else {
             list_table(c, rows, n);
@@ -142,12 +146,12 @@ int cmd_info(struct cli *c)
     };
     xlcp_checkpoint *cp = NULL;
     struct cli_cp info;
-    int json = 0, xml = 0, o, rc;
+    int xml = 0, o, rc;
 
     opt_reset();
     while ((o = next_opt(c, ":h", lo)) != -1) {
         if (o == OPT_JSON)
-            json = 1;
+            c->json = 1;
         else if (o == OPT_XML)
             xml = 1;
         else if (o == 'h')
@@ -155,13 +159,13 @@ int cmd_info(struct cli *c)
         else
             return XLCP_EXIT_USAGE;
     }
-    if (json && xml)
+    if (c->json && xml)
         return usage_error(c, "--json and --xml exclude each other");
     if ((rc = positional(c, 1, 1, "<id>")))
         return rc;
     if ((rc = need_ctx(c)))
         return rc;
-    if (json)
+    if (c->json)
         return emit_json_checkpoint(c, c->argv[optind]);
     rc = xlcp_checkpoint_open(c->ctx, c->argv[optind], &cp);
     if (rc)
@@ -180,20 +184,49 @@ int cmd_info(struct cli *c)
     return XLCP_EXIT_OK;
 }
 
+/* A small JSON result: {"format_version", "id", key: true}. */
+static int json_done(struct cli *c, const char *id, const char *key)
+{
+    struct jw j;
+
+    if (jw_open_doc(c, &j) != 0)
+        return XLCP_EXIT_FAILURE;
+    jw_key(&j, "id");
+    jw_str(&j, id);
+    jw_key(&j, key);
+    jw_check(&j, yajl_gen_bool(j.g, 1));
+    jw_check(&j, yajl_gen_map_close(j.g));
+    return jw_close(c, &j);
+}
+
 int cmd_verify(struct cli *c)
 {
     static const struct option lo[] = {
         {"no-disks", no_argument, NULL, OPT_NO_DISKS},
+        {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int no_disks = 0, rc;
+    int no_disks = 0, o, rc;
 
-    if ((rc = flag_and_args(c, ":h", lo, OPT_NO_DISKS, &no_disks, 1, 1, "<id>")) >= 0)
+    opt_reset();
+    while ((o = next_opt(c, ":h", lo)) != -1) {
+        if (o == OPT_NO_DISKS)
+            no_disks = 1;
+        else if (o == OPT_JSON)
+            c->json = 1;
+        else if (o == 'h')
+            return show_help(c);
+        else
+            return XLCP_EXIT_USAGE;
+    }
+    if ((rc = positional(c, 1, 1, "<id>")) || (rc = need_ctx(c)))
         return rc;
     rc = xlcp_verify(c->ctx, c->argv[optind], no_disks ? XLCP_VERIFY_NO_DISKS : 0);
     if (rc)
         return lib_error(c, rc);
+    if (c->json)
+        return json_done(c, c->argv[optind], "ok");
     fprintf(c->out, "checkpoint %s: OK\n", c->argv[optind]);
     return XLCP_EXIT_OK;
 }
@@ -202,18 +235,32 @@ int cmd_delete(struct cli *c)
 {
     static const struct option lo[] = {
         {"force", no_argument, NULL, 'f'},
+        {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int force = 0, rc;
+    int force = 0, o, rc;
 
-    if ((rc = flag_and_args(c, ":fh", lo, 'f', &force, 1, 1, "<id>")) >= 0)
+    opt_reset();
+    while ((o = next_opt(c, ":fh", lo)) != -1) {
+        if (o == 'f')
+            force = 1;
+        else if (o == OPT_JSON)
+            c->json = 1;
+        else if (o == 'h')
+            return show_help(c);
+        else
+            return XLCP_EXIT_USAGE;
+    }
+    if ((rc = positional(c, 1, 1, "<id>")) || (rc = need_ctx(c)))
         return rc;
     rc = xlcp_delete(c->ctx, c->argv[optind]);
     if (rc == XLCP_ENOTFOUND && force)
-        return XLCP_EXIT_OK;
+        return c->json ? json_done(c, c->argv[optind], "absent") : XLCP_EXIT_OK;
     if (rc)
         return lib_error(c, rc);
+    if (c->json)
+        return json_done(c, c->argv[optind], "deleted");
     if (c->verbose)
         fprintf(c->err, "deleted %s\n", c->argv[optind]);
     return XLCP_EXIT_OK;

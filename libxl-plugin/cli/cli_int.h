@@ -31,6 +31,9 @@ struct cli {
     FILE *err;
     int progress_tty;
     int progress_shown;
+    int json;    /* --json (global or the subcommand's): JSON on stdout, errors included */
+    int quiet;   /* -q/--quiet (global): no progress, no notes */
+    int dry_run; /* -N/--dry-run (global, as xl's -N): change nothing, say what would be done */
 };
 
 /* Long options without a short letter. */
@@ -44,13 +47,27 @@ enum {
     OPT_NO_DISKS,
     OPT_REPLACE,
     OPT_FORCE,
+    OPT_NAME,
+    OPT_NO_LIVE,
+    OPT_QUIET,
+    OPT_DRY_RUN,
+    OPT_QUIESCE,
+    OPT_DISK,
 };
+
+/* The version of every JSON document the CLI prints (its "format_version" field); the
+ * documents are described in libxl-plugin/man/xl-checkpoint-json.schema.json. */
+#define CLI_JSON_FORMAT_VERSION 1
 
 /* ---- cli.c: messages, the library context, options ---- */
 
 void put_oneline(FILE *f, const char *s);
 void progress_clear(struct cli *c);
 void errorf(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "xl-checkpoint: <cmd>: warning: <text>" on stderr (unless --quiet). */
+void warnf(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A deprecated option spelling was used: warns once, naming the new one. */
+void deprecated(struct cli *c, const char *old, const char *instead);
 int usage_error(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reports a failed library call; returns the exit code. */
 int lib_error(struct cli *c, int rc);
@@ -90,6 +107,10 @@ void jw_check(struct jw *j, yajl_gen_status st);
 void jw_str(struct jw *j, const char *s);
 void jw_key(struct jw *j, const char *k);
 int jw_open(struct cli *c, struct jw *j);
+/* jw_open, then the document's object opened with its "format_version". */
+int jw_open_doc(struct cli *c, struct jw *j);
+/* Report lines (text, one per line) as a JSON array of strings under key. */
+void jw_lines(struct jw *j, const char *key, const char *text);
 /* Writes the document to c->out and frees the writer. Returns an exit code. */
 int jw_close(struct cli *c, struct jw *j);
 void jw_checkpoint(struct jw *j, const struct cli_cp *cp);

@@ -97,6 +97,30 @@ int jw_open(struct cli *c, struct jw *j)
     return 0;
 }
 
+int jw_open_doc(struct cli *c, struct jw *j)
+{
+    if (jw_open(c, j) != 0)
+        return -1;
+    jw_check(j, yajl_gen_map_open(j->g));
+    jw_key(j, "format_version");
+    jw_check(j, yajl_gen_integer(j->g, CLI_JSON_FORMAT_VERSION));
+    return 0;
+}
+
+void jw_lines(struct jw *j, const char *key, const char *text)
+{
+    jw_key(j, key);
+    jw_check(j, yajl_gen_array_open(j->g));
+    while (text && *text) {
+        const char *nl = strchr(text, '\n');
+        size_t n = nl ? (size_t)(nl - text) : strlen(text);
+        if (n > 0)
+            jw_check(j, yajl_gen_string(j->g, (const unsigned char *)text, n));
+        text += n + (nl != NULL);
+    }
+    jw_check(j, yajl_gen_array_close(j->g));
+}
+
 /* Writes the document to c->out and frees the writer. Returns an exit code. */
 int jw_close(struct cli *c, struct jw *j)
 {
@@ -121,6 +145,8 @@ int jw_close(struct cli *c, struct jw *j)
 void jw_checkpoint(struct jw *j, const struct cli_cp *cp)
 {
     jw_check(j, yajl_gen_map_open(j->g));
+    jw_key(j, "format_version");
+    jw_check(j, yajl_gen_integer(j->g, CLI_JSON_FORMAT_VERSION));
     jw_key(j, "id");
     jw_str(j, cp->id);
     jw_key(j, "domain");
@@ -142,10 +168,19 @@ void jw_checkpoint(struct jw *j, const struct cli_cp *cp)
         jw_str_or_null(j, "snapshot", d->snapshot);
         jw_tristate(j, "thin", d->thin);
         jw_tristate(j, "skipped", d->skipped);
-        if (d->size_bytes)
+        /* Fixed keys: null where a disk has no such figure (skipped; thin: no hold). */
+        if (d->size_bytes) {
             jw_u64(j, "size_bytes", d->size_bytes);
-        if (d->held_ns)
+        } else {
+            jw_key(j, "size_bytes");
+            jw_check(j, yajl_gen_null(j->g));
+        }
+        if (d->held_ns) {
             jw_ms(j, "writes_held_ms", d->held_ns);
+        } else {
+            jw_key(j, "writes_held_ms");
+            jw_check(j, yajl_gen_null(j->g));
+        }
         jw_check(j, yajl_gen_map_close(j->g));
     }
     jw_check(j, yajl_gen_array_close(j->g));

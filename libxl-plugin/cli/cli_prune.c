@@ -37,15 +37,25 @@ static int64_t parse_duration(const char *s)
     return -1;
 }
 
-static int print_json(struct cli *c, const xlcp_prune_entry *e, size_t n, int apply)
+static int print_json(struct cli *c, const xlcp_prune_entry *e, size_t n, int apply, int rc)
 {
     struct jw j;
 
-    if (jw_open(c, &j))
+    if (jw_open_doc(c, &j))
         return XLCP_EXIT_FAILURE;
-    jw_check(&j, yajl_gen_map_open(j.g));
-    jw_key(&j, "format_version");
-    jw_check(&j, yajl_gen_integer(j.g, 1));
+    jw_key(&j, "error"); /* the first failed delete, in the document itself */
+    if (rc) {
+        jw_check(&j, yajl_gen_map_open(j.g));
+        jw_key(&j, "exit");
+        jw_check(&j, yajl_gen_integer(j.g, xlcp_cli_exit_code(rc)));
+        jw_key(&j, "code");
+        jw_str(&j, xlcp_strerror(rc));
+        jw_key(&j, "message");
+        jw_str(&j, xlcp_last_error(c->ctx));
+        jw_check(&j, yajl_gen_map_close(j.g));
+    } else {
+        jw_check(&j, yajl_gen_null(j.g));
+    }
     jw_key(&j, "applied");
     jw_check(&j, yajl_gen_bool(j.g, apply));
     jw_key(&j, "checkpoints");
@@ -112,7 +122,7 @@ int cmd_prune(struct cli *c)
     xlcp_prune_options opts = XLCP_PRUNE_OPTIONS_INIT;
     xlcp_prune_entry *e = NULL;
     size_t n = 0;
-    int o, rc, all = 0, json = 0, out;
+    int o, rc, all = 0, out;
     int64_t d;
     char *end;
 
@@ -139,7 +149,7 @@ int cmd_prune(struct cli *c)
             all = 1;
             break;
         case OPT_JSON:
-            json = 1;
+            c->json = 1;
             break;
         case 'h':
             return show_help(c);
@@ -152,14 +162,20 @@ int cmd_prune(struct cli *c)
         return rc;
     if (!opts.keep_last && !opts.keep_within_s)
         return usage_error(c, "give a rule: --keep-last N and/or --keep-within DURATION");
+    if (c->dry_run)
+        opts.apply = 0; /* the global -N wins over --apply */
     if ((rc = need_ctx(c)))
         return rc;
     rc = xlcp_prune(c->ctx, all ? NULL : c->argv[optind], &opts, &e, &n);
     if (e) {
-        out = json ? print_json(c, e, n, opts.apply) : (print_table(c, e, n, opts.apply), 0);
+        out = c->json ? print_json(c, e, n, opts.apply, rc) : (print_table(c, e, n, opts.apply), 0);
         xlcp_prune_entries_free(e);
         if (out && !rc)
             return out;
+        if (rc && c->json) { /* the error is in the document: stderr only */
+            errorf(c, "%s", xlcp_last_error(c->ctx));
+            return xlcp_cli_exit_code(rc);
+        }
     }
     return rc ? lib_error(c, rc) : XLCP_EXIT_OK;
 }

@@ -8,11 +8,12 @@
 int cmd_restore(struct cli *c)
 {
     static const struct option lo[] = {
-        {"name", required_argument, NULL, 'n'},
+        {"name", required_argument, NULL, OPT_NAME},
         {"replace", no_argument, NULL, OPT_REPLACE},
         {"force", no_argument, NULL, OPT_FORCE},
         {"paused", no_argument, NULL, 'p'},
-        {"disk", required_argument, NULL, 'd'},
+        {"disk", required_argument, NULL, OPT_DISK},
+        {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -28,9 +29,12 @@ int cmd_restore(struct cli *c)
     }
     opt_reset();
     opts.disk_paths = disks;
-    while ((o = next_opt(c, ":n:pd:h", lo)) != -1) {
+    while ((o = next_opt(c, ":n:pd:eh", lo)) != -1) {
         switch (o) {
         case 'd':
+            deprecated(c, "-d VDEV=PATH", "--disk VDEV=PATH; -d will be xl's debug option");
+            /* fall through */
+        case OPT_DISK:
             if (!strchr(optarg, '=') || optarg[0] == '=' || !strchr(optarg, '=')[1])
                 return usage_error(c, "bad --disk '%s' (VDEV=PATH)", optarg);
             if (opts.ndisk_paths == XLCP_CLI_MAX_DISKS)
@@ -38,6 +42,9 @@ int cmd_restore(struct cli *c)
             disks[opts.ndisk_paths++] = optarg;
             break;
         case 'n':
+            deprecated(c, "-n NEW", "--name NEW; -n is xl's dry run");
+            /* fall through */
+        case OPT_NAME:
             if (!*optarg)
                 return usage_error(c, "--name needs a non-empty value");
             opts.new_name = optarg;
@@ -50,6 +57,11 @@ int cmd_restore(struct cli *c)
             break;
         case 'p':
             opts.paused = 1;
+            break;
+        case 'e': /* xl restore -e: do not wait for the domain's death; we never do */
+            break;
+        case OPT_JSON:
+            c->json = 1;
             break;
         case 'h':
             return show_help(c);
@@ -68,6 +80,19 @@ int cmd_restore(struct cli *c)
     rc = xlcp_restore(c->ctx, c->argv[optind], &opts, &domid);
     if (rc)
         return lib_error(c, rc);
+    if (c->json) {
+        struct jw j;
+        if (jw_open_doc(c, &j) != 0)
+            return XLCP_EXIT_FAILURE;
+        jw_key(&j, "id");
+        jw_str(&j, c->argv[optind]);
+        jw_key(&j, "domid");
+        jw_check(&j, yajl_gen_integer(j.g, (long long)domid));
+        jw_key(&j, "paused");
+        jw_check(&j, yajl_gen_bool(j.g, opts.paused));
+        jw_check(&j, yajl_gen_map_close(j.g));
+        return jw_close(c, &j);
+    }
     fprintf(c->out, "%u\n", (unsigned int)domid);
     return XLCP_EXIT_OK;
 }

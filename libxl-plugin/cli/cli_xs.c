@@ -8,12 +8,24 @@
 /* xs-check <domain>: the guest's live protocol subtree against xenstore-schema/. */
 int cmd_xs_check(struct cli *c)
 {
+    static const struct option lo[] = {
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     unsigned int violations = 0;
     char *report = NULL;
-    int rc;
+    int o, rc;
 
-    if ((rc = help_only(c)) >= 0)
-        return rc;
+    opt_reset();
+    while ((o = next_opt(c, ":h", lo)) != -1) {
+        if (o == OPT_JSON)
+            c->json = 1;
+        else if (o == 'h')
+            return show_help(c);
+        else
+            return XLCP_EXIT_USAGE;
+    }
     if ((rc = positional(c, 1, 1, "<domain>")))
         return rc;
     if ((rc = need_ctx(c)))
@@ -21,6 +33,22 @@ int cmd_xs_check(struct cli *c)
     rc = xlcp_guest_check(c->ctx, c->argv[optind], &report, &violations);
     if (rc)
         return lib_error(c, rc);
+    if (c->json) {
+        struct jw j;
+        if (jw_open_doc(c, &j) != 0) {
+            free(report);
+            return XLCP_EXIT_FAILURE;
+        }
+        jw_key(&j, "domain");
+        jw_str(&j, c->argv[optind]);
+        jw_key(&j, "violations");
+        jw_check(&j, yajl_gen_integer(j.g, violations));
+        jw_lines(&j, "report", report);
+        jw_check(&j, yajl_gen_map_close(j.g));
+        free(report);
+        rc = jw_close(c, &j);
+        return rc ? rc : violations ? XLCP_EXIT_FAILURE : XLCP_EXIT_OK;
+    }
     fputs(report, c->out);
     free(report);
     return violations ? XLCP_EXIT_FAILURE : XLCP_EXIT_OK;

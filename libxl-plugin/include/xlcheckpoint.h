@@ -122,6 +122,14 @@ int xlcp_create_options_init(xlcp_create_options *opts, unsigned int version);
 int xlcp_create(xlcp_ctx *ctx, const char *domain, const xlcp_create_options *opts,
                 char id_out[XLCP_ID_MAX]);
 
+/* Dry run of xlcp_create: makes its read-only checks (domain, state, disks, room in the
+ * volume groups and the catalog, the guest's module) and writes what a checkpoint would do
+ * (malloc'd text, one line per finding; free with free()), touching nothing: no lock, no
+ * volume, no suspend. Returns the error a real create would stop at in its prepare step
+ * (the report says why), or 0. */
+int xlcp_create_plan(xlcp_ctx *ctx, const char *domain, const xlcp_create_options *opts,
+                     char **report_out);
+
 /* ---- catalog ---------------------------------------------------------------------- */
 
 typedef struct xlcp_checkpoint xlcp_checkpoint;

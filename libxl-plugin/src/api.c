@@ -215,6 +215,23 @@ int xlcp_create(xlcp_ctx *ctx, const char *domain, const xlcp_create_options *op
     return 0;
 }
 
+int xlcp_create_plan(xlcp_ctx *ctx, const char *domain, const xlcp_create_options *opts,
+                     char **report_out)
+{
+    xlcp_create_options defaults = XLCP_CREATE_OPTIONS_INIT;
+    struct xlcp_err err;
+    int rc;
+
+    if (!report_out || !domain)
+        return XLCP_EINVAL;
+    *report_out = NULL;
+    if ((rc = usable(ctx)) || (rc = need_hv(ctx)) || (rc = need_disk(ctx)))
+        return rc;
+    xlcp_err_clear(&err);
+    rc = xlcp_engine_plan(&ctx->ports, domain, opts ? opts : &defaults, report_out, &err);
+    return rc ? fail(ctx, &err) : 0;
+}
+
 int xlcp_checkpoint_open(xlcp_ctx *ctx, const char *id, xlcp_checkpoint **out)
 {
     struct xlcp_err err;

@@ -54,6 +54,12 @@ int xlcp_engine_clean_leftovers(const struct xlcp_ports *p, const char *uuid,
                                 struct xlcp_domain *dom, unsigned int flags, char **report,
                                 unsigned int *count, int *ours_suspended, struct xlcp_err *err);
 
+/* The dry run of create (engine_plan.c): what it would do, nothing touched. Writes a
+ * report (malloc'd, one line per finding) when the domain was found; returns the error a
+ * real run would stop at (its prepare step's), or 0. */
+int xlcp_engine_plan(const struct xlcp_ports *p, const char *domain, const xlcp_create_options *o,
+                     char **report_out, struct xlcp_err *err);
+
 /* Retention (engine_prune.c). Rules: keep_last newest, keep_within_s seconds; at least one. */
 struct xlcp_prune_rule {
     unsigned int keep_last;

@@ -33,7 +33,7 @@ show xl checkpoint list && ok "list"
 show xl checkpoint info "$id" && ok "info"
 show xl checkpoint verify "$id" && ok "verify"
 show lvs -o lv_name,origin,lv_size,lv_tags "$VG"
-show xl checkpoint restore -n "$g-restored" "$id" && ok "restore beside the original" || bail "restore"
+show xl checkpoint restore --name "$g-restored" "$id" && ok "restore beside the original" || bail "restore"
 guest_wait_counter "$g-restored" 0 90 >/dev/null
 show "$XL" list
 diag "original sees:  $(guest_run "$g" 'cat /mnt/d/note')"

@@ -23,7 +23,7 @@ guest_probe_start "$g" 50
 c0=$(guest_counter "$g")
 
 t0=$(now)
-out=$(XLCP_DEBUG=1 watchdog 600 xl checkpoint create -n t30 --json "$g" 2>"$XLCP_PAYLOAD/results/t30-create-debug.log")
+out=$(XLCP_DEBUG=1 watchdog 600 xl checkpoint create --name t30 --json "$g" 2>"$XLCP_PAYLOAD/results/t30-create-debug.log")
 rc=$?
 [ $rc -eq 0 ] && ok "xl checkpoint create (through the dispatcher) $(elapsed "$t0")s" ||
     not_ok "xl checkpoint create" "exit $rc: $out $(tail -n 30 "$XLCP_PAYLOAD/results/t30-create-debug.log")

@@ -25,7 +25,7 @@ diag "$(grep -E '<step ' "$dir/manifest.xml")"
 c0=$(guest_counter "$g")
 c1=$(guest_wait_counter "$g" "$((c0 + 1))" 60) && ok "guest keeps running ($c0 -> $c1)" || not_ok "guest keeps running"
 check "verify" xl-checkpoint verify "$id"
-out=$(watchdog 600 xl-checkpoint restore -n "$g-r" "$id" 2>&1)
+out=$(watchdog 600 xl-checkpoint restore --name "$g-r" "$id" 2>&1)
 rc=$?
 [ $rc -eq 0 ] && ok "restore" || not_ok "restore" "exit $rc: $out"
 c=$(guest_wait_counter "$g-r" 0 120) && ok "restored PVH guest runs (counter $c)" ||

@@ -74,9 +74,9 @@ rc=$?
     not_ok "restore --replace refuses while the original runs" "exit $rc: $out"
 
 t0=$(now)
-out=$(watchdog 600 xl-checkpoint restore --paused -n "$g-r" "$id" 2>&1)
+out=$(watchdog 600 xl-checkpoint restore --paused --name "$g-r" "$id" 2>&1)
 rc=$?
-[ $rc -eq 0 ] && ok "xl-checkpoint restore --paused -n $g-r ($(elapsed "$t0")s): domid $(printf '%s' "$out" | tail -n 1)" ||
+[ $rc -eq 0 ] && ok "xl-checkpoint restore --paused --name $g-r ($(elapsed "$t0")s): domid $(printf '%s' "$out" | tail -n 1)" ||
     bail "restore" "exit $rc: $out"
 clone=$(lvs --noheadings -o lv_name "$VG" | tr -d ' ' | grep "^$g-d1\.restored\." | head -n 1)
 [ -n "$clone" ] && ok "restored thin disk is $VG/$clone" || not_ok "restored disk volume" "$(lvs "$VG")"
@@ -135,7 +135,7 @@ guest_destroy "$g-r"
 if [ "${T35_SHORT:-0}" = 1 ]; then
     guest_destroy "$g"
 else
-    out=$(watchdog 600 xl-checkpoint restore -n "$g-r2" "$id" 2>&1)
+    out=$(watchdog 600 xl-checkpoint restore --name "$g-r2" "$id" 2>&1)
     rc=$?
     [ $rc -eq 0 ] && guest_wait_counter "$g-r2" 0 60 >/dev/null &&
         ok "a checkpoint restores a second time" || not_ok "second restore" "exit $rc: $out"

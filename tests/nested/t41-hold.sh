@@ -64,7 +64,7 @@ echo $! > /run/w.pid; echo started' 60)
 
 # ---- a second checkpoint in the same VG and pool while the first holds its origins ----
 XLCP_TEST_HOLD_DELAY_MS=20000 XLCP_HOLD_LIMIT_MS=200000 \
-    watchdog 600 xl-checkpoint create -n t41a --json ga >"$XLCP_RUN/a.out" 2>&1 &
+    watchdog 600 xl-checkpoint create --name t41a --json ga >"$XLCP_RUN/a.out" 2>&1 &
 pa=$!
 if wait_held ga-d0 300 && wait_held ga-d1 5; then
     ok "checkpoint A holds both origins of ga"
@@ -72,7 +72,7 @@ else
     not_ok "checkpoint A holds both origins of ga" "$(cat "$XLCP_RUN/a.out")"
 fi
 t0=$(now)
-watchdog 600 xl-checkpoint create -n t41b --json gb >"$XLCP_RUN/b.out" 2>&1
+watchdog 600 xl-checkpoint create --name t41b --json gb >"$XLCP_RUN/b.out" 2>&1
 rb=$?
 held_through=no
 suspended ga-d0 && held_through=yes
@@ -111,7 +111,7 @@ if [ -n "$idb" ]; then
     [ "${a1:1:1}" = r ] && [ "${a1:9:1}" = k ] &&
         ok "re-pointed thin snapshot is read-only and skipped at activation ($a1)" ||
         not_ok "thin snapshot read-only, activation skip" "attr '$a1'"
-    out=$(watchdog 600 xl-checkpoint restore -n gb-r "$idb" 2>&1) &&
+    out=$(watchdog 600 xl-checkpoint restore --name gb-r "$idb" 2>&1) &&
         ok "restore of read-only snapshots" || not_ok "restore of read-only snapshots" "$out"
     c=$(guest_wait_counter gb-r 0 180) && ok "restored domain runs (counter $c)" ||
         not_ok "restored domain runs" "$(guest_console gb-r | tail -n 5)"
@@ -127,7 +127,7 @@ for id in $ida $idb; do xl-checkpoint delete "$id" >/dev/null 2>&1; done
 
 # ---- a release forced during a thick hold ----
 XLCP_TEST_HOLD_DELAY_MS=8000 XLCP_HOLD_LIMIT_MS=200000 \
-    watchdog 600 xl-checkpoint create -n t41c ga >"$XLCP_RUN/c.out" 2>&1 &
+    watchdog 600 xl-checkpoint create --name t41c ga >"$XLCP_RUN/c.out" 2>&1 &
 pc=$!
 if wait_held ga-d0 300; then
     sleep 1
@@ -151,7 +151,7 @@ running ga "after C"
 
 # ---- an overflowed thick snapshot fails verify ----
 guest_run ga 'kill $(cat /run/w.pid); sleep 1; echo stopped' 60 >/dev/null
-out=$(watchdog 600 xl-checkpoint create -n t41d -s 4M --json ga 2>&1)
+out=$(watchdog 600 xl-checkpoint create --name t41d -s 4M --json ga 2>&1)
 idd=$(printf '%s' "$out" | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | head -n 1)
 [ -n "$idd" ] && ok "checkpoint with a 4 MiB thick snapshot" || bail "checkpoint D" "$out"
 check "verify before the overflow" xl-checkpoint verify "$idd"

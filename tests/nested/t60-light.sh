@@ -60,7 +60,7 @@ diag "guest-measured downtime of the light suspend: ${dt:-?} ns; last-id $(xenst
 check "xs-check passes after the checkpoint" xl-checkpoint xs-check "$g"
 check "verify $id" xl-checkpoint verify "$id"
 
-out=$(watchdog 600 xl-checkpoint restore -n "$g-r" "$id" 2>&1)
+out=$(watchdog 600 xl-checkpoint restore --name "$g-r" "$id" 2>&1)
 rc=$?
 [ $rc -eq 0 ] && ok "restore of the light-path checkpoint" || bail "restore" "exit $rc: $out"
 c=$(guest_wait_counter "$g-r" 0 90) && ok "restored guest runs (counter $c)" ||

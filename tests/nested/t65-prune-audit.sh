@@ -31,7 +31,7 @@ guest_start "$g" thick:64M thin:64M && guest_wait_ready "$g" && ok "$g ready (th
 
 ids=()
 for i in 1 2 3; do
-    id=$(watchdog 600 xl-checkpoint create -n "t65-$i" "$g" 2>"$XLCP_RUN/t65.err") ||
+    id=$(watchdog 600 xl-checkpoint create --name "t65-$i" "$g" 2>"$XLCP_RUN/t65.err") ||
         bail "create $i" "$(cat "$XLCP_RUN/t65.err")"
     ids+=("$id")
 done

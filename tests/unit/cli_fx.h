@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../libxl-plugin/cli/cli.h"
 #include "ctx.h"
@@ -83,6 +84,26 @@ static inline int teardown(void **state)
     return 0;
 }
 
+/* $XLCP_JSON_SAMPLES (make check-unit): every JSON document the CLI printed is kept there,
+ * one file each, for tests/cli/validate_json.py to check against the documented schema. */
+static inline void save_json_sample(const char *out)
+{
+    static unsigned n;
+    const char *dir = getenv("XLCP_JSON_SAMPLES");
+    char path[512];
+    FILE *s;
+
+    while (out && (*out == ' ' || *out == '\n'))
+        out++;
+    if (!dir || !*dir || !out || *out != '{')
+        return;
+    snprintf(path, sizeof(path), "%s/%d-%u.json", dir, (int)getpid(), n++);
+    s = fopen(path, "w");
+    assert_non_null(s);
+    assert_true(fputs(out, s) >= 0);
+    assert_int_equal(fclose(s), 0);
+}
+
 /* Runs xl-checkpoint with the NULL-terminated arguments; output in f->out / f->err. */
 static inline int run(struct fx *f, ...)
 {
@@ -112,6 +133,7 @@ static inline int run(struct fx *f, ...)
     rc = xlcp_cli_main(argc, argv, open_fake, f, o, e);
     assert_int_equal(fclose(o), 0);
     assert_int_equal(fclose(e), 0);
+    save_json_sample(f->out);
     /* getopt may have permuted argv: free every element once, in any order. */
     for (int i = 0; i < argc; i++)
         free(argv[i]);
@@ -136,7 +158,8 @@ static inline void assert_one_error_line(const struct fx *f, const char *prefix)
 static inline const char *cli_create(struct fx *f, const char *label)
 {
     static char id[XLCP_ID_MAX];
-    int rc = label ? run(f, "create", "-n", label, "web1", NULL) : run(f, "create", "web1", NULL);
+    int rc =
+        label ? run(f, "create", "--name", label, "web1", NULL) : run(f, "create", "web1", NULL);
 
     if (rc != 0)
         fail_msg("create: exit %d, stderr '%s'", rc, f->err);

@@ -32,6 +32,30 @@ static yajl_val parse_json(const char *text)
     return v;
 }
 
+/* list --json: an object with format_version 1 and the array "checkpoints" (returned;
+ * free with list_free). */
+static yajl_val list_root;
+static yajl_val list_array(const char *text)
+{
+    const char *fv[] = {"format_version", NULL}, *cps[] = {"checkpoints", NULL};
+    yajl_val v;
+
+    list_root = parse_json(text);
+    assert_true(YAJL_IS_OBJECT(list_root));
+    v = yajl_tree_get(list_root, fv, yajl_t_number);
+    assert_non_null(v);
+    assert_int_equal(YAJL_GET_INTEGER(v), 1);
+    v = yajl_tree_get(list_root, cps, yajl_t_array);
+    assert_non_null(v);
+    return v;
+}
+
+static void list_free(void)
+{
+    yajl_tree_free(list_root);
+    list_root = NULL;
+}
+
 static const char *jstr(yajl_val obj, const char *key)
 {
     const char *path[] = {key, NULL};
@@ -127,7 +151,7 @@ static void test_create_then_list_json(void **state)
 
     assert_int_equal(run(f, "list", "--json", NULL), 0);
     assert_string_equal(f->err, "");
-    arr = parse_json(f->out);
+    arr = list_array(f->out);
     assert_true(YAJL_IS_ARRAY(arr));
     assert_int_equal(YAJL_GET_ARRAY(arr)->len, 2);
     o = YAJL_GET_ARRAY(arr)->values[0];
@@ -149,18 +173,18 @@ static void test_create_then_list_json(void **state)
                                          "suspend_path", "group_id", "dir"};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         (void)jget(o, fields[i]);
-    yajl_tree_free(arr);
+    list_free();
 
     /* Filter by domain: the other domain has none. */
     assert_non_null(fake_add_domain(f->w, "db1", 1));
     assert_int_equal(run(f, "list", "--json", "db1", NULL), 0);
-    arr = parse_json(f->out);
+    arr = list_array(f->out);
     assert_int_equal(YAJL_GET_ARRAY(arr)->len, 0);
-    yajl_tree_free(arr);
+    list_free();
     assert_int_equal(run(f, "list", "--json", "web1", NULL), 0);
-    arr = parse_json(f->out);
+    arr = list_array(f->out);
     assert_int_equal(YAJL_GET_ARRAY(arr)->len, 2);
-    yajl_tree_free(arr);
+    list_free();
 }
 
 static void test_create_json_and_label(void **state)
@@ -168,7 +192,7 @@ static void test_create_json_and_label(void **state)
     struct fx *f = *state;
     yajl_val o, disks;
 
-    assert_int_equal(run(f, "create", "--json", "-n", "before-upgrade", "web1", NULL), 0);
+    assert_int_equal(run(f, "create", "--json", "--name", "before-upgrade", "web1", NULL), 0);
     o = parse_json(f->out);
     assert_true(YAJL_IS_OBJECT(o));
     assert_string_equal(jstr(o, "domain"), "web1");
@@ -305,11 +329,11 @@ static void test_broken_manifest(void **state)
     assert_int_equal(run(f, "list", NULL), 0);
     assert_non_null(strstr(f->out, "unreadable"));
     assert_int_equal(run(f, "list", "--json", NULL), 0);
-    yajl_val arr = parse_json(f->out);
+    yajl_val arr = list_array(f->out);
     assert_int_equal(YAJL_GET_ARRAY(arr)->len, 1);
     assert_string_equal(jstr(YAJL_GET_ARRAY(arr)->values[0], "id"), id);
     (void)jstr(YAJL_GET_ARRAY(arr)->values[0], "error");
-    yajl_tree_free(arr);
+    list_free();
 }
 
 static void test_usage_errors(void **state)
@@ -333,8 +357,8 @@ static void test_usage_errors(void **state)
     assert_one_error_line(f, "xl-checkpoint: create: unknown option --bogus");
     assert_int_equal(run(f, "create", "-x", "web1", NULL), XLCP_EXIT_USAGE);
     assert_one_error_line(f, "xl-checkpoint: create: unknown option -x");
-    assert_int_equal(run(f, "create", "web1", "-n", NULL), XLCP_EXIT_USAGE);
-    assert_one_error_line(f, "xl-checkpoint: create: option -n needs a value");
+    assert_int_equal(run(f, "create", "web1", "--name", NULL), XLCP_EXIT_USAGE);
+    assert_one_error_line(f, "xl-checkpoint: create: option --name needs a value");
     assert_int_equal(run(f, "create", "web1", "--quiesce-timeout", NULL), XLCP_EXIT_USAGE);
     assert_one_error_line(f, "xl-checkpoint: create: option --quiesce-timeout needs a value");
     assert_int_equal(run(f, "create", "--quiesce-timeout", "soon", "web1", NULL), XLCP_EXIT_USAGE);
@@ -360,12 +384,112 @@ static void test_good_option_values(void **state)
 {
     struct fx *f = *state;
 
-    assert_int_equal(run(f, "create", "-q", "--quiesce-timeout", "2.5", "--suspend-timeout",
+    assert_int_equal(run(f, "create", "--quiesce", "--quiesce-timeout", "2.5", "--suspend-timeout",
                          "500ms", "-s", "512M", "web1", NULL),
                      0);
+    assert_string_equal(f->err, "");
     assert_int_equal(run(f, "create", "--snapshot-size", "20%", "--skip-non-lvm", "web1", NULL), 0);
     /* Options after the domain are accepted too (GNU getopt permutes). */
-    assert_int_equal(run(f, "create", "web1", "-n", "late", NULL), 0);
+    assert_int_equal(run(f, "create", "web1", "--name", "late", NULL), 0);
+}
+
+/* xl's letters: -n is a dry run; the old spellings work for one release, with a warning. */
+static void test_xl_conventions(void **state)
+{
+    struct fx *f = *state;
+    yajl_val o, plan;
+    const char *p[] = {"plan", NULL};
+
+    assert_int_equal(run(f, "create", "-n", "web1", NULL), 0);
+    assert_non_null(strstr(f->out, "xvda"));
+    assert_non_null(strstr(f->out, "nothing was touched"));
+    assert_int_equal(fake_catalog_entries(f->w), 0);
+    assert_int_equal(fake_snapshot_count(f->w), 0);
+    assert_int_equal(run(f, "-N", "create", "--json", "web1", NULL), 0);
+    o = parse_json(f->out);
+    assert_true(YAJL_IS_TRUE(jget(o, "would_succeed")));
+    plan = yajl_tree_get(o, p, yajl_t_array);
+    assert_non_null(plan);
+    assert_true(YAJL_GET_ARRAY(plan)->len >= 3);
+    yajl_tree_free(o);
+    /* a dry run that would be refused: a paused domain */
+    f->dom->d.state = XLCP_DOM_PAUSED;
+    assert_int_equal(run(f, "create", "-n", "web1", NULL), XLCP_EXIT_STATE);
+    assert_non_null(strstr(f->out, "REFUSED"));
+    f->dom->d.state = XLCP_DOM_RUNNING;
+    assert_int_equal(fake_catalog_entries(f->w), 0);
+
+    /* old spellings: -n NAME (either order), -q, --paused, restore -n/-d */
+    assert_int_equal(run(f, "create", "-n", "old-label", "web1", NULL), 0);
+    assert_non_null(strstr(f->err, "warning: -n NAME is deprecated"));
+    assert_int_equal(run(f, "info", "--json", strtok(f->out, "\n"), NULL), 0);
+    o = parse_json(f->out);
+    assert_string_equal(jstr(o, "label"), "old-label");
+    yajl_tree_free(o);
+    assert_int_equal(run(f, "create", "web1", "-n", "late-label", NULL), 0);
+    assert_non_null(strstr(f->err, "deprecated"));
+    assert_int_equal(run(f, "create", "-q", "web1", NULL), 0);
+    assert_non_null(strstr(f->err, "warning: -q (quiesce) is deprecated"));
+    assert_int_equal(run(f, "create", "--paused", "web1", NULL), 0);
+    assert_non_null(strstr(f->err, "use --no-live"));
+    assert_int_equal(run(f, "-q", "create", "--paused", "web1", NULL), 0);
+    assert_string_equal(f->err, ""); /* -q: no warnings */
+}
+
+/* --json everywhere: one document with format_version, errors included. */
+static void test_json_everywhere(void **state)
+{
+    struct fx *f = *state;
+    char id[XLCP_ID_MAX];
+    yajl_val o, e;
+    const char *ep[] = {"error", NULL};
+
+    snprintf(id, sizeof(id), "%s", cli_create(f, NULL));
+    assert_int_equal(run(f, "verify", "--json", id, NULL), 0);
+    o = parse_json(f->out);
+    assert_int_equal(YAJL_GET_INTEGER(jget(o, "format_version")), 1);
+    assert_true(YAJL_IS_TRUE(jget(o, "ok")));
+    yajl_tree_free(o);
+    assert_int_equal(run(f, "--json", "info", id, NULL), 0);
+    o = parse_json(f->out);
+    assert_int_equal(YAJL_GET_INTEGER(jget(o, "format_version")), 1);
+    /* fixed keys: every disk has size_bytes and writes_held_ms (null or a number) */
+    yajl_tree_free(o);
+    assert_int_equal(run(f, "--json", "info", "20260101T000000.000Z-000000", NULL),
+                     XLCP_EXIT_NOTFOUND);
+    o = parse_json(f->out);
+    e = yajl_tree_get(o, ep, yajl_t_object);
+    assert_non_null(e);
+    assert_int_equal(YAJL_GET_INTEGER(jget(e, "exit")), XLCP_EXIT_NOTFOUND);
+    assert_true(strlen(jstr(e, "message")) > 0);
+    yajl_tree_free(o);
+    assert_one_error_line(f, "xl-checkpoint: info: ");
+    assert_int_equal(run(f, "--json", "create", "--bogus", "web1", NULL), XLCP_EXIT_USAGE);
+    o = parse_json(f->out);
+    assert_non_null(yajl_tree_get(o, ep, yajl_t_object));
+    yajl_tree_free(o);
+    assert_int_equal(run(f, "recover", "--json", "-n", NULL), 0);
+    o = parse_json(f->out);
+    assert_true(YAJL_IS_TRUE(jget(o, "dry_run")));
+    yajl_tree_free(o);
+    assert_int_equal(run(f, "restore", "--json", "--name", "web1-r", id, NULL), 0);
+    o = parse_json(f->out);
+    assert_true(YAJL_GET_INTEGER(jget(o, "domid")) > 0);
+    yajl_tree_free(o);
+    fake_xs_set(f->dom, "control/feature-checkpoint", "1", 0);
+    run(f, "xs-check", "--json", "web1", NULL); /* violations or not: a document */
+    o = parse_json(f->out);
+    assert_true(YAJL_IS_INTEGER(jget(o, "violations")));
+    yajl_tree_free(o);
+    assert_int_equal(run(f, "list", "--json", NULL), 0);
+    assert_int_equal(run(f, "delete", "--json", id, NULL), 0);
+    o = parse_json(f->out);
+    assert_true(YAJL_IS_TRUE(jget(o, "deleted")));
+    yajl_tree_free(o);
+    assert_int_equal(run(f, "delete", "--json", "-f", id, NULL), 0);
+    o = parse_json(f->out);
+    assert_true(YAJL_IS_TRUE(jget(o, "absent")));
+    yajl_tree_free(o);
 }
 
 static void test_not_found(void **state)
@@ -458,9 +582,9 @@ static void test_delete(void **state)
     assert_string_equal(f->err, "");
     assert_int_equal(fake_snapshot_count(f->w), 0);
     assert_int_equal(run(f, "list", "--json", NULL), 0);
-    arr = parse_json(f->out);
+    arr = list_array(f->out);
     assert_int_equal(YAJL_GET_ARRAY(arr)->len, 0);
-    yajl_tree_free(arr);
+    list_free();
     assert_int_equal(run(f, "delete", id, NULL), XLCP_EXIT_NOTFOUND);
 }
 
@@ -541,6 +665,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_broken_manifest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_good_option_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_xl_conventions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_errors_map_to_exit_codes, setup, teardown),
         cmocka_unit_test(test_exit_code_table),
