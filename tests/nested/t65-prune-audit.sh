@@ -1,5 +1,7 @@
 #!/bin/bash
 # t65-prune-audit.sh - retention and the audit log on real Xen and LVM:
+#   - the dry run (create -n, xl -N checkpoint create) makes nothing and says why a paused
+#     domain would be refused;
 #   - three checkpoints of a guest with a thick and a thin LV; `prune --keep-last 1`
 #     without --apply deletes nothing; with --apply it deletes the two older ones, their
 #     snapshot volumes included, and keeps the newest; --keep-within keeps young ones;
@@ -28,6 +30,27 @@ journalctl -n 0 --show-cursor -q 2>/dev/null | sed -n 's/^-- cursor: //p' >"$XLC
 g=gprune
 guest_start "$g" thick:64M thin:64M && guest_wait_ready "$g" && ok "$g ready (thick + thin LV)" ||
     bail "$g ready"
+
+# the dry run (xl's -n): the plan names both disks and the suspend path; nothing is made
+out=$(xl-checkpoint create -n "$g" 2>&1)
+rc=$?
+if [ $rc = 0 ] && printf '%s' "$out" | grep -q "xvda: $VG/$g-d0, thick" &&
+    printf '%s' "$out" | grep -q "xvdb: $VG/$g-d1, thin" &&
+    printf '%s' "$out" | grep -q "nothing was touched"; then
+    ok "create -n: a dry run that names the thick and the thin disk"
+else
+    not_ok "create -n: dry run" "exit $rc: $out"
+fi
+diag "$out"
+[ "$(count "$g")" = 0 ] && [ "$(snaps "$g")" = 0 ] && ok "the dry run made nothing" ||
+    not_ok "the dry run made nothing" "$(count "$g") checkpoints, $(snaps "$g") volumes"
+"$XL" pause "$g"
+out=$(xl -N checkpoint create --json "$g" 2>/dev/null)
+rc=$?
+"$XL" unpause "$g"
+[ $rc = 4 ] && printf '%s' "$out" | grep -q '"would_succeed": *false' &&
+    ok "xl -N checkpoint create of a paused domain: exit 4, would_succeed false" ||
+    not_ok "xl -N checkpoint create of a paused domain" "exit $rc: $out"
 
 ids=()
 for i in 1 2 3; do
