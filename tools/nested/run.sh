@@ -125,6 +125,15 @@ for src in "$top"/tests/nested/guest/*.c; do
         log "WARNING: no gcc: the guest has no $prog"
     fi
 done
+# dom0 test programs: tests/nested/dom0/NAME.c -> payload bin/xlcp-NAME, linked against the
+# host's libxenctrl (the same Xen build as nested dom0's; see versions.env)
+mkdir -p "$pl/bin"
+for src in "$top"/tests/nested/dom0/*.c; do
+    [ -f "$src" ] || continue
+    prog=xlcp-$(basename "$src" .c)
+    gcc -std=gnu11 -O2 -Wall -o "$pl/bin/$prog" "$src" -lxenctrl ||
+        log "WARNING: cannot build the dom0 program $prog"
+done
 {
     cat "$images/guest-base.cpio.gz"
     (cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -n
