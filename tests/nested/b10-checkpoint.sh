@@ -162,6 +162,7 @@ crashed() { # true if $g is no longer domain $domid; sets $crash (Xen's lines)
 # fresh_guest CONFIG METHOD: a new guest $g of CONFIG, with the module for
 # xl-checkpoint on PVH; sets $domid
 fresh_guest() {
+    domid=""
     guest_destroy "$g"
     lv_cleanup "$g"
     XLCP_GUEST_TYPE=$1 guest_start "$g" thin:256M thick:256M && guest_wait_ready "$g" 240 || return 1
