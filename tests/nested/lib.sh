@@ -301,11 +301,14 @@ domwatch_start() {
     "$XLCP_DOMWATCH" "$id" >"$XLCP_RUN/domwatch.out" 2>&1 &
     _domwatch_pid=$!
 }
-domwatch_stop() {
+domwatch_stop() { # works inside $(...) too: it waits for the watcher's last line, not its pid
+    local i
     [ -n "${_domwatch_pid:-}" ] || return 1
     kill -TERM "$_domwatch_pid" 2>/dev/null
-    wait "$_domwatch_pid" 2>/dev/null
-    _domwatch_pid=""
+    for i in $(seq 1 50); do
+        grep -qE '^(end|gone)' "$XLCP_RUN/domwatch.out" && break
+        sleep 0.1
+    done
     grep -qE '^(end|gone)' "$XLCP_RUN/domwatch.out" || {
         diag "domwatch: $(head -c 300 "$XLCP_RUN/domwatch.out")"
         return 1
