@@ -176,17 +176,19 @@ fresh_guest() {
 # one_method CONFIG METHOD: both workloads of CONFIG on a fresh guest; a crash gets the
 # run done again on a fresh guest, a second crash in a row for it fails
 one_method() {
-    local c=$1 m=$2 prefix="" w tries
+    local c=$1 m=$2 prefix="" w tries fresh=1
     [ "$c" = pvh ] && prefix=pvh-
     g=gb-$c
     for w in idle dirty; do
         tries=0
         while :; do
             tries=$((tries + 1))
-            if [ "$w" = idle ] || [ $tries -gt 1 ]; then
+            if [ $fresh = 1 ] || [ $tries -gt 1 ]; then
+                fresh=0
                 if ! fresh_guest "$c" "$m"; then
                     reason="fresh $c guest not set up"
                     record "$m" "$prefix$w" failed
+                    fresh=1
                     break
                 fi
             fi
@@ -201,6 +203,7 @@ one_method() {
             if [ $tries -ge 2 ]; then
                 reason="the guest crashed in two runs in a row: $crash"
                 record "$m" "$prefix$w" failed
+                fresh=1 # the next workload starts on a fresh guest
                 break
             fi
         done
