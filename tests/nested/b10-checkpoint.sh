@@ -23,7 +23,7 @@
 # second crash in a row for the same run fails the benchmark.
 # Writes results/bench/b10.{runs,samples,ratios,reruns,txt}; make bench merges them into
 # build/bench.json (tools/nested/bench-json.sh).
-# timeout: 3900
+# timeout: 5400
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
