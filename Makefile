@@ -152,6 +152,7 @@ $(B)/tests/%: tests/unit/%.c $(SAN_OBJS) $(GEN_HDRS)
 check-unit: $(TEST_BINS) all
 	@sh tests/unit/run.sh $(TEST_BINS)
 	@sh tests/cli/test_dispatch.sh $(B)
+	@sh tests/cli/test_bench.sh
 
 check: check-unit check-nested
 

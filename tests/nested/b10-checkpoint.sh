@@ -26,6 +26,7 @@
 # timeout: 5400
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/bench-lib.sh"
 
 REPS=${XLCP_BENCH_REPS:-3}
 DIRTY_RATE=${XLCP_BENCH_DIRTY_MIBS:-16} # MiB/s over a 64 MiB buffer
@@ -44,7 +45,7 @@ runs=$XLCP_RUN/bench-runs.txt
 : >"$frag/b10.reruns"
 img=/var/tmp/bench-save.img # not on /run: a tmpfs too small for an image
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
-jstr() { printf '%s' "$1" | tr -d '\000-\037' | sed 's/\\/\\\\/g; s/"/\\"/g'; }
+jstr() { bench_jstr "$1"; }
 
 # op M: runs method M on guest $g; sets rc, total, pause_watch, bytes, extra, reason
 op() {
@@ -227,16 +228,12 @@ done
 # ---- medians (null when no run counted, with the reason), ratios, table
 # med COLUMN METHOD WORKLOAD: median of the successful runs' COLUMN (mean of the middle
 # two for an even count), or null
-med() {
-    awk -v c="$1" -v m="$2" -v w="$3" '$1 == m && $2 == w && $3 == "ok" && $c != "null" { print $c }' "$runs" |
-        sort -g | awk '{ v[NR] = $1 } END {
-            if (NR == 0) { print "null"; exit }
-            x = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-            if (x == int(x)) printf "%d\n", x; else printf "%.1f\n", x }'
+med() { # COLUMN METHOD WORKLOAD: median of the counted runs' COLUMN, or null
+    awk -v c="$1" -v m="$2" -v w="$3" '$1 == m && $2 == w && $3 == "ok" { print $c }' "$runs" | bench_median
 }
 count() { awk -v m="$1" -v w="$2" -v s="$3" '$1 == m && $2 == w && $3 == s' "$runs" | wc -l; }
 why() { awk -v m="$1" -v w="$2" '$1 == m && $2 == w && $3 == "failed" { $1 = $2 = $3 = ""; for (i = 4; i <= 13; i++) $i = ""; print }' "$runs" | tr -s ' ' | head -n 2 | tr '\n' ';'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "null" && b != "null" && b > 0) printf "%.3f", a / b; else print "null" }'; }
+ratio() { bench_ratio "$1" "$2"; }
 desc() {
     case "$1" in
     pvh-*) echo "PVH 256 MiB, thin LV xvda + thick LV xvdb (256 MiB each); live copy" ;;

@@ -16,6 +16,7 @@
 # timeout: 3300
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/bench-lib.sh"
 
 REPS=${XLCP_BENCH_REPS:-3}
 KO=/lib/xlcp/extra/xlcp_guest.ko
@@ -32,7 +33,7 @@ runs=$XLCP_RUN/bench20-runs.txt
 : >"$frag/b20.samples"
 : >"$frag/b20.reruns"
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
-jstr() { printf '%s' "$1" | tr -d '\000-\037' | sed 's/\\/\\\\/g; s/"/\\"/g'; }
+jstr() { bench_jstr "$1"; }
 g=glb
 
 probe() { # SCHED_FIFO (busybox has no chrt: the probe sets it itself). A guest busy with
@@ -185,16 +186,12 @@ done
 guest_destroy "$g"
 lv_cleanup "$g"
 
-med() { # COLUMN METHOD WORKLOAD: median of the counted runs (even: mean of the middle two)
-    awk -v c="$1" -v m="$2" -v w="$3" '$1 == m && $2 == w && $3 == "ok" && $c != "null" { print $c }' "$runs" |
-        sort -g | awk '{ v[NR] = $1 } END {
-            if (NR == 0) { print "null"; exit }
-            x = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-            if (x == int(x)) printf "%d\n", x; else printf "%.1f\n", x }'
+med() { # COLUMN METHOD WORKLOAD: median of the counted runs' COLUMN, or null
+    awk -v c="$1" -v m="$2" -v w="$3" '$1 == m && $2 == w && $3 == "ok" { print $c }' "$runs" | bench_median
 }
 count() { awk -v m="$1" -v w="$2" -v s="$3" '$1 == m && $2 == w && $3 == s' "$runs" | wc -l; }
 why() { awk -v m="$1" -v w="$2" '$1 == m && $2 == w && $3 == "failed" { for (i = 1; i <= 8; i++) $i = ""; print }' "$runs" | tr -s ' ' | head -n 2 | tr '\n' ';'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "null" && b != "null" && b > 0) printf "%.3f", a / b; else print "null" }'; }
+ratio() { bench_ratio "$1" "$2"; }
 {
     for w in $WORKLOADS; do
         for m in $METHODS; do
