@@ -215,10 +215,15 @@ one_method() {
 }
 
 METHODS="xl-save-c pause-lvcreate xl-checkpoint"
+# XLCP_BENCH_CONFIGS: which guests (default both; e.g. "pvh" for the live copy alone)
+CONFIGS=${XLCP_BENCH_CONFIGS:-pv pvh}
+for c in $CONFIGS; do
+    case $c in pv | pvh) ;; *) bail "XLCP_BENCH_CONFIGS: unknown configuration '$c' (pv, pvh)" ;; esac
+done
 [ -x "$XLCP_DOMWATCH" ] || bail "no $XLCP_DOMWATCH on the payload (tools/nested/run.sh builds it)"
 for r in $(seq 1 "$REPS"); do
     diag "round $r of $REPS"
-    for c in pv pvh; do
+    for c in $CONFIGS; do
         for m in $METHODS; do
             one_method "$c" "$m"
         done
@@ -241,7 +246,10 @@ desc() {
     esac
 }
 module_of() { [ "$2" = xl-checkpoint ] && [ "${1#pvh-}" != "$1" ] && echo true || echo false; }
-WORKLOADS="idle dirty pvh-idle pvh-dirty"
+WORKLOADS=""
+for c in $CONFIGS; do
+    case $c in pv) WORKLOADS="$WORKLOADS idle dirty" ;; pvh) WORKLOADS="$WORKLOADS pvh-idle pvh-dirty" ;; esac
+done
 {
     for w in $WORKLOADS; do
         for m in $METHODS; do
