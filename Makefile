@@ -155,6 +155,7 @@ check-unit: $(TEST_BINS) all
 	@sh tests/cli/test_dispatch.sh $(B)
 	@/usr/bin/python3 tests/cli/validate_json.py libxl-plugin/man/xl-checkpoint-json.schema.json \
 		$(B)/tests/json-samples
+	@sh tests/cli/test_bench.sh
 
 check: check-unit check-nested
 

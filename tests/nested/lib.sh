@@ -15,6 +15,9 @@
 #   guest_console NAME            what the guest printed on its console so far
 #   guest_probe_start NAME [MS], guest_probe_max NAME, guest_probe_gaps NAME
 #                                 guest-seen downtime (CLOCK_BOOTTIME gaps above MS)
+#   guest_probes_start NAME [DEV...], guest_probes_read NAME [DEV...]
+#                                 gap probe + O_DIRECT write-stall probes, read at once
+#   domwatch_start NAME, domwatch_stop   Xen's view: how long the domain was stopped
 #   guest_domid NAME, guest_xspath NAME (its data/xlcp-test path in xenstore)
 #   guest_destroy NAME, guest_destroy_all, lv_cleanup [NAME]
 #   watchdog SECS CMD...          run CMD with a time limit, say where it got stuck
@@ -254,6 +257,65 @@ echo started" >/dev/null
 }
 guest_probe_max() { guest_run "$1" 'cat /run/gaps.log.max 2>/dev/null || echo 0'; }
 guest_probe_gaps() { guest_run "$1" 'cat /run/gaps.log 2>/dev/null'; }
+
+# All the guest's probes at once (one round trip each way), for the benchmarks:
+# guest_probes_start NAME [DEV...] (re)starts, with empty logs, the gap probe and one
+# write-stall probe (guest/iowprobe.c: O_DIRECT 4 KiB writes every 10 ms, each timed)
+# per DEV (xvda, xvdb: their first MiB is overwritten), all SCHED_FIFO, threshold 20 ms;
+# fails unless every one of them still runs a second later.
+# guest_probes_read NAME [DEV...] prints "GAP IO_DEV1 IO_DEV2 ..." (ms, the largest since
+# the start): "null" for a probe that stopped (a write failed) or has no reading.
+guest_probes_start() {
+    local name=$1
+    shift
+    guest_run "$name" "killall xlcp-gapprobe xlcp-iowprobe 2>/dev/null && sleep 1
+rm -f /run/gaps.log /run/gaps.log.max /run/iow-*
+xlcp-gapprobe /run/gaps.log 20 fifo </dev/null >/dev/null 2>/run/gaps.err &
+echo \$! > /run/gaps.pid
+for d in $*; do
+    xlcp-iowprobe /dev/\$d /run/iow-\$d.log 20 fifo </dev/null >/dev/null 2>/run/iow-\$d.stderr &
+    echo \$! > /run/iow-\$d.pid
+done
+sleep 1
+for f in /run/gaps.pid /run/iow-*.pid; do [ -f \$f ] || continue; kill -0 \$(cat \$f) || { echo \"\$f: not running\"; cat /run/*.err /run/*.stderr 2>/dev/null; exit 3; }; done
+echo started" 120 | grep -qx started
+}
+guest_probes_read() {
+    local name=$1
+    shift
+    guest_run "$name" "v() { [ -f \$1.pid ] && kill -0 \$(cat \$1.pid) 2>/dev/null && [ -s \$2 ] && cut -d' ' -f1 \$2 || echo null; }
+out=\$(v /run/gaps /run/gaps.log.max)
+for d in $*; do out=\"\$out \$(v /run/iow-\$d /run/iow-\$d.log.max)\"; done
+echo \$out" 120
+}
+
+# Xen's own view of when a domain was stopped (tests/nested/dom0/domwatch.c on the
+# payload): domwatch_start NAME polls it every 2 ms in the background; domwatch_stop
+# prints "LONGEST_MS COUNT" of the intervals Xen said it was paused or shut down for
+# suspend until it ran again ("0 0" if none), or fails (no figure) if the watcher did
+# not run to the end.
+XLCP_DOMWATCH=${XLCP_DOMWATCH:-$XLCP_PAYLOAD/bin/xlcp-domwatch}
+domwatch_start() {
+    local id
+    id=$(guest_domid "$1") || return 1
+    "$XLCP_DOMWATCH" "$id" >"$XLCP_RUN/domwatch.out" 2>&1 &
+    _domwatch_pid=$!
+}
+domwatch_stop() { # works inside $(...) too: it waits for the watcher's last line, not its pid
+    local i
+    [ -n "${_domwatch_pid:-}" ] || return 1
+    kill -TERM "$_domwatch_pid" 2>/dev/null
+    for i in $(seq 1 50); do
+        grep -qE '^(end|gone)' "$XLCP_RUN/domwatch.out" && break
+        sleep 0.1
+    done
+    grep -qE '^(end|gone)' "$XLCP_RUN/domwatch.out" || {
+        diag "domwatch: $(head -c 300 "$XLCP_RUN/domwatch.out")"
+        return 1
+    }
+    awk '$1 == "stop" || $1 == "open" { n++; if ($2 > m) m = $2 } END { printf "%s %d\n", (n ? m : 0), n }' \
+        "$XLCP_RUN/domwatch.out"
+}
 
 # guest_new_domain NAME DOMID: true if NAME is no longer domain DOMID, with a diag of what
 # Xen said (under emulation a PVH guest crashes now and then and xl restarts it as a new

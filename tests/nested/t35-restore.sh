@@ -28,23 +28,36 @@ if [ "${T35_MODULE:-0}" = 1 ]; then
         bail "guest module loaded" "$out"
 fi
 # The writer stops by itself when its CLOCK_BOOTTIME jumps by 25 s or more between two
-# rounds: that is the restore (40 s and more here); the checkpoint stops it for far less,
+# steps: that is the restore (40 s and more here); the checkpoint stops it for far less,
 # its writes held while the thick snapshot is made included (seen up to ~10 s under
-# emulation). It records the number it had in memory at that moment.
+# emulation). Round n: "n t" (writing thin), n to the thin disk, sync, "n T" (thin has
+# it), "n k", n to the thick disk, sync, "n K": the phase in memory (/run/phase) after
+# each step, so the restored writer knows exactly where the checkpoint caught it. It
+# checks the clock before recording each phase, and on the jump keeps the phase it had
+# (/run/phase-at-jump): a step then still under way (a write the restored guest's block
+# front end sends again) is the one after that phase.
 out=$(guest_run "$g" 'mkfs.ext4 -q -F /dev/xvda && mkdir -p /mnt/xvda && mount /dev/xvda /mnt/xvda &&
 echo before > /mnt/xvda/before && sync &&
 cat > /run/writer.sh <<"W"
 n=0
 last=$(cut -d. -f1 /proc/uptime)
-while :; do
+echo "0 K" > /run/phase
+phase() {
     t=$(cut -d. -f1 /proc/uptime)
-    if [ $((t - last)) -ge 25 ]; then echo "$n" > /run/seq-at-jump; exit 0; fi
+    if [ $((t - last)) -ge 25 ]; then cp /run/phase /run/phase-at-jump; cut -d" " -f1 /run/phase > /run/seq-at-jump; exit 0; fi
     last=$t
+    echo "$1" > /run/phase
+}
+while :; do
     n=$((n + 1))
+    phase "$n t"
     printf "%s\n" "$n" | dd of=/dev/xvdb bs=512 count=1 conv=sync 2>/dev/null
     sync
+    phase "$n T"
+    phase "$n k"
     printf "%s\n" "$n" | dd of=/dev/xvdc bs=512 count=1 conv=sync 2>/dev/null
     sync
+    phase "$n K"
     echo "$n" > /run/seq-mem
 done
 W
@@ -88,31 +101,39 @@ snaps=$(lvs --noheadings -o lv_name "$VG" | grep -c "\.xlcp\.$id")
 [ "$snaps" = 3 ] && ok "the checkpoint's snapshots are kept after restore" || not_ok "snapshots kept" "$snaps"
 "$XL" unpause "$g-r" && ok "restored domain unpaused" || not_ok "restored domain unpaused"
 
-mem_seq=""
+mem_phase=""
 for _ in $(seq 1 60); do
-    mem_seq=$(guest_run "$g-r" 'cat /run/seq-at-jump 2>/dev/null' 30) && [ -n "$mem_seq" ] && break
+    mem_phase=$(guest_run "$g-r" 'cat /run/phase-at-jump 2>/dev/null' 30) && [ -n "$mem_phase" ] && break
     sleep 2
 done
-if [ -n "$mem_seq" ]; then
-    ok "restored guest runs; its writer had $mem_seq in memory at the checkpoint"
+mem_seq=${mem_phase%% *}
+if [ -n "$mem_phase" ]; then
+    ok "restored guest runs; its writer's phase at the checkpoint: '$mem_phase'"
 else
     not_ok "restored guest's writer saw the restore" "console: $(guest_console "$g-r" | tail -n 10)"
 fi
-# The writer's round n: n to the thin disk, sync, n to the thick disk, sync, n to memory.
-# The restored writer notices the restore at the top of its loop, after finishing the
-# round the checkpoint caught it in (a write then in flight is sent again by the restored
-# guest's block front end, after this check): so the number J it reports is that round's,
-# and at the instant each disk held J or J - 1, thick no newer than thin. Disks from a
-# later instant would hold higher numbers (the original writes about ten a second), from
-# an earlier one lower.
-[ -n "$disk_seq" ] && [ -n "$mem_seq" ] && [ "$disk_seq" -le "$mem_seq" ] &&
-    [ "$disk_seq" -ge $((mem_seq - 1)) ] &&
-    ok "memory and thin disk are of one instant (round $mem_seq, thin disk $disk_seq)" ||
-    not_ok "memory and thin disk are of one instant" "round '$mem_seq', thin disk '$disk_seq'"
-[ -n "$thick_seq" ] && [ -n "$mem_seq" ] && [ "$thick_seq" -le "${disk_seq:-0}" ] &&
-    [ "$thick_seq" -ge $((mem_seq - 1)) ] &&
-    ok "memory and thick disk are of one instant (round $mem_seq, thick $thick_seq, thin $disk_seq)" ||
-    not_ok "memory and thick disk are of one instant" "round '$mem_seq', thick '$thick_seq', thin '$disk_seq'"
+# What each disk held at the instant follows from the phase exactly. Phase "n t": thin
+# n - 1 or n (its write of n under way: not yet or just there), thick n - 1. "n T" and
+# "n k": thin n, thick n - 1 ("n k": its write just starting, at most in flight: n - 1 or
+# n). "n K": thin n, thick n. A disk from a later instant holds a higher number, from an
+# earlier one a lower.
+want() { # PHASE -> "THIN_MIN THIN_MAX THICK_MIN THICK_MAX"
+    local n=${1% *} p=${1#* }
+    case "$p" in
+    t) echo "$((n - 1)) $n $((n - 1)) $((n - 1))" ;;
+    T) echo "$n $n $((n - 1)) $((n - 1))" ;;
+    k) echo "$n $n $((n - 1)) $n" ;;
+    K) echo "$n $n $n $n" ;;
+    *) echo "x x x x" ;;
+    esac
+}
+read -r tmin tmax kmin kmax <<<"$(want "${mem_phase:-0 ?}")"
+[ -n "$disk_seq" ] && [ "$tmin" != x ] && [ "$disk_seq" -ge "$tmin" ] && [ "$disk_seq" -le "$tmax" ] &&
+    ok "memory and thin disk are of one instant (phase '$mem_phase', thin disk $disk_seq, allowed $tmin..$tmax)" ||
+    not_ok "memory and thin disk are of one instant" "phase '$mem_phase', thin disk '$disk_seq', allowed $tmin..$tmax"
+[ -n "$thick_seq" ] && [ "$kmin" != x ] && [ "$thick_seq" -ge "$kmin" ] && [ "$thick_seq" -le "$kmax" ] &&
+    ok "memory and thick disk are of one instant (phase '$mem_phase', thick $thick_seq, allowed $kmin..$kmax)" ||
+    not_ok "memory and thick disk are of one instant" "phase '$mem_phase', thick '$thick_seq', allowed $kmin..$kmax"
 [ -n "$seq_orig" ] && [ "$seq_orig" -gt "${mem_seq:-0}" ] &&
     ok "the original had moved on ($seq_orig) before the restore" ||
     not_ok "the original had moved on" "original $seq_orig, restored $mem_seq"

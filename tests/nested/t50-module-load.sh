@@ -13,12 +13,10 @@ KO=/lib/xlcp/extra/xlcp_guest.ko
 g=g50
 guest_start "$g" thick:256M && ok "guest created" || bail "guest created"
 guest_wait_ready "$g" && ok "guest ready" || bail "guest ready"
-if ! guest_run "$g" "test -f $KO" >/dev/null; then
-    skip "module tests" "no $KO in the guest (make module; run.sh ships build/guest-kernel/*.ko)"
-    guest_destroy "$g"
-    done_testing
-    exit 0
-fi
+# a missing module is a failure, not a skip: make check builds it (make module) and
+# run.sh ships it; without it nothing of what this test promises was checked
+guest_run "$g" "test -f $KO" >/dev/null ||
+    bail "$KO in the guest" "no module in the guest (make module; run.sh ships build/guest-kernel/*.ko)"
 d=$(guest_domid "$g")
 B=/local/domain/$d/data/checkpoint
 EC=/local/domain/$d/device/suspend/event-channel
@@ -69,7 +67,7 @@ if has_xscheck; then
     xenstore-rm "$B/bogus"
     xenstore-write "$B/downtime-ns" 0 "$B/suspend-path" "$path" "$B/state" "$state"
 else
-    skip "xs-check" "xl-checkpoint has no xs-check subcommand yet"
+    not_ok "xs-check" "xl-checkpoint --help names no xs-check subcommand"
 fi
 
 # garbage from dom0 into the request node: nothing happens, the guest survives

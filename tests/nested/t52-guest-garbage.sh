@@ -16,7 +16,6 @@ export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t52
 rm -rf "$XLCP_CATALOG_ROOT"
 g=g52
 guest_start "$g" thin:128M && guest_wait_ready "$g" && ok "guest ready (no module)" || bail "guest ready"
-c0=$(guest_counter "$g")
 
 # the guest's own lies, written from inside it (its data/ and device/suspend/ are its own)
 out=$(guest_run "$g" 'B=data/checkpoint
@@ -40,7 +39,11 @@ dir=$(find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 -name "$id")
 grep -q 'did not answer' "$dir/manifest.xml" && ok "the manifest notes the unanswered quiesce" ||
     not_ok "the manifest notes the unanswered quiesce" "$(grep -i quiesce "$dir/manifest.xml")"
 check "the checkpoint verifies" xl-checkpoint verify "$id"
-c1=$(guest_wait_counter "$g" "$c0" 60) && ok "guest keeps running ($c0 -> $c1)" || not_ok "guest keeps running"
+# read after the checkpoint: the guest must count on from there (a counter read before
+# `create` would pass even if the guest stopped during it)
+c0=$(guest_counter "$g")
+c1=$(guest_wait_counter "$g" "$((c0 + 1))" 60) && ok "guest keeps running after create ($c0 -> $c1)" ||
+    not_ok "guest keeps running after create" "counter $c0 -> $c1"
 
 out=$(xl-checkpoint xs-check "$g" 2>&1)
 rc=$?
@@ -64,7 +67,9 @@ out=$(xl-checkpoint xs-check "$g" 2>&1)
 rc=$?
 [ $rc -ne 0 ] && [ "$(printf '%s\n' "$out" | wc -l)" -gt 1 ] && ok "xs-check reports them (exit $rc)" ||
     not_ok "xs-check reports oversized values" "exit $rc: $out"
-c2=$(guest_wait_counter "$g" "${c1:-0}" 60) && ok "guest keeps running ($c2)" || not_ok "guest keeps running"
+c1=$(guest_counter "$g")
+c2=$(guest_wait_counter "$g" "$((c1 + 1))" 60) && ok "guest keeps running after the second create ($c1 -> $c2)" ||
+    not_ok "guest keeps running after the second create" "counter $c1 -> $c2"
 
 guest_destroy "$g"
 for i in $(xl-checkpoint list "$g" 2>/dev/null | awk 'NR > 1 { print $1 }'); do

@@ -14,10 +14,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "image.h"
@@ -138,22 +140,39 @@ static void test_sink_full(void **state)
     close(fd);
 }
 
-/* Cancel while someone still holds the pipe open (the writer never closes it). */
+/* Cancel while someone still holds the pipe open (the writer never closes it): cancel
+ * returns at once (it does not wait for an EOF that never comes), and the sink has let
+ * go of the pipe (a write into it now fails with EPIPE: no reader is left) and of the
+ * file (nothing more is written into it). */
 static void test_sink_cancel(void **state)
 {
     char path[] = "/var/tmp/xlcp-sink-XXXXXX";
     struct xlcp_image_sink *s;
     struct xlcp_err err;
+    struct timespec t0, t1;
+    struct stat st;
     int fd = mkstemp(path), wfd = -1, held;
 
     (void)state;
     assert_true(fd >= 0);
+    assert_true(signal(SIGPIPE, SIG_IGN) != SIG_ERR);
     xlcp_err_clear(&err);
     assert_int_equal(xlcp_image_sink_start(fd, XLCP_DIGEST_DEFAULT, &s, &wfd, &err), 0);
     held = dup(wfd);
     assert_true(held >= 0);
     assert_int_equal(write(held, "abc", 3), 3);
-    xlcp_image_sink_cancel(s); /* returns: the thread does not wait for an EOF */
+    assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &t0), 0);
+    xlcp_image_sink_cancel(s);
+    assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &t1), 0);
+    /* the thread polls for cancellation: well under a second, not the test's time limit */
+    assert_true((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) < 1000000000L);
+    errno = 0;
+    assert_int_equal(write(held, "def", 3), -1);
+    assert_int_equal(errno, EPIPE);
+    /* a partial block is never written: the file stays empty */
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_true(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
     close(held);
     close(fd);
     unlink(path);

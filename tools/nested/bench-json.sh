@@ -1,17 +1,52 @@
 #!/bin/sh
-# bench-json.sh DIR OUT - merges the benchmark fragments the nested b*.sh scripts leave in
-# DIR (NAME.runs: one JSON object per line; NAME.ratios: one '"key": value' per line;
-# NAME.txt: a table) into one JSON document OUT, and prints the tables.
+# bench-json.sh DIR OUT [TAP] - merges the benchmark fragments the nested b*.sh scripts
+# leave in DIR into one JSON document OUT, prints the tables, and fails naming every
+# figure that is missing. Fragments (one JSON object or '"key": value' per line):
+#   NAME.runs     one summary row per method and workload (medians; null + "missing")
+#   NAME.samples  every run, counted or failed     NAME.reruns  every run done again
+#   NAME.ratios   '"key": {...}' lines             NAME.txt     a table
+# TAP (build/nested/results.tap): the harness's reruns of whole benchmarks after a guest
+# crash ("# run again: ...", "# guest crash during the test: ...") go into "reruns" too.
 set -eu
 dir=$1
 out=$2
+tap=${3:-}
 ls "$dir"/*.runs >/dev/null 2>&1 || { echo "bench-json: no results in $dir" >&2; exit 1; }
+lines() { # FILES...: their non-empty lines, indented, joined with commas
+    { cat "$@" 2>/dev/null || true; } | sed '/^$/d; s/^/    /; $!s/$/,/'
+}
+jstr() { tr -d '\000-\037' | sed 's/\\/\\\\/g; s/"/\\"/g'; }
 {
-    printf '{\n  "generated": "%s",\n  "runs": [\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    cat "$dir"/*.runs | sed '/^$/d; s/^/    /; $!s/$/,/'
+    printf '{\n  "generated": "%s",\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    cat <<'EOF'
+  "definitions": {
+    "guest_gap_ms": "the largest gap between two readings of CLOCK_BOOTTIME by a probe in the guest that reads it every 10 ms at SCHED_FIFO priority (tests/nested/guest/gapprobe.c), over a window from 2 s before the command to 1 s after it: how long the guest's CPU saw itself stopped",
+    "guest_io_stall_ms": "per disk kind (thin: a thin LV, thick: a thick LV, both disks of the same guest): the longest time one O_DIRECT 4 KiB write of a probe in the guest took to complete (one write every 10 ms to each disk, timed with CLOCK_BOOTTIME; tests/nested/guest/iowprobe.c), over the same window: how long the guest's disk writes were held; a write the guest did not issue while it was stopped counts nothing (a process frozen by the stock suspend path issues none), so a stop shows here only when a write was under way or issued during it: read it beside guest_gap_ms",
+    "dom0_pause_ms": "the longest interval from Xen first reporting the domain paused or shut down for suspend to Xen first reporting it running again, polled every 2 ms from dom0 with xc_domain_getinfo (tests/nested/dom0/domwatch.c); measured the same way for every method (for xl save -c too, not its wall time)",
+    "total_ms": "wall time of the command (xl save -c; xl pause + lvcreate -s of both disks + xl unpause; xl checkpoint create), for every method and benchmark alike",
+    "image_bytes": "size of the memory image written (null: the method writes none)",
+    "noise_floor": "the same probes on the same guest right after each run, over a window of the same length with no operation; the median over the method's runs",
+    "medians": "every figure is the median of the counted runs (the mean of the middle two for an even count); a figure with no counted run is null and its row says why in missing",
+    "failed_runs": "runs whose command failed, or whose info --json failed, or whose probe gave no figure: never counted as a 0",
+    "reruns": "runs done again because the guest crashed (under emulation, see tools/nested/README.md), each with Xen's evidence; a second crash in a row fails the benchmark",
+    "fairness": "b10: every method runs on a fresh guest of the same configuration, methods interleaved (A B C, A B C, ...); xl save -c runs on a guest WITHOUT the guest module (loaded, libxl would use its suspend event channel for xl save -c too); xl checkpoint create on PVH runs with the module loaded"
+  },
+EOF
+    printf '  "runs": [\n'
+    lines "$dir"/*.runs
+    printf '  ],\n  "samples": [\n'
+    lines "$dir"/*.samples
+    printf '  ],\n  "reruns": [\n'
+    {
+        cat "$dir"/*.reruns 2>/dev/null || true
+        if [ -n "$tap" ] && [ -f "$tap" ]; then
+            grep -E '^ *# (run again|guest crash during the test)' "$tap" | sed 's/^ *# //' |
+                while IFS= read -r l; do printf '{"harness": "%s"}\n' "$(printf '%s' "$l" | jstr)"; done
+        fi
+    } | sed '/^$/d; s/^/    /; $!s/$/,/'
     printf '  ],\n  "ratios": {\n'
-    cat "$dir"/*.ratios | sed '/^$/d; s/^/    /; $!s/$/,/'
-    printf '  },\n  "targets": {"gap_vs_xl_save_c": 0.02, "total_vs_xl_save_c": 1.2, "gap_light_vs_stock": 0.2}\n}\n'
+    lines "$dir"/*.ratios
+    printf '  },\n  "targets": {"gap_vs_xl_save_c": 0.02, "total_vs_xl_save_c": 1.2, "gap_light_vs_stock": 0.2, "io_stall_thick_vs_thin": 3}\n}\n'
 } >"$out"
 if command -v python3 >/dev/null 2>&1; then
     python3 -m json.tool "$out" >/dev/null || { echo "bench-json: $out is not valid JSON" >&2; exit 1; }
@@ -20,3 +55,16 @@ for t in "$dir"/*.txt; do
     echo "== $(basename "$t" .txt)"
     cat "$t"
 done
+# every row without a figure, and every benchmark that left no rows, is named
+missing=$(grep -h '"missing"' "$dir"/*.runs 2>/dev/null |
+    sed -n 's/.*"method": "\([^"]*\)", "workload": "\([^"]*\)".*"missing": "\([^"]*\)".*/\1\/\2: \3/p')
+for b in b10 b20; do
+    [ -s "$dir/$b.runs" ] || missing="$missing
+$b: no results (the benchmark did not finish)"
+done
+missing=$(printf '%s\n' "$missing" | sed '/^$/d')
+if [ -n "$missing" ]; then
+    echo "bench-json: MISSING figures (null in $out):" >&2
+    printf '%s\n' "$missing" | sed 's/^/  /' >&2
+    exit 1
+fi

@@ -125,6 +125,15 @@ for src in "$top"/tests/nested/guest/*.c; do
         log "WARNING: no gcc: the guest has no $prog"
     fi
 done
+# dom0 test programs: tests/nested/dom0/NAME.c -> payload bin/xlcp-NAME, linked against the
+# host's libxenctrl (the same Xen build as nested dom0's; see versions.env)
+mkdir -p "$pl/bin"
+for src in "$top"/tests/nested/dom0/*.c; do
+    [ -f "$src" ] || continue
+    prog=xlcp-$(basename "$src" .c)
+    gcc -std=gnu11 -O2 -Wall -o "$pl/bin/$prog" "$src" -lxenctrl ||
+        log "WARNING: cannot build the dom0 program $prog"
+done
 {
     cat "$images/guest-base.cpio.gz"
     (cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -n
@@ -135,7 +144,7 @@ done
     echo "XLCP_NESTED_GLOB='${XLCP_NESTED_GLOB:-[td][0-9]*.sh}'"
     echo "XLCP_IMAGES_DIGEST=$(basename "$images")"
     # the benchmarks' and the stress tests' knobs, passed on when set
-    for v in XLCP_BENCH_REPS XLCP_B20_PATHS XLCP_T56_SAVES XLCP_T56_BUDGET; do
+    for v in XLCP_BENCH_REPS XLCP_BENCH_CONFIGS XLCP_B20_PATHS XLCP_T56_SAVES XLCP_T56_BUDGET; do
         if [ -n "${!v:-}" ]; then printf "export %s=%q\n" "$v" "${!v}"; fi
     done
 } >"$pl/config.env"

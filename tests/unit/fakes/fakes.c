@@ -881,7 +881,7 @@ static const struct xlcp_store_ops fake_store_ops = {
 static uint64_t ck_now(void *self)
 {
     struct fake_world *w = self;
-    return w->now_ns += 1000; /* every reading advances 1 us: steps have durations */
+    return w->now_ns; /* time moves only where a fake says an action takes time, or a sleep */
 }
 static int64_t ck_wall(void *self)
 {
@@ -925,6 +925,7 @@ struct fake_world *fake_world_new(void)
     fs->w = w;
     w->vg_free_bytes = 8ull << 30;
     w->wall_ns = 1795000000ll * 1000000000ll; /* 2026-11-18 */
+    w->now_ns = 1000000000ull; /* monotonic time starts at 1 s: 0 would read as "unknown" */
     w->next_domid = 1;
     w->ports.hv.ops = &fake_hv_ops;
     w->ports.hv.self = w;
