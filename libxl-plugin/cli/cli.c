@@ -354,8 +354,10 @@ int flag_and_args(struct cli *c, const char *shortopts, const struct option *lo,
 
     opt_reset();
     while ((o = next_opt(c, shortopts, lo)) != -1) {
-        if (o == flag_opt)
+        if (flag && o == flag_opt)
             *flag = 1;
+        else if (o == OPT_JSON)
+            c->json = 1;
         else if (o == 'h')
             return show_help(c);
         else

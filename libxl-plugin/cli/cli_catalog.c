@@ -79,20 +79,9 @@ int cmd_list(struct cli *c)
     struct list_row *rows = NULL;
     char **ids = NULL;
     size_t n = 0;
-    int o, rc;
+    int rc;
 
-    opt_reset();
-    while ((o = next_opt(c, ":h", lo)) != -1) {
-        if (o == OPT_JSON)
-            c->json = 1;
-        else if (o == 'h')
-            return show_help(c);
-        else
-            return XLCP_EXIT_USAGE;
-    }
-    if ((rc = positional(c, 0, 1, "<domain>")))
-        return rc;
-    if ((rc = need_ctx(c)))
+    if ((rc = flag_and_args(c, ":h", lo, 0, NULL, 0, 1, "<domain>")) >= 0)
         return rc;
     rc = xlcp_list(c->ctx, optind < c->argc ? c->argv[optind] : NULL, &ids, &n);
     if (rc)
@@ -207,20 +196,9 @@ int cmd_verify(struct cli *c)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int no_disks = 0, o, rc;
+    int no_disks = 0, rc;
 
-    opt_reset();
-    while ((o = next_opt(c, ":h", lo)) != -1) {
-        if (o == OPT_NO_DISKS)
-            no_disks = 1;
-        else if (o == OPT_JSON)
-            c->json = 1;
-        else if (o == 'h')
-            return show_help(c);
-        else
-            return XLCP_EXIT_USAGE;
-    }
-    if ((rc = positional(c, 1, 1, "<id>")) || (rc = need_ctx(c)))
+    if ((rc = flag_and_args(c, ":h", lo, OPT_NO_DISKS, &no_disks, 1, 1, "<id>")) >= 0)
         return rc;
     rc = xlcp_verify(c->ctx, c->argv[optind], no_disks ? XLCP_VERIFY_NO_DISKS : 0);
     if (rc)
@@ -239,20 +217,9 @@ int cmd_delete(struct cli *c)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int force = 0, o, rc;
+    int force = 0, rc;
 
-    opt_reset();
-    while ((o = next_opt(c, ":fh", lo)) != -1) {
-        if (o == 'f')
-            force = 1;
-        else if (o == OPT_JSON)
-            c->json = 1;
-        else if (o == 'h')
-            return show_help(c);
-        else
-            return XLCP_EXIT_USAGE;
-    }
-    if ((rc = positional(c, 1, 1, "<id>")) || (rc = need_ctx(c)))
+    if ((rc = flag_and_args(c, ":fh", lo, 'f', &force, 1, 1, "<id>")) >= 0)
         return rc;
     rc = xlcp_delete(c->ctx, c->argv[optind]);
     if (rc == XLCP_ENOTFOUND && force)

@@ -83,8 +83,9 @@ int positional(struct cli *c, int min, int max, const char *what);
 int show_help(struct cli *c);
 /* Options of a subcommand that takes none but --help: an exit code to return, or -1. */
 int help_only(struct cli *c);
-/* Options of a subcommand that has one flag (flag_opt, sets *flag) besides --help, then
- * min..max positional arguments and the library context: -1 to go on, or an exit code. */
+/* Options of a subcommand that has one flag (flag_opt, sets *flag; none if flag is NULL)
+ * and --json (if lo has it) besides --help, then min..max positional arguments and the
+ * library context: -1 to go on, or an exit code. */
 int flag_and_args(struct cli *c, const char *shortopts, const struct option *lo, int flag_opt,
                   int *flag, int min, int max, const char *what);
 /* "10", "2.5" (seconds) or "500ms" -> milliseconds. */

@@ -15,20 +15,9 @@ int cmd_xs_check(struct cli *c)
     };
     unsigned int violations = 0;
     char *report = NULL;
-    int o, rc;
+    int rc;
 
-    opt_reset();
-    while ((o = next_opt(c, ":h", lo)) != -1) {
-        if (o == OPT_JSON)
-            c->json = 1;
-        else if (o == 'h')
-            return show_help(c);
-        else
-            return XLCP_EXIT_USAGE;
-    }
-    if ((rc = positional(c, 1, 1, "<domain>")))
-        return rc;
-    if ((rc = need_ctx(c)))
+    if ((rc = flag_and_args(c, ":h", lo, 0, NULL, 1, 1, "<domain>")) >= 0)
         return rc;
     rc = xlcp_guest_check(c->ctx, c->argv[optind], &report, &violations);
     if (rc)
