@@ -7,6 +7,8 @@
 #   make install       DESTDIR=... PREFIX=/usr/local
 #   make bench         benchmarks on nested Xen (build/bench.json)
 #   make lint          clang-format check + cppcheck
+#   make deb           Debian packages into build/deb/ (tools/deb.mk), lintian-checked
+#   make examples      examples/backup.c built through the staged install's pkg-config file
 #   make deps          apt-get install everything needed (Debian 12, as root)
 
 PREFIX ?= /usr/local
@@ -19,6 +21,11 @@ MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/xl-checkpoint
 LIBEXECDIR ?= $(PREFIX)/libexec
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# Where `make install` puts the `xl` dispatcher (empty: nowhere). It refuses to overwrite an
+# xl that is not our dispatcher (tools/install-xl.sh): with PREFIX=/usr that is Xen's own.
+# The dispatcher is always installed as $(LIBEXECDIR)/xl-checkpoint/xl too (opt in: README).
+XL_DISPATCHER ?= $(SBINDIR)/xl
 
 CC ?= gcc
 B := build
@@ -27,7 +34,7 @@ SOVER := 0
 PKGS_CORE := libxml-2.0 libcrypto libxxhash devmapper libsystemd
 PKGS_XEN := xenlight xencontrol xenstore xentoollog
 CPPFLAGS_ALL := -Ilibxl-plugin/include -Ilibxl-plugin/src -I$(B)/gen -D_GNU_SOURCE -DXLCP_HAVE_SYSTEMD \
-	$(shell pkg-config --cflags $(PKGS_CORE) 2>/dev/null)
+	$(shell pkg-config --cflags $(PKGS_CORE) 2>/dev/null) $(CPPFLAGS)
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral \
 	-Wno-format-truncation
 CFLAGS ?= -O2 -g
@@ -101,8 +108,15 @@ $(B)/san/%.o: %.c $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CFLAGS_ALL) $(SAN) -MMD -MP -c -o $@ $<
 
-$(LIBSO): $(CORE_OBJS) $(XEN_OBJS)
-	$(CC) -shared -Wl,-soname,libxlcheckpoint.so.$(SOVER) -Wl,--no-undefined -o $@ $^ \
+# Only the functions of the public header are exported (tools/gen-symbols.sh).
+LIBMAP := $(B)/gen/libxlcheckpoint.map
+$(LIBMAP): libxl-plugin/include/xlcheckpoint.h tools/gen-symbols.sh
+	@mkdir -p $(@D)
+	sh tools/gen-symbols.sh map $< > $@
+
+$(LIBSO): $(CORE_OBJS) $(XEN_OBJS) $(LIBMAP)
+	$(CC) -shared -Wl,-soname,libxlcheckpoint.so.$(SOVER) -Wl,--no-undefined \
+		-Wl,--version-script=$(LIBMAP) $(LDFLAGS) -o $@ $(CORE_OBJS) $(XEN_OBJS) \
 		$(LIBS_CORE) $(LIBS_XEN)
 	ln -sf libxlcheckpoint.so.$(SOVER) $(B)/libxlcheckpoint.so
 
@@ -111,14 +125,14 @@ $(LIBA): $(CORE_OBJS) $(XEN_OBJS)
 	ar rcs $@ $^
 
 $(B)/xl-checkpoint: $(B)/obj/libxl-plugin/cli/main.o $(CLI_OBJS) $(LIBA)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CLI) $(LIBS_CORE) $(LIBS_XEN)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LIBS_CLI) $(LIBS_CORE) $(LIBS_XEN)
 
 all: $(GUARDIAN)
 $(GUARDIAN_OBJS): XEN_CFLAGS := -std=gnu11 $(shell pkg-config --cflags $(PKGS_XEN) 2>/dev/null)
 $(B)/obj/libxl-plugin/src/guardian.o $(B)/san/libxl-plugin/src/guardian.o: \
 	CPPFLAGS_ALL += -DXLCP_GUARDIAN_PATH='"$(GUARDIAN_PATH)"'
 $(GUARDIAN): $(GUARDIAN_OBJS) $(LIBA)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CORE) $(LIBS_XEN)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LIBS_CORE) $(LIBS_XEN)
 
 $(B)/xl: tools/xl
 	@mkdir -p $(@D)
@@ -136,8 +150,11 @@ $(B)/systemd/%.timer: libxl-plugin/systemd/%.timer
 	@mkdir -p $(@D)
 	cp $< $@
 
+# The .pc file names the libraries a static link needs (Libs.private), not their .pc files:
+# `pkg-config --libs xlcheckpoint` then works without their -dev packages installed.
+LIBS_PRIVATE = $(strip $(filter-out -pthread,$(LIBS_CORE)) $(LIBS_XEN) -pthread)
 $(B)/xlcheckpoint.pc: libxl-plugin/xlcheckpoint.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(shell sed -n \
 	    's/^#define XLCP_VERSION_STRING "\(.*\)"/\1/p' libxl-plugin/include/xlcheckpoint.h)|' \
 	    $< > $@
@@ -149,23 +166,37 @@ $(B)/tests/%: tests/unit/%.c $(SAN_OBJS) $(GEN_HDRS)
 	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CFLAGS_ALL) $(SAN) -o $@ $< $(SAN_OBJS) \
 		$(LIBS_CLI) $(LIBS_CORE) $(shell pkg-config --libs cmocka)
 
-check-unit: $(TEST_BINS) all
+check-unit: $(TEST_BINS) all examples
 	@rm -rf $(B)/tests/json-samples && mkdir -p $(B)/tests/json-samples
 	@XLCP_JSON_SAMPLES=$(CURDIR)/$(B)/tests/json-samples sh tests/unit/run.sh $(TEST_BINS)
 	@sh tests/cli/test_dispatch.sh $(B)
 	@/usr/bin/python3 tests/cli/validate_json.py libxl-plugin/man/xl-checkpoint-json.schema.json \
 		$(B)/tests/json-samples
 	@sh tests/cli/test_bench.sh
+	@sh tests/cli/test_install.sh $(B)
+	@sh tests/cli/test_library.sh $(B)
 
 check: check-unit check-nested
+
+# The example backup program, built the way its users build it: through the pkg-config file
+# of the staged install (PKG_CONFIG_SYSROOT_DIR maps its /usr/local paths into build/stage).
+.PHONY: examples
+examples: stage
+	@mkdir -p $(B)/examples
+	flags=$$(PKG_CONFIG_PATH=$(CURDIR)/$(B)/stage$(LIBDIR)/pkgconfig \
+		PKG_CONFIG_SYSROOT_DIR=$(CURDIR)/$(B)/stage pkg-config --cflags --libs xlcheckpoint) && \
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -o $(B)/examples/backup examples/backup.c $$flags
 
 # ---- install -----------------------------------------------------------------------
 
 install: all
+	$(if $(XL_DISPATCHER),sh tools/install-xl.sh check "$(DESTDIR)$(XL_DISPATCHER)")
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
-		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)
+		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR) \
+		$(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(B)/xl-checkpoint $(DESTDIR)$(SBINDIR)/xl-checkpoint
-	install -m 0755 $(B)/xl $(DESTDIR)$(SBINDIR)/xl
+	$(if $(XL_DISPATCHER),install -m 0755 $(B)/xl "$(DESTDIR)$(XL_DISPATCHER)")
+	install -m 0644 libxl-plugin/completion/xl-checkpoint $(DESTDIR)$(BASHCOMPDIR)/xl-checkpoint
 	install -m 0755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libxlcheckpoint.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libxlcheckpoint.so
 	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/
@@ -177,6 +208,7 @@ install: all
 	install -m 0644 libxl-plugin/man/xl-checkpoint-json.schema.json $(DESTDIR)$(DATADIR)/
 	install -d $(DESTDIR)$(LIBEXECDIR)/xl-checkpoint
 	install -m 0755 $(GUARDIAN) $(DESTDIR)$(GUARDIAN_PATH)
+	install -m 0755 $(B)/xl $(DESTDIR)$(LIBEXECDIR)/xl-checkpoint/xl
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 0644 $(UNITS) $(DESTDIR)$(SYSTEMDUNITDIR)/
 
@@ -207,6 +239,7 @@ clean:
 
 -include $(wildcard $(B)/obj/**/*.d $(B)/obj/*/*/*.d $(B)/san/*/*/*.d $(B)/san/*/*.d)
 -include tools/nested/nested.mk
+-include tools/deb.mk
 -include guest-kernel/module.mk
 
 # The README's main job: boot nested Xen and show a guest checkpointed and restored there
