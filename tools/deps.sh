@@ -1,11 +1,13 @@
 #!/bin/sh
 # deps.sh - installs, with apt-get, everything needed to build xl-checkpoint, run its unit
-# tests, build the guest module and run the nested Xen harness, on Debian 12 (as root).
+# tests, build the guest module and the Debian packages (make deb: debhelper, lintian) and run
+# the nested Xen harness, on Debian 12 (as root).
 # Idempotent: installs only what is missing, runs `apt-get update` only then.
 set -eu
 
 pkgs="make gcc libc6-dev pkg-config libxen-dev libxml2-dev libxml2-utils xsltproc libssl-dev
-      libyajl-dev libcmocka-dev libdevmapper-dev libxxhash-dev libsystemd-dev python3-jsonschema clang-format cppcheck kmod bc"
+      libyajl-dev libcmocka-dev libdevmapper-dev libxxhash-dev libsystemd-dev python3-jsonschema clang-format cppcheck kmod bc
+      debhelper dpkg-dev devscripts lintian"
 # The nested harness installs its own packages (tools/nested/deps.sh).
 # The guest module is built against the exact kernel the nested guest boots.
 here=$(dirname "$0")

@@ -34,6 +34,7 @@ symbols)
         exit 2
     }
     echo "libxlcheckpoint.so.0 libxlcheckpoint0 #MINVER#"
+    echo "* Build-Depends-Package: libxlcheckpoint-dev"
     echo " XLCP_0@XLCP_0 $ver"
     for n in $names; do echo " $n@XLCP_0 $ver"; done
     ;;

@@ -10,7 +10,12 @@
 images:
 	bash tools/nested/images.sh
 
-check-nested: stage
+# t80-deb installs the Debian packages and runs examples/backup: both are built first when
+# the run includes it (no T, or a pattern of T that is part of its name).
+XLCP_COMMA := ,
+XLCP_WANT_DEB := $(if $(strip $(T)),$(strip $(foreach p,$(subst $(XLCP_COMMA), ,$(T)),$(findstring \
+	$(p),t80-deb))),y)
+check-nested: stage $(if $(XLCP_WANT_DEB),deb-build examples)
 	XLCP_NESTED_TESTS="$(T)" bash tools/nested/run.sh
 
 nested-shell: stage

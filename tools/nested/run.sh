@@ -103,6 +103,17 @@ if [ -d "$top/build/stage" ]; then
 else
     log "WARNING: no build/stage (run 'make stage'): the payload carries no xl-checkpoint"
 fi
+# the Debian packages (make deb-build) and the example program (make examples), for t80-deb
+if ls "$top"/build/deb/*.deb >/dev/null 2>&1; then
+    mkdir -p "$pl/deb"
+    for f in "$top"/build/deb/*.deb; do
+        case $f in *-dbgsym_*) ;; *) cp "$f" "$pl/deb/" ;; esac
+    done
+fi
+if [ -x "$top/build/examples/backup" ]; then
+    mkdir -p "$pl/examples"
+    cp "$top/build/examples/backup" "$pl/examples/"
+fi
 cp -a "$top/tests/nested" "$pl/tests/nested"
 cp "$images/guest-vmlinuz" "$pl/guest/vmlinuz"
 # guest initramfs = cached base + an overlay with the agent and any extra guest modules
