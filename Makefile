@@ -129,6 +129,15 @@ $(B)/xl-checkpoint: $(B)/obj/libxl-plugin/cli/main.o $(CLI_OBJS) $(LIBA)
 
 all: $(GUARDIAN)
 $(GUARDIAN_OBJS): XEN_CFLAGS := -std=gnu11 $(shell pkg-config --cflags $(PKGS_XEN) 2>/dev/null)
+# The install paths the build bakes in (the guardian's path in the library, the .pc file,
+# the units), rewritten only when they change: `make install PREFIX=/usr` after `make`
+# rebuilds what names them instead of installing /usr/local paths under /usr.
+INSTALL_PATHS := $(PREFIX):$(SBINDIR):$(LIBDIR):$(INCLUDEDIR):$(GUARDIAN_PATH)
+.PHONY: FORCE
+$(B)/gen/install-paths: FORCE
+	@mkdir -p $(@D)
+	@echo '$(INSTALL_PATHS)' | cmp -s - $@ || echo '$(INSTALL_PATHS)' > $@
+$(B)/obj/libxl-plugin/src/guardian.o: $(B)/gen/install-paths
 $(B)/obj/libxl-plugin/src/guardian.o $(B)/san/libxl-plugin/src/guardian.o: \
 	CPPFLAGS_ALL += -DXLCP_GUARDIAN_PATH='"$(GUARDIAN_PATH)"'
 $(GUARDIAN): $(GUARDIAN_OBJS) $(LIBA)
@@ -143,7 +152,7 @@ UNITS_IN := $(wildcard libxl-plugin/systemd/*.in)
 UNITS := $(patsubst libxl-plugin/systemd/%.in,$(B)/systemd/%,$(UNITS_IN)) \
 	$(patsubst libxl-plugin/systemd/%,$(B)/systemd/%,$(wildcard libxl-plugin/systemd/*.timer))
 all: $(UNITS)
-$(B)/systemd/%: libxl-plugin/systemd/%.in Makefile
+$(B)/systemd/%: libxl-plugin/systemd/%.in Makefile $(B)/gen/install-paths
 	@mkdir -p $(@D)
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
 $(B)/systemd/%.timer: libxl-plugin/systemd/%.timer
@@ -153,7 +162,7 @@ $(B)/systemd/%.timer: libxl-plugin/systemd/%.timer
 # The .pc file names the libraries a static link needs (Libs.private), not their .pc files:
 # `pkg-config --libs xlcheckpoint` then works without their -dev packages installed.
 LIBS_PRIVATE = $(strip $(filter-out -pthread,$(LIBS_CORE)) $(LIBS_XEN) -pthread)
-$(B)/xlcheckpoint.pc: libxl-plugin/xlcheckpoint.pc.in Makefile
+$(B)/xlcheckpoint.pc: libxl-plugin/xlcheckpoint.pc.in Makefile $(B)/gen/install-paths
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(shell sed -n \
 	    's/^#define XLCP_VERSION_STRING "\(.*\)"/\1/p' libxl-plugin/include/xlcheckpoint.h)|' \
@@ -224,7 +233,8 @@ deps:
 
 lint:
 	clang-format --dry-run --Werror $(LIB_SRCS) $(CLI_SRCS) libxl-plugin/cli/main.c \
-		libxl-plugin/src/*.h libxl-plugin/include/*.h tests/unit/*.c tests/unit/fakes/*.[ch]
+		libxl-plugin/src/*.h libxl-plugin/include/*.h tests/unit/*.c tests/unit/fakes/*.[ch] \
+		examples/*.c
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --std=c11 -Ilibxl-plugin/include -Ilibxl-plugin/src \
 		-I$(B)/gen --suppress=missingIncludeSystem $(LIB_SRCS) $(CLI_SRCS)

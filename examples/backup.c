@@ -11,9 +11,10 @@
  *      runs, every LVM disk snapshotted at the instant it stops (xlcp_create);
  *   2. opens it and reads what a backup needs: its id, the memory image (an `xl save` image
  *      that `xl restore` reads) with its size, each disk's snapshot volume;
- *   3. only if it reads back, applies retention to DOMAIN's checkpoints: keep the N newest (default 7), delete the
- *      rest (xlcp_prune with apply; the library never deletes the newest checkpoint, a
- *      member of a group checkpoint or one whose manifest it cannot read);
+ *   3. only if it reads back, applies retention to DOMAIN's checkpoints: keeps the N
+ *      newest (default 7), deletes the rest (xlcp_prune with apply; the library never
+ *      deletes the newest checkpoint, a member of a group checkpoint or one whose manifest
+ *      it cannot read);
  *   4. prints one JSON object on stdout (below), and exits 0.
  * On failure it prints {"ok": false, "error": MESSAGE, "code": XLCP_E..., "step": STEP} and
  * exits 1 (2 for a usage error). Progress and diagnostics go to stderr.

@@ -32,40 +32,41 @@ not_ok() {
     for line in "$@"; do echo "#   $line"; done
 }
 
-# inst DIR [VAR=VALUE...]: make install PREFIX=/usr into DIR; status in $rc, stderr in $T/err
+# inst DIR [VAR=VALUE...]: make install into DIR (PREFIX=/usr/local, what the tree is built
+# for: another PREFIX would rebuild what names the install paths); $rc, stderr in $T/err
 inst() {
     dest=$1
     shift
-    make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr "$@" >"$T/out" 2>"$T/err"
+    make -s -C "$top" install DESTDIR="$dest" "$@" >"$T/out" 2>"$T/err"
     rc=$?
 }
 
-# 1. an empty tree: the dispatcher goes to /usr/sbin/xl and libexec
+# 1. an empty tree: the dispatcher goes to /usr/local/sbin/xl and libexec
 inst "$T/d1"
-if [ $rc -eq 0 ] && cmp -s "$B/xl" "$T/d1/usr/sbin/xl" &&
-    cmp -s "$B/xl" "$T/d1/usr/libexec/xl-checkpoint/xl" && [ -x "$T/d1/usr/sbin/xl-checkpoint" ]; then
+if [ $rc -eq 0 ] && cmp -s "$B/xl" "$T/d1/usr/local/sbin/xl" &&
+    cmp -s "$B/xl" "$T/d1/usr/local/libexec/xl-checkpoint/xl" && [ -x "$T/d1/usr/local/sbin/xl-checkpoint" ]; then
     ok "no xl yet: the dispatcher is installed as sbin/xl and libexec/xl-checkpoint/xl"
 else
     not_ok "install into an empty tree" "rc=$rc" "$(cat "$T/err")"
 fi
 
 # 2. Xen's xl (an ELF here) is there: refused, untouched, nothing else installed
-mkdir -p "$T/d2/usr/sbin"
-cp /bin/true "$T/d2/usr/sbin/xl"
+mkdir -p "$T/d2/usr/local/sbin"
+cp /bin/true "$T/d2/usr/local/sbin/xl"
 inst "$T/d2"
-if [ $rc -ne 0 ] && cmp -s /bin/true "$T/d2/usr/sbin/xl" && [ ! -e "$T/d2/usr/sbin/xl-checkpoint" ] &&
-    grep -q "refusing to overwrite $T/d2/usr/sbin/xl" "$T/err"; then
+if [ $rc -ne 0 ] && cmp -s /bin/true "$T/d2/usr/local/sbin/xl" && [ ! -e "$T/d2/usr/local/sbin/xl-checkpoint" ] &&
+    grep -q "refusing to overwrite $T/d2/usr/local/sbin/xl" "$T/err"; then
     ok "a real xl (ELF) is refused before anything is installed, and left as it was"
 else
     not_ok "a real xl (ELF) is refused" "rc=$rc" "$(cat "$T/err")" "$(ls "$T/d2/usr/sbin")"
 fi
 
 # 3. a wrapper script without our marker (Debian's xl is such a wrapper): refused
-mkdir -p "$T/d3/usr/sbin"
-printf '#!/bin/sh\nexec /usr/lib/xen-4.17/bin/xl "$@"\n' >"$T/d3/usr/sbin/xl"
-cp "$T/d3/usr/sbin/xl" "$T/xl-wrapper"
+mkdir -p "$T/d3/usr/local/sbin"
+printf '#!/bin/sh\nexec /usr/lib/xen-4.17/bin/xl "$@"\n' >"$T/d3/usr/local/sbin/xl"
+cp "$T/d3/usr/local/sbin/xl" "$T/xl-wrapper"
 inst "$T/d3"
-if [ $rc -ne 0 ] && cmp -s "$T/xl-wrapper" "$T/d3/usr/sbin/xl"; then
+if [ $rc -ne 0 ] && cmp -s "$T/xl-wrapper" "$T/d3/usr/local/sbin/xl"; then
     ok "another xl script is refused and left as it was"
 else
     not_ok "another xl script is refused" "rc=$rc" "$(cat "$T/err")"
@@ -73,25 +74,25 @@ fi
 
 # 4. with XL_DISPATCHER= the real xl stays, the rest is installed, libexec has the dispatcher
 inst "$T/d3" XL_DISPATCHER=
-if [ $rc -eq 0 ] && cmp -s "$T/xl-wrapper" "$T/d3/usr/sbin/xl" &&
-    [ -x "$T/d3/usr/sbin/xl-checkpoint" ] && cmp -s "$B/xl" "$T/d3/usr/libexec/xl-checkpoint/xl"; then
+if [ $rc -eq 0 ] && cmp -s "$T/xl-wrapper" "$T/d3/usr/local/sbin/xl" &&
+    [ -x "$T/d3/usr/local/sbin/xl-checkpoint" ] && cmp -s "$B/xl" "$T/d3/usr/local/libexec/xl-checkpoint/xl"; then
     ok "XL_DISPATCHER= installs everything but sbin/xl"
 else
     not_ok "XL_DISPATCHER= installs everything but sbin/xl" "rc=$rc" "$(cat "$T/err")"
 fi
 
 # 5. an older copy of our dispatcher (marker, other content) and a symlink to ours: replaced
-mkdir -p "$T/d5/usr/sbin" "$T/d6/usr/sbin" "$T/d7/usr/sbin"
+mkdir -p "$T/d5/usr/local/sbin" "$T/d6/usr/local/sbin" "$T/d7/usr/local/sbin"
 {
     head -n 5 "$B/xl"
     echo "# an older version"
-} >"$T/d5/usr/sbin/xl"
-ln -s "$B/xl" "$T/d6/usr/sbin/xl"
-ln -s "$T/nonexistent/xl" "$T/d7/usr/sbin/xl"
+} >"$T/d5/usr/local/sbin/xl"
+ln -s "$B/xl" "$T/d6/usr/local/sbin/xl"
+ln -s "$T/nonexistent/xl" "$T/d7/usr/local/sbin/xl"
 all=1
 for d in d5 d6 d7; do
     inst "$T/$d"
-    if [ $rc -ne 0 ] || ! cmp -s "$B/xl" "$T/$d/usr/sbin/xl"; then
+    if [ $rc -ne 0 ] || ! cmp -s "$B/xl" "$T/$d/usr/local/sbin/xl"; then
         all=0
         not_ok "our own dispatcher ($d) is replaced" "rc=$rc" "$(cat "$T/err")"
     fi

@@ -162,7 +162,7 @@ left=$(while read -r p; do
 done <"$W/listed")
 [ -z "$left" ] && ok "purge left nothing of the $(wc -l <"$W/listed") paths dpkg -L listed" ||
     not_ok "purge left nothing behind" "$left"
-st=$(ls /var/lib/dpkg/info/ | grep -E '^(xl-checkpoint|libxlcheckpoint)' | tr '\n' ' ')
+st=$(find /var/lib/dpkg/info -name 'xl-checkpoint[._:]*' -o -name 'libxlcheckpoint*' | tr '\n' ' ')
 st="$st$(find /var/lib/systemd/deb-systemd-helper-enabled /var/lib/systemd/deb-systemd-helper-masked \
     -name '*xl-checkpoint*' 2>/dev/null | tr '\n' ' ')"
 st="$st$(grep -rls xl-checkpoint /var/lib/systemd/deb-systemd-helper-enabled 2>/dev/null | tr '\n' ' ')"
