@@ -3,7 +3,8 @@
 # the dispatcher as SBINDIR/xl only where there is none or ours (recognised by its marker,
 # tools/install-xl.sh), refuses before installing anything when another xl is there (an ELF
 # like Xen's, a wrapper script), installs nowhere but libexec with XL_DISPATCHER=, and
-# always leaves the dispatcher in libexec/xl-checkpoint/xl. Prints TAP and "N passed, M failed".
+# always leaves the dispatcher in libexec/xl-checkpoint/xl; the bash completion it installs
+# works. Prints TAP and "N passed, M failed".
 #
 #   sh tests/cli/test_install.sh [BUILD_DIR]      (default: build; run after make)
 set -u
@@ -110,6 +111,16 @@ if sh "$top/tools/install-xl.sh" check "$B/xl" && sh "$top/tools/install-xl.sh" 
     ok "install-xl.sh check accepts the dispatcher and a missing file"
 else
     not_ok "install-xl.sh check accepts the dispatcher and a missing file"
+fi
+
+# 7. the bash completion it installs
+comp=$(bash -c '. "$1"; COMP_WORDS=(xl-checkpoint pr); COMP_CWORD=1; _xl_checkpoint
+    printf "%s," "${COMPREPLY[@]}"; COMP_WORDS=(xl-checkpoint -r /x prune --k); COMP_CWORD=4
+    _xl_checkpoint; printf "%s," "${COMPREPLY[@]}"' sh "$T/d1/usr/local/share/bash-completion/completions/xl-checkpoint" 2>&1)
+if [ "$comp" = "prune,--keep-last,--keep-within," ]; then
+    ok "bash completion: subcommands, and a subcommand's options after a global option"
+else
+    not_ok "bash completion" "$comp"
 fi
 
 echo "1..$n"
