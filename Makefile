@@ -222,7 +222,7 @@ install: all
 	install -m 0644 $(UNITS) $(DESTDIR)$(SYSTEMDUNITDIR)/
 
 # The tree handed to nested dom0.
-stage:
+stage: all
 	rm -rf $(B)/stage
 	$(MAKE) install DESTDIR=$(CURDIR)/$(B)/stage PREFIX=/usr/local
 
