@@ -104,7 +104,7 @@ resolved=$(LD_LIBRARY_PATH=$libdir ldd "$BK" | awk '$1 == "libxlcheckpoint.so.0"
 # ---- a checkpoint with the packaged tool -----------------------------------------------
 g=gdeb
 guest_start "$g" thin:64M && guest_wait_ready "$g" && ok "$g ready (thin LV)" || bail "$g ready"
-id=$(PATH=$P watchdog 600 xl-checkpoint create -n t80 "$g" 2>"$W/err") &&
+id=$(PATH=$P watchdog 600 xl-checkpoint create --name t80 "$g" 2>"$W/err") &&
     ok "packaged xl-checkpoint create: $id" || bail "packaged create" "$(tail -n 5 "$W/err")"
 check "packaged xl-checkpoint verify" env PATH=$P xl-checkpoint verify "$id"
 snap=$(PATH=$P xl-checkpoint info --json "$id" | grep -o '"snapshot": *"[^"]*"' | head -n 1 | sed 's/.*: *"//; s/"$//')
