@@ -112,8 +112,11 @@ snap=$(PATH=$P xl-checkpoint info --json "$id" | grep -o '"snapshot": *"[^"]*"' 
 lv_exists() { [ -n "$1" ] && lvs "${1#/dev/}" >/dev/null 2>&1; }
 lv_exists "$snap" && ok "its snapshot volume $snap" || not_ok "its snapshot volume" "'$snap'"
 check "packaged xl-checkpoint delete" env PATH=$P xl-checkpoint delete "$id"
-[ -n "$snap" ] && ! lv_exists "$snap" && [ "$(PATH=$P xl-checkpoint list --json "$g" 2>/dev/null | tr -d ' \n')" = "[]" ] &&
-    ok "deleted: no checkpoint, no snapshot volume" || not_ok "deleted" "$(lvs --noheadings -o lv_name "$VG" | tr -s ' \n' ' ')"
+out=$(PATH=$P xl-checkpoint list --json "$g" 2>&1)
+[ -n "$snap" ] && ! lv_exists "$snap" && printf '%s' "$out" | grep -q '"checkpoints"' &&
+    ! printf '%s' "$out" | grep -q '"id"' &&
+    ok "deleted: no checkpoint, no snapshot volume" ||
+    not_ok "deleted" "$out; $(lvs --noheadings -o lv_name "$VG" | tr -s ' \n' ' ')"
 
 # ---- the example backup program ---------------------------------------------------------
 # jstr KEY FILE: the first string value of KEY; jnum KEY FILE: the first number
