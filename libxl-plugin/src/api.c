@@ -9,6 +9,11 @@
 #include "ctx.h"
 #include "engine.h"
 
+#define fail xlcp_api_fail
+#define need_hv xlcp_api_need_hv
+#define need_disk xlcp_api_need_disk
+#define usable xlcp_api_usable
+
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +26,7 @@ struct xlcp_checkpoint {
     xlcp_disk_info disks[XLCP_MAX_DISKS];
 };
 
-static int fail(xlcp_ctx *ctx, const struct xlcp_err *err)
+int xlcp_api_fail(xlcp_ctx *ctx, const struct xlcp_err *err)
 {
     ctx->last = *err;
     if (ctx->last.code == XLCP_OK)
@@ -29,7 +34,7 @@ static int fail(xlcp_ctx *ctx, const struct xlcp_err *err)
     return ctx->last.code;
 }
 
-static int need_hv(xlcp_ctx *ctx)
+int xlcp_api_need_hv(xlcp_ctx *ctx)
 {
     struct xlcp_err err;
 
@@ -42,7 +47,7 @@ static int need_hv(xlcp_ctx *ctx)
     return 0;
 }
 
-static int need_disk(xlcp_ctx *ctx)
+int xlcp_api_need_disk(xlcp_ctx *ctx)
 {
     struct xlcp_err err;
 
@@ -179,7 +184,7 @@ xlcp_step xlcp_last_error_step(const xlcp_ctx *ctx)
 }
 
 /* A context whose catalog could not be opened can only report that. */
-static int usable(xlcp_ctx *ctx)
+int xlcp_api_usable(xlcp_ctx *ctx)
 {
     if (!ctx)
         return XLCP_EINVAL;

@@ -859,6 +859,35 @@ static int st_free_bytes(void *self, uint64_t *out, char *where, size_t len, str
     return REAL(fs)->free_bytes(fs->real.self, out, where, len, err);
 }
 
+static int st_group_put(void *self, enum xlcp_group_kind kind, const char *gid, const char *text,
+                        size_t len, struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    logf_(fs->w, "store.group_put %s", kind == XLCP_GROUP_MANIFEST ? "manifest" : "intent");
+    FAULT(fs->w, "store.group_put");
+    return REAL(fs)->group_put(fs->real.self, kind, gid, text, len, err);
+}
+static int st_group_get(void *self, enum xlcp_group_kind kind, const char *gid, char **text,
+                        struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    FAULT(fs->w, "store.group_get");
+    return REAL(fs)->group_get(fs->real.self, kind, gid, text, err);
+}
+static int st_group_drop(void *self, enum xlcp_group_kind kind, const char *gid,
+                         struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    FAULT(fs->w, "store.group_drop");
+    return REAL(fs)->group_drop(fs->real.self, kind, gid, err);
+}
+static int st_group_list(void *self, enum xlcp_group_kind kind, char ***gids, size_t *n,
+                         struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    return REAL(fs)->group_list(fs->real.self, kind, gids, n, err);
+}
+
 static const struct xlcp_store_ops fake_store_ops = {
     .lock = st_lock,
     .unlock = st_unlock,
@@ -874,6 +903,10 @@ static const struct xlcp_store_ops fake_store_ops = {
     .list = st_list,
     .remove = st_remove,
     .free_bytes = st_free_bytes,
+    .group_put = st_group_put,
+    .group_get = st_group_get,
+    .group_drop = st_group_drop,
+    .group_list = st_group_list,
 };
 
 /* ---- clock --------------------------------------------------------------------- */
