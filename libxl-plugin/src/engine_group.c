@@ -427,6 +427,8 @@ int xlcp_engine_group_create(const struct xlcp_ports *const *mports, size_t n,
         else
             xlcp_err_prefix(err, "group '%s'", opts->name);
         undo_all(mbs, n, err);
+        if (err->code != XLCP_OK)
+            rc = err->code; /* the first member's own failure, not another's abort */
     }
     if (intent && !died) {
         struct xlcp_err e2;
