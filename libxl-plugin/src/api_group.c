@@ -47,8 +47,7 @@ int xlcp_group_create(xlcp_ctx *ctx, const char *const *domains, size_t n,
         return rc;
     xlcp_err_clear(&err);
     if (!opts || n < 1 || n > XLCP_GROUP_MAX || !domains) {
-        xlcp_err_set(&err, XLCP_EINVAL, "a group has 1 to %d domains, and options",
-                     XLCP_GROUP_MAX);
+        xlcp_err_set(&err, XLCP_EINVAL, "a group has 1 to %d domains, and options", XLCP_GROUP_MAX);
         return xlcp_api_fail(ctx, &err);
     }
     for (size_t i = 0; i < n; i++) {

@@ -101,8 +101,8 @@ int xlcp_engine_group_create(const struct xlcp_ports *const *mports, size_t n,
 /* Loads (validated) the group of that id, or the one group of that name. */
 int xlcp_engine_group_load(const struct xlcp_ports *p, const char *id_or_name,
                            struct xlcp_group_manifest *g, struct xlcp_err *err);
-int xlcp_engine_group_verify(const struct xlcp_ports *p, const char *id_or_name,
-                             unsigned int flags, struct xlcp_err *err);
+int xlcp_engine_group_verify(const struct xlcp_ports *p, const char *id_or_name, unsigned int flags,
+                             struct xlcp_err *err);
 int xlcp_engine_group_delete(const struct xlcp_ports *p, const char *id_or_name,
                              struct xlcp_err *err);
 int xlcp_engine_group_restore(const struct xlcp_ports *p, const char *id_or_name,

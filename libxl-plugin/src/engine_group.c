@@ -181,11 +181,12 @@ static int write_group_intent(const struct xlcp_group_manifest *g, struct member
     char buf[256 + XLCP_GROUP_MAX * (XLCP_UUID_LEN + XLCP_ID_MAX + 16)];
     size_t len;
 
-    len = (size_t)snprintf(buf, sizeof(buf), "xl-checkpoint group intent 1\ngroup %s\nname %s\npid %ld\n",
-                           g->id, g->name, (long)getpid());
+    len = (size_t)snprintf(buf, sizeof(buf),
+                           "xl-checkpoint group intent 1\ngroup %s\nname %s\npid %ld\n", g->id,
+                           g->name, (long)getpid());
     for (size_t i = 0; i < n && len < sizeof(buf); i++)
-        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "member %s %s\n",
-                                mbs[i].r.dom.uuid, mbs[i].m.id);
+        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "member %s %s\n", mbs[i].r.dom.uuid,
+                                mbs[i].m.id);
     if (len >= sizeof(buf))
         return xlcp_err_set(err, XLCP_EINTERNAL, "group record too long");
     return CALL(&gp->store, group_put, XLCP_GROUP_INTENT, g->id, buf, len, err);
@@ -226,8 +227,8 @@ static void undo_all(struct member *mbs, size_t n, struct xlcp_err *err)
         xlcp_err_clear(&e2);
         if (mb->committed) {
             if (xlcp_engine_delete_locked(mb->r.p, mb->m.id, &e2) != 0)
-                xlcp_err_prefix(err, "member checkpoint %s left behind (%s); first error",
-                                mb->m.id, e2.msg);
+                xlcp_err_prefix(err, "member checkpoint %s left behind (%s); first error", mb->m.id,
+                                e2.msg);
             mb->committed = 0;
         } else if (mb->prepared && !mb->ended) {
             xlcp_run_unwind(&mb->r, &e2);
@@ -254,9 +255,9 @@ static int prepare_all(struct member *mbs, size_t n, const struct xlcp_ports *gp
         mbs[i].prepared = 1;
         for (size_t j = 0; j < i; j++)
             if (strcmp(mbs[j].r.dom.uuid, mbs[i].r.dom.uuid) == 0) {
-                mbs[i].rc = xlcp_err_set(&mbs[i].err, XLCP_EINVAL,
-                                         "domain '%s' is named twice in the group",
-                                         mbs[i].r.dom.name);
+                mbs[i].rc =
+                    xlcp_err_set(&mbs[i].err, XLCP_EINVAL,
+                                 "domain '%s' is named twice in the group", mbs[i].r.dom.name);
                 return mbs[i].rc;
             }
     }
@@ -340,8 +341,7 @@ static int commit_all(struct member *mbs, size_t n, struct xlcp_group_manifest *
     return 0;
 }
 
-static void group_init(struct xlcp_group_manifest *g, const struct xlcp_ports *gp,
-                       const char *name)
+static void group_init(struct xlcp_group_manifest *g, const struct xlcp_ports *gp, const char *name)
 {
     int64_t wall = gp->clock.ops->wall_ns(gp->clock.self);
     time_t secs = (time_t)(wall / 1000000000);

@@ -72,8 +72,8 @@ int xlcp_engine_group_load(const struct xlcp_ports *p, const char *id_or_name,
     return load_id(p, found, g, err);
 }
 
-int xlcp_engine_group_verify(const struct xlcp_ports *p, const char *id_or_name,
-                             unsigned int flags, struct xlcp_err *err)
+int xlcp_engine_group_verify(const struct xlcp_ports *p, const char *id_or_name, unsigned int flags,
+                             struct xlcp_err *err)
 {
     struct xlcp_group_manifest g;
     int rc = xlcp_engine_group_load(p, id_or_name, &g, err);

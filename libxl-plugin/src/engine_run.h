@@ -90,8 +90,8 @@ struct run {
     /* A member of a group checkpoint (engine_group.c), NULL otherwise. Set before the
      * steps start; the sync object is shared by every member (engine_group.c says how). */
     struct xlcp_group_sync *group;
-    int member;       /* its index in the group */
-    int armed_early;  /* the group driver armed the snapshots before any member was touched */
+    int member;          /* its index in the group */
+    int armed_early;     /* the group driver armed the snapshots before any member was touched */
     uint64_t resumed_at; /* now() right after the resume (main thread) */
     uint64_t waited_ns;  /* stopped and captured, waiting for the other members */
 };

@@ -103,4 +103,3 @@ void xlcp_run_unwind(struct run *r, struct xlcp_err *err)
     }
     r->intent = 0;
 }
-

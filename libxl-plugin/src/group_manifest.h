@@ -28,7 +28,7 @@ struct xlcp_group_manifest {
     char name[XLCP_GROUP_NAME_MAX];
     char created[40];
     char tool_version[32];
-    char clock[32]; /* XLCP_GROUP_CLOCK */
+    char clock[32];           /* XLCP_GROUP_CLOCK */
     uint64_t skew_ns;         /* max - min of the stop instants */
     uint64_t longest_stop_ns; /* max of resumed - stopped */
     uint64_t total_ns;

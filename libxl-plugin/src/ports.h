@@ -337,8 +337,7 @@ struct xlcp_store_ops {
                      size_t len, struct xlcp_err *err);
     int (*group_get)(void *self, enum xlcp_group_kind kind, const char *gid, char **text_out,
                      struct xlcp_err *err);
-    int (*group_drop)(void *self, enum xlcp_group_kind kind, const char *gid,
-                      struct xlcp_err *err);
+    int (*group_drop)(void *self, enum xlcp_group_kind kind, const char *gid, struct xlcp_err *err);
     int (*group_list)(void *self, enum xlcp_group_kind kind, char ***gids_out, size_t *n_out,
                       struct xlcp_err *err);
 };

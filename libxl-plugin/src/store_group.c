@@ -88,7 +88,7 @@ static int paths(struct fs *fs, enum xlcp_group_kind kind, const char *gid, char
 }
 
 int xlcp_fs_group_put(void *self, enum xlcp_group_kind kind, const char *gid, const char *text,
-                        size_t len, struct xlcp_err *err)
+                      size_t len, struct xlcp_err *err)
 {
     char dir[XLCP_PATH_MAX + 16], final[XLCP_PATH_MAX + 96], tmp[XLCP_PATH_MAX + 96];
     char file[XLCP_PATH_MAX + 128];
@@ -130,7 +130,7 @@ int xlcp_fs_group_put(void *self, enum xlcp_group_kind kind, const char *gid, co
 }
 
 int xlcp_fs_group_get(void *self, enum xlcp_group_kind kind, const char *gid, char **text_out,
-                        struct xlcp_err *err)
+                      struct xlcp_err *err)
 {
     char dir[XLCP_PATH_MAX + 16], final[XLCP_PATH_MAX + 96], tmp[XLCP_PATH_MAX + 96];
     char file[XLCP_PATH_MAX + 128];
@@ -167,8 +167,8 @@ int xlcp_fs_group_get(void *self, enum xlcp_group_kind kind, const char *gid, ch
             break;
         n += (size_t)r;
         if (n == GROUP_MAX_BYTES) {
-            rc = xlcp_err_set(err, XLCP_ECORRUPT, "%s: larger than %u bytes", file,
-                              GROUP_MAX_BYTES);
+            rc =
+                xlcp_err_set(err, XLCP_ECORRUPT, "%s: larger than %u bytes", file, GROUP_MAX_BYTES);
             break;
         }
     }
@@ -182,8 +182,7 @@ int xlcp_fs_group_get(void *self, enum xlcp_group_kind kind, const char *gid, ch
     return 0;
 }
 
-int xlcp_fs_group_drop(void *self, enum xlcp_group_kind kind, const char *gid,
-                         struct xlcp_err *err)
+int xlcp_fs_group_drop(void *self, enum xlcp_group_kind kind, const char *gid, struct xlcp_err *err)
 {
     char dir[XLCP_PATH_MAX + 16], final[XLCP_PATH_MAX + 96], tmp[XLCP_PATH_MAX + 96];
     char del[XLCP_PATH_MAX + 96];
@@ -218,7 +217,7 @@ static int cmp(const void *a, const void *b)
 }
 
 int xlcp_fs_group_list(void *self, enum xlcp_group_kind kind, char ***gids_out, size_t *n_out,
-                         struct xlcp_err *err)
+                       struct xlcp_err *err)
 {
     char dir[XLCP_PATH_MAX + 16];
     char **v = NULL;

@@ -134,9 +134,8 @@ static void test_group_of_three(void **state)
         assert_true(gm->resumed_ns > gm->stopped_ns);
         lo = gm->stopped_ns < lo ? gm->stopped_ns : lo;
         hi = gm->stopped_ns > hi ? gm->stopped_ns : hi;
-        assert_int_equal(xlcp_engine_load(&x->w->ports, gm->checkpoint_id, &m, dir, sizeof(dir),
-                                          &x->err),
-                         0);
+        assert_int_equal(
+            xlcp_engine_load(&x->w->ports, gm->checkpoint_id, &m, dir, sizeof(dir), &x->err), 0);
         assert_string_equal(m.group_id, x->g.id);
         assert_string_equal(m.dom_uuid, x->doms[i]->d.uuid);
         xlcp_manifest_free(&m);
@@ -323,8 +322,8 @@ static void test_delete_and_restore(void **state)
 
     assert_int_equal(gcreate(x, 3), 0);
     x->w->log[0] = '\0';
-    assert_int_equal(
-        xlcp_engine_group_restore(&x->w->ports, "job1", &ro, domids, 3, &n, &x->err), 0);
+    assert_int_equal(xlcp_engine_group_restore(&x->w->ports, "job1", &ro, domids, 3, &n, &x->err),
+                     0);
     assert_int_equal(n, 3);
     for (int i = 0; i < 3; i++)
         assert_true(domids[i] != 0);
@@ -335,8 +334,7 @@ static void test_delete_and_restore(void **state)
     assert_int_equal(xlcp_engine_group_delete(&x->w->ports, x->g.id, &x->err), 0);
     assert_int_equal(count_groups(x, XLCP_GROUP_MANIFEST), 0);
     assert_int_equal(fake_catalog_entries(x->w), 0);
-    assert_int_equal(xlcp_engine_group_load(&x->w->ports, "job1", &x->g, &x->err),
-                     XLCP_ENOTFOUND);
+    assert_int_equal(xlcp_engine_group_load(&x->w->ports, "job1", &x->g, &x->err), XLCP_ENOTFOUND);
 }
 
 /* A member restore that fails: the members restored before it are destroyed. */
@@ -350,8 +348,8 @@ static void test_restore_fails_cleans_up(void **state)
     assert_int_equal(gcreate(x, 3), 0);
     x->w->log[0] = '\0';
     fake_fail_after(x->w, "hv.restore", XLCP_EHV, 2);
-    assert_int_equal(
-        xlcp_engine_group_restore(&x->w->ports, "job1", &ro, domids, 3, &n, &x->err), XLCP_EHV);
+    assert_int_equal(xlcp_engine_group_restore(&x->w->ports, "job1", &ro, domids, 3, &n, &x->err),
+                     XLCP_EHV);
     assert_int_equal(log_pos(x->w->log, "hv.unpause", 0), -1);
     assert_true(log_pos(x->w->log, "hv.destroy", 0) >= 0);
     assert_int_equal(n, 0);

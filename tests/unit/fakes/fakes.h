@@ -29,7 +29,7 @@ struct fake_dom {
                       * powers off instead */
     int no_logdirty; /* the hypervisor cannot track dirty pages: no live copy */
     unsigned int stop_delay_ms; /* the save stops the guest only after this long (real time) */
-    int resumes;     /* how many times resume was called */
+    int resumes;                /* how many times resume was called */
     int thaws;
     uint64_t memory_pattern; /* content written into images: changes image digests */
     /* The guest's protocol nodes as xs-check reads them (fake_xs_set). */
