@@ -88,6 +88,16 @@ static void test_restore_then_delete(void **state)
     assert_int_equal(run(f, "restore", "--group", "--paused", "--json", gid, NULL), 0);
     assert_non_null(strstr(f->out, "\"domid\""));
     assert_non_null(strstr(f->out, "\"paused\": true"));
+    /* a member alone: refused, the group would name a checkpoint that is gone */
+    assert_int_equal(run(f, "list", NULL), 0);
+    {
+        char member[XLCP_ID_MAX] = "";
+        const char *nl = strchr(f->out, '\n');
+        assert_non_null(nl);
+        assert_int_equal(sscanf(nl + 1, "%63s", member), 1);
+        assert_int_equal(run(f, "delete", member, NULL), XLCP_EXIT_BUSY);
+        assert_non_null(strstr(f->err, "member of group"));
+    }
     assert_int_equal(run(f, "delete", "--group", "job1", NULL), 0);
     assert_int_equal(run(f, "list", "--groups", NULL), 0);
     assert_null(strstr(f->out, gid));
