@@ -55,7 +55,7 @@ static void jw_group(struct jw *j, const xlcp_group *g, int open)
         jw_u64(j, "resumed_ns", m->resumed_ns);
         jw_ms(j, "stop_ms", m->resumed_ns - m->stopped_ns);
         jw_ms(j, "waited_ms", m->waited_ns);
-        jw_ms(j, "start_delay_ms", 0); /* no schedule yet */
+        jw_ms(j, "start_delay_ms", m->start_delay_ns);
         jw_check(j, yajl_gen_map_close(j->g));
     }
     jw_check(j, yajl_gen_array_close(j->g));

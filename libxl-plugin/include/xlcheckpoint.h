@@ -304,6 +304,9 @@ typedef struct {
     uint64_t stopped_ns;       /* when it stopped */
     uint64_t resumed_ns;       /* when it ran again */
     uint64_t waited_ns;        /* of its stop: waiting for the other members */
+    /* its live copy started this much after the first member's, so that the copies reach
+     * their stop together (estimated from the member's last checkpoint); 0: at once */
+    uint64_t start_delay_ns;
 } xlcp_group_member_info;
 
 /* Opens a group checkpoint by id, or by name when exactly one group has that name. */

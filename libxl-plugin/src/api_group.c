@@ -109,6 +109,7 @@ int xlcp_group_open(xlcp_ctx *ctx, const char *id_or_name, xlcp_group **out)
         mi->stopped_ns = gm->stopped_ns;
         mi->resumed_ns = gm->resumed_ns;
         mi->waited_ns = gm->waited_ns;
+        mi->start_delay_ns = gm->start_delay_ns;
     }
     *out = grp;
     return 0;

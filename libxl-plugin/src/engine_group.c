@@ -59,6 +59,10 @@ struct member {
     int prepared;  /* prepare succeeded: the run holds the lock, the record, the txn */
     int ended;     /* failed and unwound (xlcp_run_fail) */
     int committed; /* its checkpoint is in the catalog */
+    /* the schedule (plan_starts, main thread, before the threads start): how long its
+     * copy is expected to take until the guest stops, and how long to wait before it */
+    uint64_t est_ns;
+    uint64_t delay_ns;
     pthread_t th;
     int th_running;
 };
@@ -121,6 +125,14 @@ static void *member_main(void *arg)
     struct member *mb = arg;
 
     pthread_setname_np(pthread_self(), "xlcp-member");
+    /* a shorter copy starts later, so that all reach their stop together; the guest runs
+     * meanwhile, and a member that fails cuts the wait short */
+    for (uint64_t left = mb->delay_ns; left > 0 && !xlcp_group_sync_failed(mb->sync);) {
+        uint64_t slice = left < 50000000u ? left : 50000000u;
+        const struct xlcp_clock *ck = &mb->r.p->clock;
+        ck->ops->sleep_ns(ck->self, slice);
+        left -= slice;
+    }
     mb->rc = xlcp_run_steps(&mb->r, XLCP_STEP_QUIESCE, XLCP_STEP_THAW, &mb->err);
     if (mb->rc) {
         sync_fail(mb->sync);
@@ -279,6 +291,57 @@ static int prepare_all(struct member *mbs, size_t n, const struct xlcp_ports *gp
     return rc;
 }
 
+/* How long the domain's last live checkpoint took from the start of its copy to the
+ * guest's stop, scaled to the memory it has now (0: unknown, or its last copy was not
+ * live: it stopped at once). */
+static uint64_t time_to_stop(const struct xlcp_ports *p, const char *uuid, uint64_t mem_kib)
+{
+    struct xlcp_manifest m;
+    struct xlcp_err e2;
+    char dir[XLCP_PATH_MAX];
+    char **ids = NULL;
+    size_t n = 0;
+    uint64_t t = 0;
+
+    xlcp_err_clear(&e2);
+    if (CALL(&p->store, list, uuid, &ids, &n, &e2) != 0)
+        return 0;
+    for (size_t i = n; t == 0 && i-- > 0;) { /* newest first */
+        if (xlcp_engine_load(p, ids[i], &m, dir, sizeof(dir), &e2) == 0 && m.live &&
+            m.step_start_ns[XLCP_STEP_SUSPEND] > m.step_start_ns[XLCP_STEP_LIVE_COPY])
+            t = m.step_start_ns[XLCP_STEP_SUSPEND] - m.step_start_ns[XLCP_STEP_LIVE_COPY];
+        if (t && m.memory_kib && mem_kib && m.memory_kib != mem_kib)
+            t = (uint64_t)((double)t * (double)mem_kib / (double)m.memory_kib);
+        xlcp_manifest_free(&m);
+        xlcp_err_clear(&e2);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    return t;
+}
+
+/* Item 2's schedule: live copies reach their stop together. Each member's time to stop
+ * is estimated from its last checkpoint, scaled to its memory now; the longest starts at
+ * once, the others that much later (at most XLCP_GROUP_MAX_DELAY_NS). A member without an
+ * estimate, or whose copy is not live, starts at once. */
+#define XLCP_GROUP_MAX_DELAY_NS (30ull * 1000000000ull)
+static void plan_starts(struct member *mbs, size_t n)
+{
+    uint64_t longest = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct member *mb = &mbs[i];
+        mb->est_ns =
+            mb->opts.live ? time_to_stop(mb->r.p, mb->r.dom.uuid, mb->r.dom.memory_kib) : 0;
+        longest = mb->est_ns > longest ? mb->est_ns : longest;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t d = mbs[i].est_ns ? longest - mbs[i].est_ns : 0;
+        mbs[i].delay_ns = d < XLCP_GROUP_MAX_DELAY_NS ? d : XLCP_GROUP_MAX_DELAY_NS;
+    }
+}
+
 static int run_members(struct member *mbs, size_t n, struct xlcp_err *err)
 {
     int rc = 0;
@@ -329,6 +392,7 @@ static int commit_all(struct member *mbs, size_t n, struct xlcp_group_manifest *
         gm->stopped_ns = mbs[i].r.suspended_at;
         gm->resumed_ns = mbs[i].r.resumed_at;
         gm->waited_ns = mbs[i].r.waited_ns;
+        gm->start_delay_ns = mbs[i].delay_ns;
     }
     xlcp_group_manifest_measure(g);
     g->total_ns = gp->clock.ops->now_ns(gp->clock.self) - t0;
@@ -415,8 +479,10 @@ int xlcp_engine_group_create(const struct xlcp_ports *const *mports, size_t n,
         rc = write_group_intent(out, mbs, n, gp, err);
         intent = rc == 0;
     }
-    if (rc == 0)
+    if (rc == 0) {
+        plan_starts(mbs, n);
         rc = run_members(mbs, n, err);
+    }
     if (rc == 0) {
         rc = commit_all(mbs, n, out, gp, t0, err);
         died = rc == XLCP_EINTERNAL && err->code == XLCP_OK; /* the test hook: "killed" */

@@ -91,6 +91,8 @@ int xlcp_group_manifest_to_xml(const struct xlcp_group_manifest *g, char **xml_o
         attru(e, "stopped-ns", m->stopped_ns);
         attru(e, "resumed-ns", m->resumed_ns);
         attru(e, "waited-ns", m->waited_ns);
+        if (m->start_delay_ns)
+            attru(e, "start-delay-ns", m->start_delay_ns);
     }
     snprintf(num, sizeof(num), "%" PRIu64, g->total_ns);
     xmlNewTextChild(root, NULL, BAD_CAST "total-ns", BAD_CAST num);
@@ -194,6 +196,8 @@ static int parse(xmlNodePtr root, const char *what, struct xlcp_group_manifest *
             rc = get_u64(e, "resumed-ns", &m->resumed_ns, what, err);
         if (!rc)
             rc = get_u64(e, "waited-ns", &m->waited_ns, what, err);
+        if (!rc && xmlHasProp(e, BAD_CAST "start-delay-ns"))
+            rc = get_u64(e, "start-delay-ns", &m->start_delay_ns, what, err);
     }
     return rc;
 }

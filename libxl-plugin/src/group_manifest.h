@@ -20,7 +20,8 @@ struct xlcp_group_member {
     char checkpoint_id[XLCP_ID_MAX];
     uint64_t stopped_ns; /* instants on the group's clock (clock port's now_ns) */
     uint64_t resumed_ns;
-    uint64_t waited_ns; /* stopped and captured, waiting for the other members */
+    uint64_t waited_ns;      /* stopped and captured, waiting for the other members */
+    uint64_t start_delay_ns; /* its copy started this much after the group's first */
 };
 
 struct xlcp_group_manifest {

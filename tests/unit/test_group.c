@@ -191,6 +191,43 @@ static void test_member_never_suspends(void **state)
     assert_nothing_left(x);
 }
 
+/* The schedule: from each member's last checkpoint, the time its live copy took to reach
+ * the stop; the shorter ones start later so that all stop together. */
+static void test_copies_scheduled_to_stop_together(void **state)
+{
+    struct gx *x = *state;
+    struct xlcp_manifest m;
+
+    x->doms[0]->precopy_ns = 50000000; /* web1: 50 ms of rounds before its stop */
+    x->doms[1]->precopy_ns = 5000000;  /* db1: 5 ms */
+    /* no history: every copy starts at once */
+    assert_int_equal(gcreate(x, 3), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(x->g.members[i].start_delay_ns, 0);
+    assert_int_equal(xlcp_engine_group_delete(&x->w->ports, x->g.id, &x->err), 0);
+    /* one checkpoint each, alone: clean timings */
+    for (int i = 0; i < 3; i++) {
+        xlcp_err_clear(&x->err);
+        assert_int_equal(xlcp_engine_create(&x->w->ports, names[i], &x->copts, &m, &x->err), 0);
+        xlcp_manifest_free(&m);
+    }
+    assert_int_equal(gcreate(x, 3), 0);
+    assert_int_equal(x->g.members[0].start_delay_ns, 0);
+    assert_in_range(x->g.members[1].start_delay_ns, 44900000, 45100000);
+    assert_in_range(x->g.members[2].start_delay_ns, 49900000, 50100000);
+    /* recorded in group.xml */
+    {
+        struct xlcp_group_manifest g2;
+        assert_int_equal(xlcp_engine_group_load(&x->w->ports, x->g.id, &g2, &x->err), 0);
+        assert_int_equal(g2.members[1].start_delay_ns, x->g.members[1].start_delay_ns);
+    }
+    /* not live: no schedule (the guest stops at the start of its copy) */
+    x->copts.live = 0;
+    assert_int_equal(gcreate(x, 3), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(x->g.members[i].start_delay_ns, 0);
+}
+
 /* A member that stops late: the others, stopped and captured, wait for it at most
  * max_wait_ms; then the group gives up and every guest runs again. */
 static void test_late_member_bounded_wait(void **state)
@@ -362,6 +399,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_resume_before_last_capture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_never_suspends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_late_member_bounded_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copies_scheduled_to_stop_together, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_disk_full_at_arming, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_space_together, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_capture_fails, setup, teardown),

@@ -276,6 +276,8 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
         usleep(d->stop_delay_ms * 1000u); /* a late member of a group */
     /* Worst case for the engine: the fault hits after the guest stopped. */
     LOCK();
+    if (live && !d->no_logdirty)
+        w->now_ns += d->precopy_ns;
     d->suspended = 1;
     st->suspended_at_ns = w->now_ns;
     UNLOCK();
