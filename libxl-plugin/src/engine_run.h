@@ -20,7 +20,11 @@
  * a pthread_create or pthread_join (or the hv's promise that save() returns only after
  * on_suspended has returned), which orders the writes before the reads:
  *
- *   main        the caller of xlcp_engine_create: every step, and the unwind.
+ *   main        the caller of xlcp_engine_create: every step, and the unwind. In a group
+ *               checkpoint (engine_group.c) the group's thread does prepare, arming's
+ *               start and join, commit and the unwind of members that did not fail; the
+ *               member's own thread (from its pthread_create to its join) the steps from
+ *               quiesce to thaw and its unwind when it fails. Never both at once.
  *   arming      arm_all (engine_snap.c), from xlcp_run_start_arming until
  *               xlcp_run_join_arming: writes snaps[], snap_state[], nsnaps, arm_rc,
  *               arm_err. The main thread reads them only after the join.
