@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine.h"
 #include "fakes/fakes.h"
@@ -392,6 +393,54 @@ static void test_restore_fails_cleans_up(void **state)
     assert_int_equal(n, 0);
 }
 
+/* The catalog's group files: written whole or not at all, never overwritten, a half
+ * written one (temporary directory) never listed. */
+static void test_store_group_files(void **state)
+{
+    struct gx *x = *state;
+    const struct xlcp_store *st = &x->w->ports.store;
+    const char *gid = "20260101T000000.000Z-abcdef";
+    char path[512], *text = NULL;
+
+    assert_int_equal(st->ops->group_put(st->self, XLCP_GROUP_MANIFEST, gid, "<a/>", 4, &x->err), 0);
+    assert_int_equal(st->ops->group_put(st->self, XLCP_GROUP_MANIFEST, gid, "<b/>", 4, &x->err),
+                     XLCP_EBUSY);
+    assert_int_equal(st->ops->group_get(st->self, XLCP_GROUP_MANIFEST, gid, &text, &x->err), 0);
+    assert_string_equal(text, "<a/>");
+    free(text);
+    snprintf(path, sizeof(path), "%s/.groups/.tmp-20260101T000000.000Z-000000", x->w->root);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(count_groups(x, XLCP_GROUP_MANIFEST), 1);
+    assert_int_equal(count_groups(x, XLCP_GROUP_INTENT), 0);
+    assert_int_equal(st->ops->group_put(st->self, XLCP_GROUP_INTENT, gid, "x\n", 2, &x->err), 0);
+    assert_int_equal(count_groups(x, XLCP_GROUP_INTENT), 1);
+    assert_int_equal(st->ops->group_drop(st->self, XLCP_GROUP_INTENT, gid, &x->err), 0);
+    assert_int_equal(st->ops->group_drop(st->self, XLCP_GROUP_INTENT, gid, &x->err),
+                     XLCP_ENOTFOUND);
+    assert_int_equal(st->ops->group_drop(st->self, XLCP_GROUP_MANIFEST, gid, &x->err), 0);
+    assert_int_equal(st->ops->group_get(st->self, XLCP_GROUP_MANIFEST, gid, &text, &x->err),
+                     XLCP_ENOTFOUND);
+    assert_int_equal(st->ops->group_get(st->self, XLCP_GROUP_MANIFEST, "../x", &text, &x->err),
+                     XLCP_ENOTFOUND);
+}
+
+/* A group manifest that does not match its schema is refused when read. */
+static void test_corrupt_group_manifest(void **state)
+{
+    struct gx *x = *state;
+    const struct xlcp_store *st = &x->w->ports.store;
+    struct xlcp_group_manifest g2;
+    const char *bad = "<group version=\"1\"><id>20260101T000000.000Z-abcdef</id></group>";
+
+    assert_int_equal(st->ops->group_put(st->self, XLCP_GROUP_MANIFEST,
+                                        "20260101T000000.000Z-abcdef", bad, strlen(bad), &x->err),
+                     0);
+    assert_int_equal(
+        xlcp_engine_group_load(&x->w->ports, "20260101T000000.000Z-abcdef", &g2, &x->err),
+        XLCP_ECORRUPT);
+    assert_non_null(strstr(x->err.msg, "schema"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +459,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_killed_run_recovered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_and_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_fails_cleans_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_group_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_group_manifest, setup, teardown),
     };
     return cmocka_run_group_tests_name("group", tests, NULL, NULL);
 }
