@@ -344,6 +344,14 @@ static void test_killed_run_recovered(void **state)
     for (size_t i = 0; i < n; i++)
         free(ids[i]);
     free(ids);
+    /* a dry run only says what it would do */
+    assert_int_equal(
+        xlcp_engine_recover(&x->w->ports, NULL, XLCP_RECOVER_DRY_RUN, &report, &count, &x->err), 0);
+    assert_non_null(strstr(report, "would delete"));
+    free(report);
+    report = NULL;
+    assert_int_equal(count_groups(x, XLCP_GROUP_INTENT), 1);
+    assert_int_equal(fake_snapshot_count(x->w), 3);
     assert_int_equal(xlcp_engine_recover(&x->w->ports, NULL, 0, &report, &count, &x->err), 0);
     assert_non_null(strstr(report, "group not committed"));
     free(report);
