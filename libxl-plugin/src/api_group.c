@@ -7,6 +7,7 @@
  * not shareable between concurrent checkpoints); the catalog and the clock are shared.
  * A context on caller-owned ports (tests) uses its ports for every member.
  */
+#include "audit.h"
 #include "ctx.h"
 #include "engine.h"
 #include "group_manifest.h"
@@ -15,6 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Audit lines from contexts on the real adapters only (as api.c). */
+static void audit(const xlcp_ctx *ctx, const struct xlcp_audit_rec *rec)
+{
+    if (ctx && ctx->owns_ports)
+        xlcp_audit(rec);
+}
 
 struct xlcp_group {
     struct xlcp_group_manifest g;
@@ -67,6 +75,15 @@ int xlcp_group_create(xlcp_ctx *ctx, const char *const *domains, size_t n,
     }
     if (rc == 0)
         rc = xlcp_engine_group_create(mports, n, domains, opts, &g, &err);
+    {
+        char extra[160];
+        snprintf(extra, sizeof(extra), "group=%s members=%zu skew_us=%llu",
+                 opts->name ? opts->name : "", n,
+                 rc ? 0ull : (unsigned long long)(g.skew_ns / 1000));
+        audit(ctx,
+              &(struct xlcp_audit_rec){"group-create", rc ? NULL : g.id, NULL, NULL, rc, err.msg,
+                                       rc ? -1 : (int64_t)(g.longest_stop_ns / 1000), -1, extra});
+    }
     for (size_t i = 1; i < opened; i++) {
         xlcp_disk_lvm_close(&own[i].disk);
         xlcp_hv_xen_close(&own[i].hv);
@@ -233,6 +250,8 @@ int xlcp_group_delete(xlcp_ctx *ctx, const char *id_or_name)
         return rc;
     xlcp_err_clear(&err);
     rc = xlcp_engine_group_delete(&ctx->ports, id_or_name, &err);
+    audit(ctx, &(struct xlcp_audit_rec){"group-delete", id_or_name, NULL, NULL, rc, err.msg, -1, -1,
+                                        NULL});
     return rc ? xlcp_api_fail(ctx, &err) : 0;
 }
 
@@ -254,5 +273,7 @@ int xlcp_group_restore(xlcp_ctx *ctx, const char *id_or_name, const xlcp_restore
     xlcp_err_clear(&err);
     rc = xlcp_engine_group_restore(&ctx->ports, id_or_name, opts ? opts : &defaults, domids_out,
                                    domids_out ? max : 0, &n, &err);
+    audit(ctx, &(struct xlcp_audit_rec){"group-restore", id_or_name, NULL, NULL, rc, err.msg, -1,
+                                        -1, NULL});
     return rc ? xlcp_api_fail(ctx, &err) : 0;
 }
