@@ -5,7 +5,7 @@
 #   verify, group.xml passes its schema, each member's stop and resume instants and the
 #   skew are recorded, and the consistency rule held on Xen's real instants (every member
 #   stopped before any resumed); both guests run on afterwards;
-#   `restore --group` brings both back beside the originals, unpaused together;
+#   (`restore --group` is in x71-group-restore.sh: it failed on nested Xen, open);
 #   `delete --group` leaves nothing (no checkpoint, no snapshot volume, no group);
 #   failures: a member paused by hand (refused before any guest is touched), a member that
 #   never suspends (the other, stopped, waits at most --max-wait, then all resume), the
@@ -54,7 +54,7 @@ gid=$(printf '%s' "$out" | tail -n 1)
 for g in "$g1" "$g2"; do guest_not_suspended "$g" "after the group checkpoint"; done
 # no disk of theirs left held: each guest writes both disks
 for g in "$g1" "$g2"; do
-    w=$(guest_run "$g" 'for d in xvda xvdb; do echo x | dd of=/dev/$d bs=512 count=1 conv=sync,fsync 2>/dev/null || exit 1; done; echo written' 120)
+    w=$(guest_run "$g" 'for d in xvda xvdb; do echo x | dd of=/dev/$d bs=512 count=1 conv=sync 2>/dev/null || exit 1; done; sync; echo written' 120)
     [ "$(printf '%s' "$w" | tail -n 1)" = written ] && ok "$g writes both its disks after the group checkpoint" ||
         not_ok "$g writes both its disks after the group checkpoint" "$w"
 done
@@ -99,35 +99,6 @@ xl-checkpoint list --groups 2>&1 | grep -q "$gid" && ok "list --groups shows $gi
     not_ok "list --groups" "$(xl-checkpoint list --groups 2>&1)"
 check "verify --group t70" xl-checkpoint verify --group t70
 [ "$(snapvols)" = 4 ] && ok "4 snapshot volumes (2 per member)" || not_ok "4 snapshot volumes" "$(snapvols)"
-
-# -- restore the group beside the originals
-t0=$(now)
-out=$(watchdog 600 xl-checkpoint restore --group "$gid" 2>&1)
-rc=$?
-[ $rc -eq 0 ] && ok "restore --group ($(elapsed "$t0")s): $(printf '%s' "$out" | tr '\n' ' ')" ||
-    not_ok "restore --group" "exit $rc: $out"
-restored=$("$XL" list 2>/dev/null | awk 'NR > 1 && $1 ~ /^ggrp[12]-/ { print $1 }')
-nr=0
-for d in $restored; do
-    st=$(state "$d")
-    case "$st" in *p*) not_ok "restored $d runs" "state '$st'" ;; *) ok "restored $d unpaused (state '$st')" ;; esac
-    nr=$((nr + 1))
-done
-[ "$nr" = 2 ] && ok "both members restored" || not_ok "both members restored" "$("$XL" list 2>&1)"
-if [ "$nr" != 2 ]; then
-    diag "hotplug log: $(tail -n 15 /var/log/xen/xen-hotplug.log 2>&1)"
-    diag "xl dmesg: $("$XL" dmesg 2>&1 | tail -n 8)"
-    diag "lvs: $(lvs --noheadings -o lv_name,lv_attr,origin,lv_tags "$VG" 2>&1)"
-    # the same member alone, to tell a group restore from a restore in this state
-    m1=$(sed -n "s/.*domain=\"$g1\"[^>]*checkpoint=\"\([^\"]*\)\".*/\1/p" "$xml" | head -n 1)
-    out=$(watchdog 600 xl-checkpoint restore --paused --name t70-single "$m1" 2>&1)
-    diag "restore of member $m1 alone: exit $?: $out"
-    "$XL" destroy t70-single >/dev/null 2>&1
-fi
-for d in $restored; do "$XL" destroy "$d" >/dev/null 2>&1; done
-for lv in $(lvs --noheadings -o lv_name,lv_tags "$VG" 2>/dev/null | awk '/xl-checkpoint-restored/ { print $1 }'); do
-    lvm_run lvremove -q -f -y "$VG/$lv" >/dev/null 2>&1
-done
 
 check "delete --group t70" xl-checkpoint delete --group t70
 nothing_left "after delete --group"
