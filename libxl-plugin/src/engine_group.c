@@ -34,8 +34,9 @@ int (*xlcp_engine_group_test_hook)(const char *point);
 /*
  * What the member threads share. n and wait_ms are written by the main thread before
  * any member thread starts and only read afterwards; captured and failed are read and
- * written only under mu, by any member thread (and by the main thread, which sets failed
- * only while no member thread runs).
+ * written only under mu: captured by each member's thread once (in sync_captured), failed
+ * by any member's thread that fails or gives up waiting, and by the main thread when it
+ * cannot start a member's thread.
  */
 struct xlcp_group_sync {
     pthread_mutex_t mu;
@@ -47,7 +48,8 @@ struct xlcp_group_sync {
 };
 
 /* One member. The main thread owns it except while the member's thread runs (from
- * pthread_create to pthread_join), when that thread alone writes r, m, rc and err. */
+ * pthread_create to pthread_join), when that thread alone writes r, m, rc, err and ended
+ * and reads delay_ns (written before its pthread_create). */
 struct member {
     struct run r;
     struct xlcp_manifest m;
