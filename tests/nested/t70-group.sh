@@ -3,8 +3,8 @@
 # guests, each with a thin and a thick LV:
 #   `xl checkpoint create --group` commits one group: both members' checkpoints exist and
 #   verify, group.xml passes its schema, each member's stop and resume instants and the
-#   skew are recorded, and the consistency rule held on Xen's real instants (every member
-#   stopped before any resumed); both guests run on afterwards;
+#   skew are recorded, and the consistency rule held on the real instants (every member
+#   stopped before any resumed, dom0 CLOCK_MONOTONIC); both guests run on and write disks;
 #   (`restore --group` is in x71-group-restore.sh: it failed on nested Xen, open);
 #   `delete --group` leaves nothing (no checkpoint, no snapshot volume, no group);
 #   failures: a member paused by hand (refused before any guest is touched), a member that
