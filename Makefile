@@ -49,10 +49,11 @@ LIB_SRCS := $(sort $(wildcard libxl-plugin/src/*.c))
 XEN_SRCS := $(filter libxl-plugin/src/hv_xen%.c,$(LIB_SRCS))
 CORE_SRCS := $(filter-out $(XEN_SRCS),$(LIB_SRCS))
 CLI_SRCS := $(filter-out libxl-plugin/cli/main.c,$(sort $(wildcard libxl-plugin/cli/*.c)))
-GEN_SRCS := $(B)/gen/manifest_rng.c
+GEN_SRCS := $(B)/gen/manifest_rng.c $(B)/gen/group_rng.c
 GEN_HDRS := $(if $(wildcard xenstore-schema/protocol.xml),$(B)/gen/xlcp_xs_proto.h)
 
 CORE_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CORE_SRCS)) $(B)/obj/gen/manifest_rng.o \
+	$(B)/obj/gen/group_rng.o \
 	$(B)/obj/gen/xs_protocol_xml.o
 XEN_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(XEN_SRCS))
 CLI_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRCS))
@@ -63,7 +64,7 @@ TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FAKE_SRCS := $(sort $(wildcard tests/unit/fakes/*.c))
 TEST_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRCS))
 SAN_OBJS := $(patsubst %.c,$(B)/san/%.o,$(CORE_SRCS) $(CLI_SRCS) $(FAKE_SRCS)) \
-	$(B)/san/gen/manifest_rng.o $(B)/san/gen/xs_protocol_xml.o
+	$(B)/san/gen/manifest_rng.o $(B)/san/gen/group_rng.o $(B)/san/gen/xs_protocol_xml.o
 
 # The guardian helper (libxl-plugin/guardian/): the library execs it, from this path.
 GUARDIAN := $(B)/xlcp-guardian
@@ -82,6 +83,10 @@ all: $(LIBSO) $(LIBA) $(B)/xl-checkpoint $(B)/xl $(B)/xlcheckpoint.pc
 $(B)/gen/manifest_rng.c: libxl-plugin/schema/manifest.rng tools/embed.sh
 	@mkdir -p $(@D)
 	sh tools/embed.sh $< xlcp_manifest_rng > $@
+
+$(B)/gen/group_rng.c: libxl-plugin/schema/group.rng tools/embed.sh
+	@mkdir -p $(@D)
+	sh tools/embed.sh $< xlcp_group_rng > $@
 
 $(B)/gen/xs_protocol_xml.c: xenstore-schema/protocol.xml tools/embed.sh
 	@mkdir -p $(@D)
@@ -212,7 +217,8 @@ install: all
 	install -m 0644 libxl-plugin/include/xlcheckpoint.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 $(B)/xlcheckpoint.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 0644 libxl-plugin/man/xl-checkpoint.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 0644 libxl-plugin/schema/manifest.rng $(DESTDIR)$(DATADIR)/
+	install -m 0644 libxl-plugin/schema/manifest.rng libxl-plugin/schema/group.rng \
+		$(DESTDIR)$(DATADIR)/
 	install -m 0644 xenstore-schema/protocol.xml $(DESTDIR)$(DATADIR)/xenstore-protocol.xml
 	install -m 0644 libxl-plugin/man/xl-checkpoint-json.schema.json $(DESTDIR)$(DATADIR)/
 	install -d $(DESTDIR)$(LIBEXECDIR)/xl-checkpoint

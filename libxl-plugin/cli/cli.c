@@ -358,6 +358,8 @@ int flag_and_args(struct cli *c, const char *shortopts, const struct option *lo,
             *flag = 1;
         else if (o == OPT_JSON)
             c->json = 1;
+        else if (o == OPT_GROUP)
+            c->group = 1;
         else if (o == 'h')
             return show_help(c);
         else
@@ -412,7 +414,13 @@ static int cmd_version(struct cli *c)
 }
 
 static const struct cmd commands[] = {
-    {"create", cmd_create, "create [options] <domain>", "Take a checkpoint of a running domain",
+    {"create", cmd_create, "create [options] <domain>|--group NAME <domain>...",
+     "Take a checkpoint of a running domain, or of several at one instant (a group)",
+     "  -g, --group NAME          a group checkpoint of every domain named: all stopped and\n"
+     "                            captured before any resumes; all committed or none;\n"
+     "                            prints the group's id\n"
+     "      --max-wait SEC        with --group: how long a stopped member waits for the\n"
+     "                            others before the group gives up (default 10)\n"
      "  -n, --dry-run             check and show what would be done, change nothing (xl -n)\n"
      "      --name NAME           label stored in the manifest\n"
      "      --no-live             keep the guest stopped during the memory copy\n"
@@ -426,18 +434,27 @@ static const struct cmd commands[] = {
      "  -v, --verbose             step-by-step progress (as the global -v)\n"
      "  Deprecated, until the next release: -n NAME (--name), -q (--quiesce; -q will be\n"
      "  --quiet, as in xl), --paused (--no-live).\n"},
-    {"list", cmd_list, "list [--json] [<domain>]", "List checkpoints, oldest first",
-     "      --json                print a JSON array\n"},
-    {"info", cmd_info, "info [--json|--xml] <id>", "Show one checkpoint",
+    {"list", cmd_list, "list [--json] [<domain>] | list --groups [--json] [<name>]",
+     "List checkpoints (or group checkpoints), oldest first",
+     "      --json                print a JSON array\n"
+     "      --groups              list group checkpoints (of one name if given)\n"},
+    {"info", cmd_info, "info [--json|--xml] [--group] <id>", "Show one checkpoint or group",
      "      --json                print a JSON object\n"
-     "      --xml                 print the manifest\n"},
-    {"verify", cmd_verify, "verify [--no-disks] <id>",
-     "Check manifest, memory image digest and snapshot volumes",
-     "      --no-disks            do not check the snapshot volumes\n"},
-    {"delete", cmd_delete, "delete [-f] <id>", "Delete a checkpoint and its snapshot volumes",
-     "  -f, --force               no error if the checkpoint does not exist\n"},
-    {"restore", cmd_restore, "restore [options] <id>",
-     "Start a new domain from a checkpoint; prints its domid",
+     "      --xml                 print the manifest (group.xml with --group)\n"
+     "      --group               <id> is a group checkpoint's id, or its name\n"},
+    {"verify", cmd_verify, "verify [--no-disks] [--group] <id>",
+     "Check manifest, memory image digest and snapshot volumes (of every member)",
+     "      --no-disks            do not check the snapshot volumes\n"
+     "      --group               <id> is a group checkpoint's id, or its name\n"},
+    {"delete", cmd_delete, "delete [-f] [--group] <id>",
+     "Delete a checkpoint (or every member of a group) and its snapshot volumes",
+     "  -f, --force               no error if the checkpoint does not exist\n"
+     "      --group               <id> is a group checkpoint's id, or its name\n"},
+    {"restore", cmd_restore, "restore [options] [--group] <id>",
+     "Start a new domain from a checkpoint, or every member of a group; prints the domids",
+     "      --group               <id> is a group checkpoint's id, or its name: every member\n"
+     "                            restored paused, then all unpaused together; prints one\n"
+     "                            line \"DOMID NAME\" per member\n"
      "      --name NEW            name of the new domain (default <name>-<id>)\n"
      "      --replace             destroy the original domain and take its name\n"
      "      --force               with --replace: even while the original runs\n"

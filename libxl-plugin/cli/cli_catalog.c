@@ -73,16 +73,19 @@ int cmd_list(struct cli *c)
 {
     static const struct option lo[] = {
         {"json", no_argument, NULL, OPT_JSON},
+        {"groups", no_argument, NULL, OPT_GROUPS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct list_row *rows = NULL;
     char **ids = NULL;
     size_t n = 0;
-    int rc;
+    int groups = 0, rc;
 
-    if ((rc = flag_and_args(c, ":h", lo, 0, NULL, 0, 1, "<domain>")) >= 0)
+    if ((rc = flag_and_args(c, ":h", lo, OPT_GROUPS, &groups, 0, 1, "<domain>")) >= 0)
         return rc;
+    if (groups)
+        return cli_group_list(c, optind < c->argc ? c->argv[optind] : NULL, c->json);
     rc = xlcp_list(c->ctx, optind < c->argc ? c->argv[optind] : NULL, &ids, &n);
     if (rc)
         return lib_error(c, rc);
@@ -130,6 +133,7 @@ int cmd_info(struct cli *c)
     static const struct option lo[] = {
         {"json", no_argument, NULL, OPT_JSON},
         {"xml", no_argument, NULL, OPT_XML},
+        {"group", no_argument, NULL, OPT_GROUP},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -143,6 +147,8 @@ int cmd_info(struct cli *c)
             c->json = 1;
         else if (o == OPT_XML)
             xml = 1;
+        else if (o == OPT_GROUP)
+            c->group = 1;
         else if (o == 'h')
             return show_help(c);
         else
@@ -150,10 +156,12 @@ int cmd_info(struct cli *c)
     }
     if (c->json && xml)
         return usage_error(c, "--json and --xml exclude each other");
-    if ((rc = positional(c, 1, 1, "<id>")))
+    if ((rc = positional(c, 1, 1, c->group ? "<group id or name>" : "<id>")))
         return rc;
     if ((rc = need_ctx(c)))
         return rc;
+    if (c->group)
+        return cli_group_info(c, c->argv[optind], c->json, xml);
     if (c->json)
         return emit_json_checkpoint(c, c->argv[optind]);
     rc = xlcp_checkpoint_open(c->ctx, c->argv[optind], &cp);
@@ -193,6 +201,7 @@ int cmd_verify(struct cli *c)
     static const struct option lo[] = {
         {"no-disks", no_argument, NULL, OPT_NO_DISKS},
         {"json", no_argument, NULL, OPT_JSON},
+        {"group", no_argument, NULL, OPT_GROUP},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -200,6 +209,8 @@ int cmd_verify(struct cli *c)
 
     if ((rc = flag_and_args(c, ":h", lo, OPT_NO_DISKS, &no_disks, 1, 1, "<id>")) >= 0)
         return rc;
+    if (c->group)
+        return cli_group_verify(c, c->argv[optind], no_disks ? XLCP_VERIFY_NO_DISKS : 0);
     rc = xlcp_verify(c->ctx, c->argv[optind], no_disks ? XLCP_VERIFY_NO_DISKS : 0);
     if (rc)
         return lib_error(c, rc);
@@ -214,6 +225,7 @@ int cmd_delete(struct cli *c)
     static const struct option lo[] = {
         {"force", no_argument, NULL, 'f'},
         {"json", no_argument, NULL, OPT_JSON},
+        {"group", no_argument, NULL, OPT_GROUP},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -221,6 +233,8 @@ int cmd_delete(struct cli *c)
 
     if ((rc = flag_and_args(c, ":fh", lo, 'f', &force, 1, 1, "<id>")) >= 0)
         return rc;
+    if (c->group)
+        return cli_group_delete(c, c->argv[optind], force);
     rc = xlcp_delete(c->ctx, c->argv[optind]);
     if (rc == XLCP_ENOTFOUND && force)
         return c->json ? json_done(c, c->argv[optind], "absent") : XLCP_EXIT_OK;

@@ -65,6 +65,8 @@ int cmd_create(struct cli *c)
         {"snapshot-size", required_argument, NULL, 's'},
         {"skip-non-lvm", no_argument, NULL, OPT_SKIP_NON_LVM},
         {"json", no_argument, NULL, OPT_JSON},
+        {"group", required_argument, NULL, 'g'},
+        {"max-wait", required_argument, NULL, OPT_MAX_WAIT},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -72,7 +74,8 @@ int cmd_create(struct cli *c)
     xlcp_create_options opts;
     char id[XLCP_ID_MAX];
     int o, rc, dash_n = 0, dry = c->dry_run;
-    const char *old_name = NULL;
+    const char *old_name = NULL, *group = NULL;
+    unsigned int max_wait_ms = 0;
 
     if (xlcp_create_options_init(&opts, XLCP_CREATE_OPTIONS_VERSION) != 0) {
         errorf(c, "library does not support create options version %d",
@@ -86,8 +89,15 @@ int cmd_create(struct cli *c)
             break;
         }
     opt_reset();
-    while ((o = next_opt(c, ":nqs:vh", lo)) != -1) {
+    while ((o = next_opt(c, ":nqs:g:vh", lo)) != -1) {
         switch (o) {
+        case 'g':
+            group = optarg;
+            break;
+        case OPT_MAX_WAIT:
+            if (parse_seconds(optarg, &max_wait_ms) != 0 || max_wait_ms == 0)
+                return usage_error(c, "bad --max-wait '%s' (seconds)", optarg);
+            break;
         case 'v':
             c->verbose++;
             break;
@@ -152,6 +162,12 @@ int cmd_create(struct cli *c)
     } else if (dash_n) {
         dry = 1;
     }
+    if (max_wait_ms && !group)
+        return usage_error(c, "--max-wait only applies to --group");
+    if (group && dry)
+        return usage_error(c, "no dry run of a group checkpoint yet");
+    if (group)
+        return cli_group_create(c, group, &opts, max_wait_ms, c->json);
     if ((rc = positional(c, 1, 1, "<domain>")))
         return rc;
     if ((rc = need_ctx(c)))

@@ -34,6 +34,7 @@ struct cli {
     int json;    /* --json (global or the subcommand's): JSON on stdout, errors included */
     int quiet;   /* -q/--quiet (global): no progress, no notes */
     int dry_run; /* -N/--dry-run (global, as xl's -N): change nothing, say what would be done */
+    int group;   /* --group (info, verify, delete, restore): the argument names a group */
 };
 
 /* Long options without a short letter. */
@@ -53,6 +54,9 @@ enum {
     OPT_DRY_RUN,
     OPT_QUIESCE,
     OPT_DISK,
+    OPT_GROUP,
+    OPT_GROUPS,
+    OPT_MAX_WAIT,
 };
 
 /* The version of every JSON document the CLI prints (its "format_version" field); the
@@ -84,8 +88,8 @@ int show_help(struct cli *c);
 /* Options of a subcommand that takes none but --help: an exit code to return, or -1. */
 int help_only(struct cli *c);
 /* Options of a subcommand that has one flag (flag_opt, sets *flag; none if flag is NULL)
- * and --json (if lo has it) besides --help, then min..max positional arguments and the
- * library context: -1 to go on, or an exit code. */
+ * and --json and --group (if lo has them) besides --help, then min..max positional arguments and
+ * the library context: -1 to go on, or an exit code. */
 int flag_and_args(struct cli *c, const char *shortopts, const struct option *lo, int flag_opt,
                   int *flag, int min, int max, const char *what);
 /* "10", "2.5" (seconds) or "500ms" -> milliseconds. */
@@ -129,6 +133,16 @@ int cmd_delete(struct cli *c);   /* cli_catalog.c */
 int cmd_restore(struct cli *c);  /* cli_restore.c */
 int cmd_xs_check(struct cli *c); /* cli_xs.c */
 int cmd_recover(struct cli *c);  /* cli_recover.c */
-int cmd_prune(struct cli *c);    /* cli_prune.c */
+
+/* cli_group.c: the group forms (create --group, list --groups, info|verify|delete|restore
+ * --group). Each returns an exit code. */
+int cli_group_create(struct cli *c, const char *name, const xlcp_create_options *member,
+                     unsigned int max_wait_ms, int json);
+int cli_group_list(struct cli *c, const char *name, int json);
+int cli_group_info(struct cli *c, const char *group, int json, int xml);
+int cli_group_verify(struct cli *c, const char *group, unsigned int flags);
+int cli_group_delete(struct cli *c, const char *group, int force);
+int cli_group_restore(struct cli *c, const char *group, const xlcp_restore_options *opts);
+int cmd_prune(struct cli *c); /* cli_prune.c */
 
 #endif

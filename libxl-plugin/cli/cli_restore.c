@@ -14,6 +14,7 @@ int cmd_restore(struct cli *c)
         {"paused", no_argument, NULL, 'p'},
         {"disk", required_argument, NULL, OPT_DISK},
         {"json", no_argument, NULL, OPT_JSON},
+        {"group", no_argument, NULL, OPT_GROUP},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -63,6 +64,9 @@ int cmd_restore(struct cli *c)
         case OPT_JSON:
             c->json = 1;
             break;
+        case OPT_GROUP:
+            c->group = 1;
+            break;
         case 'h':
             return show_help(c);
         default:
@@ -73,10 +77,12 @@ int cmd_restore(struct cli *c)
         return usage_error(c, "--force only makes sense with --replace");
     if (opts.replace && opts.new_name)
         return usage_error(c, "--replace takes the original name; drop --name");
-    if ((rc = positional(c, 1, 1, "<id>")))
+    if ((rc = positional(c, 1, 1, c->group ? "<group id or name>" : "<id>")))
         return rc;
     if ((rc = need_ctx(c)))
         return rc;
+    if (c->group)
+        return cli_group_restore(c, c->argv[optind], &opts);
     rc = xlcp_restore(c->ctx, c->argv[optind], &opts, &domid);
     if (rc)
         return lib_error(c, rc);

@@ -260,6 +260,82 @@ int xlcp_restore_options_init(xlcp_restore_options *opts, unsigned int version);
 int xlcp_restore(xlcp_ctx *ctx, const char *id, const xlcp_restore_options *opts,
                  uint32_t *domid_out);
 
+/* ---- group checkpoints ------------------------------------------------------------ */
+
+/*
+ * A group checkpoint: several domains of this host checkpointed at one instant. Every
+ * member is prepared (locks, space, snapshot volumes armed) before any is touched; their
+ * memory is copied concurrently; no member resumes until every member has stopped and had
+ * its disks captured (so no message a guest sends after its checkpoint reaches another
+ * before that one's checkpoint); then all are committed, or none: one group manifest
+ * (group.xml, RelaxNG-validated) names the members' checkpoints. Any failure resumes
+ * every guest and removes every member's partial work. Each member is an ordinary
+ * checkpoint too (its manifest's group id says which group it belongs to).
+ */
+#define XLCP_GROUP_OPTIONS_VERSION 1
+typedef struct {
+    unsigned int version;
+    const char *name; /* the group's name, [A-Za-z0-9._-]{1,63}; required */
+    /* Options of every member's checkpoint (their group_id and progress are ignored);
+     * NULL: the defaults. */
+    const xlcp_create_options *member;
+    /* How long a member that has stopped and been captured waits, stopped, for the others
+     * before the group gives up and resumes all; milliseconds, default 10000. */
+    unsigned int max_wait_ms;
+} xlcp_group_options;
+#define XLCP_GROUP_OPTIONS_INIT                                                                    \
+    {                                                                                              \
+        XLCP_GROUP_OPTIONS_VERSION, NULL, NULL, 10000                                              \
+    }
+int xlcp_group_options_init(xlcp_group_options *opts, unsigned int version);
+
+#define XLCP_GROUP_MAX_MEMBERS 16
+/* Takes a group checkpoint of the n domains (names, domids or uuids); writes its id. */
+int xlcp_group_create(xlcp_ctx *ctx, const char *const *domains, size_t n,
+                      const xlcp_group_options *opts, char id_out[XLCP_ID_MAX]);
+
+typedef struct xlcp_group xlcp_group;
+/* One member of a group checkpoint. Instants are on the group's clock
+ * (xlcp_group_clock): nanoseconds, comparable between members of one group. */
+typedef struct {
+    const char *domain_name;
+    const char *domain_uuid;
+    const char *checkpoint_id; /* its own checkpoint (xlcp_checkpoint_open) */
+    uint64_t stopped_ns;       /* when it stopped */
+    uint64_t resumed_ns;       /* when it ran again */
+    uint64_t waited_ns;        /* of its stop: waiting for the other members */
+    /* its live copy started this much after the first member's, so that the copies reach
+     * their stop together (estimated from the member's last checkpoint); 0: at once */
+    uint64_t start_delay_ns;
+} xlcp_group_member_info;
+
+/* Opens a group checkpoint by id, or by name when exactly one group has that name. */
+int xlcp_group_open(xlcp_ctx *ctx, const char *id_or_name, xlcp_group **out);
+void xlcp_group_free(xlcp_group *g);
+const char *xlcp_group_id(const xlcp_group *g);
+const char *xlcp_group_name(const xlcp_group *g);
+const char *xlcp_group_created(const xlcp_group *g);
+/* "dom0-monotonic": CLOCK_MONOTONIC of dom0 (Xen's system time is not read). */
+const char *xlcp_group_clock(const xlcp_group *g);
+uint64_t xlcp_group_skew_ns(const xlcp_group *g);         /* spread of the stop instants */
+uint64_t xlcp_group_longest_stop_ns(const xlcp_group *g); /* the longest member stop */
+uint64_t xlcp_group_total_ns(const xlcp_group *g);
+size_t xlcp_group_member_count(const xlcp_group *g);
+const xlcp_group_member_info *xlcp_group_member(const xlcp_group *g, size_t i);
+const char *xlcp_group_manifest_xml(const xlcp_group *g);
+/* Ids of the group checkpoints, oldest first; of one name, or all when name is NULL. */
+int xlcp_group_list(xlcp_ctx *ctx, const char *name, char ***ids_out, size_t *count_out);
+/* Verifies the group manifest and every member (flags as xlcp_verify). */
+int xlcp_group_verify(xlcp_ctx *ctx, const char *id_or_name, unsigned int flags);
+/* Deletes every member's checkpoint, then the group. */
+int xlcp_group_delete(xlcp_ctx *ctx, const char *id_or_name);
+/* Restores every member paused (opts as xlcp_restore, new_name ignored: each member
+ * gets "<name>-<its checkpoint id>"), then unpauses them all together unless
+ * opts->paused. On failure the members already restored are destroyed. Writes up to
+ * max domids (in the order of the group's members). */
+int xlcp_group_restore(xlcp_ctx *ctx, const char *id_or_name, const xlcp_restore_options *opts,
+                       uint32_t *domids_out, size_t max);
+
 /* ---- leftovers of interrupted checkpoints ----------------------------------------- */
 
 #define XLCP_RECOVER_DRY_RUN 0x1u /* only show what would be done */

@@ -9,6 +9,11 @@
 #include "ctx.h"
 #include "engine.h"
 
+#define fail xlcp_api_fail
+#define need_hv xlcp_api_need_hv
+#define need_disk xlcp_api_need_disk
+#define usable xlcp_api_usable
+
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +26,7 @@ struct xlcp_checkpoint {
     xlcp_disk_info disks[XLCP_MAX_DISKS];
 };
 
-static int fail(xlcp_ctx *ctx, const struct xlcp_err *err)
+int xlcp_api_fail(xlcp_ctx *ctx, const struct xlcp_err *err)
 {
     ctx->last = *err;
     if (ctx->last.code == XLCP_OK)
@@ -29,7 +34,7 @@ static int fail(xlcp_ctx *ctx, const struct xlcp_err *err)
     return ctx->last.code;
 }
 
-static int need_hv(xlcp_ctx *ctx)
+int xlcp_api_need_hv(xlcp_ctx *ctx)
 {
     struct xlcp_err err;
 
@@ -42,7 +47,7 @@ static int need_hv(xlcp_ctx *ctx)
     return 0;
 }
 
-static int need_disk(xlcp_ctx *ctx)
+int xlcp_api_need_disk(xlcp_ctx *ctx)
 {
     struct xlcp_err err;
 
@@ -179,7 +184,7 @@ xlcp_step xlcp_last_error_step(const xlcp_ctx *ctx)
 }
 
 /* A context whose catalog could not be opened can only report that. */
-static int usable(xlcp_ctx *ctx)
+int xlcp_api_usable(xlcp_ctx *ctx)
 {
     if (!ctx)
         return XLCP_EINVAL;
@@ -412,6 +417,29 @@ int xlcp_verify(xlcp_ctx *ctx, const char *id, unsigned int flags)
     return rc ? fail(ctx, &err) : 0;
 }
 
+/* A member of a committed group is deleted with its group (xlcp_group_delete): alone,
+ * it would leave the group naming a checkpoint that is gone. */
+static int member_of_group(xlcp_ctx *ctx, const char *id, struct xlcp_err *err)
+{
+    const struct xlcp_store *st = &ctx->ports.store;
+    struct xlcp_manifest m;
+    char dir[XLCP_PATH_MAX];
+    char *xml = NULL;
+    int in_group = 0;
+
+    if (xlcp_engine_load(&ctx->ports, id, &m, dir, sizeof(dir), err) == 0 && m.group_id[0])
+        in_group = st->ops->group_get(st->self, XLCP_GROUP_MANIFEST, m.group_id, &xml, err) == 0;
+    free(xml);
+    xlcp_err_clear(err); /* unreadable or not found: the deletion says so */
+    if (in_group)
+        xlcp_err_set(err, XLCP_EBUSY,
+                     "checkpoint %s is a member of group %s: delete the group (delete --group "
+                     "%s)",
+                     id, m.group_id, m.group_id);
+    xlcp_manifest_free(&m);
+    return in_group ? XLCP_EBUSY : 0;
+}
+
 int xlcp_delete(xlcp_ctx *ctx, const char *id)
 {
     struct xlcp_err err;
@@ -420,7 +448,9 @@ int xlcp_delete(xlcp_ctx *ctx, const char *id)
     if ((rc = usable(ctx)) || (rc = need_disk(ctx)))
         return rc;
     xlcp_err_clear(&err);
-    rc = xlcp_engine_delete(&ctx->ports, id, &err);
+    rc = member_of_group(ctx, id, &err);
+    if (rc == 0)
+        rc = xlcp_engine_delete(&ctx->ports, id, &err);
     audit(ctx, &(struct xlcp_audit_rec){"delete", id, NULL, NULL, rc, err.msg, -1, -1, NULL});
     return rc ? fail(ctx, &err) : 0;
 }

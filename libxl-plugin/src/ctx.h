@@ -19,4 +19,12 @@ struct xlcp_ctx {
  * ports must outlive the context. */
 int xlcp_ctx_new_with_ports(xlcp_ctx **out, const struct xlcp_ports *ports);
 
+/* api.c, for the other files of the API (api_group.c): records err as the context's
+ * last error and returns its code; open the Xen / LVM adapters on first use; checks the
+ * context can be used (and clears its last error). Each returns 0 or an error code. */
+int xlcp_api_fail(xlcp_ctx *ctx, const struct xlcp_err *err);
+int xlcp_api_need_hv(xlcp_ctx *ctx);
+int xlcp_api_need_disk(xlcp_ctx *ctx);
+int xlcp_api_usable(xlcp_ctx *ctx);
+
 #endif

@@ -85,4 +85,39 @@ struct xlcp_prune_item {
 int xlcp_engine_prune(const struct xlcp_ports *p, const char *domain,
                       const struct xlcp_prune_rule *rule, int apply,
                       struct xlcp_prune_item **items_out, size_t *n_out, struct xlcp_err *err);
+
+/* Deletes checkpoint id; the caller holds its domain's lock. */
+int xlcp_engine_delete_locked(const struct xlcp_ports *p, const char *id, struct xlcp_err *err);
+
+/* ---- group checkpoints (engine_group.c, engine_group_catalog.c) ---- */
+
+struct xlcp_group_manifest;
+/* Takes a group checkpoint of domains[0..n-1]; member i reaches the world through
+ * mports[i] (its own hv and disk adapters, one store and clock for all). On success
+ * *out is the committed group manifest. */
+int xlcp_engine_group_create(const struct xlcp_ports *const *mports, size_t n,
+                             const char *const *domains, const xlcp_group_options *opts,
+                             struct xlcp_group_manifest *out, struct xlcp_err *err);
+/* Loads (validated) the group of that id, or the one group of that name. */
+int xlcp_engine_group_load(const struct xlcp_ports *p, const char *id_or_name,
+                           struct xlcp_group_manifest *g, struct xlcp_err *err);
+int xlcp_engine_group_verify(const struct xlcp_ports *p, const char *id_or_name, unsigned int flags,
+                             struct xlcp_err *err);
+int xlcp_engine_group_delete(const struct xlcp_ports *p, const char *id_or_name,
+                             struct xlcp_err *err);
+int xlcp_engine_group_restore(const struct xlcp_ports *p, const char *id_or_name,
+                              const xlcp_restore_options *opts, uint32_t *domids, size_t max,
+                              size_t *n_out, struct xlcp_err *err);
+/* What group runs that died left (their intent records, writer gone): a committed group
+ * only loses its record; otherwise every member checkpoint it committed is deleted (the
+ * members' own intent records undo the rest). Reports as xlcp_engine_recover. */
+int xlcp_engine_group_recover(const struct xlcp_ports *p, unsigned int flags, char **report,
+                              unsigned int *count, struct xlcp_err *err);
+/* Tests only: called at named points of a group run ("members-committed"); a nonzero
+ * return makes the run stop there as if the process had died (nothing undone). */
+extern int (*xlcp_engine_group_test_hook)(const char *point);
+
+/* engine_leftovers.c: appends one line to *report (if report is not NULL). */
+void xlcp_engine_say(char **report, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -140,7 +140,7 @@ static int uuid_of(const struct xlcp_ports *p, const char *id, char *uuid, size_
     return 0;
 }
 
-static int delete_locked(const struct xlcp_ports *p, const char *id, struct xlcp_err *err)
+int xlcp_engine_delete_locked(const struct xlcp_ports *p, const char *id, struct xlcp_err *err)
 {
     struct xlcp_manifest m;
     char dir[XLCP_PATH_MAX];
@@ -192,7 +192,7 @@ int xlcp_engine_delete(const struct xlcp_ports *p, const char *id, struct xlcp_e
         rc = CALL(&p->store, lock, uuid, &lock, err);
     if (rc)
         return rc;
-    rc = delete_locked(p, id, err);
+    rc = xlcp_engine_delete_locked(p, id, err);
     p->store.ops->unlock(p->store.self, lock);
     return rc;
 }

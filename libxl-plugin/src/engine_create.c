@@ -313,7 +313,7 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
 
     memset(&st, 0, sizeof(st));
     r->m->live = r->opts->live;
-    rc = xlcp_run_start_arming(r, err);
+    rc = r->armed_early ? 0 : xlcp_run_start_arming(r, err);
     /* A copy that is not live stops the guest at once: arm first, while it runs, rather
      * than inside its pause (where the capture would wait for it). */
     if (rc == 0 && !r->opts->live)
@@ -374,12 +374,23 @@ static int step_suspend(struct run *r, struct xlcp_err *err)
 
 static int step_resume(struct run *r, struct xlcp_err *err)
 {
-    int rc = CALL(HV(r->p), resume, &r->dom, err);
+    int rc;
 
+    /* A member of a group: the consistency rule, no member resumes before every member
+     * has stopped and had its disks captured (engine_group.c). */
+    if (r->group) {
+        uint64_t t = now(r);
+        rc = xlcp_group_sync_captured(r->group, r->member, err);
+        r->waited_ns = now(r) - t;
+        if (rc)
+            return rc;
+    }
+    rc = CALL(HV(r->p), resume, &r->dom, err);
     if (rc)
         return rc;
     r->suspended = 0;
-    r->m->downtime_ns = now(r) - r->suspended_at;
+    r->resumed_at = now(r);
+    r->m->downtime_ns = r->resumed_at - r->suspended_at;
     rc = xlcp_run_mark(r, XLCP_MARK_RESUMED, err);
     if (rc)
         return rc;
@@ -473,102 +484,91 @@ static const struct {
     {XLCP_STEP_COMMIT, "writing manifest", step_commit},
 };
 
-/* ---- unwinding ------------------------------------------------------------------- */
+/* ---- one run, in phases (xlcp_engine_create, and engine_group.c for each member) ---- */
 
-/* Undo what the run did, after a failure. Appends what could not be undone. */
-static void unwind(struct run *r, struct xlcp_err *err)
+void xlcp_run_init(struct run *r, const struct xlcp_ports *p, const xlcp_create_options *opts,
+                   struct xlcp_manifest *out)
+{
+    memset(r, 0, sizeof(*r));
+    r->p = p;
+    r->opts = opts;
+    r->m = out;
+    r->mem_fd = -1;
+    r->step = XLCP_STEP_NONE;
+    xlcp_manifest_init(out);
+}
+
+int xlcp_run_prepare(struct run *r, const char *domain, struct xlcp_err *err)
 {
     const struct xlcp_ports *p = r->p;
-    struct xlcp_err e2;
+    struct xlcp_manifest *out = r->m;
+    int rc;
 
-    int left = 0;       /* a volume this run made is still there */
-    int guest_left = 0; /* the guest may still be suspended by this run */
+    xlcp_err_clear(err);
+    if (!domain || !*domain)
+        return xlcp_err_set(err, XLCP_EINVAL, "no domain given");
+    if (!r->opts || r->opts->version != XLCP_CREATE_OPTIONS_VERSION)
+        return xlcp_err_set(err, XLCP_EINVAL, "create options of unknown version");
 
-    /* The guest first: an arming thread still busy (LVM slow) must not keep it stopped. */
-    if (r->suspended) {
-        enum xlcp_domstate st = XLCP_DOM_SUSPENDED;
-        int src;
+    r->t0 = now(r);
+    iso_time(p->clock.ops->wall_ns(p->clock.self), out->created, sizeof(out->created));
+    snprintf(out->tool_version, sizeof(out->tool_version), "%s", XLCP_VERSION_STRING);
+    if (r->opts->name)
+        snprintf(out->name, sizeof(out->name), "%s", r->opts->name);
+    if (r->opts->group_id)
+        snprintf(out->group_id, sizeof(out->group_id), "%s", r->opts->group_id);
 
-        xlcp_err_clear(&e2);
-        /* Resume only a guest that really is suspended; a failed save may not have. */
-        src = CALL(HV(p), state, &r->dom, &st, &e2);
-        /* a guest that crashed is not ours to resume: say so rather than that the resume
-         * failed, or that it did not answer */
-        if (src == XLCP_ENOTFOUND) {
-            xlcp_err_prefix(err, "the domain went away meanwhile (crashed, rebooted or "
-                                 "destroyed); first error");
-        } else if (src == 0 && st == XLCP_DOM_CRASHED) {
-            xlcp_err_prefix(err, "the guest crashed meanwhile (Xen's shutdown reason: crash; "
-                                 "see `xl dmesg` and the guest's console); first error");
-        } else if (src == 0 && st == XLCP_DOM_SHUTDOWN) {
-            xlcp_err_prefix(err, "the guest shut down meanwhile; first error");
-        } else if (src != 0 || st == XLCP_DOM_SUSPENDED) {
-            xlcp_err_clear(&e2);
-            if (CALL(HV(p), resume, &r->dom, &e2) != 0) {
-                xlcp_err_prefix(err, "GUEST LEFT SUSPENDED (resume failed: %s); first error",
-                                e2.msg);
-                guest_left = 1; /* the record and its mark let `recover` resume it */
-            }
-        }
-        r->suspended = 0;
+    enter(r, XLCP_STEP_PREPARE, "checking domain, disks and space");
+    rc = step_prepare(r, domain, err);
+    if (rc == 0) {
+        snprintf(out->dom_name, sizeof(out->dom_name), "%s", r->dom.name);
+        snprintf(out->dom_uuid, sizeof(out->dom_uuid), "%s", r->dom.uuid);
+        out->domid = r->dom.domid;
+        out->memory_kib = r->dom.memory_kib;
     }
-    if (r->marked && !guest_left) {
-        xlcp_err_clear(&e2);
-        if (xlcp_run_mark(r, XLCP_MARK_RESUMED, &e2) != 0)
-            guest_left = 1; /* keep the record; its mark still reads suspended */
+    return rc;
+}
+
+int xlcp_run_steps(struct run *r, xlcp_step first, xlcp_step last, struct xlcp_err *err)
+{
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < sizeof(steps) / sizeof(steps[0]); i++) {
+        if (steps[i].step < first || steps[i].step > last)
+            continue;
+        /* a group whose member failed: the others stop before their next step */
+        if (r->group && xlcp_group_sync_failed(r->group))
+            return xlcp_err_set(err, XLCP_ESTATE, "%s", XLCP_GROUP_ABORTED);
+        enter(r, steps[i].step, steps[i].what);
+        rc = steps[i].run(r, err);
     }
-    if (r->frozen != FROZEN_NO) {
-        int trc;
-        xlcp_err_clear(&e2);
-        trc = CALL(HV(p), thaw, &r->dom, &e2);
-        if (trc != 0 && !(trc == XLCP_ETIMEDOUT && r->frozen == FROZEN_MAYBE))
-            xlcp_err_prefix(err, "guest filesystems may stay frozen (thaw failed: %s); first error",
-                            e2.msg);
-        r->frozen = FROZEN_NO;
+    return rc;
+}
+
+void xlcp_run_fail(struct run *r, const char *domain, int rc, struct xlcp_err *err)
+{
+    xlcp_step failed = r->step;
+
+    if (err->code == XLCP_OK)
+        xlcp_err_set(err, rc, "failed");
+    xlcp_run_unwind(r, err);
+    xlcp_err_prefix(err, "domain '%s' step %s", r->dom.name[0] ? r->dom.name : domain,
+                    xlcp_step_name(failed));
+    err->code = rc;
+    err->step = failed;
+}
+
+void xlcp_run_end(struct run *r, int rc)
+{
+    if (rc == 0)
+        enter(r, XLCP_STEP_NONE, NULL);
+    if (r->lock)
+        r->p->store.ops->unlock(r->p->store.self, r->lock);
+    r->lock = NULL;
+    if (rc) {
+        xlcp_manifest_free(r->m);
+        xlcp_manifest_init(r->m);
     }
-    /* The threads touch the snapshots: let them finish before they are removed. */
-    if (r->armer_running)
-        xlcp_run_join_arming(r, 0, &e2);
-    if (r->completer_running) {
-        pthread_join(r->completer, NULL);
-        r->completer_running = 0;
-    }
-    for (int i = r->nsnaps - 1; i >= 0; i--) {
-        xlcp_err_clear(&e2);
-        if (r->snap_state[i] == SNAP_CAPTURED && CALL(&p->disk, release, &r->snaps[i], &e2) != 0)
-            xlcp_err_prefix(err, "writes to %s/%s may stay held (release failed: %s); first error",
-                            r->vols[i].vg, r->vols[i].lv, e2.msg);
-        xlcp_err_clear(&e2);
-        if (r->snaps[i].lv[0] && CALL(&p->disk, remove, &r->snaps[i], &e2) != 0) {
-            xlcp_err_prefix(err, "snapshot %s/%s left behind (%s); first error", r->snaps[i].vg,
-                            r->snaps[i].lv, e2.msg);
-            left = 1;
-        }
-        r->snap_state[i] = 0;
-    }
-    r->nsnaps = 0;
-    if (r->sink) {
-        xlcp_image_sink_cancel(r->sink);
-        r->sink = NULL;
-    }
-    if (r->mem_fd >= 0) {
-        close(r->mem_fd);
-        r->mem_fd = -1;
-    }
-    if (r->txn) {
-        p->store.ops->abort(p->store.self, r->txn, left);
-        r->txn = NULL;
-    }
-    if (r->intent && (left || guest_left)) {
-        xlcp_err_prefix(err, "its intent record keeps what is left for the next checkpoint of "
-                             "the domain or `xl checkpoint recover`; first error");
-    } else if (r->intent) {
-        xlcp_err_clear(&e2);
-        if (CALL(&p->store, leftover_remove, r->dom.uuid, r->m->id, &e2) != 0)
-            xlcp_err_prefix(err, "intent record of %s left behind (%s); first error", r->m->id,
-                            e2.msg);
-    }
-    r->intent = 0;
 }
 
 int xlcp_engine_create(const struct xlcp_ports *p, const char *domain,
@@ -578,57 +578,14 @@ int xlcp_engine_create(const struct xlcp_ports *p, const char *domain,
     struct run r;
     int rc;
 
-    xlcp_err_clear(err);
-    memset(&r, 0, sizeof(r));
-    r.p = p;
-    r.opts = opts;
-    r.m = out;
-    r.mem_fd = -1;
-    r.step = XLCP_STEP_NONE;
-    xlcp_manifest_init(out);
-    if (!domain || !*domain)
-        return xlcp_err_set(err, XLCP_EINVAL, "no domain given");
-    if (!opts || opts->version != XLCP_CREATE_OPTIONS_VERSION)
-        return xlcp_err_set(err, XLCP_EINVAL, "create options of unknown version");
-
-    r.t0 = now(&r);
-    iso_time(p->clock.ops->wall_ns(p->clock.self), out->created, sizeof(out->created));
-    snprintf(out->tool_version, sizeof(out->tool_version), "%s", XLCP_VERSION_STRING);
-    if (opts->name)
-        snprintf(out->name, sizeof(out->name), "%s", opts->name);
-    if (opts->group_id)
-        snprintf(out->group_id, sizeof(out->group_id), "%s", opts->group_id);
-
-    enter(&r, XLCP_STEP_PREPARE, "checking domain, disks and space");
-    rc = step_prepare(&r, domain, err);
-    if (rc == 0) {
-        snprintf(out->dom_name, sizeof(out->dom_name), "%s", r.dom.name);
-        snprintf(out->dom_uuid, sizeof(out->dom_uuid), "%s", r.dom.uuid);
-        out->domid = r.dom.domid;
-        out->memory_kib = r.dom.memory_kib;
-    }
-    for (size_t i = 0; rc == 0 && i < sizeof(steps) / sizeof(steps[0]); i++) {
-        enter(&r, steps[i].step, steps[i].what);
-        rc = steps[i].run(&r, err);
-    }
-
-    if (rc) {
-        xlcp_step failed = r.step;
-        if (err->code == XLCP_OK)
-            xlcp_err_set(err, rc, "failed");
-        unwind(&r, err);
-        xlcp_err_prefix(err, "domain '%s' step %s", r.dom.name[0] ? r.dom.name : domain,
-                        xlcp_step_name(failed));
-        err->code = rc;
-        err->step = failed;
-    } else {
-        enter(&r, XLCP_STEP_NONE, NULL);
-    }
-    if (r.lock)
-        p->store.ops->unlock(p->store.self, r.lock);
-    if (rc) {
-        xlcp_manifest_free(out);
-        xlcp_manifest_init(out);
-    }
+    xlcp_run_init(&r, p, opts, out);
+    rc = xlcp_run_prepare(&r, domain, err);
+    if (rc == XLCP_EINVAL && r.step == XLCP_STEP_NONE)
+        return rc; /* bad arguments: nothing started */
+    if (rc == 0)
+        rc = xlcp_run_steps(&r, XLCP_STEP_QUIESCE, XLCP_STEP_COMMIT, err);
+    if (rc)
+        xlcp_run_fail(&r, domain, rc, err);
+    xlcp_run_end(&r, rc);
     return rc;
 }

@@ -24,8 +24,8 @@
 #define CALL(port, op, ...) ((port)->ops->op((port)->self, __VA_ARGS__))
 
 /* Appends one line to *report (if report is not NULL). */
-static void say(char **report, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(char **report, const char *fmt, ...)
+#define say xlcp_engine_say
+void xlcp_engine_say(char **report, const char *fmt, ...)
 {
     size_t old = report && *report ? strlen(*report) : 0;
     va_list ap;
@@ -270,6 +270,12 @@ int xlcp_engine_recover(const struct xlcp_ports *p, const char *domain, unsigned
     xlcp_err_clear(err);
     *report_out = NULL;
     *count_out = 0;
+    /* group runs that died first: a member checkpoint they committed goes with them */
+    rc = xlcp_engine_group_recover(p, flags, &report, &count, err);
+    if (rc) {
+        free(report);
+        return xlcp_err_prefix(err, "recover");
+    }
     if (domain) {
         struct xlcp_domain dom;
         rc = CALL(&p->hv, lookup, domain, &dom, err);

@@ -20,7 +20,11 @@
  * a pthread_create or pthread_join (or the hv's promise that save() returns only after
  * on_suspended has returned), which orders the writes before the reads:
  *
- *   main        the caller of xlcp_engine_create: every step, and the unwind.
+ *   main        the caller of xlcp_engine_create: every step, and the unwind. In a group
+ *               checkpoint (engine_group.c) the group's thread does prepare, arming's
+ *               start and join, commit and the unwind of members that did not fail; the
+ *               member's own thread (from its pthread_create to its join) the steps from
+ *               quiesce to thaw and its unwind when it fails. Never both at once.
  *   arming      arm_all (engine_snap.c), from xlcp_run_start_arming until
  *               xlcp_run_join_arming: writes snaps[], snap_state[], nsnaps, arm_rc,
  *               arm_err. The main thread reads them only after the join.
@@ -87,6 +91,13 @@ struct run {
     int early_rc;   /* its failure, with the step it failed in */
     xlcp_step early_step;
     struct xlcp_err early_err;
+    /* A member of a group checkpoint (engine_group.c), NULL otherwise. Set before the
+     * steps start; the sync object is shared by every member (engine_group.c says how). */
+    struct xlcp_group_sync *group;
+    int member;          /* its index in the group */
+    int armed_early;     /* the group driver armed the snapshots before any member was touched */
+    uint64_t resumed_at; /* now() right after the resume (main thread) */
+    uint64_t waited_ns;  /* stopped and captured, waiting for the other members */
 };
 
 enum { SNAP_ARMED = 1, SNAP_CAPTURED, SNAP_COMPLETE };
@@ -96,6 +107,28 @@ static inline uint64_t now(const struct run *r)
 {
     return r->p->clock.ops->now_ns(r->p->clock.self);
 }
+
+/* One run in phases (engine_create.c): xlcp_engine_create is init, prepare, steps from
+ * quiesce to commit, fail (on error), end. The group driver (engine_group.c) runs them
+ * for each member, the steps in two parts (to thaw in a thread per member, then commit). */
+void xlcp_run_init(struct run *r, const struct xlcp_ports *p, const xlcp_create_options *opts,
+                   struct xlcp_manifest *out);
+int xlcp_run_prepare(struct run *r, const char *domain, struct xlcp_err *err);
+int xlcp_run_steps(struct run *r, xlcp_step first, xlcp_step last, struct xlcp_err *err);
+/* After a failure: undoes what the run did (engine_unwind.c) and names domain and step. */
+void xlcp_run_fail(struct run *r, const char *domain, int rc, struct xlcp_err *err);
+void xlcp_run_unwind(struct run *r, struct xlcp_err *err);
+/* Releases the lock; on failure (rc != 0) frees the manifest. */
+void xlcp_run_end(struct run *r, int rc);
+
+/* engine_group.c: the consistency rule. A member's thread calls sync_captured once its
+ * guest has stopped and its disks are captured, before it resumes the guest: it returns 0
+ * once every member got there, or an error as soon as a member has failed. sync_failed is
+ * 1 once a member has failed (the others stop before their next step). */
+struct xlcp_group_sync;
+#define XLCP_GROUP_ABORTED "stopped: another member of the group failed"
+int xlcp_group_sync_captured(struct xlcp_group_sync *g, int member, struct xlcp_err *err);
+int xlcp_group_sync_failed(struct xlcp_group_sync *g);
 
 /* engine_snap.c: arming (before the pause), capture (inside it), completion (after it). */
 int xlcp_run_start_arming(struct run *r, struct xlcp_err *err);

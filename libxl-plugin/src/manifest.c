@@ -53,20 +53,26 @@ static void collect_error(void *arg, xmlErrorPtr e)
 
 static int validate(xmlDocPtr doc, const char *what, struct xlcp_err *err)
 {
+    return xlcp_xml_validate(doc, xlcp_manifest_rng, what, err);
+}
+
+int xlcp_xml_validate(void *xml_doc, const char *rng, const char *what, struct xlcp_err *err)
+{
+    xmlDocPtr doc = xml_doc;
     struct errbuf eb = {{0}};
     xmlRelaxNGParserCtxtPtr pctx;
     xmlRelaxNGPtr schema = NULL;
     xmlRelaxNGValidCtxtPtr vctx = NULL;
     int rc = -1;
 
-    pctx = xmlRelaxNGNewMemParserCtxt(xlcp_manifest_rng, (int)strlen(xlcp_manifest_rng));
+    pctx = xmlRelaxNGNewMemParserCtxt(rng, (int)strlen(rng));
     if (pctx) {
         xmlRelaxNGSetParserStructuredErrors(pctx, collect_error, &eb);
         schema = xmlRelaxNGParse(pctx);
         xmlRelaxNGFreeParserCtxt(pctx);
     }
     if (!schema)
-        return xlcp_err_set(err, XLCP_EINTERNAL, "manifest schema does not load: %s", eb.msg);
+        return xlcp_err_set(err, XLCP_EINTERNAL, "%s: schema does not load: %s", what, eb.msg);
     vctx = xmlRelaxNGNewValidCtxt(schema);
     if (vctx) {
         xmlRelaxNGSetValidStructuredErrors(vctx, collect_error, &eb);
@@ -75,7 +81,7 @@ static int validate(xmlDocPtr doc, const char *what, struct xlcp_err *err)
     }
     xmlRelaxNGFree(schema);
     if (rc != 0)
-        return xlcp_err_set(err, XLCP_ECORRUPT, "%s: does not match the manifest schema: %s", what,
+        return xlcp_err_set(err, XLCP_ECORRUPT, "%s: does not match its schema: %s", what,
                             eb.msg[0] ? eb.msg : "invalid");
     return 0;
 }

@@ -73,4 +73,8 @@ int xlcp_manifest_to_xml(const struct xlcp_manifest *m, char **xml_out, struct x
  * and the cause on any problem. */
 int xlcp_manifest_read(const char *path, struct xlcp_manifest *m, struct xlcp_err *err);
 
+/* Validates a libxml2 document (xmlDocPtr) against the RelaxNG schema text rng;
+ * XLCP_ECORRUPT naming `what` and the first violation. */
+int xlcp_xml_validate(void *xml_doc, const char *rng, const char *what, struct xlcp_err *err);
+
 #endif

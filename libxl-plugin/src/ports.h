@@ -281,6 +281,11 @@ struct xlcp_leftover {
     int64_t suspended_at_ns; /* wall clock of the suspend, 0 if unknown */
 };
 
+enum xlcp_group_kind {
+    XLCP_GROUP_MANIFEST = 0, /* a committed group checkpoint */
+    XLCP_GROUP_INTENT,       /* a group run under way (or interrupted) */
+};
+
 struct xlcp_store_ops {
     /* Per-domain lock, one for every catalog (in the run directory, $XLCP_RUN_DIR or
      * /run/xl-checkpoint); XLCP_EBUSY when another process holds it. Taken by every
@@ -321,6 +326,20 @@ struct xlcp_store_ops {
     /* Bytes an unprivileged writer may still write under the catalog root; its path in
      * where (for messages). */
     int (*free_bytes)(void *self, uint64_t *out, char *where, size_t len, struct xlcp_err *err);
+    /* Group checkpoints (engine_group.c), in <root>/.groups/ (never listed as a domain):
+     * a group manifest is <gid>/group.xml, written under .tmp-<gid>/, fsync'd and renamed;
+     * a group's intent record is .intent-<gid>, written (fsync'd, atomically renamed) before
+     * any member is touched and removed once the group is committed or undone.
+     * put writes `text` (len bytes) as the kind's file of gid (XLCP_EBUSY if it exists);
+     * get reads it (malloc'd, NUL-terminated; XLCP_ENOTFOUND if absent); drop removes it
+     * (XLCP_ENOTFOUND if absent); list gives the gids that have one, sorted. */
+    int (*group_put)(void *self, enum xlcp_group_kind kind, const char *gid, const char *text,
+                     size_t len, struct xlcp_err *err);
+    int (*group_get)(void *self, enum xlcp_group_kind kind, const char *gid, char **text_out,
+                     struct xlcp_err *err);
+    int (*group_drop)(void *self, enum xlcp_group_kind kind, const char *gid, struct xlcp_err *err);
+    int (*group_list)(void *self, enum xlcp_group_kind kind, char ***gids_out, size_t *n_out,
+                      struct xlcp_err *err);
 };
 
 struct xlcp_store {

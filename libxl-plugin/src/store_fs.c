@@ -341,6 +341,10 @@ static const struct xlcp_store_ops fs_ops = {
     .list = fs_list,
     .remove = fs_remove,
     .free_bytes = fs_free_bytes,
+    .group_put = xlcp_fs_group_put,
+    .group_get = xlcp_fs_group_get,
+    .group_drop = xlcp_fs_group_drop,
+    .group_list = xlcp_fs_group_list,
 };
 
 int xlcp_store_fs_open(struct xlcp_store *out, const char *root, struct xlcp_err *err)

@@ -35,4 +35,15 @@ int xlcp_fs_leftovers(void *self, const char *uuid, struct xlcp_leftover **out, 
                       struct xlcp_err *err);
 int xlcp_fs_leftover_remove(void *self, const char *uuid, const char *id, struct xlcp_err *err);
 
+/* ---- store_group.c: the store's group_* ops (ports.h) ---- */
+
+int xlcp_fs_group_put(void *self, enum xlcp_group_kind kind, const char *gid, const char *text,
+                      size_t len, struct xlcp_err *err);
+int xlcp_fs_group_get(void *self, enum xlcp_group_kind kind, const char *gid, char **text_out,
+                      struct xlcp_err *err);
+int xlcp_fs_group_drop(void *self, enum xlcp_group_kind kind, const char *gid,
+                       struct xlcp_err *err);
+int xlcp_fs_group_list(void *self, enum xlcp_group_kind kind, char ***gids_out, size_t *n_out,
+                       struct xlcp_err *err);
+
 #endif

@@ -39,9 +39,13 @@ void fake_fail(struct fake_world *w, const char *op, int code, int times)
         }
 }
 
-/* The engine finishes snapshots in a thread of its own: the log, the fault table and
- * the volume table are shared with it. */
-static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
+/* The engine finishes snapshots in a thread of its own, and a group checkpoint runs one
+ * thread per member on the same world: the log, the fault table, the volume table, the
+ * domains' suspended flags and the clock are shared. Recursive: an op that holds it may
+ * log and check its fault. Never held across a call back into the engine. */
+static pthread_mutex_t fake_mu = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+#define LOCK() pthread_mutex_lock(&fake_mu)
+#define UNLOCK() pthread_mutex_unlock(&fake_mu)
 
 static void vlogf(struct fake_world *w, const char *fmt, va_list ap)
 {
@@ -268,9 +272,16 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
         d->used = 0; /* as libxl sees a domain that crashed and was rebooted: gone */
         return xlcp_err_set(err, XLCP_EHV, "domain did not respond to suspend request");
     }
+    if (d->stop_delay_ms)
+        usleep(d->stop_delay_ms * 1000u); /* a late member of a group */
     /* Worst case for the engine: the fault hits after the guest stopped. */
+    LOCK();
+    if (live && !d->no_logdirty)
+        w->now_ns += d->precopy_ns;
     d->suspended = 1;
     st->suspended_at_ns = w->now_ns;
+    UNLOCK();
+    logf_(w, "hv.stopped %s", dom->name);
     if (on_suspended && !w->no_suspend_callback)
         on_suspended(arg);
     rc = fault(w, "hv.save", err);
@@ -283,12 +294,16 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
         if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
             return xlcp_err_set(err, XLCP_EIO, "write failed");
     }
+    LOCK();
     w->now_ns += 5000000; /* the copy takes 5 ms */
+    UNLOCK();
     snprintf(st->suspend_path, sizeof(st->suspend_path), "%s", d->has_module ? "light" : "stock");
     st->live = live && !d->no_logdirty;
     if (live && d->no_logdirty)
         snprintf(st->live_note, sizeof(st->live_note), "no log-dirty support: copied paused");
+    LOCK();
     w->now_ns += 1000000;
+    UNLOCK();
     return 0;
 }
 
@@ -323,11 +338,15 @@ static int hv_resume(void *self, const struct xlcp_domain *dom, struct xlcp_err 
 
     logf_(w, "hv.resume %s", dom->name);
     FAULT(w, "hv.resume");
-    if (!d || !d->suspended)
+    LOCK();
+    if (!d || !d->suspended) {
+        UNLOCK();
         return xlcp_err_set(err, XLCP_ESTATE, "guest is not suspended");
+    }
     d->suspended = 0;
     d->resumes++;
     w->now_ns += 2000000;
+    UNLOCK();
     return 0;
 }
 
@@ -535,17 +554,30 @@ static int any_suspended(const struct fake_world *w)
 
 /* Thin: the snapshot volume is made at arm time (empty), filled at capture. Thick: it is
  * made at complete time; capture holds the origin's writes until then. */
+static int disk_arm_locked(struct fake_world *w, const struct xlcp_volume *vol, const char *name,
+                           const char *tag, struct xlcp_snapshot *out, struct xlcp_err *err);
 static int disk_arm(void *self, const struct xlcp_volume *vol, const char *name, const char *policy,
                     const char *tag, struct xlcp_snapshot *out, struct xlcp_err *err)
 {
     struct fake_world *w = self;
-    struct fake_vol *s;
+    int rc;
 
     (void)policy;
     logf_(w, "disk.arm %s/%s", vol->vg, vol->lv);
     FAULT(w, "disk.arm");
     if (w->arm_delay_ms)
         usleep(w->arm_delay_ms * 1000u); /* LVM taking its time */
+    LOCK();
+    rc = disk_arm_locked(w, vol, name, tag, out, err);
+    UNLOCK();
+    return rc;
+}
+
+static int disk_arm_locked(struct fake_world *w, const struct xlcp_volume *vol, const char *name,
+                           const char *tag, struct xlcp_snapshot *out, struct xlcp_err *err)
+{
+    struct fake_vol *s;
+
     if (vol_by_name(w, vol->vg, name))
         return xlcp_err_set(err, XLCP_EDISK, "LV %s/%s exists", vol->vg, name);
     if (snap_size(vol) > w->vg_free_bytes)
@@ -577,7 +609,7 @@ static int disk_arm(void *self, const struct xlcp_volume *vol, const char *name,
     return 0;
 }
 
-static int disk_capture(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
+static int disk_capture_u(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
 {
     struct fake_world *w = self;
     struct fake_vol *v;
@@ -646,7 +678,7 @@ static int disk_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err
     return 0;
 }
 
-static int disk_release(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
+static int disk_release_u(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
 {
     struct fake_world *w = self;
     struct fake_vol *o;
@@ -659,7 +691,7 @@ static int disk_release(void *self, struct xlcp_snapshot *snap, struct xlcp_err 
     return 0;
 }
 
-static int disk_remove(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err)
+static int disk_remove_u(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err)
 {
     struct fake_world *w = self;
     struct fake_vol *s;
@@ -677,7 +709,7 @@ static int disk_remove(void *self, const struct xlcp_snapshot *snap, struct xlcp
     return 0;
 }
 
-static int disk_exists(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err)
+static int disk_exists_u(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err)
 {
     struct fake_world *w = self;
 
@@ -738,6 +770,40 @@ static int disk_check(void *self, const struct xlcp_snapshot *snap, char *why, s
         return 0;
     }
     return 1;
+}
+
+/* The ops above that touch the volume table, under the world's lock. */
+static int disk_capture(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
+{
+    int rc;
+    LOCK();
+    rc = disk_capture_u(self, snap, err);
+    UNLOCK();
+    return rc;
+}
+static int disk_release(void *self, struct xlcp_snapshot *snap, struct xlcp_err *err)
+{
+    int rc;
+    LOCK();
+    rc = disk_release_u(self, snap, err);
+    UNLOCK();
+    return rc;
+}
+static int disk_remove(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err)
+{
+    int rc;
+    LOCK();
+    rc = disk_remove_u(self, snap, err);
+    UNLOCK();
+    return rc;
+}
+static int disk_exists(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err)
+{
+    int rc;
+    LOCK();
+    rc = disk_exists_u(self, snap, err);
+    UNLOCK();
+    return rc;
 }
 
 static const struct xlcp_disk_ops fake_disk_ops = {
@@ -859,6 +925,35 @@ static int st_free_bytes(void *self, uint64_t *out, char *where, size_t len, str
     return REAL(fs)->free_bytes(fs->real.self, out, where, len, err);
 }
 
+static int st_group_put(void *self, enum xlcp_group_kind kind, const char *gid, const char *text,
+                        size_t len, struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    logf_(fs->w, "store.group_put %s", kind == XLCP_GROUP_MANIFEST ? "manifest" : "intent");
+    FAULT(fs->w, "store.group_put");
+    return REAL(fs)->group_put(fs->real.self, kind, gid, text, len, err);
+}
+static int st_group_get(void *self, enum xlcp_group_kind kind, const char *gid, char **text,
+                        struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    FAULT(fs->w, "store.group_get");
+    return REAL(fs)->group_get(fs->real.self, kind, gid, text, err);
+}
+static int st_group_drop(void *self, enum xlcp_group_kind kind, const char *gid,
+                         struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    FAULT(fs->w, "store.group_drop");
+    return REAL(fs)->group_drop(fs->real.self, kind, gid, err);
+}
+static int st_group_list(void *self, enum xlcp_group_kind kind, char ***gids, size_t *n,
+                         struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    return REAL(fs)->group_list(fs->real.self, kind, gids, n, err);
+}
+
 static const struct xlcp_store_ops fake_store_ops = {
     .lock = st_lock,
     .unlock = st_unlock,
@@ -874,6 +969,10 @@ static const struct xlcp_store_ops fake_store_ops = {
     .list = st_list,
     .remove = st_remove,
     .free_bytes = st_free_bytes,
+    .group_put = st_group_put,
+    .group_get = st_group_get,
+    .group_drop = st_group_drop,
+    .group_list = st_group_list,
 };
 
 /* ---- clock --------------------------------------------------------------------- */
@@ -881,17 +980,27 @@ static const struct xlcp_store_ops fake_store_ops = {
 static uint64_t ck_now(void *self)
 {
     struct fake_world *w = self;
-    return w->now_ns; /* time moves only where a fake says an action takes time, or a sleep */
+    uint64_t t;
+    LOCK();
+    t = w->now_ns; /* time moves only where a fake says an action takes time, or a sleep */
+    UNLOCK();
+    return t;
 }
 static int64_t ck_wall(void *self)
 {
     struct fake_world *w = self;
-    return w->wall_ns + (int64_t)w->now_ns;
+    int64_t t;
+    LOCK();
+    t = w->wall_ns + (int64_t)w->now_ns;
+    UNLOCK();
+    return t;
 }
 static void ck_sleep(void *self, uint64_t ns)
 {
     struct fake_world *w = self;
+    LOCK();
     w->now_ns += ns;
+    UNLOCK();
 }
 
 static const struct xlcp_clock_ops fake_clock_ops = {

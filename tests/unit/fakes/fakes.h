@@ -28,7 +28,9 @@ struct fake_dom {
     int crashes;     /* the guest crashes during the save (kept, as on_crash=preserve); 2: it
                       * powers off instead */
     int no_logdirty; /* the hypervisor cannot track dirty pages: no live copy */
-    int resumes;     /* how many times resume was called */
+    unsigned int stop_delay_ms; /* the save stops the guest only after this long (real time) */
+    uint64_t precopy_ns;        /* a live copy's rounds before the stop (fake clock) */
+    int resumes;                /* how many times resume was called */
     int thaws;
     uint64_t memory_pattern; /* content written into images: changes image digests */
     /* The guest's protocol nodes as xs-check reads them (fake_xs_set). */

@@ -1,0 +1,279 @@
+/*
+ * api_group.c - the public API of group checkpoints (xlcheckpoint.h, "group
+ * checkpoints") on top of engine_group.c and engine_group_catalog.c.
+ *
+ * The members of a group run concurrently, each with its own Xen and LVM adapters (a
+ * libxl context, its save watcher and guardian, the LVM adapter's holds are per adapter,
+ * not shareable between concurrent checkpoints); the catalog and the clock are shared.
+ * A context on caller-owned ports (tests) uses its ports for every member.
+ */
+#include "audit.h"
+#include "ctx.h"
+#include "engine.h"
+#include "group_manifest.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Audit lines from contexts on the real adapters only (as api.c). */
+static void audit(const xlcp_ctx *ctx, const struct xlcp_audit_rec *rec)
+{
+    if (ctx && ctx->owns_ports)
+        xlcp_audit(rec);
+}
+
+struct xlcp_group {
+    struct xlcp_group_manifest g;
+    char *xml;
+    xlcp_group_member_info members[XLCP_GROUP_MAX];
+};
+
+int xlcp_group_options_init(xlcp_group_options *opts, unsigned int version)
+{
+    xlcp_group_options init = XLCP_GROUP_OPTIONS_INIT;
+
+    if (!opts || version != XLCP_GROUP_OPTIONS_VERSION)
+        return XLCP_EINVAL;
+    *opts = init;
+    return 0;
+}
+
+int xlcp_group_create(xlcp_ctx *ctx, const char *const *domains, size_t n,
+                      const xlcp_group_options *opts, char id_out[XLCP_ID_MAX])
+{
+    struct xlcp_ports own[XLCP_GROUP_MAX];
+    const struct xlcp_ports *mports[XLCP_GROUP_MAX];
+    struct xlcp_group_manifest g;
+    struct xlcp_err err;
+    size_t opened = 0;
+    int rc;
+
+    if ((rc = xlcp_api_usable(ctx)) || (rc = xlcp_api_need_hv(ctx)) ||
+        (rc = xlcp_api_need_disk(ctx)))
+        return rc;
+    xlcp_err_clear(&err);
+    if (!opts || n < 1 || n > XLCP_GROUP_MAX || !domains) {
+        xlcp_err_set(&err, XLCP_EINVAL, "a group has 1 to %d domains, and options", XLCP_GROUP_MAX);
+        return xlcp_api_fail(ctx, &err);
+    }
+    for (size_t i = 0; i < n; i++) {
+        own[i] = ctx->ports;
+        mports[i] = &own[i];
+        if (!ctx->owns_ports || i == 0)
+            continue;
+        rc = xlcp_hv_xen_open(&own[i].hv, &err);
+        if (rc == 0) {
+            rc = xlcp_disk_lvm_open(&own[i].disk, &err);
+            if (rc)
+                xlcp_hv_xen_close(&own[i].hv);
+        }
+        if (rc)
+            break;
+        opened = i + 1;
+    }
+    if (rc == 0)
+        rc = xlcp_engine_group_create(mports, n, domains, opts, &g, &err);
+    {
+        char extra[160];
+        snprintf(extra, sizeof(extra), "group=%s members=%zu skew_us=%llu",
+                 opts->name ? opts->name : "", n,
+                 rc ? 0ull : (unsigned long long)(g.skew_ns / 1000));
+        audit(ctx,
+              &(struct xlcp_audit_rec){"group-create", rc ? NULL : g.id, NULL, NULL, rc, err.msg,
+                                       rc ? -1 : (int64_t)(g.longest_stop_ns / 1000), -1, extra});
+    }
+    for (size_t i = 1; i < opened; i++) {
+        xlcp_disk_lvm_close(&own[i].disk);
+        xlcp_hv_xen_close(&own[i].hv);
+    }
+    if (rc)
+        return xlcp_api_fail(ctx, &err);
+    if (id_out)
+        snprintf(id_out, XLCP_ID_MAX, "%s", g.id);
+    return 0;
+}
+
+int xlcp_group_open(xlcp_ctx *ctx, const char *id_or_name, xlcp_group **out)
+{
+    struct xlcp_err err;
+    xlcp_group *grp;
+    int rc;
+
+    if (!out)
+        return XLCP_EINVAL;
+    *out = NULL;
+    if ((rc = xlcp_api_usable(ctx)))
+        return rc;
+    grp = calloc(1, sizeof(*grp));
+    if (!grp)
+        return XLCP_EINTERNAL;
+    xlcp_err_clear(&err);
+    rc = xlcp_engine_group_load(&ctx->ports, id_or_name, &grp->g, &err);
+    if (rc == 0)
+        rc = xlcp_group_manifest_to_xml(&grp->g, &grp->xml, &err);
+    if (rc) {
+        free(grp);
+        return xlcp_api_fail(ctx, &err);
+    }
+    for (int i = 0; i < grp->g.n; i++) {
+        const struct xlcp_group_member *gm = &grp->g.members[i];
+        xlcp_group_member_info *mi = &grp->members[i];
+        mi->domain_name = gm->dom_name;
+        mi->domain_uuid = gm->dom_uuid;
+        mi->checkpoint_id = gm->checkpoint_id;
+        mi->stopped_ns = gm->stopped_ns;
+        mi->resumed_ns = gm->resumed_ns;
+        mi->waited_ns = gm->waited_ns;
+        mi->start_delay_ns = gm->start_delay_ns;
+    }
+    *out = grp;
+    return 0;
+}
+
+void xlcp_group_free(xlcp_group *g)
+{
+    if (!g)
+        return;
+    free(g->xml);
+    free(g);
+}
+
+const char *xlcp_group_id(const xlcp_group *g)
+{
+    return g->g.id;
+}
+
+const char *xlcp_group_name(const xlcp_group *g)
+{
+    return g->g.name;
+}
+
+const char *xlcp_group_created(const xlcp_group *g)
+{
+    return g->g.created;
+}
+
+const char *xlcp_group_clock(const xlcp_group *g)
+{
+    return g->g.clock;
+}
+
+uint64_t xlcp_group_skew_ns(const xlcp_group *g)
+{
+    return g->g.skew_ns;
+}
+
+uint64_t xlcp_group_longest_stop_ns(const xlcp_group *g)
+{
+    return g->g.longest_stop_ns;
+}
+
+uint64_t xlcp_group_total_ns(const xlcp_group *g)
+{
+    return g->g.total_ns;
+}
+
+size_t xlcp_group_member_count(const xlcp_group *g)
+{
+    return (size_t)g->g.n;
+}
+
+const xlcp_group_member_info *xlcp_group_member(const xlcp_group *g, size_t i)
+{
+    return i < (size_t)g->g.n ? &g->members[i] : NULL;
+}
+
+const char *xlcp_group_manifest_xml(const xlcp_group *g)
+{
+    return g->xml;
+}
+
+int xlcp_group_list(xlcp_ctx *ctx, const char *name, char ***ids_out, size_t *count_out)
+{
+    struct xlcp_err err;
+    char **ids = NULL;
+    size_t n = 0, k = 0;
+    int rc;
+
+    if (!ids_out || !count_out)
+        return XLCP_EINVAL;
+    *ids_out = NULL;
+    *count_out = 0;
+    if ((rc = xlcp_api_usable(ctx)))
+        return rc;
+    xlcp_err_clear(&err);
+    rc = ctx->ports.store.ops->group_list(ctx->ports.store.self, XLCP_GROUP_MANIFEST, &ids, &n,
+                                          &err);
+    if (rc)
+        return xlcp_api_fail(ctx, &err);
+    for (size_t i = 0; i < n; i++) {
+        int keep = 1;
+        if (name) {
+            struct xlcp_group_manifest g;
+            struct xlcp_err e2;
+            xlcp_err_clear(&e2);
+            /* an unreadable group is listed (info says why) unless a name is asked for */
+            keep = xlcp_engine_group_load(&ctx->ports, ids[i], &g, &e2) == 0 &&
+                   strcmp(g.name, name) == 0;
+        }
+        if (keep)
+            ids[k++] = ids[i];
+        else
+            free(ids[i]);
+    }
+    *ids_out = ids;
+    *count_out = k;
+    return 0;
+}
+
+int xlcp_group_verify(xlcp_ctx *ctx, const char *id_or_name, unsigned int flags)
+{
+    struct xlcp_err err;
+    int rc;
+
+    if ((rc = xlcp_api_usable(ctx)) ||
+        (!(flags & XLCP_VERIFY_NO_DISKS) && (rc = xlcp_api_need_disk(ctx))))
+        return rc;
+    xlcp_err_clear(&err);
+    rc = xlcp_engine_group_verify(&ctx->ports, id_or_name, flags, &err);
+    return rc ? xlcp_api_fail(ctx, &err) : 0;
+}
+
+int xlcp_group_delete(xlcp_ctx *ctx, const char *id_or_name)
+{
+    struct xlcp_err err;
+    int rc;
+
+    if ((rc = xlcp_api_usable(ctx)) || (rc = xlcp_api_need_disk(ctx)))
+        return rc;
+    xlcp_err_clear(&err);
+    rc = xlcp_engine_group_delete(&ctx->ports, id_or_name, &err);
+    audit(ctx, &(struct xlcp_audit_rec){"group-delete", id_or_name, NULL, NULL, rc, err.msg, -1, -1,
+                                        NULL});
+    return rc ? xlcp_api_fail(ctx, &err) : 0;
+}
+
+int xlcp_group_restore(xlcp_ctx *ctx, const char *id_or_name, const xlcp_restore_options *opts,
+                       uint32_t *domids_out, size_t max)
+{
+    xlcp_restore_options defaults = XLCP_RESTORE_OPTIONS_INIT;
+    struct xlcp_err err;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = xlcp_api_usable(ctx)) || (rc = xlcp_api_need_hv(ctx)) ||
+        (rc = xlcp_api_need_disk(ctx)))
+        return rc;
+    if (opts && opts->version == 1) { /* the fields of version 1 only */
+        memcpy(&defaults, opts, offsetof(xlcp_restore_options, disk_paths));
+        opts = NULL;
+    }
+    xlcp_err_clear(&err);
+    rc = xlcp_engine_group_restore(&ctx->ports, id_or_name, opts ? opts : &defaults, domids_out,
+                                   domids_out ? max : 0, &n, &err);
+    audit(ctx, &(struct xlcp_audit_rec){"group-restore", id_or_name, NULL, NULL, rc, err.msg, -1,
+                                        -1, NULL});
+    return rc ? xlcp_api_fail(ctx, &err) : 0;
+}

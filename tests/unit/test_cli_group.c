@@ -1,0 +1,143 @@
+/*
+ * test_cli_group.c - the group forms of the command line on the fakes: create --group
+ * prints the group's id; list --groups, info --group (human, JSON, XML), verify --group,
+ * restore --group and delete --group by id and by name; a failing member's exit code and
+ * one-line error; usage errors.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "cli_fx.h"
+
+static void group_world(struct fx *f)
+{
+    assert_non_null(fake_add_domain(f->w, "db1", 1));
+}
+
+static const char *group_create(struct fx *f)
+{
+    static char id[XLCP_ID_MAX];
+    int rc = run(f, "create", "--group", "job1", "web1", "db1", NULL);
+
+    if (rc != 0)
+        fail_msg("create --group: exit %d, stderr '%s'", rc, f->err);
+    assert_true(f->outlen > 1 && f->outlen < sizeof(id));
+    memcpy(id, f->out, f->outlen - 1);
+    id[f->outlen - 1] = '\0';
+    return id;
+}
+
+static void test_create_list_info(void **state)
+{
+    struct fx *f = *state;
+    const char *id;
+    char gid[XLCP_ID_MAX];
+
+    group_world(f);
+    id = group_create(f);
+    snprintf(gid, sizeof(gid), "%s", id);
+    assert_int_equal(run(f, "list", "--groups", NULL), 0);
+    assert_non_null(strstr(f->out, gid));
+    assert_non_null(strstr(f->out, "job1"));
+    assert_int_equal(run(f, "list", "--groups", "other", NULL), 0);
+    assert_null(strstr(f->out, gid));
+    /* the members are ordinary checkpoints too */
+    assert_int_equal(run(f, "list", NULL), 0);
+    assert_non_null(strstr(f->out, "web1"));
+    assert_non_null(strstr(f->out, "db1"));
+    assert_int_equal(run(f, "info", "--group", "job1", NULL), 0);
+    assert_non_null(strstr(f->out, "skew:"));
+    assert_non_null(strstr(f->out, "db1"));
+    assert_int_equal(run(f, "info", "--group", "--json", gid, NULL), 0);
+    assert_non_null(strstr(f->out, "\"skew_ms\""));
+    assert_non_null(strstr(f->out, "\"stopped_ns\""));
+    assert_non_null(strstr(f->out, "\"dom0-monotonic\""));
+    assert_int_equal(run(f, "info", "--group", "--xml", gid, NULL), 0);
+    assert_non_null(strstr(f->out, "<group version=\"1\">"));
+    assert_int_equal(run(f, "list", "--groups", "--json", NULL), 0);
+    assert_non_null(strstr(f->out, "\"groups\""));
+    assert_non_null(strstr(f->out, gid));
+    assert_int_equal(run(f, "verify", "--group", "--json", "job1", NULL), 0);
+    assert_non_null(strstr(f->out, "\"ok\""));
+    assert_int_equal(run(f, "verify", "--group", "job1", NULL), 0);
+    assert_non_null(strstr(f->out, "OK"));
+}
+
+static void test_restore_then_delete(void **state)
+{
+    struct fx *f = *state;
+    char gid[XLCP_ID_MAX];
+    unsigned a = 0, b = 0;
+    char na[32], nb[32];
+
+    group_world(f);
+    snprintf(gid, sizeof(gid), "%s", group_create(f));
+    assert_int_equal(run(f, "restore", "--group", gid, NULL), 0);
+    assert_int_equal(sscanf(f->out, "%u %31s\n%u %31s", &a, &na[0], &b, &nb[0]), 4);
+    assert_string_equal(na, "web1");
+    assert_string_equal(nb, "db1");
+    assert_true(a != 0 && b != 0 && a != b);
+    assert_int_equal(run(f, "restore", "--group", "--name", "x", gid, NULL), XLCP_EXIT_USAGE);
+    /* the restored domains go (as `xl destroy` would), and the group is restored again */
+    for (int i = 0; i < FAKE_MAX_DOMS; i++)
+        if (f->w->doms[i].used && strchr(f->w->doms[i].d.name, '-'))
+            f->w->doms[i].used = 0;
+    assert_int_equal(run(f, "restore", "--group", "--paused", "--json", gid, NULL), 0);
+    assert_non_null(strstr(f->out, "\"domid\""));
+    assert_non_null(strstr(f->out, "\"paused\": true"));
+    /* a member alone: refused, the group would name a checkpoint that is gone */
+    assert_int_equal(run(f, "list", NULL), 0);
+    {
+        char member[XLCP_ID_MAX] = "";
+        const char *nl = strchr(f->out, '\n');
+        assert_non_null(nl);
+        assert_int_equal(sscanf(nl + 1, "%63s", member), 1);
+        assert_int_equal(run(f, "delete", member, NULL), XLCP_EXIT_BUSY);
+        assert_non_null(strstr(f->err, "member of group"));
+    }
+    assert_int_equal(run(f, "delete", "--group", "job1", NULL), 0);
+    assert_int_equal(run(f, "list", "--groups", NULL), 0);
+    assert_null(strstr(f->out, gid));
+    assert_int_equal(run(f, "list", NULL), 0);
+    assert_null(strstr(f->out, "web1"));
+    assert_int_equal(run(f, "delete", "--group", "job1", NULL), XLCP_EXIT_NOTFOUND);
+    assert_int_equal(run(f, "delete", "-f", "--group", "job1", NULL), 0);
+}
+
+static void test_member_fails(void **state)
+{
+    struct fx *f = *state;
+
+    group_world(f);
+    fake_find_domain(f->w, "db1")->never_suspends = 1;
+    assert_int_equal(run(f, "create", "--group", "job1", "web1", "db1", NULL), XLCP_EXIT_TIMEDOUT);
+    assert_one_error_line(f, "xl-checkpoint: create: group 'job1': domain 'db1'");
+    assert_int_equal(f->dom->suspended, 0);
+    assert_int_equal(run(f, "list", "--groups", NULL), 0);
+    assert_null(strstr(f->out, "job1"));
+}
+
+static void test_usage(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(run(f, "create", "--group", "job1", NULL), XLCP_EXIT_USAGE);
+    assert_int_equal(run(f, "create", "--max-wait", "2", "web1", NULL), XLCP_EXIT_USAGE);
+    assert_int_equal(run(f, "create", "--group", "bad name", "web1", NULL), XLCP_EXIT_USAGE);
+    assert_int_equal(run(f, "info", "--group", NULL), XLCP_EXIT_USAGE);
+    assert_int_equal(run(f, "info", "--group", "nosuch", NULL), XLCP_EXIT_NOTFOUND);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_list_info, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_then_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("cli_group", tests, NULL, NULL);
+}

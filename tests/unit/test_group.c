@@ -1,0 +1,475 @@
+/*
+ * test_group.c - group checkpoints on the fakes: a group of 3 committed with its manifest
+ * and instants; the consistency rule (no member resumes before the last capture) read
+ * from the fakes' call log; one member failing at each phase (prepare, arming, never
+ * suspends, capture, commit, group manifest) leaves every guest running and nothing
+ * committed; a run killed after its members committed is undone by recover; verify,
+ * delete and restore of a group.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "engine.h"
+#include "fakes/fakes.h"
+#include "group_manifest.h"
+
+struct gx {
+    struct fake_world *w;
+    struct fake_dom *doms[3];
+    xlcp_create_options copts;
+    xlcp_group_options gopts;
+    struct xlcp_group_manifest g;
+    struct xlcp_err err;
+};
+
+static const char *const names[3] = {"web1", "db1", "app1"};
+
+static int setup(void **state)
+{
+    struct gx *x = calloc(1, sizeof(*x));
+    xlcp_create_options ci = XLCP_CREATE_OPTIONS_INIT;
+    xlcp_group_options gi = XLCP_GROUP_OPTIONS_INIT;
+
+    assert_non_null(x);
+    x->w = fake_world_new();
+    for (int i = 0; i < 3; i++)
+        x->doms[i] = fake_add_domain(x->w, names[i], 1);
+    x->copts = ci;
+    x->gopts = gi;
+    x->gopts.name = "job1";
+    x->gopts.member = &x->copts;
+    xlcp_err_clear(&x->err);
+    *state = x;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct gx *x = *state;
+
+    xlcp_engine_group_test_hook = NULL;
+    fake_world_free(x->w);
+    free(x);
+    return 0;
+}
+
+static int gcreate(struct gx *x, size_t n)
+{
+    const struct xlcp_ports *mp[3] = {&x->w->ports, &x->w->ports, &x->w->ports};
+
+    xlcp_err_clear(&x->err);
+    return xlcp_engine_group_create(mp, n, names, &x->gopts, &x->g, &x->err);
+}
+
+static size_t count_groups(struct gx *x, enum xlcp_group_kind kind)
+{
+    const struct xlcp_store *st = &x->w->ports.store;
+    char **ids = NULL;
+    size_t n = 0;
+
+    assert_int_equal(st->ops->group_list(st->self, kind, &ids, &n, &x->err), 0);
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    return n;
+}
+
+/* Nothing committed, nothing held, no volume, no record; every guest running. */
+static void assert_nothing_left(struct gx *x)
+{
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(x->doms[i]->suspended, 0);
+        assert_int_equal(x->doms[i]->d.state, XLCP_DOM_RUNNING);
+    }
+    assert_int_equal(fake_held_count(x->w), 0);
+    assert_int_equal(fake_snapshot_count(x->w), 0);
+    assert_int_equal(fake_catalog_entries(x->w), 0);
+    assert_int_equal(count_groups(x, XLCP_GROUP_MANIFEST), 0);
+    assert_int_equal(count_groups(x, XLCP_GROUP_INTENT), 0);
+}
+
+/* Position in the log of the first (or last) line starting with prefix; -1 if none. */
+static long log_pos(const char *log, const char *prefix, int last)
+{
+    long found = -1;
+
+    for (const char *l = log; *l;) {
+        const char *nl = strchr(l, '\n');
+        if (strncmp(l, prefix, strlen(prefix)) == 0) {
+            found = l - log;
+            if (!last)
+                return found;
+        }
+        if (!nl)
+            break;
+        l = nl + 1;
+    }
+    return found;
+}
+
+static void test_group_of_three(void **state)
+{
+    struct gx *x = *state;
+    struct xlcp_group_manifest g2;
+    uint64_t lo = UINT64_MAX, hi = 0;
+
+    assert_int_equal(gcreate(x, 3), 0);
+    assert_int_equal(x->g.n, 3);
+    assert_string_equal(x->g.name, "job1");
+    assert_string_equal(x->g.clock, "dom0-monotonic");
+    for (int i = 0; i < 3; i++) {
+        const struct xlcp_group_member *gm = &x->g.members[i];
+        struct xlcp_manifest m;
+        char dir[XLCP_PATH_MAX];
+
+        assert_string_equal(gm->dom_name, names[i]);
+        assert_true(gm->stopped_ns > 0);
+        assert_true(gm->resumed_ns > gm->stopped_ns);
+        lo = gm->stopped_ns < lo ? gm->stopped_ns : lo;
+        hi = gm->stopped_ns > hi ? gm->stopped_ns : hi;
+        assert_int_equal(
+            xlcp_engine_load(&x->w->ports, gm->checkpoint_id, &m, dir, sizeof(dir), &x->err), 0);
+        assert_string_equal(m.group_id, x->g.id);
+        assert_string_equal(m.dom_uuid, x->doms[i]->d.uuid);
+        xlcp_manifest_free(&m);
+        assert_int_equal(x->doms[i]->resumes, 1);
+        assert_int_equal(x->doms[i]->suspended, 0);
+    }
+    assert_int_equal(x->g.skew_ns, hi - lo);
+    assert_int_equal(fake_held_count(x->w), 0);
+    assert_int_equal(fake_snapshot_count(x->w), 3);
+    assert_int_equal(count_groups(x, XLCP_GROUP_INTENT), 0);
+    /* by id and by name, validated */
+    assert_int_equal(xlcp_engine_group_load(&x->w->ports, x->g.id, &g2, &x->err), 0);
+    assert_int_equal(g2.n, 3);
+    assert_int_equal(g2.skew_ns, x->g.skew_ns);
+    assert_int_equal(g2.members[1].stopped_ns, x->g.members[1].stopped_ns);
+    assert_int_equal(xlcp_engine_group_load(&x->w->ports, "job1", &g2, &x->err), 0);
+    assert_string_equal(g2.id, x->g.id);
+    assert_int_equal(xlcp_engine_group_verify(&x->w->ports, "job1", 0, &x->err), 0);
+}
+
+/* The consistency rule, as the fakes saw it: every member stopped and every disk captured
+ * before any member resumed. */
+static void test_no_resume_before_last_capture(void **state)
+{
+    struct gx *x = *state;
+    long last_capture, first_resume, last_stop;
+
+    for (int round = 0; round < 5; round++) { /* threads: a few interleavings */
+        x->w->log[0] = '\0';
+        assert_int_equal(gcreate(x, 3), 0);
+        last_capture = log_pos(x->w->log, "disk.capture", 1);
+        last_stop = log_pos(x->w->log, "hv.stopped", 1);
+        first_resume = log_pos(x->w->log, "hv.resume", 0);
+        assert_true(last_capture >= 0 && last_stop >= 0 && first_resume >= 0);
+        assert_true(last_capture < first_resume);
+        assert_true(last_stop < first_resume);
+        /* and the arming of every member came before any guest was touched */
+        assert_true(log_pos(x->w->log, "disk.arm", 1) < log_pos(x->w->log, "hv.save", 0));
+    }
+}
+
+static void test_member_never_suspends(void **state)
+{
+    struct gx *x = *state;
+
+    x->doms[1]->never_suspends = 1;
+    int rc = gcreate(x, 3);
+    if (rc != XLCP_ETIMEDOUT)
+        fprintf(stderr, "%s\n", x->err.msg);
+    assert_int_equal(rc, XLCP_ETIMEDOUT);
+    assert_non_null(strstr(x->err.msg, "group 'job1'"));
+    assert_non_null(strstr(x->err.msg, "db1"));
+    assert_nothing_left(x);
+}
+
+/* The schedule: from each member's last checkpoint, the time its live copy took to reach
+ * the stop; the shorter ones start later so that all stop together. */
+static void test_copies_scheduled_to_stop_together(void **state)
+{
+    struct gx *x = *state;
+    struct xlcp_manifest m;
+
+    x->doms[0]->precopy_ns = 50000000; /* web1: 50 ms of rounds before its stop */
+    x->doms[1]->precopy_ns = 5000000;  /* db1: 5 ms */
+    x->doms[2]->precopy_ns = 1000000;  /* app1: 1 ms */
+    /* no history: every copy starts at once */
+    assert_int_equal(gcreate(x, 3), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(x->g.members[i].start_delay_ns, 0);
+    assert_int_equal(xlcp_engine_group_delete(&x->w->ports, x->g.id, &x->err), 0);
+    /* one checkpoint each, alone: clean timings */
+    for (int i = 0; i < 3; i++) {
+        xlcp_err_clear(&x->err);
+        assert_int_equal(xlcp_engine_create(&x->w->ports, names[i], &x->copts, &m, &x->err), 0);
+        xlcp_manifest_free(&m);
+    }
+    assert_int_equal(gcreate(x, 3), 0);
+    assert_int_equal(x->g.members[0].start_delay_ns, 0);
+    assert_in_range(x->g.members[1].start_delay_ns, 44900000, 45100000);
+    assert_in_range(x->g.members[2].start_delay_ns, 48900000, 49100000);
+    /* recorded in group.xml */
+    {
+        struct xlcp_group_manifest g2;
+        assert_int_equal(xlcp_engine_group_load(&x->w->ports, x->g.id, &g2, &x->err), 0);
+        assert_int_equal(g2.members[1].start_delay_ns, x->g.members[1].start_delay_ns);
+    }
+    /* not live: no schedule (the guest stops at the start of its copy) */
+    x->copts.live = 0;
+    assert_int_equal(gcreate(x, 3), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(x->g.members[i].start_delay_ns, 0);
+}
+
+/* A member that stops late: the others, stopped and captured, wait for it at most
+ * max_wait_ms; then the group gives up and every guest runs again. */
+static void test_late_member_bounded_wait(void **state)
+{
+    struct gx *x = *state;
+
+    x->gopts.max_wait_ms = 50;
+    x->doms[2]->stop_delay_ms = 400;
+    assert_int_equal(gcreate(x, 3), XLCP_ETIMEDOUT);
+    assert_non_null(strstr(x->err.msg, "waited 50 ms stopped for the other members"));
+    assert_nothing_left(x);
+}
+
+static void test_member_disk_full_at_arming(void **state)
+{
+    struct gx *x = *state;
+
+    fake_fail_after(x->w, "disk.arm", XLCP_ENOSPC, 2); /* the third member's volume */
+    assert_int_equal(gcreate(x, 3), XLCP_ENOSPC);
+    assert_int_equal(log_pos(x->w->log, "hv.save", 0), -1); /* no guest touched */
+    assert_nothing_left(x);
+}
+
+/* Each member's snapshot fits, the three together do not: refused before any is touched. */
+static void test_group_space_together(void **state)
+{
+    struct gx *x = *state;
+
+    x->w->vg_free_bytes = (1ull << 30) / 5 * 2; /* room for two 20 % snapshots of 1 GiB */
+    assert_int_equal(gcreate(x, 3), XLCP_ENOSPC);
+    assert_non_null(strstr(x->err.msg, "together"));
+    assert_int_equal(log_pos(x->w->log, "hv.save", 0), -1);
+    assert_nothing_left(x);
+}
+
+static void test_member_capture_fails(void **state)
+{
+    struct gx *x = *state;
+
+    fake_fail_after(x->w, "disk.capture", XLCP_EDISK, 1); /* a guest already stopped */
+    assert_int_equal(gcreate(x, 3), XLCP_EDISK);
+    assert_nothing_left(x);
+}
+
+static void test_member_store_fails(void **state)
+{
+    struct gx *x = *state;
+
+    fake_fail_after(x->w, "store.commit", XLCP_EIO, 1); /* the first member is committed */
+    assert_int_equal(gcreate(x, 3), XLCP_EIO);
+    assert_nothing_left(x);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(x->doms[i]->resumes, 1);
+}
+
+static void test_group_manifest_fails(void **state)
+{
+    struct gx *x = *state;
+
+    fake_fail_after(x->w, "store.group_put", XLCP_EIO, 1); /* the record, then the manifest */
+    assert_int_equal(gcreate(x, 3), XLCP_EIO);
+    assert_non_null(strstr(x->err.msg, "group manifest"));
+    assert_nothing_left(x);
+}
+
+static void test_member_prepare_fails(void **state)
+{
+    struct gx *x = *state;
+
+    fake_fail_after(x->w, "store.intent_write", XLCP_EIO, 1);
+    assert_int_equal(gcreate(x, 3), XLCP_EIO);
+    assert_int_equal(log_pos(x->w->log, "hv.save", 0), -1);
+    assert_nothing_left(x);
+}
+
+static void test_bad_arguments(void **state)
+{
+    struct gx *x = *state;
+    const struct xlcp_ports *mp[2] = {&x->w->ports, &x->w->ports};
+    const char *twice[2] = {"web1", "web1"};
+
+    x->gopts.name = "no spaces";
+    assert_int_equal(gcreate(x, 3), XLCP_EINVAL);
+    x->gopts.name = "job1";
+    assert_int_not_equal(xlcp_engine_group_create(mp, 2, twice, &x->gopts, &x->g, &x->err), 0);
+    assert_int_equal(log_pos(x->w->log, "hv.save", 0), -1);
+    assert_nothing_left(x);
+}
+
+static int die_after_members(const char *point)
+{
+    return strcmp(point, "members-committed") == 0;
+}
+
+/* Killed after its members were committed, before the group manifest: recover deletes
+ * them (the group's record names them) and drops the record. */
+static void test_killed_run_recovered(void **state)
+{
+    struct gx *x = *state;
+    char *report = NULL;
+    unsigned int count = 0;
+    char **ids = NULL;
+    size_t n = 0;
+
+    xlcp_engine_group_test_hook = die_after_members;
+    assert_int_not_equal(gcreate(x, 3), 0);
+    xlcp_engine_group_test_hook = NULL;
+    assert_int_equal(count_groups(x, XLCP_GROUP_INTENT), 1);
+    assert_int_equal(count_groups(x, XLCP_GROUP_MANIFEST), 0);
+    assert_int_equal(x->w->ports.store.ops->list(x->w->ports.store.self, NULL, &ids, &n, &x->err),
+                     0);
+    assert_int_equal(n, 3); /* three member checkpoints committed, orphans */
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    /* a dry run only says what it would do */
+    assert_int_equal(
+        xlcp_engine_recover(&x->w->ports, NULL, XLCP_RECOVER_DRY_RUN, &report, &count, &x->err), 0);
+    assert_non_null(strstr(report, "would delete"));
+    free(report);
+    report = NULL;
+    assert_int_equal(count_groups(x, XLCP_GROUP_INTENT), 1);
+    assert_int_equal(fake_snapshot_count(x->w), 3);
+    assert_int_equal(xlcp_engine_recover(&x->w->ports, NULL, 0, &report, &count, &x->err), 0);
+    assert_non_null(strstr(report, "group not committed"));
+    free(report);
+    assert_nothing_left(x);
+}
+
+static void test_delete_and_restore(void **state)
+{
+    struct gx *x = *state;
+    xlcp_restore_options ro = XLCP_RESTORE_OPTIONS_INIT;
+    uint32_t domids[3] = {0, 0, 0};
+    size_t n = 0;
+    long last_restore, first_unpause;
+
+    assert_int_equal(gcreate(x, 3), 0);
+    x->w->log[0] = '\0';
+    assert_int_equal(xlcp_engine_group_restore(&x->w->ports, "job1", &ro, domids, 3, &n, &x->err),
+                     0);
+    assert_int_equal(n, 3);
+    for (int i = 0; i < 3; i++)
+        assert_true(domids[i] != 0);
+    /* every member restored (paused) before any is unpaused */
+    last_restore = log_pos(x->w->log, "hv.restore", 1);
+    first_unpause = log_pos(x->w->log, "hv.unpause", 0);
+    assert_true(last_restore >= 0 && first_unpause > last_restore);
+    assert_int_equal(xlcp_engine_group_delete(&x->w->ports, x->g.id, &x->err), 0);
+    assert_int_equal(count_groups(x, XLCP_GROUP_MANIFEST), 0);
+    assert_int_equal(fake_catalog_entries(x->w), 0);
+    assert_int_equal(xlcp_engine_group_load(&x->w->ports, "job1", &x->g, &x->err), XLCP_ENOTFOUND);
+}
+
+/* A member restore that fails: the members restored before it are destroyed. */
+static void test_restore_fails_cleans_up(void **state)
+{
+    struct gx *x = *state;
+    xlcp_restore_options ro = XLCP_RESTORE_OPTIONS_INIT;
+    uint32_t domids[3] = {0, 0, 0};
+    size_t n = 0;
+
+    assert_int_equal(gcreate(x, 3), 0);
+    x->w->log[0] = '\0';
+    fake_fail_after(x->w, "hv.restore", XLCP_EHV, 2);
+    assert_int_equal(xlcp_engine_group_restore(&x->w->ports, "job1", &ro, domids, 3, &n, &x->err),
+                     XLCP_EHV);
+    assert_int_equal(log_pos(x->w->log, "hv.unpause", 0), -1);
+    assert_true(log_pos(x->w->log, "hv.destroy", 0) >= 0);
+    assert_int_equal(n, 0);
+}
+
+/* The catalog's group files: written whole or not at all, never overwritten, a half
+ * written one (temporary directory) never listed. */
+static void test_store_group_files(void **state)
+{
+    struct gx *x = *state;
+    const struct xlcp_store *st = &x->w->ports.store;
+    const char *gid = "20260101T000000.000Z-abcdef";
+    char path[512], *text = NULL;
+
+    assert_int_equal(st->ops->group_put(st->self, XLCP_GROUP_MANIFEST, gid, "<a/>", 4, &x->err), 0);
+    assert_int_equal(st->ops->group_put(st->self, XLCP_GROUP_MANIFEST, gid, "<b/>", 4, &x->err),
+                     XLCP_EBUSY);
+    assert_int_equal(st->ops->group_get(st->self, XLCP_GROUP_MANIFEST, gid, &text, &x->err), 0);
+    assert_string_equal(text, "<a/>");
+    free(text);
+    snprintf(path, sizeof(path), "%s/.groups/.tmp-20260101T000000.000Z-000000", x->w->root);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(count_groups(x, XLCP_GROUP_MANIFEST), 1);
+    assert_int_equal(count_groups(x, XLCP_GROUP_INTENT), 0);
+    assert_int_equal(st->ops->group_put(st->self, XLCP_GROUP_INTENT, gid, "x\n", 2, &x->err), 0);
+    assert_int_equal(count_groups(x, XLCP_GROUP_INTENT), 1);
+    assert_int_equal(st->ops->group_drop(st->self, XLCP_GROUP_INTENT, gid, &x->err), 0);
+    assert_int_equal(st->ops->group_drop(st->self, XLCP_GROUP_INTENT, gid, &x->err),
+                     XLCP_ENOTFOUND);
+    assert_int_equal(st->ops->group_drop(st->self, XLCP_GROUP_MANIFEST, gid, &x->err), 0);
+    assert_int_equal(st->ops->group_get(st->self, XLCP_GROUP_MANIFEST, gid, &text, &x->err),
+                     XLCP_ENOTFOUND);
+    assert_int_equal(st->ops->group_get(st->self, XLCP_GROUP_MANIFEST, "../x", &text, &x->err),
+                     XLCP_ENOTFOUND);
+}
+
+/* A group manifest that does not match its schema is refused when read. */
+static void test_corrupt_group_manifest(void **state)
+{
+    struct gx *x = *state;
+    const struct xlcp_store *st = &x->w->ports.store;
+    struct xlcp_group_manifest g2;
+    const char *bad = "<group version=\"1\"><id>20260101T000000.000Z-abcdef</id></group>";
+
+    assert_int_equal(st->ops->group_put(st->self, XLCP_GROUP_MANIFEST,
+                                        "20260101T000000.000Z-abcdef", bad, strlen(bad), &x->err),
+                     0);
+    assert_int_equal(
+        xlcp_engine_group_load(&x->w->ports, "20260101T000000.000Z-abcdef", &g2, &x->err),
+        XLCP_ECORRUPT);
+    assert_non_null(strstr(x->err.msg, "schema"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_group_of_three, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_resume_before_last_capture, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_never_suspends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_late_member_bounded_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copies_scheduled_to_stop_together, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_disk_full_at_arming, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_space_together, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_capture_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_store_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_manifest_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_prepare_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_run_recovered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_and_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_fails_cleans_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_group_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_group_manifest, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("group", tests, NULL, NULL);
+}
