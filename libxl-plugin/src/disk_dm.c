@@ -247,6 +247,160 @@ int xlcp_dm_flush(const char *path, struct xlcp_err *err)
     return rc;
 }
 
+/* ---- tables: what the thick snapshot's switch needs (lvm_thick.c) ----------------- */
+
+int xlcp_dm_table(dev_t dev, int status, char *buf, size_t len, struct xlcp_err *err)
+{
+    struct dm_task *t = task(status ? DM_DEVICE_STATUS : DM_DEVICE_TABLE, dev,
+                             status ? "status" : "table", err);
+    uint64_t start = 0, length = 0;
+    char *type = NULL, *params = NULL;
+    void *next = NULL;
+    size_t at = 0;
+    int rc = 0;
+
+    if (!t)
+        return err->code;
+    if (!dm_task_run(t)) {
+        dm_task_destroy(t);
+        return dm_fail(err, status ? "status" : "table", dev);
+    }
+    buf[0] = '\0';
+    do {
+        next = dm_get_next_target(t, next, &start, &length, &type, &params);
+        if (!type)
+            break;
+        int n = snprintf(buf + at, len - at, "%s%" PRIu64 " %" PRIu64 " %s %s", at ? "\n" : "",
+                         start, length, type, params ? params : "");
+        if (n < 0 || (size_t)n >= len - at) {
+            rc = xlcp_err_set(err, XLCP_EDISK, "table of %u:%u is too long", major(dev),
+                              minor(dev));
+            break;
+        }
+        at += (size_t)n;
+    } while (next);
+    dm_task_destroy(t);
+    return rc;
+}
+
+/* Adds the targets of `table` (lines "start length type params") to a create or load. */
+static int add_targets(struct dm_task *t, const char *table)
+{
+    char line[1024];
+    const char *p = table;
+
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        unsigned long long start, length;
+        char type[64];
+        int off = -1;
+
+        if (n == 0 || n >= sizeof(line))
+            return 0;
+        memcpy(line, p, n);
+        line[n] = '\0';
+        if (sscanf(line, "%llu %llu %63s %n", &start, &length, type, &off) != 3 || off < 0 ||
+            !dm_task_add_target(t, start, length, type, line + off))
+            return 0;
+        p += n;
+        if (*p == '\n')
+            p++;
+    }
+    return 1;
+}
+
+int xlcp_dm_create(const char *name, const char *uuid, const char *table, dev_t *out,
+                   struct xlcp_err *err)
+{
+    struct dm_task *t;
+    struct dm_info info;
+    int ok;
+
+    dm_last_reset();
+    t = dm_task_create(DM_DEVICE_CREATE);
+    if (!t)
+        return dm_fail(err, name, 0);
+    ok = dm_task_set_name(t, name) && (!uuid || dm_task_set_uuid(t, uuid)) &&
+         add_targets(t, table) && dm_task_run(t) && dm_task_get_info(t, &info) && info.exists;
+    dm_task_destroy(t);
+    if (!ok)
+        return xlcp_err_set(err, XLCP_EDISK, "device-mapper create of %s failed: %s", name,
+                            dm_last[0] ? dm_last : "no reason given");
+    *out = makedev(info.major, info.minor);
+    return 0;
+}
+
+int xlcp_dm_load(dev_t dev, const char *table, struct xlcp_err *err)
+{
+    struct dm_task *t = task(DM_DEVICE_RELOAD, dev, "load", err);
+    int ok;
+
+    if (!t)
+        return err->code;
+    ok = add_targets(t, table) && dm_task_run(t);
+    dm_task_destroy(t);
+    return ok ? 0 : dm_fail(err, "load", dev);
+}
+
+int xlcp_dm_clear(dev_t dev, struct xlcp_err *err)
+{
+    return run_simple(DM_DEVICE_CLEAR, dev, "clear", err);
+}
+
+int xlcp_dm_remove(dev_t dev, struct xlcp_err *err)
+{
+    return run_simple(DM_DEVICE_REMOVE, dev, "remove", err);
+}
+
+int xlcp_dm_lookup(const char *id, int by_name, dev_t *out, struct xlcp_err *err)
+{
+    struct dm_task *t;
+    struct dm_info info;
+    int ok;
+
+    dm_last_reset();
+    t = dm_task_create(DM_DEVICE_INFO);
+    if (!t)
+        return dm_fail(err, id, 0);
+    ok = (by_name ? dm_task_set_name(t, id) : dm_task_set_uuid(t, id)) && dm_task_run(t) &&
+         dm_task_get_info(t, &info);
+    dm_task_destroy(t);
+    if (!ok)
+        return xlcp_err_set(err, XLCP_EDISK, "device-mapper info of %s failed: %s", id,
+                            dm_last[0] ? dm_last : "no reason given");
+    if (!info.exists)
+        return 0;
+    *out = makedev(info.major, info.minor);
+    return 1;
+}
+
+int xlcp_dm_zero(dev_t dev, const char *dir, unsigned bytes, struct xlcp_err *err)
+{
+    char node[4160];
+    void *buf = NULL;
+    int fd, rc = 0;
+
+    snprintf(node, sizeof(node), "%s/zero-%u-%u.%ld", dir, major(dev), minor(dev), (long)getpid());
+    (void)unlink(node);
+    if (mknod(node, S_IFBLK | 0600, dev) != 0)
+        return xlcp_err_errno(err, errno, "mknod %s", node);
+    fd = open(node, O_WRONLY | O_DIRECT | O_CLOEXEC);
+    (void)unlink(node);
+    if (fd < 0)
+        return xlcp_err_errno(err, errno, "open %u:%u", major(dev), minor(dev));
+    if (posix_memalign(&buf, 4096, bytes) != 0) {
+        close(fd);
+        return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+    }
+    memset(buf, 0, bytes);
+    if (pwrite(fd, buf, bytes, 0) != (ssize_t)bytes || fsync(fd) != 0)
+        rc = xlcp_err_errno(err, errno ? errno : EIO, "zeroing %u:%u", major(dev), minor(dev));
+    free(buf);
+    if (close(fd) != 0 && rc == 0)
+        rc = xlcp_err_errno(err, errno, "zeroing %u:%u", major(dev), minor(dev));
+    return rc;
+}
+
 const struct xlcp_dm_ops xlcp_dm_real = {
     .devno = xlcp_dm_devno,
     .suspend = xlcp_dm_suspend,
@@ -256,6 +410,13 @@ const struct xlcp_dm_ops xlcp_dm_real = {
     .message = xlcp_dm_message,
     .thin_info = xlcp_dm_thin_info,
     .flush = xlcp_dm_flush,
+    .table = xlcp_dm_table,
+    .create = xlcp_dm_create,
+    .load = xlcp_dm_load,
+    .clear = xlcp_dm_clear,
+    .remove = xlcp_dm_remove,
+    .lookup = xlcp_dm_lookup,
+    .zero = xlcp_dm_zero,
 };
 
 /* ---- the guardian (guardian.h): what it must undo if we die ----------------------- */

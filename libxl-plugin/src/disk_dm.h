@@ -38,6 +38,24 @@ int xlcp_dm_state(dev_t dev, struct xlcp_dm_state *out, struct xlcp_err *err);
 /* Flushes a block device (open + fsync), e.g. to make a thin pool commit its metadata. */
 int xlcp_dm_flush(const char *path, struct xlcp_err *err);
 
+/* A thick snapshot's switch (lvm_thick.c): */
+/* A device's table (status=0) or status (1): one "start length type params" line per
+ * target, joined by '\n'. */
+int xlcp_dm_table(dev_t dev, int status, char *buf, size_t len, struct xlcp_err *err);
+/* Creates device `name` (uuid NULL: none) with `table` (lines as above) and activates it. */
+int xlcp_dm_create(const char *name, const char *uuid, const char *table, dev_t *out,
+                   struct xlcp_err *err);
+/* Loads an inactive table (a resume makes it live); clears an inactive table. */
+int xlcp_dm_load(dev_t dev, const char *table, struct xlcp_err *err);
+int xlcp_dm_clear(dev_t dev, struct xlcp_err *err);
+/* Removes a device (not open, not suspended with I/O waiting). */
+int xlcp_dm_remove(dev_t dev, struct xlcp_err *err);
+/* The device with this uuid (by_name: name): 1 found (*out), 0 none, <0 error. */
+int xlcp_dm_lookup(const char *id, int by_name, dev_t *out, struct xlcp_err *err);
+/* Writes zeros over the first `bytes` (a multiple of 4096) of a device, O_DIRECT, through a
+ * device node of our own made in `dir` (no udev involved), and flushes. */
+int xlcp_dm_zero(dev_t dev, const char *dir, unsigned bytes, struct xlcp_err *err);
+
 /* The operations above as a table, so that unit tests can put fakes behind the adapter
  * (xlcp_dm_real: the functions above). */
 struct xlcp_dm_ops {
@@ -49,6 +67,14 @@ struct xlcp_dm_ops {
     int (*message)(dev_t dev, const char *msg, struct xlcp_err *err);
     int (*thin_info)(dev_t dev, dev_t *pool_out, uint32_t *id_out, struct xlcp_err *err);
     int (*flush)(const char *path, struct xlcp_err *err);
+    int (*table)(dev_t dev, int status, char *buf, size_t len, struct xlcp_err *err);
+    int (*create)(const char *name, const char *uuid, const char *table, dev_t *out,
+                  struct xlcp_err *err);
+    int (*load)(dev_t dev, const char *table, struct xlcp_err *err);
+    int (*clear)(dev_t dev, struct xlcp_err *err);
+    int (*remove)(dev_t dev, struct xlcp_err *err);
+    int (*lookup)(const char *id, int by_name, dev_t *out, struct xlcp_err *err);
+    int (*zero)(dev_t dev, const char *dir, unsigned bytes, struct xlcp_err *err);
 };
 extern const struct xlcp_dm_ops xlcp_dm_real;
 

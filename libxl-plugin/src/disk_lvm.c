@@ -110,8 +110,11 @@ static int lvm_arm(void *self, const struct xlcp_volume *vol, const char *snap_n
         if (rc)
             return rc;
         snprintf(pd->cow, sizeof(pd->cow), "%" PRIu64 "b", b);
-        pd->used = 1;
         out->size_bytes = b;
+        rc = xlcp_lvm_thick_arm(l, pd, vol->lv, err);
+        if (rc)
+            return rc;
+        pd->used = 1;
     }
     snprintf(out->path, sizeof(out->path), "%s/%s/%s", l->devdir, vol->vg, snap_name);
     snprintf(out->vdev, sizeof(out->vdev), "%s", vol->vdev);
@@ -128,7 +131,10 @@ static int lvm_capture(void *self, struct xlcp_snapshot *snap, struct xlcp_err *
     if (!pd)
         return xlcp_err_set(err, XLCP_EINTERNAL, "snapshot %s/%s was not armed", snap->vg,
                             snap->lv);
-    return xlcp_lvm_hold(l, pd, err);
+    int rc = xlcp_lvm_hold(l, pd, err);
+    if (rc == 0 && pd->thick.on)
+        rc = xlcp_lvm_thick_switch(l, pd, err); /* the origin runs again */
+    return rc;
 }
 
 /* "<verb> <id>", or "create_snap <id> <origin id>", to the pool */
@@ -231,6 +237,20 @@ static int lvm_complete(void *self, struct xlcp_snapshot *snap, struct xlcp_err 
         return xlcp_err_set(err, XLCP_EINTERNAL, "snapshot %s/%s was not armed", snap->vg,
                             snap->lv);
     snprintf(origin, sizeof(origin), "%s/%s", snap->vg, snap->origin_lv);
+    if (pd->thick.on) { /* switched at capture: LVM takes it over, or all is undone */
+        if (!pd->thick.switched)
+            return xlcp_err_set(err, XLCP_EINTERNAL, "origin %s was not captured", origin);
+        rc = xlcp_lvm_thick_finish(l, pd, err);
+        if (rc) {
+            xlcp_err_clear(&e2);
+            if (xlcp_lvm_thick_undo(l, pd, &e2) != 0)
+                xlcp_err_prefix(err, "(and undoing it: %s)", e2.msg);
+            return rc;
+        }
+        snap->held_ns = pd->switch_ns;
+        pd->used = 0;
+        return 0;
+    }
     if (!pd->held)
         return xlcp_err_set(err, XLCP_EINTERNAL, "origin %s was not captured", origin);
     if (l->test_hold_delay_ms) { /* tests only: widens the window for a release */
@@ -268,6 +288,11 @@ static int lvm_remove(void *self, const struct xlcp_snapshot *snap, struct xlcp_
 
     if (pd && pd->held) {
         rc = lvm_release(l, (struct xlcp_snapshot *)snap, err);
+        if (rc)
+            return rc;
+    }
+    if (pd && pd->thick.on) {
+        rc = xlcp_lvm_thick_undo(l, pd, err);
         if (rc)
             return rc;
     }
@@ -378,6 +403,13 @@ void xlcp_disk_lvm_close(struct xlcp_disk *disk)
                 xlcp_err_clear(&e);
                 if (l->dm->resume(l->pend[i].origin, &e) == 0)
                     xlcp_dm_guardian_released(&l->guard, l->pend[i].origin);
+            }
+            if (l->pend[i].used && l->pend[i].thick.on) {
+                struct xlcp_err e;
+                xlcp_err_clear(&e);
+                if (xlcp_lvm_thick_undo(l, &l->pend[i], &e) != 0)
+                    fprintf(stderr, "xl-checkpoint: thick snapshot %s/%s not undone: %s\n",
+                            l->pend[i].vg, l->pend[i].lv, e.msg);
             }
         }
         /* a suspend past its limit that has not completed yet stays with the guardian:

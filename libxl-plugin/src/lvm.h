@@ -129,18 +129,30 @@ struct lvinfo {
     char attr[16];   /* lv_attr: [1] 'r' read-only, [4] 'I' invalid snapshot */
     double data_pct; /* a thick snapshot's COW use, a pool's data use; -1: none */
     double meta_pct; /* a pool's metadata use; -1: none */
+    char vg_uuid[40], lv_uuid[40]; /* as LVM prints them (with dashes) */
 };
 
 /* The lvs fields xlcp_lvm_lv_info asks for, in order (a fake LVM answers them). */
 #define LVM_INFO_FIELDS                                                                            \
     "vg_name,lv_name,lv_size,segtype,pool_lv,lv_tags,origin,thin_id,vg_free,lv_attr,"              \
-    "data_percent,metadata_percent"
+    "data_percent,metadata_percent,vg_uuid,lv_uuid"
 
 /* lvs of one volume: 1 found, 0 absent, <0 error. */
 int xlcp_lvm_lv_info(const struct lvm_runner *run, const char *vg, const char *lv,
                      struct lvinfo *out, struct xlcp_err *err);
 
 /* ---- the adapter's state (disk_lvm.c) ------------------------------------------------ */
+
+/* A thick snapshot made by a device-mapper switch (lvm_thick.c). */
+struct thick {
+    int on;                          /* this snapshot takes that path */
+    char origin_lv[XLCP_NAME_MAX];
+    char otable[1024];               /* the origin's table at arm */
+    uint64_t sectors;                /* the origin's length */
+    dev_t real, cow, tmp;            /* VG-O-real, VG-S-cow, our temporary snapshot */
+    int made_real, made_cow, made_tmp, switched;
+    char snap_uuid[80], tmp_uuid[80]; /* LVM's snapshot device's uuid; our temporary one's */
+};
 
 /* What the adapter knows of a snapshot between arm and complete. */
 struct pending {
@@ -157,6 +169,8 @@ struct pending {
     int held;     /* the origin is suspended by us */
     uint64_t held_at_ns;
     struct xlcp_dm_state at_capture; /* the origin just after our suspend */
+    uint64_t switch_ns;              /* thick switch: how long the origin was held */
+    struct thick thick;
 };
 
 struct lvm {
@@ -180,6 +194,19 @@ int xlcp_lvm_hold_check(struct lvm *l, const struct pending *pd, const char *ori
                         struct xlcp_err *err);
 /* Suspends past their limit that have not completed yet (process-wide). */
 int xlcp_lvm_late_suspends(void);
+
+/* ---- thick snapshots by a device-mapper switch (lvm_thick.c) ---------------------------- */
+
+/* Arm (pd->cow set): the COW LV and LVM's layers made ahead; pd->thick.on stays 0 if the
+ * origin already has LVM snapshots (then `lvcreate -s` of the held origin is the way). */
+int xlcp_lvm_thick_arm(struct lvm *l, struct pending *pd, const char *origin_lv,
+                       struct xlcp_err *err);
+/* Capture, origin held: the switch; the origin runs again when it returns 0. */
+int xlcp_lvm_thick_switch(struct lvm *l, struct pending *pd, struct xlcp_err *err);
+/* Complete: LVM takes the snapshot over (lvconvert), checked. */
+int xlcp_lvm_thick_finish(struct lvm *l, struct pending *pd, struct xlcp_err *err);
+/* Puts back what arm and switch did (not the COW LV: lvremove's). */
+int xlcp_lvm_thick_undo(struct lvm *l, struct pending *pd, struct xlcp_err *err);
 
 /* The adapter over a fake LVM and fake device-mapper operations (unit tests). */
 int xlcp_disk_lvm_open_fake(struct xlcp_disk *out, const struct xlcp_dm_ops *dm,

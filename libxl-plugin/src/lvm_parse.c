@@ -160,7 +160,7 @@ int xlcp_lvm_lv_info(const struct lvm_runner *l, const char *vg, const char *lv,
     char *args[] = {"lvs", "--noheadings", "--nosuffix",    "--units", "b", "--separator",
                     "|",   "-o",           LVM_INFO_FIELDS, name,      NULL};
     struct lvm_result *r = malloc(sizeof(*r));
-    char *f[13];
+    char *f[15];
     int rc;
 
     if (!r)
@@ -185,7 +185,7 @@ int xlcp_lvm_lv_info(const struct lvm_runner *l, const char *vg, const char *lv,
     char *nl = strchr(r->out, '\n');
     if (nl)
         *nl = '\0';
-    if (xlcp_lvm_split_fields(r->out, f, 12) != 12 || parse_u64(f[2], &out->size) != 0 ||
+    if (xlcp_lvm_split_fields(r->out, f, 14) != 14 || parse_u64(f[2], &out->size) != 0 ||
         parse_u64(f[8], &out->vg_free) != 0) {
         rc = xlcp_err_set(err, XLCP_EDISK, "lvm lvs %s: unexpected output '%.80s'", name, r->out);
         free(r);
@@ -203,6 +203,8 @@ int xlcp_lvm_lv_info(const struct lvm_runner *l, const char *vg, const char *lv,
     snprintf(out->attr, sizeof(out->attr), "%s", f[9]);
     out->data_pct = parse_pct(f[10]);
     out->meta_pct = parse_pct(f[11]);
+    snprintf(out->vg_uuid, sizeof(out->vg_uuid), "%s", f[12]);
+    snprintf(out->lv_uuid, sizeof(out->lv_uuid), "%s", f[13]);
     free(r);
     return 1;
 }

@@ -102,12 +102,158 @@ static void msleep(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
-/* ---- item 1: the hold is checked ------------------------------------------------------- */
+/* An origin that has LVM snapshots already (its table is a snapshot-origin): its thick
+ * snapshots take the older path, `lvcreate -s` of the held origin. */
+static void legacy(struct fx *x)
+{
+    struct flvm_lv *o = fake_lvm_find(x->f, "vg0", "web1-d0");
+
+    snprintf(o->table, sizeof(o->table), "0 %" PRIu64 " snapshot-origin 4000:999", o->size / 512);
+}
+
+/* ---- thick: the device-mapper switch (lvm_thick.c) ------------------------------------- */
+
+/* arm makes the COW LV (read-only, tagged, inactive) and LVM's two layers; capture switches
+ * the origin's table and lets it run at once; complete has lvconvert take it over */
+static void test_thick_switch_ok(void **state)
+{
+    struct fx *x = *state;
+    struct flvm_lv *o = fake_lvm_find(x->f, "vg0", "web1-d0"), *s;
+    struct fdm_dev *real, *cow, *lsnap;
+
+    arm(x, "web1-d0");
+    s = fake_lvm_find(x->f, "vg0", x->snap.lv);
+    assert_non_null(s);
+    assert_int_equal(s->attr[1], 'r');
+    assert_int_equal(s->attr[4], '-'); /* inactive: lvconvert wants it so */
+    assert_string_equal(s->tags, TAG);
+    real = fake_dm_find(x->f, "vg0-web1--d0-real");
+    cow = fake_dm_find(x->f, "vg0-web1--d0.xlcp.0a1b2c-cow");
+    assert_non_null(real);
+    assert_non_null(cow);
+    assert_true(cow->zeroed); /* a new exception store */
+    assert_string_equal(real->uuid, "LVM-fakeVGaaaabbbbccccddddeeeeffffff"
+                                    "fakeLVaaaabbbbccccddddeeee000001-real");
+    assert_string_equal(real->table, "0 2097152 linear 4000:900 1002048");
+    assert_string_equal(o->table, ""); /* untouched until the instant */
+
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    assert_false(o->suspended); /* running again: held only for the switch */
+    assert_int_equal(o->resumes, 1);
+    char want[128];
+    snprintf(want, sizeof(want), "0 2097152 snapshot-origin 4000:%d",
+             FLVM_MAX + (int)(real - x->f->dm));
+    assert_string_equal(o->table, want);
+    struct fdm_dev *tmp = fake_dm_find(x->f, "xlcp.vg0-web1--d0.xlcp.0a1b2c");
+    assert_non_null(tmp);
+    assert_int_equal(strncmp(tmp->uuid, "XLCP-", 5), 0);
+    snprintf(want, sizeof(want), "0 2097152 snapshot 4000:%d 4000:%d P 8",
+             FLVM_MAX + (int)(real - x->f->dm), FLVM_MAX + (int)(cow - x->f->dm));
+    assert_string_equal(tmp->table, want);
+
+    if (OPS(x)->complete(x->d.self, &x->snap, &x->err) != 0)
+        fail_msg("complete: %s", x->err.msg);
+    assert_non_null(strstr(x->f->cmds, "lvconvert -q -y -s -Zn vg0/web1-d0 vg0/web1-d0.xlcp.0a1b2c"));
+    assert_null(fake_dm_find(x->f, "xlcp.vg0-web1--d0.xlcp.0a1b2c")); /* handed over, gone */
+    lsnap = fake_dm_find(x->f, "vg0-web1-d0.xlcp.0a1b2c");
+    assert_non_null(lsnap);
+    assert_string_equal(lsnap->table, want); /* LVM's snapshot on our layers */
+    assert_string_equal(s->origin, "web1-d0");
+    assert_true(x->snap.held_ns > 0);
+    assert_null(strstr(x->f->cmds, "lvcreate -q -y -s")); /* no lvcreate -s */
+    /* removal: LVM's lvremove puts the origin back; nothing of ours is left */
+    assert_int_equal(OPS(x)->remove(x->d.self, &x->snap, &x->err), 0);
+    assert_null(fake_lvm_find(x->f, "vg0", x->snap.lv));
+    assert_int_equal(fake_dm_count(x->f), 0);
+    assert_string_equal(o->table, "");
+}
+
+/* lvconvert fails: the origin gets its own table back (a short hold), our devices go,
+ * remove takes the COW LV */
+static void test_thick_switch_lvconvert_fails(void **state)
+{
+    struct fx *x = *state;
+    struct flvm_lv *o = fake_lvm_find(x->f, "vg0", "web1-d0");
+
+    arm(x, "web1-d0");
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    snprintf(x->f->fail_cmd, sizeof(x->f->fail_cmd), "lvconvert");
+    assert_int_equal(OPS(x)->complete(x->d.self, &x->snap, &x->err), XLCP_EDISK);
+    if (!strstr(x->err.msg, "snapshot of vg0/web1-d0"))
+        fail_msg("message: %s", x->err.msg);
+    assert_string_equal(o->table, "0 2097152 linear 4000:900 1002048");
+    assert_false(o->suspended);
+    assert_int_equal(fake_dm_count(x->f), 0);
+    x->f->fail_cmd[0] = '\0';
+    assert_int_equal(OPS(x)->remove(x->d.self, &x->snap, &x->err), 0);
+    assert_null(fake_lvm_find(x->f, "vg0", x->snap.lv));
+}
+
+/* the switch fails at the instant (the snapshot device cannot be made): the origin's new
+ * table is not loaded by the release's resume, and remove leaves nothing */
+static void test_thick_switch_capture_fails(void **state)
+{
+    struct fx *x = *state;
+    struct flvm_lv *o = fake_lvm_find(x->f, "vg0", "web1-d0");
+
+    arm(x, "web1-d0");
+    snprintf(x->f->fail_dm, sizeof(x->f->fail_dm), "create");
+    assert_int_not_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    assert_true(o->suspended); /* still held: the engine releases */
+    assert_int_equal(OPS(x)->release(x->d.self, &x->snap, &x->err), 0);
+    assert_false(o->suspended);
+    assert_string_equal(o->inactive, "");
+    assert_string_equal(o->table, "");
+    x->f->fail_dm[0] = '\0';
+    assert_int_equal(OPS(x)->remove(x->d.self, &x->snap, &x->err), 0);
+    assert_int_equal(fake_dm_count(x->f), 0);
+    assert_null(fake_lvm_find(x->f, "vg0", x->snap.lv));
+}
+
+/* the new exception store cannot be zeroed at arm: nothing stays */
+static void test_thick_switch_arm_fails(void **state)
+{
+    struct fx *x = *state;
+    char name[64];
+
+    assert_int_equal(OPS(x)->inspect(x->d.self, "/dev/vg0/web1-d0", &x->vol, &x->err), 0);
+    snprintf(name, sizeof(name), "web1-d0.xlcp.0a1b2c");
+    snprintf(x->f->fail_dm, sizeof(x->f->fail_dm), "zero");
+    assert_int_equal(OPS(x)->arm(x->d.self, &x->vol, name, "", TAG, &x->snap, &x->err), XLCP_EDISK);
+    x->f->fail_dm[0] = '\0';
+    assert_int_equal(OPS(x)->remove(x->d.self, &x->snap, &x->err), 0);
+    assert_int_equal(fake_dm_count(x->f), 0);
+    assert_null(fake_lvm_find(x->f, "vg0", name));
+}
+
+/* the handover needs the temporary snapshot suspended: if someone resumed it, lvconvert
+ * fails and everything is undone */
+static void test_thick_switch_handover_refused(void **state)
+{
+    struct fx *x = *state;
+    struct flvm_lv *o = fake_lvm_find(x->f, "vg0", "web1-d0");
+
+    arm(x, "web1-d0");
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    /* the fake's dm suspend of the temporary device is undone before lvconvert runs */
+    struct fdm_dev *tmp = fake_dm_find(x->f, "xlcp.vg0-web1--d0.xlcp.0a1b2c");
+    assert_non_null(tmp);
+    x->f->resume_tmp_on_lvconvert = 1;
+    assert_int_equal(OPS(x)->complete(x->d.self, &x->snap, &x->err), XLCP_EDISK);
+    if (!strstr(x->err.msg, "handover"))
+        fail_msg("message: %s", x->err.msg);
+    assert_string_equal(o->table, "0 2097152 linear 4000:900 1002048");
+    assert_int_equal(fake_dm_count(x->f), 0);
+    assert_int_equal(OPS(x)->remove(x->d.self, &x->snap, &x->err), 0);
+}
+
+/* ---- thick, older path; item 1: the hold is checked ------------------------------------- */
 
 static void test_thick_ok_read_only(void **state)
 {
     struct fx *x = *state;
 
+    legacy(x);
     arm(x, "web1-d0");
     assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
     assert_true(fake_lvm_find(x->f, "vg0", "web1-d0")->suspended);
@@ -124,6 +270,7 @@ static void test_thick_hold_lost(void **state)
     struct fx *x = *state;
     struct flvm_lv *o;
 
+    legacy(x);
     arm(x, "web1-d0");
     assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
     /* someone resumes the origin (dmsetup resume): a held write goes through */
@@ -143,6 +290,7 @@ static void test_thick_resuspended(void **state)
     struct fx *x = *state;
     struct flvm_lv *o;
 
+    legacy(x);
     arm(x, "web1-d0");
     assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
     o = fake_lvm_find(x->f, "vg0", "web1-d0");
@@ -212,6 +360,7 @@ static void test_suspend_bounded(void **state)
     struct fx *x = *state; /* suspend limit 100 ms */
     struct flvm_lv *o;
 
+    legacy(x);
     arm(x, "web1-d0");
     x->f->block_suspend = 1; /* a thin pool out of space: the suspend waits */
     assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), XLCP_ETIMEDOUT);
@@ -234,6 +383,7 @@ static void test_hold_bounded(void **state)
 {
     struct fx *x = *state; /* hold limit 100 ms */
 
+    legacy(x);
     arm(x, "web1-d0");
     assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
     msleep(150); /* e.g. the other disks' snapshots took that long */
@@ -363,6 +513,11 @@ static void test_engine_verify_uses_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_thick_switch_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thick_switch_lvconvert_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thick_switch_capture_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thick_switch_arm_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thick_switch_handover_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_ok_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_hold_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_resuspended, setup, teardown),

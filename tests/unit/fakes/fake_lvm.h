@@ -4,7 +4,8 @@
  * commands and ioctls against these tables instead of the machine's.
  *
  * LVM commands understood: lvs (one volume with LVM_INFO_FIELDS, or "@tag"), lvcreate
- * (-n, -V, -T, -L, -s, -an, -pr, -ky, -kn, -p rw, --addtag), lvremove. Every command line
+ * (-n, -V, -T, -L, -s, -an, -pr, -ky, -kn, -p rw, --addtag), lvremove, lvchange -an,
+ * lvconvert -s (which, like LVM, takes a prepared snapshot layout over: see fake_lvm.c). Every command line
  * is appended to `cmds` (one per line). Device-mapper: devices are created for active
  * volumes (by path <devdir>/<vg>/<lv>), and a suspend can be made to block.
  */
@@ -27,7 +28,15 @@ struct flvm_lv {
     uint32_t event_nr;
     uint64_t writes;
     int resumes;
+    char table[256], inactive[256]; /* loaded tables; "" live: its own linear table */
 };
+
+/* a device-mapper device that is no LV's (made through the dm ops, or by lvconvert) */
+struct fdm_dev {
+    int used, suspended, zeroed, resumes;
+    char name[160], uuid[128], table[256], inactive[256];
+};
+#define FDM_MAX 16
 
 struct flvm {
     struct flvm_lv lv[FLVM_MAX];
@@ -35,6 +44,10 @@ struct flvm {
     uint32_t next_thin_id;
     char cmds[8192];
     char msgs[2048]; /* thin pool messages, one per line */
+    struct fdm_dev dm[FDM_MAX];
+    char fail_cmd[32];   /* an LVM subcommand (argv[1]) that fails, "" none */
+    int resume_tmp_on_lvconvert; /* someone resumes every suspended non-LVM device first */
+    char fail_dm[16];    /* a dm op that fails: "load", "create", "remove", "zero", "" none */
     /* suspend blocks while block_suspend is set (until fake_lvm_unblock) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -47,6 +60,9 @@ void fake_lvm_free(struct flvm *f);
 struct flvm_lv *fake_lvm_add(struct flvm *f, const char *vg, const char *lv, const char *segtype,
                              uint64_t size);
 struct flvm_lv *fake_lvm_find(struct flvm *f, const char *vg, const char *lv);
+/* A device that is no LV's, by name; NULL if none. Count of such devices. */
+struct fdm_dev *fake_dm_find(struct flvm *f, const char *name);
+int fake_dm_count(struct flvm *f);
 void fake_lvm_unblock(struct flvm *f);
 /* The adapter over f: XLCP_LVM_DEVDIR is "/fake". */
 int fake_lvm_open(struct flvm *f, struct xlcp_disk *out, struct xlcp_err *err);
