@@ -208,6 +208,9 @@ int xlcp_lvm_thick_finish(struct lvm *l, struct pending *pd, struct xlcp_err *er
 /* Puts back what arm and switch did (not the COW LV: lvremove's). */
 int xlcp_lvm_thick_undo(struct lvm *l, struct pending *pd, struct xlcp_err *err);
 
+/* Before lvremove of our volume si: what a switch that died half-way left. */
+int xlcp_lvm_thick_leftover(struct lvm *l, const struct lvinfo *si, struct xlcp_err *err);
+
 /* The adapter over a fake LVM and fake device-mapper operations (unit tests). */
 int xlcp_disk_lvm_open_fake(struct xlcp_disk *out, const struct xlcp_dm_ops *dm,
                             int (*fake)(void *arg, char *const argv[], struct lvm_result *r),

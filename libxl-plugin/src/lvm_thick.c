@@ -323,3 +323,81 @@ int xlcp_lvm_thick_undo(struct lvm *l, struct pending *pd, struct xlcp_err *err)
         t->on = 0;
     return rc;
 }
+
+/*
+ * Before lvremove of a volume of ours (si, tagged) that LVM does not hold as a snapshot:
+ * what a process that died between arm and complete left of a switch. Our temporary
+ * snapshot ("xlcp.<VG-S>") goes; the COW layer LVM would only make for a snapshot goes; the
+ * origin (named by the engine's "<origin>.xlcp.<suffix>" naming) gets its own table back
+ * from our VG-O-real, which goes, unless LVM knows the origin as one (it has snapshots of
+ * LVM's: then that layer is LVM's).
+ */
+int xlcp_lvm_thick_leftover(struct lvm *l, const struct lvinfo *si, struct xlcp_err *err)
+{
+    char name[3 * XLCP_NAME_MAX + 8], uuid[128], vgu[40], su[40], ou[40];
+    char origin[XLCP_NAME_MAX], path[XLCP_PATH_MAX + 2 * XLCP_NAME_MAX], table[1024], rt[1024];
+    struct lvinfo oi;
+    dev_t dev, real, odev;
+    int rc, is_origin;
+
+    if (si->segtype[0] && strcmp(si->segtype, "linear") != 0 && strcmp(si->segtype, "striped"))
+        return 0;
+    tmp_name(name, sizeof(name), si->vg, si->lv);
+    rc = l->dm->lookup(name, 1, &dev, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        struct xlcp_err e2;
+        xlcp_err_clear(&e2);
+        (void)l->dm->resume(dev, &e2);
+        rc = l->dm->remove(dev, err);
+        if (rc)
+            return xlcp_err_prefix(err, "leftover snapshot device %s", name);
+    }
+    if (si->origin[0] || undash(vgu, si->vg_uuid) || undash(su, si->lv_uuid))
+        return 0; /* LVM's snapshot: lvremove undoes it */
+    snprintf(uuid, sizeof(uuid), "LVM-%s%s-cow", vgu, su);
+    rc = l->dm->lookup(uuid, 0, &dev, err);
+    if (rc == 1)
+        rc = l->dm->remove(dev, err);
+    if (rc < 0)
+        return xlcp_err_prefix(err, "leftover COW layer of %s/%s", si->vg, si->lv);
+    const char *cut = strstr(si->lv, ".xlcp.");
+    if (!cut || cut == si->lv || (size_t)(cut - si->lv) >= sizeof(origin))
+        return 0;
+    snprintf(origin, sizeof(origin), "%.*s", (int)(cut - si->lv), si->lv);
+    rc = xlcp_lvm_lv_info(&l->run, si->vg, origin, &oi, err);
+    if (rc <= 0 || (strlen(oi.attr) > 0 && (oi.attr[0] == 'o' || oi.attr[0] == 'O')) ||
+        undash(ou, oi.lv_uuid))
+        return rc < 0 ? rc : 0;
+    snprintf(uuid, sizeof(uuid), "LVM-%s%s-real", vgu, ou);
+    rc = l->dm->lookup(uuid, 0, &real, err);
+    if (rc <= 0)
+        return rc;
+    snprintf(path, sizeof(path), "%s/%s/%s", l->devdir, si->vg, origin);
+    rc = l->dm->devno(path, &odev, err);
+    if (rc == 0)
+        rc = l->dm->table(odev, 0, table, sizeof(table), err);
+    if (rc == 0)
+        rc = l->dm->table(real, 0, rt, sizeof(rt), err);
+    if (rc)
+        return xlcp_err_prefix(err, "leftover switch of %s/%s", si->vg, origin);
+    (void)table_sectors(table, &is_origin);
+    snprintf(name, sizeof(name), " snapshot-origin %u:%u", major(real), minor(real));
+    if (is_origin && strstr(table, name)) { /* switched: its own table back */
+        rc = l->dm->suspend(odev, err);
+        if (rc == 0) {
+            rc = l->dm->load(odev, rt, err);
+            struct xlcp_err e2;
+            xlcp_err_clear(&e2);
+            if (l->dm->resume(odev, &e2) != 0 && rc == 0) {
+                *err = e2;
+                rc = e2.code;
+            }
+        }
+        if (rc)
+            return xlcp_err_prefix(err, "leftover switch of %s/%s", si->vg, origin);
+    }
+    rc = l->dm->remove(real, err);
+    return rc ? xlcp_err_prefix(err, "leftover origin layer of %s/%s", si->vg, origin) : 0;
+}

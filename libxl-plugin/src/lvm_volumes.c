@@ -127,13 +127,18 @@ int xlcp_lvm_check_space(void *self, const struct xlcp_volume *vols, int n, cons
     }
     return check_pools(self, vols, n, policy, err);
 }
-static int lv_remove(struct lvm *l, const char *vg, const char *lv, struct xlcp_err *err)
+/* lvremove of a volume of ours (info), after what a thick snapshot's switch that died
+ * half-way left of it is undone (lvm_thick.c) */
+static int lv_remove(struct lvm *l, const struct lvinfo *info, struct xlcp_err *err)
 {
     char name[2 * XLCP_NAME_MAX + 2];
     char *args[] = {"lvremove", "-q", "-f", "-y", name, NULL};
+    int rc = xlcp_lvm_thick_leftover(l, info, err);
 
-    snprintf(name, sizeof(name), "%s/%s", vg, lv);
-    return xlcp_lvm_run_simple(&l->run, vg, args, err);
+    if (rc)
+        return rc;
+    snprintf(name, sizeof(name), "%s/%s", info->vg, info->lv);
+    return xlcp_lvm_run_simple(&l->run, info->vg, args, err);
 }
 
 int xlcp_lvm_remove_volume(struct lvm *l, const struct xlcp_snapshot *snap, struct xlcp_err *err)
@@ -150,7 +155,7 @@ int xlcp_lvm_remove_volume(struct lvm *l, const struct xlcp_snapshot *snap, stru
         return xlcp_err_set(err, XLCP_EINVAL,
                             "refusing to remove %s/%s: not created by xl-checkpoint (tags '%s')",
                             snap->vg, snap->lv, info.tags);
-    return lv_remove(l, snap->vg, snap->lv, err);
+    return lv_remove(l, &info, err);
 }
 
 int xlcp_lvm_exists(void *self, const struct xlcp_snapshot *snap, struct xlcp_err *err)
@@ -270,7 +275,12 @@ int xlcp_lvm_clone(void *self, const struct xlcp_snapshot *snap, const char *new
         if (rc) {
             struct xlcp_err e2;
             xlcp_err_clear(&e2);
-            if (lv_remove(l, snap->vg, new_lv, &e2) != 0)
+            struct lvinfo ni;
+            memset(&ni, 0, sizeof(ni));
+            snprintf(ni.vg, sizeof(ni.vg), "%s", snap->vg);
+            snprintf(ni.lv, sizeof(ni.lv), "%s", new_lv);
+            snprintf(ni.segtype, sizeof(ni.segtype), "clone"); /* no switch to look for */
+            if (lv_remove(l, &ni, &e2) != 0)
                 xlcp_err_prefix(err, "new volume %s/%s left behind (%s); copy", snap->vg, new_lv,
                                 e2.msg);
             return rc;
@@ -308,7 +318,13 @@ int xlcp_lvm_remove_tagged(void *self, const char *tag, struct xlcp_err *err)
             rc = xlcp_err_set(err, XLCP_EDISK, "lvm lvs @%s: unexpected output '%.80s'", tag, line);
             break;
         }
-        rc = lv_remove(l, f[0], f[1], err);
+        struct lvinfo info;
+        rc = xlcp_lvm_lv_info(&l->run, f[0], f[1], &info, err);
+        if (rc > 0 && !xlcp_lvm_has_our_tag(info.tags, 0))
+            rc = xlcp_err_set(err, XLCP_EINVAL, "refusing to remove %s/%s: tags '%s'", f[0], f[1],
+                              info.tags);
+        if (rc > 0)
+            rc = lv_remove(l, &info, err);
     }
     free(r);
     return rc;

@@ -247,6 +247,35 @@ static void test_thick_switch_handover_refused(void **state)
     assert_int_equal(OPS(x)->remove(x->d.self, &x->snap, &x->err), 0);
 }
 
+/* the process died after the switch (its pending state is gone): removal by tag, as the
+ * leftovers' cleanup does it, puts the origin's table back and leaves no device */
+static void test_thick_switch_leftover(void **state)
+{
+    struct fx *x = *state;
+    struct flvm_lv *o = fake_lvm_find(x->f, "vg0", "web1-d0");
+    struct lvm *l = x->d.self;
+
+    arm(x, "web1-d0");
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    assert_int_equal(fake_dm_count(x->f), 3);
+    memset(l->pend, 0, sizeof(l->pend)); /* "died" */
+    if (OPS(x)->remove_tagged(x->d.self, TAG, &x->err) != 0)
+        fail_msg("remove_tagged: %s", x->err.msg);
+    assert_string_equal(o->table, "0 2097152 linear 4000:900 1002048");
+    assert_false(o->suspended);
+    assert_int_equal(fake_dm_count(x->f), 0);
+    assert_null(fake_lvm_find(x->f, "vg0", x->snap.lv));
+    assert_non_null(fake_lvm_find(x->f, "vg0", "web1-d0"));
+
+    /* died after arm, before the instant: the layers go, the origin is untouched */
+    arm(x, "web1-d0");
+    assert_int_equal(fake_dm_count(x->f), 2);
+    memset(l->pend, 0, sizeof(l->pend));
+    assert_int_equal(OPS(x)->remove_tagged(x->d.self, TAG, &x->err), 0);
+    assert_int_equal(fake_dm_count(x->f), 0);
+    assert_int_equal(o->resumes, 2); /* the switch and its undo; nothing since */
+}
+
 /* ---- thick, older path; item 1: the hold is checked ------------------------------------- */
 
 static void test_thick_ok_read_only(void **state)
@@ -518,6 +547,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_thick_switch_capture_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_switch_arm_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_switch_handover_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thick_switch_leftover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_ok_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_hold_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_resuspended, setup, teardown),
