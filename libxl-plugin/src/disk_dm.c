@@ -251,8 +251,8 @@ int xlcp_dm_flush(const char *path, struct xlcp_err *err)
 
 int xlcp_dm_table(dev_t dev, int status, char *buf, size_t len, struct xlcp_err *err)
 {
-    struct dm_task *t = task(status ? DM_DEVICE_STATUS : DM_DEVICE_TABLE, dev,
-                             status ? "status" : "table", err);
+    struct dm_task *t =
+        task(status ? DM_DEVICE_STATUS : DM_DEVICE_TABLE, dev, status ? "status" : "table", err);
     uint64_t start = 0, length = 0;
     char *type = NULL, *params = NULL;
     void *next = NULL;
@@ -273,8 +273,8 @@ int xlcp_dm_table(dev_t dev, int status, char *buf, size_t len, struct xlcp_err 
         int n = snprintf(buf + at, len - at, "%s%" PRIu64 " %" PRIu64 " %s %s", at ? "\n" : "",
                          start, length, type, params ? params : "");
         if (n < 0 || (size_t)n >= len - at) {
-            rc = xlcp_err_set(err, XLCP_EDISK, "table of %u:%u is too long", major(dev),
-                              minor(dev));
+            rc =
+                xlcp_err_set(err, XLCP_EDISK, "table of %u:%u is too long", major(dev), minor(dev));
             break;
         }
         at += (size_t)n;

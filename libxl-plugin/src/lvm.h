@@ -126,9 +126,9 @@ struct lvinfo {
     char origin[XLCP_NAME_MAX];
     uint64_t thin_id; /* 0 if not a thin volume */
     uint64_t vg_free;
-    char attr[16];   /* lv_attr: [1] 'r' read-only, [4] 'I' invalid snapshot */
-    double data_pct; /* a thick snapshot's COW use, a pool's data use; -1: none */
-    double meta_pct; /* a pool's metadata use; -1: none */
+    char attr[16];                 /* lv_attr: [1] 'r' read-only, [4] 'I' invalid snapshot */
+    double data_pct;               /* a thick snapshot's COW use, a pool's data use; -1: none */
+    double meta_pct;               /* a pool's metadata use; -1: none */
     char vg_uuid[40], lv_uuid[40]; /* as LVM prints them (with dashes) */
 };
 
@@ -145,11 +145,11 @@ int xlcp_lvm_lv_info(const struct lvm_runner *run, const char *vg, const char *l
 
 /* A thick snapshot made by a device-mapper switch (lvm_thick.c). */
 struct thick {
-    int on;                          /* this snapshot takes that path */
+    int on; /* this snapshot takes that path */
     char origin_lv[XLCP_NAME_MAX];
-    char otable[1024];               /* the origin's table at arm */
-    uint64_t sectors;                /* the origin's length */
-    dev_t real, cow, tmp;            /* VG-O-real, VG-S-cow, our temporary snapshot */
+    char otable[1024];    /* the origin's table at arm */
+    uint64_t sectors;     /* the origin's length */
+    dev_t real, cow, tmp; /* VG-O-real, VG-S-cow, our temporary snapshot */
     int made_real, made_cow, made_tmp, switched;
     char snap_uuid[80], tmp_uuid[80]; /* LVM's snapshot device's uuid; our temporary one's */
 };

@@ -109,8 +109,8 @@ int xlcp_lvm_thick_arm(struct lvm *l, struct pending *pd, const char *origin_lv,
         return 0; /* LVM snapshots already: `lvcreate -s` of the held origin (disk_lvm.c) */
     snprintf(t->origin_lv, sizeof(t->origin_lv), "%s", origin_lv);
     /* the COW, active read-only for its table, then inactive: lvconvert wants it so */
-    char *create[] = {"lvcreate", "-q",   "-y",       "-Zn",   "-pr", "-L",
-                      pd->cow,    "-n",   pd->lv,     "--addtag", pd->tag, pd->vg, NULL};
+    char *create[] = {"lvcreate", "-q",   "-y",       "-Zn",   "-pr",  "-L", pd->cow,
+                      "-n",       pd->lv, "--addtag", pd->tag, pd->vg, NULL};
     rc = xlcp_lvm_run_simple(&l->run, pd->vg, create, err);
     if (rc)
         return rc;
@@ -243,8 +243,8 @@ int xlcp_lvm_thick_finish(struct lvm *l, struct pending *pd, struct xlcp_err *er
     rc = table_is(l, lvm_snap, want, vs, err);
     if (rc)
         return rc;
-    snprintf(want, sizeof(want), "0 %" PRIu64 " snapshot-origin %u:%u", t->sectors,
-             major(t->real), minor(t->real));
+    snprintf(want, sizeof(want), "0 %" PRIu64 " snapshot-origin %u:%u", t->sectors, major(t->real),
+             minor(t->real));
     rc = table_is(l, pd->origin, want, vo, err);
     if (rc)
         return rc;
@@ -252,8 +252,10 @@ int xlcp_lvm_thick_finish(struct lvm *l, struct pending *pd, struct xlcp_err *er
     if (rc <= 0)
         return rc < 0 ? rc : xlcp_err_set(err, XLCP_EDISK, "%s vanished", vs);
     if (strcmp(si.origin, t->origin_lv) != 0 || (strlen(si.attr) > 4 && si.attr[4] == 'I'))
-        return xlcp_err_set(err, XLCP_EDISK, "%s is not a valid snapshot of %s (origin '%s', "
-                            "attributes %s)", vs, vo, si.origin, si.attr);
+        return xlcp_err_set(err, XLCP_EDISK,
+                            "%s is not a valid snapshot of %s (origin '%s', "
+                            "attributes %s)",
+                            vs, vo, si.origin, si.attr);
     /* LVM's snapshot has the exceptions now: ours goes */
     rc = l->dm->remove(t->tmp, err);
     if (rc)

@@ -153,7 +153,8 @@ static void test_thick_switch_ok(void **state)
 
     if (OPS(x)->complete(x->d.self, &x->snap, &x->err) != 0)
         fail_msg("complete: %s", x->err.msg);
-    assert_non_null(strstr(x->f->cmds, "lvconvert -q -y -s -Zn vg0/web1-d0 vg0/web1-d0.xlcp.0a1b2c"));
+    assert_non_null(
+        strstr(x->f->cmds, "lvconvert -q -y -s -Zn vg0/web1-d0 vg0/web1-d0.xlcp.0a1b2c"));
     assert_null(fake_dm_find(x->f, "xlcp.vg0-web1--d0.xlcp.0a1b2c")); /* handed over, gone */
     lsnap = fake_dm_find(x->f, "vg0-web1-d0.xlcp.0a1b2c");
     assert_non_null(lsnap);

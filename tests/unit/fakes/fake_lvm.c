@@ -120,7 +120,9 @@ static struct fdm_dev *dm_new(struct flvm *f, const char *name, const char *uuid
 static void lvm_uuid(struct flvm *f, const struct flvm_lv *v, const char *layer, char *out,
                      size_t len)
 {
-    snprintf(out, len, "LVM-fakeVGaaaabbbbccccddddeeeeffffff" "fakeLVaaaabbbbccccddddeeee%06d%s%s",
+    snprintf(out, len,
+             "LVM-fakeVGaaaabbbbccccddddeeeeffffff"
+             "fakeLVaaaabbbbccccddddeeee%06d%s%s",
              (int)(v - f->lv), layer ? "-" : "", layer ? layer : "");
 }
 
@@ -195,11 +197,12 @@ static int lvs(struct flvm *f, char *const argv[], int argc, struct lvm_result *
         return fail(r, 5, "Failed to find logical volume");
     fmt_pct(dp, sizeof(dp), v->data_pct);
     fmt_pct(mp, sizeof(mp), v->meta_pct);
-    snprintf(line, sizeof(line),
-             "  %s|%s|%" PRIu64 "|%s|%s|%s|%s|%" PRIu64 "|%" PRIu64
-             "|%s|%s|%s|fakeVG-aaaa-bbbb-cccc-dddd-eeee-ffffff|fakeLV-aaaa-bbbb-cccc-dddd-eeee-%06d\n",
-             v->vg, v->lv, v->size, v->segtype, v->pool, v->tags, v->origin, v->thin_id, f->vg_free,
-             v->attr, dp, mp, (int)(v - f->lv));
+    snprintf(
+        line, sizeof(line),
+        "  %s|%s|%" PRIu64 "|%s|%s|%s|%s|%" PRIu64 "|%" PRIu64
+        "|%s|%s|%s|fakeVG-aaaa-bbbb-cccc-dddd-eeee-ffffff|fakeLV-aaaa-bbbb-cccc-dddd-eeee-%06d\n",
+        v->vg, v->lv, v->size, v->segtype, v->pool, v->tags, v->origin, v->thin_id, f->vg_free,
+        v->attr, dp, mp, (int)(v - f->lv));
     out(r, line);
     return 0;
 }
@@ -312,8 +315,9 @@ static int lvconvert(struct flvm *f, char *const argv[], int argc, struct lvm_re
              FLVM_MAX + (int)(real - f->dm), FLVM_MAX + (int)(cow - f->dm));
     for (int i = 0; i < FDM_MAX; i++)
         if (f->dm[i].used && strcmp(f->dm[i].table, tab) == 0 && !f->dm[i].suspended)
-            return fail(r, 5, "device-mapper: resume ioctl failed: Invalid argument "
-                              "(snapshot handover source not suspended)");
+            return fail(r, 5,
+                        "device-mapper: resume ioctl failed: Invalid argument "
+                        "(snapshot handover source not suspended)");
     snprintf(o->table, sizeof(o->table), "0 %" PRIu64 " snapshot-origin 4000:%d", o->size / 512,
              FLVM_MAX + (int)(real - f->dm));
     o->resumes++; /* LVM's own suspend and resume of the origin */

@@ -5,8 +5,8 @@
  *
  * LVM commands understood: lvs (one volume with LVM_INFO_FIELDS, or "@tag"), lvcreate
  * (-n, -V, -T, -L, -s, -an, -pr, -ky, -kn, -p rw, --addtag), lvremove, lvchange -an,
- * lvconvert -s (which, like LVM, takes a prepared snapshot layout over: see fake_lvm.c). Every command line
- * is appended to `cmds` (one per line). Device-mapper: devices are created for active
+ * lvconvert -s (which, like LVM, takes a prepared snapshot layout over: see fake_lvm.c). Every
+ * command line is appended to `cmds` (one per line). Device-mapper: devices are created for active
  * volumes (by path <devdir>/<vg>/<lv>), and a suspend can be made to block.
  */
 #ifndef XLCP_FAKE_LVM_H
@@ -45,9 +45,9 @@ struct flvm {
     char cmds[8192];
     char msgs[2048]; /* thin pool messages, one per line */
     struct fdm_dev dm[FDM_MAX];
-    char fail_cmd[32];   /* an LVM subcommand (argv[1]) that fails, "" none */
+    char fail_cmd[32];           /* an LVM subcommand (argv[1]) that fails, "" none */
     int resume_tmp_on_lvconvert; /* someone resumes every suspended non-LVM device first */
-    char fail_dm[16];    /* a dm op that fails: "load", "create", "remove", "zero", "" none */
+    char fail_dm[16]; /* a dm op that fails: "load", "create", "remove", "zero", "" none */
     /* suspend blocks while block_suspend is set (until fake_lvm_unblock) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
