@@ -113,7 +113,7 @@ lvm_run lvcreate -q -y -Zy -L 16M -n e3 "$V" >/dev/null &&
     lvm_run lvchange -q -an "$V/e3" >/dev/null || bail "E3 cow LV"
 mark "$O" E3-BEFORE
 e3() {
-    dmsetup suspend "$(dmn o)" && mark_after=1 &&
+    dmsetup suspend "$(dmn o)" &&
         lvm_run lvconvert -q -y -s -Zn "$V/o" "$V/e3"
 }
 if op E3-suspend+lvconvert-s "$O" e3; then

@@ -10,9 +10,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#define FAKE_MAJOR 4000 /* no real device has it */
-
-static struct flvm *world; /* the dm ops have no context argument */
+struct flvm *fake_lvm_world; /* the dm ops (fake_dm.c) have no context argument */
 
 struct flvm *fake_lvm_new(void)
 {
@@ -24,7 +22,7 @@ struct flvm *fake_lvm_new(void)
     f->next_thin_id = 1;
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
-    world = f;
+    fake_lvm_world = f;
     return f;
 }
 
@@ -32,8 +30,8 @@ void fake_lvm_free(struct flvm *f)
 {
     pthread_cond_destroy(&f->cv);
     pthread_mutex_destroy(&f->mu);
-    if (world == f)
-        world = NULL;
+    if (fake_lvm_world == f)
+        fake_lvm_world = NULL;
     free(f);
 }
 
@@ -92,7 +90,7 @@ int fake_dm_count(struct flvm *f)
     return n;
 }
 
-static struct fdm_dev *dm_by_uuid(struct flvm *f, const char *uuid)
+struct fdm_dev *fake_dm_by_uuid(struct flvm *f, const char *uuid)
 {
     for (int i = 0; i < FDM_MAX; i++)
         if (f->dm[i].used && strcmp(f->dm[i].uuid, uuid) == 0)
@@ -100,7 +98,7 @@ static struct fdm_dev *dm_by_uuid(struct flvm *f, const char *uuid)
     return NULL;
 }
 
-static struct fdm_dev *dm_new(struct flvm *f, const char *name, const char *uuid, const char *table)
+struct fdm_dev *fake_dm_new(struct flvm *f, const char *name, const char *uuid, const char *table)
 {
     for (int i = 0; i < FDM_MAX; i++) {
         struct fdm_dev *d = &f->dm[i];
@@ -127,7 +125,7 @@ static void lvm_uuid(struct flvm *f, const struct flvm_lv *v, const char *layer,
 }
 
 /* an LV's own (linear) table, as LVM loads it */
-static void lv_table(struct flvm *f, const struct flvm_lv *v, char *out, size_t len)
+void fake_lv_table(struct flvm *f, const struct flvm_lv *v, char *out, size_t len)
 {
     if (v->table[0])
         snprintf(out, len, "%s", v->table);
@@ -156,7 +154,7 @@ static int fail(struct lvm_result *r, int status, const char *msg)
     return 0;
 }
 
-static int split_vglv(const char *s, char *vg, size_t vl, char *lv, size_t ll)
+int fake_split_vglv(const char *s, char *vg, size_t vl, char *lv, size_t ll)
 {
     const char *slash = strchr(s, '/');
 
@@ -190,7 +188,7 @@ static int lvs(struct flvm *f, char *const argv[], int argc, struct lvm_result *
         }
         return 0;
     }
-    if (!split_vglv(what, vg, sizeof(vg), lv, sizeof(lv)))
+    if (!fake_split_vglv(what, vg, sizeof(vg), lv, sizeof(lv)))
         return fail(r, 5, "bad name");
     struct flvm_lv *v = fake_lvm_find(f, vg, lv);
     if (!v)
@@ -238,9 +236,9 @@ static int lvcreate(struct flvm *f, char *const argv[], int argc, struct lvm_res
     if (!name)
         return fail(r, 3, "no name");
     if (pool) {
-        if (!split_vglv(pool, vg, sizeof(vg), lv, sizeof(lv)))
+        if (!fake_split_vglv(pool, vg, sizeof(vg), lv, sizeof(lv)))
             return fail(r, 3, "bad pool");
-    } else if (!split_vglv(target, vg, sizeof(vg), lv, sizeof(lv))) {
+    } else if (!fake_split_vglv(target, vg, sizeof(vg), lv, sizeof(lv))) {
         snprintf(vg, sizeof(vg), "%s", target);
         lv[0] = '\0';
     }
@@ -283,8 +281,8 @@ static int lvconvert(struct flvm *f, char *const argv[], int argc, struct lvm_re
     struct flvm_lv *o, *v;
     struct fdm_dev *real, *cow;
 
-    if (argc < 4 || !split_vglv(argv[argc - 2], vg, sizeof(vg), on, sizeof(on)) ||
-        !split_vglv(argv[argc - 1], vg, sizeof(vg), sn, sizeof(sn)))
+    if (argc < 4 || !fake_split_vglv(argv[argc - 2], vg, sizeof(vg), on, sizeof(on)) ||
+        !fake_split_vglv(argv[argc - 1], vg, sizeof(vg), sn, sizeof(sn)))
         return fail(r, 3, "bad arguments");
     o = fake_lvm_find(f, vg, on);
     v = fake_lvm_find(f, vg, sn);
@@ -298,18 +296,18 @@ static int lvconvert(struct flvm *f, char *const argv[], int argc, struct lvm_re
             if (f->dm[i].used && strncmp(f->dm[i].uuid, "LVM-", 4) != 0)
                 f->dm[i].suspended = 0;
     lvm_uuid(f, o, "real", u, sizeof(u));
-    real = dm_by_uuid(f, u);
+    real = fake_dm_by_uuid(f, u);
     if (!real) {
-        lv_table(f, o, tab, sizeof(tab));
+        fake_lv_table(f, o, tab, sizeof(tab));
         snprintf(tab2, sizeof(tab2), "%s-%s-real", vg, on);
-        real = dm_new(f, tab2, u, tab);
+        real = fake_dm_new(f, tab2, u, tab);
     }
     lvm_uuid(f, v, "cow", u, sizeof(u));
-    cow = dm_by_uuid(f, u);
+    cow = fake_dm_by_uuid(f, u);
     if (!cow) {
-        lv_table(f, v, tab, sizeof(tab));
+        fake_lv_table(f, v, tab, sizeof(tab));
         snprintf(tab2, sizeof(tab2), "%s-%s-cow", vg, sn);
-        cow = dm_new(f, tab2, u, tab);
+        cow = fake_dm_new(f, tab2, u, tab);
     }
     snprintf(tab, sizeof(tab), "0 %" PRIu64 " snapshot 4000:%d 4000:%d P 8", o->size / 512,
              FLVM_MAX + (int)(real - f->dm), FLVM_MAX + (int)(cow - f->dm));
@@ -323,7 +321,7 @@ static int lvconvert(struct flvm *f, char *const argv[], int argc, struct lvm_re
     o->resumes++; /* LVM's own suspend and resume of the origin */
     lvm_uuid(f, v, NULL, u, sizeof(u));
     snprintf(tab2, sizeof(tab2), "%s-%s", vg, sn);
-    dm_new(f, tab2, u, tab);
+    fake_dm_new(f, tab2, u, tab);
     snprintf(v->origin, sizeof(v->origin), "%s", on);
     v->attr[0] = 's';
     v->attr[4] = 'a';
@@ -344,7 +342,7 @@ static void drop_snapshot_layout(struct flvm *f, struct flvm_lv *v)
     if (o) {
         o->table[0] = '\0';
         lvm_uuid(f, o, "real", u, sizeof(u));
-        struct fdm_dev *real = dm_by_uuid(f, u);
+        struct fdm_dev *real = fake_dm_by_uuid(f, u);
         if (real)
             real->used = 0;
     }
@@ -370,7 +368,7 @@ static int fake_run(void *arg, char *const argv[], struct lvm_result *r)
         return lvconvert(f, argv, argc, r);
     if (!strcmp(argv[1], "lvchange")) {
         char vg[32], lv[64];
-        struct flvm_lv *v = split_vglv(argv[argc - 1], vg, sizeof(vg), lv, sizeof(lv))
+        struct flvm_lv *v = fake_split_vglv(argv[argc - 1], vg, sizeof(vg), lv, sizeof(lv))
                                 ? fake_lvm_find(f, vg, lv)
                                 : NULL;
         if (!v)
@@ -386,7 +384,7 @@ static int fake_run(void *arg, char *const argv[], struct lvm_result *r)
         return lvcreate(f, argv, argc, r);
     if (!strcmp(argv[1], "lvremove")) {
         char vg[32], lv[64];
-        struct flvm_lv *v = split_vglv(argv[argc - 1], vg, sizeof(vg), lv, sizeof(lv))
+        struct flvm_lv *v = fake_split_vglv(argv[argc - 1], vg, sizeof(vg), lv, sizeof(lv))
                                 ? fake_lvm_find(f, vg, lv)
                                 : NULL;
         if (!v)
@@ -399,263 +397,7 @@ static int fake_run(void *arg, char *const argv[], struct lvm_result *r)
     return fail(r, 3, "fake lvm: command not understood");
 }
 
-/* ---- device-mapper ------------------------------------------------------------------- */
-
-static struct flvm_lv *by_dev(dev_t dev)
+int fake_lvm_run(void *arg, char *const argv[], struct lvm_result *r)
 {
-    unsigned i = minor(dev);
-
-    if (!world || major(dev) != FAKE_MAJOR || i >= FLVM_MAX || !world->lv[i].used)
-        return NULL;
-    return &world->lv[i];
-}
-
-static int f_devno(const char *path, dev_t *out_dev, struct xlcp_err *err)
-{
-    char vg[32], lv[64];
-
-    if (strncmp(path, "/fake/", 6) != 0 || !split_vglv(path + 6, vg, sizeof(vg), lv, sizeof(lv)))
-        return xlcp_err_set(err, XLCP_ENOTFOUND, "%s: no such device", path);
-    struct flvm_lv *v = fake_lvm_find(world, vg, lv);
-    if (!v)
-        return xlcp_err_set(err, XLCP_ENOTFOUND, "%s: no such device", path);
-    *out_dev = makedev(FAKE_MAJOR, (unsigned)(v - world->lv));
-    return 0;
-}
-
-static struct fdm_dev *by_xdev(dev_t dev)
-{
-    unsigned i = minor(dev);
-
-    if (!world || major(dev) != FAKE_MAJOR || i < FLVM_MAX || i >= FLVM_MAX + FDM_MAX ||
-        !world->dm[i - FLVM_MAX].used)
-        return NULL;
-    return &world->dm[i - FLVM_MAX];
-}
-
-static int dm_failing(const char *op, struct xlcp_err *err)
-{
-    if (world && !strcmp(world->fail_dm, op))
-        return xlcp_err_set(err, XLCP_EDISK, "device-mapper %s failed: injected", op);
-    return 0;
-}
-
-static int f_suspend(dev_t dev, struct xlcp_err *err)
-{
-    struct flvm_lv *v = by_dev(dev);
-    struct fdm_dev *d = by_xdev(dev);
-
-    if (d) {
-        d->suspended = 1;
-        return 0;
-    }
-    if (!v)
-        return xlcp_err_set(err, XLCP_EDISK, "no device");
-    pthread_mutex_lock(&world->mu);
-    while (world->block_suspend)
-        pthread_cond_wait(&world->cv, &world->mu);
-    v->suspended = 1;
-    pthread_mutex_unlock(&world->mu);
-    return 0;
-}
-
-static int f_resume(dev_t dev, struct xlcp_err *err)
-{
-    struct flvm_lv *v = by_dev(dev);
-    struct fdm_dev *d = by_xdev(dev);
-
-    if (d) {
-        if (d->inactive[0]) {
-            snprintf(d->table, sizeof(d->table), "%s", d->inactive);
-            d->inactive[0] = '\0';
-        }
-        d->resumes += d->suspended;
-        d->suspended = 0;
-        return 0;
-    }
-    if (!v)
-        return xlcp_err_set(err, XLCP_EDISK, "no device");
-    pthread_mutex_lock(&world->mu);
-    if (v->suspended)
-        v->resumes++;
-    v->suspended = 0;
-    if (v->inactive[0]) {
-        snprintf(v->table, sizeof(v->table), "%s", v->inactive);
-        v->inactive[0] = '\0';
-    }
-    pthread_mutex_unlock(&world->mu);
-    return 0;
-}
-
-static int f_is_suspended(dev_t dev, struct xlcp_err *err)
-{
-    struct flvm_lv *v = by_dev(dev);
-
-    if (by_xdev(dev))
-        return by_xdev(dev)->suspended;
-    return v ? v->suspended : xlcp_err_set(err, XLCP_EDISK, "no device");
-}
-
-static int f_state(dev_t dev, struct xlcp_dm_state *st, struct xlcp_err *err)
-{
-    struct flvm_lv *v = by_dev(dev);
-
-    if (!v)
-        return xlcp_err_set(err, XLCP_EDISK, "no device");
-    memset(st, 0, sizeof(*st));
-    st->suspended = v->suspended;
-    st->event_nr = v->event_nr;
-    st->writes = v->writes;
-    st->write_sectors = v->writes * 8;
-    return 0;
-}
-
-static int f_message(dev_t dev, const char *msg, struct xlcp_err *err)
-{
-    size_t at = strlen(world->msgs);
-
-    if (!by_dev(dev))
-        return xlcp_err_set(err, XLCP_EDISK, "no device");
-    snprintf(world->msgs + at, sizeof(world->msgs) - at, "%s\n", msg);
-    return 0;
-}
-
-static int f_thin_info(dev_t dev, dev_t *pool, uint32_t *id, struct xlcp_err *err)
-{
-    struct flvm_lv *v = by_dev(dev), *p;
-
-    if (!v || strcmp(v->segtype, "thin") != 0 || !(p = fake_lvm_find(world, v->vg, v->pool)))
-        return xlcp_err_set(err, XLCP_EUNSUPPORTED, "not a thin volume");
-    *pool = makedev(FAKE_MAJOR, (unsigned)(p - world->lv));
-    *id = (uint32_t)v->thin_id;
-    return 0;
-}
-
-static int f_flush(const char *path, struct xlcp_err *err)
-{
-    dev_t dev;
-
-    return f_devno(path, &dev, err);
-}
-
-static int f_table(dev_t dev, int status, char *buf, size_t len, struct xlcp_err *err)
-{
-    struct flvm_lv *v = by_dev(dev);
-    struct fdm_dev *d = by_xdev(dev);
-
-    (void)status;
-    if (d)
-        snprintf(buf, len, "%s", d->table);
-    else if (v)
-        lv_table(world, v, buf, len);
-    else
-        return xlcp_err_set(err, XLCP_EDISK, "no device");
-    return 0;
-}
-
-static int f_create(const char *name, const char *uuid, const char *table, dev_t *out_dev,
-                    struct xlcp_err *err)
-{
-    int rc = dm_failing("create", err);
-
-    if (rc)
-        return rc;
-    if (fake_dm_find(world, name) || (uuid && dm_by_uuid(world, uuid)))
-        return xlcp_err_set(err, XLCP_EDISK, "device-mapper create of %s failed: exists", name);
-    struct fdm_dev *d = dm_new(world, name, uuid, table);
-    *out_dev = makedev(FAKE_MAJOR, FLVM_MAX + (unsigned)(d - world->dm));
-    return 0;
-}
-
-static int f_load(dev_t dev, const char *table, struct xlcp_err *err)
-{
-    struct flvm_lv *v = by_dev(dev);
-    struct fdm_dev *d = by_xdev(dev);
-    int rc = dm_failing("load", err);
-
-    if (rc)
-        return rc;
-    if (d)
-        snprintf(d->inactive, sizeof(d->inactive), "%s", table);
-    else if (v)
-        snprintf(v->inactive, sizeof(v->inactive), "%s", table);
-    else
-        return xlcp_err_set(err, XLCP_EDISK, "no device");
-    return 0;
-}
-
-static int f_clear(dev_t dev, struct xlcp_err *err)
-{
-    struct flvm_lv *v = by_dev(dev);
-    struct fdm_dev *d = by_xdev(dev);
-
-    if (d)
-        d->inactive[0] = '\0';
-    else if (v)
-        v->inactive[0] = '\0';
-    else
-        return xlcp_err_set(err, XLCP_EDISK, "no device");
-    return 0;
-}
-
-static int f_remove(dev_t dev, struct xlcp_err *err)
-{
-    struct fdm_dev *d = by_xdev(dev);
-    int rc = dm_failing("remove", err);
-
-    if (rc)
-        return rc;
-    if (!d)
-        return xlcp_err_set(err, XLCP_EDISK, "device-mapper remove: no such device");
-    d->used = 0;
-    return 0;
-}
-
-static int f_lookup(const char *id, int by_name, dev_t *out_dev, struct xlcp_err *err)
-{
-    struct fdm_dev *d = by_name ? fake_dm_find(world, id) : dm_by_uuid(world, id);
-
-    (void)err;
-    if (!d)
-        return 0;
-    *out_dev = makedev(FAKE_MAJOR, FLVM_MAX + (unsigned)(d - world->dm));
-    return 1;
-}
-
-static int f_zero(dev_t dev, const char *dir, unsigned bytes, struct xlcp_err *err)
-{
-    struct fdm_dev *d = by_xdev(dev);
-    int rc = dm_failing("zero", err);
-
-    (void)dir;
-    if (rc)
-        return rc;
-    if (!d || bytes % 4096)
-        return xlcp_err_set(err, XLCP_EDISK, "zero: bad device or size");
-    d->zeroed = 1;
-    return 0;
-}
-
-static const struct xlcp_dm_ops fake_dm = {
-    .devno = f_devno,
-    .suspend = f_suspend,
-    .resume = f_resume,
-    .is_suspended = f_is_suspended,
-    .state = f_state,
-    .message = f_message,
-    .thin_info = f_thin_info,
-    .flush = f_flush,
-    .table = f_table,
-    .create = f_create,
-    .load = f_load,
-    .clear = f_clear,
-    .remove = f_remove,
-    .lookup = f_lookup,
-    .zero = f_zero,
-};
-
-int fake_lvm_open(struct flvm *f, struct xlcp_disk *out_disk, struct xlcp_err *err)
-{
-    setenv("XLCP_LVM_DEVDIR", "/fake", 1);
-    return xlcp_disk_lvm_open_fake(out_disk, &fake_dm, fake_run, f, err);
+    return fake_run(arg, argv, r);
 }

@@ -64,6 +64,15 @@ struct flvm_lv *fake_lvm_find(struct flvm *f, const char *vg, const char *lv);
 struct fdm_dev *fake_dm_find(struct flvm *f, const char *name);
 int fake_dm_count(struct flvm *f);
 void fake_lvm_unblock(struct flvm *f);
+/* Shared by fake_lvm.c and fake_dm.c (not for tests): */
+#define FAKE_MAJOR 4000             /* no real device has it */
+extern struct flvm *fake_lvm_world; /* the dm ops have no context argument */
+struct fdm_dev *fake_dm_by_uuid(struct flvm *f, const char *uuid);
+struct fdm_dev *fake_dm_new(struct flvm *f, const char *name, const char *uuid, const char *table);
+void fake_lv_table(struct flvm *f, const struct flvm_lv *v, char *out, size_t len);
+int fake_split_vglv(const char *s, char *vg, size_t vl, char *lv, size_t ll);
+int fake_lvm_run(void *arg, char *const argv[], struct lvm_result *r);
+
 /* The adapter over f: XLCP_LVM_DEVDIR is "/fake". */
 int fake_lvm_open(struct flvm *f, struct xlcp_disk *out, struct xlcp_err *err);
 
