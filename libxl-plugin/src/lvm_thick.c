@@ -20,8 +20,9 @@
  *            which needs the source suspended); the temporary device goes.
  * LVM's own suspend of O inside lvconvert is the only other time O's writes wait
  * (tests/nested/t48-thick-facts.sh measures each step). If anything fails, thick_undo puts
- * O's table back and removes what we made. An origin that has LVM snapshots already (its
- * table is a snapshot-origin) takes the older path: `lvcreate -s` of the held origin.
+ * O's table back and removes what we made. An origin whose table is not plain linear or
+ * striped (one that has LVM snapshots already: a snapshot-origin; a snapshot itself; RAID)
+ * takes the older path: `lvcreate -s` of the held origin.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -73,17 +74,24 @@ static void tmp_name(char *out, size_t len, const char *vg, const char *snap)
     snprintf(out, len, "xlcp.%s", n);
 }
 
-/* Total length (sectors) of a table, and 1 if it is one snapshot-origin target. */
-static uint64_t table_sectors(const char *table, int *is_origin)
+/* Total length (sectors) of a table; *plain: 1 if every target is linear or striped
+ * (what LVM's own thick LVs are made of), 0 otherwise (e.g. a snapshot-origin: the origin
+ * has LVM snapshots already). */
+static uint64_t table_sectors(const char *table, int *plain)
 {
     uint64_t total = 0;
     const char *p = table;
 
-    *is_origin = strstr(table, " snapshot-origin ") != NULL;
+    *plain = *p != '\0';
     while (*p) {
         unsigned long long start, length;
-        if (sscanf(p, "%llu %llu", &start, &length) == 2)
+        char type[32];
+        if (sscanf(p, "%llu %llu %31s", &start, &length, type) == 3) {
             total += length;
+            if (strcmp(type, "linear") != 0 && strcmp(type, "striped") != 0)
+                *plain = 0;
+        } else
+            *plain = 0;
         p += strcspn(p, "\n");
         if (*p)
             p++;
@@ -98,15 +106,15 @@ int xlcp_lvm_thick_arm(struct lvm *l, struct pending *pd, const char *origin_lv,
     char snapdev[XLCP_PATH_MAX + 2 * XLCP_NAME_MAX], name[3 * XLCP_NAME_MAX + 8];
     char uuid[128], vgu[40], ou[40], su[40], cowtable[sizeof(t->otable)];
     struct lvinfo oi, si;
-    int rc, is_origin;
+    int rc, plain;
     dev_t snap;
 
     rc = l->dm->table(pd->origin, 0, t->otable, sizeof(t->otable), err);
     if (rc)
         return xlcp_err_prefix(err, "table of %s/%s", pd->vg, origin_lv);
-    t->sectors = table_sectors(t->otable, &is_origin);
-    if (is_origin || t->sectors == 0)
-        return 0; /* LVM snapshots already: `lvcreate -s` of the held origin (disk_lvm.c) */
+    t->sectors = table_sectors(t->otable, &plain);
+    if (!plain || t->sectors == 0)
+        return 0; /* e.g. LVM snapshots already: `lvcreate -s` of the held origin (disk_lvm.c) */
     snprintf(t->origin_lv, sizeof(t->origin_lv), "%s", origin_lv);
     /* the COW, active read-only for its table, then inactive: lvconvert wants it so */
     char *create[] = {"lvcreate", "-q",   "-y",       "-Zn",   "-pr",  "-L", pd->cow,
@@ -340,7 +348,7 @@ int xlcp_lvm_thick_leftover(struct lvm *l, const struct lvinfo *si, struct xlcp_
     char origin[XLCP_NAME_MAX], path[XLCP_PATH_MAX + 2 * XLCP_NAME_MAX], table[1024], rt[1024];
     struct lvinfo oi;
     dev_t dev, real, odev;
-    int rc, is_origin;
+    int rc, plain;
 
     if (si->segtype[0] && strcmp(si->segtype, "linear") != 0 && strcmp(si->segtype, "striped"))
         return 0;
@@ -384,9 +392,9 @@ int xlcp_lvm_thick_leftover(struct lvm *l, const struct lvinfo *si, struct xlcp_
         rc = l->dm->table(real, 0, rt, sizeof(rt), err);
     if (rc)
         return xlcp_err_prefix(err, "leftover switch of %s/%s", si->vg, origin);
-    (void)table_sectors(table, &is_origin);
+    (void)table_sectors(table, &plain);
     snprintf(name, sizeof(name), " snapshot-origin %u:%u", major(real), minor(real));
-    if (is_origin && strstr(table, name)) { /* switched: its own table back */
+    if (!plain && strstr(table, name)) { /* switched: its own table back */
         rc = l->dm->suspend(odev, err);
         if (rc == 0) {
             rc = l->dm->load(odev, rt, err);
