@@ -184,6 +184,8 @@ struct lvm {
 
 /* ---- holds (lvm_hold.c) -------------------------------------------------------------- */
 
+/* A device-mapper suspend within the suspend limit (see xlcp_lvm_hold). */
+int xlcp_lvm_suspend_bounded(struct lvm *l, dev_t dev, struct xlcp_err *err);
 /* Capture: suspends the origin within the suspend limit and records its state. */
 int xlcp_lvm_hold(struct lvm *l, struct pending *pd, struct xlcp_err *err);
 /* Time left (ms) before the hold limit; XLCP_ETIMEDOUT past it. */

@@ -133,6 +133,11 @@ static int suspend_within(const struct xlcp_dm_ops *dm, dev_t dev, unsigned limi
     return rc;
 }
 
+int xlcp_lvm_suspend_bounded(struct lvm *l, dev_t dev, struct xlcp_err *err)
+{
+    return suspend_within(l->dm, dev, l->suspend_limit_ms, err);
+}
+
 int xlcp_lvm_hold(struct lvm *l, struct pending *pd, struct xlcp_err *err)
 {
     int rc;

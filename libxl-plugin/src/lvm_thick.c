@@ -234,7 +234,7 @@ int xlcp_lvm_thick_finish(struct lvm *l, struct pending *pd, struct xlcp_err *er
     snprintf(vo, sizeof(vo), "%s/%s", pd->vg, t->origin_lv);
     snprintf(vs, sizeof(vs), "%s/%s", pd->vg, pd->lv);
     /* the handover's source must be suspended when LVM's snapshot resumes */
-    rc = l->dm->suspend(t->tmp, err);
+    rc = xlcp_lvm_suspend_bounded(l, t->tmp, err);
     if (rc)
         return xlcp_err_prefix(err, "snapshot of %s", vo);
     rc = xlcp_lvm_run_simple(&l->run, pd->vg, args, err);
@@ -310,12 +310,15 @@ int xlcp_lvm_thick_undo(struct lvm *l, struct pending *pd, struct xlcp_err *err)
         t->made_real = t->made_cow = t->switched = 0;
     }
     if (t->switched) { /* the origin's own table back: a hold of a few ioctls */
-        KEEP(l->dm->suspend(pd->origin, &e));
+        xlcp_dm_guardian_held(&l->guard, pd->origin);
+        KEEP(xlcp_lvm_suspend_bounded(l, pd->origin, &e));
         if (r == 0) {
             KEEP(l->dm->load(pd->origin, t->otable, &e));
             KEEP(l->dm->resume(pd->origin, &e));
-            if (r == 0)
+            if (r == 0) {
                 t->switched = 0;
+                xlcp_dm_guardian_released(&l->guard, pd->origin);
+            }
         }
     }
     if (t->made_cow) {
@@ -395,7 +398,7 @@ int xlcp_lvm_thick_leftover(struct lvm *l, const struct lvinfo *si, struct xlcp_
     (void)table_sectors(table, &plain);
     snprintf(name, sizeof(name), " snapshot-origin %u:%u", major(real), minor(real));
     if (!plain && strstr(table, name)) { /* switched: its own table back */
-        rc = l->dm->suspend(odev, err);
+        rc = xlcp_lvm_suspend_bounded(l, odev, err);
         if (rc == 0) {
             rc = l->dm->load(odev, rt, err);
             struct xlcp_err e2;
