@@ -111,7 +111,7 @@ static int lvm_arm(void *self, const struct xlcp_volume *vol, const char *snap_n
             return rc;
         snprintf(pd->cow, sizeof(pd->cow), "%" PRIu64 "b", b);
         out->size_bytes = b;
-        rc = xlcp_lvm_thick_arm(l, pd, vol->lv, err);
+        rc = l->thick_switch ? xlcp_lvm_thick_arm(l, pd, vol->lv, err) : 0;
         if (rc)
             return rc;
         pd->used = 1;
@@ -356,6 +356,8 @@ int xlcp_disk_lvm_open(struct xlcp_disk *out, struct xlcp_err *err)
         free(l);
         return rc;
     }
+    const char *sw = getenv("XLCP_THICK_SWITCH");
+    l->thick_switch = !(sw && strcmp(sw, "0") == 0);
     snprintf(l->run.rundir, sizeof(l->run.rundir), "%s",
              rundir && *rundir ? rundir : "/run/xl-checkpoint");
     snprintf(l->run.bin, sizeof(l->run.bin), "%s", bin && *bin ? bin : "lvm");

@@ -277,6 +277,22 @@ static void test_thick_switch_leftover(void **state)
     assert_int_equal(o->resumes, 2); /* the switch and its undo; nothing since */
 }
 
+/* XLCP_THICK_SWITCH=0: the older path even for a plain origin (held until lvcreate -s) */
+static void test_thick_switch_off(void **state)
+{
+    struct fx *x = *state;
+
+    ((struct lvm *)x->d.self)->thick_switch = 0;
+    arm(x, "web1-d0");
+    assert_int_equal(fake_dm_count(x->f), 0);
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    assert_true(fake_lvm_find(x->f, "vg0", "web1-d0")->suspended);
+    assert_int_equal(OPS(x)->complete(x->d.self, &x->snap, &x->err), 0);
+    assert_non_null(strstr(x->f->cmds, "lvcreate -q -y -s"));
+    assert_null(strstr(x->f->cmds, "lvconvert"));
+    assert_false(fake_lvm_find(x->f, "vg0", "web1-d0")->suspended);
+}
+
 /* ---- thick, older path; item 1: the hold is checked ------------------------------------- */
 
 static void test_thick_ok_read_only(void **state)
@@ -549,6 +565,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_thick_switch_arm_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_switch_handover_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_switch_leftover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thick_switch_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_ok_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_hold_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_resuspended, setup, teardown),
