@@ -264,8 +264,24 @@ int xlcp_lvm_thick_finish(struct lvm *l, struct pending *pd, struct xlcp_err *er
                             "%s is not a valid snapshot of %s (origin '%s', "
                             "attributes %s)",
                             vs, vo, si.origin, si.attr);
-    /* LVM's snapshot has the exceptions now: ours goes */
+    /* the kernel handed our snapshot's exceptions over to LVM's: ours is invalid now (it
+     * takes no more I/O); anything else means LVM's snapshot did not get them */
+    char st[256];
+    rc = l->dm->table(t->tmp, 1, st, sizeof(st), err);
+    if (rc)
+        return xlcp_err_prefix(err, "temporary snapshot of %s", vo);
+    if (!strstr(st, " snapshot Invalid"))
+        return xlcp_err_set(err, XLCP_EDISK,
+                            "snapshot of %s: the kernel did not hand the exceptions over to "
+                            "LVM's snapshot (temporary snapshot's status '%s')",
+                            vo, st);
     rc = l->dm->remove(t->tmp, err);
+    if (rc) { /* a suspended device may refuse: it takes no I/O, resume it and try again */
+        struct xlcp_err e2;
+        xlcp_err_clear(&e2);
+        if (l->dm->resume(t->tmp, &e2) == 0 && l->dm->remove(t->tmp, &e2) == 0)
+            rc = 0;
+    }
     if (rc)
         return xlcp_err_prefix(err, "temporary snapshot of %s", vo);
     t->made_tmp = 0;

@@ -277,6 +277,24 @@ static void test_thick_switch_leftover(void **state)
     assert_int_equal(o->resumes, 2); /* the switch and its undo; nothing since */
 }
 
+/* LVM's snapshot did not get the exceptions (no handover): the checkpoint fails, undone */
+static void test_thick_switch_no_handover(void **state)
+{
+    struct fx *x = *state;
+    struct flvm_lv *o = fake_lvm_find(x->f, "vg0", "web1-d0");
+
+    arm(x, "web1-d0");
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    x->f->no_handover = 1;
+    assert_int_equal(OPS(x)->complete(x->d.self, &x->snap, &x->err), XLCP_EDISK);
+    if (!strstr(x->err.msg, "did not hand the exceptions over"))
+        fail_msg("message: %s", x->err.msg);
+    assert_int_equal(OPS(x)->remove(x->d.self, &x->snap, &x->err), 0);
+    assert_int_equal(fake_dm_count(x->f), 0);
+    assert_string_equal(o->table, "");
+    assert_null(fake_lvm_find(x->f, "vg0", x->snap.lv));
+}
+
 /* XLCP_THICK_SWITCH=0: the older path even for a plain origin (held until lvcreate -s) */
 static void test_thick_switch_off(void **state)
 {
@@ -566,6 +584,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_thick_switch_handover_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_switch_leftover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_switch_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thick_switch_no_handover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_ok_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_hold_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_resuspended, setup, teardown),

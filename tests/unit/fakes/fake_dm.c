@@ -157,8 +157,10 @@ static int f_table(dev_t dev, int status, char *buf, size_t len, struct xlcp_err
     struct flvm_lv *v = by_dev(dev);
     struct fdm_dev *d = by_xdev(dev);
 
-    (void)status;
-    if (d)
+    if (d && status && strstr(d->table, " snapshot "))
+        snprintf(buf, len, "%.*s snapshot %s", (int)(strstr(d->table, " snapshot ") - d->table),
+                 d->table, d->invalid ? "Invalid" : "16/262144 16");
+    else if (d)
         snprintf(buf, len, "%s", d->table);
     else if (v)
         fake_lv_table(fake_lvm_world, v, buf, len);

@@ -316,6 +316,9 @@ static int lvconvert(struct flvm *f, char *const argv[], int argc, struct lvm_re
             return fail(r, 5,
                         "device-mapper: resume ioctl failed: Invalid argument "
                         "(snapshot handover source not suspended)");
+    for (int i = 0; i < FDM_MAX; i++) /* the handover: the source is invalid */
+        if (f->dm[i].used && strcmp(f->dm[i].table, tab) == 0 && !f->no_handover)
+            f->dm[i].invalid = 1;
     snprintf(o->table, sizeof(o->table), "0 %" PRIu64 " snapshot-origin 4000:%d", o->size / 512,
              FLVM_MAX + (int)(real - f->dm));
     o->resumes++; /* LVM's own suspend and resume of the origin */

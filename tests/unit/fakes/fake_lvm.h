@@ -34,6 +34,7 @@ struct flvm_lv {
 /* a device-mapper device that is no LV's (made through the dm ops, or by lvconvert) */
 struct fdm_dev {
     int used, suspended, zeroed, resumes;
+    int invalid; /* a snapshot that handed its exceptions over */
     char name[160], uuid[128], table[256], inactive[256];
 };
 #define FDM_MAX 16
@@ -46,6 +47,7 @@ struct flvm {
     char msgs[2048]; /* thin pool messages, one per line */
     struct fdm_dev dm[FDM_MAX];
     char fail_cmd[32];           /* an LVM subcommand (argv[1]) that fails, "" none */
+    int no_handover;             /* lvconvert's snapshot does not take the exceptions over */
     int resume_tmp_on_lvconvert; /* someone resumes every suspended non-LVM device first */
     char fail_dm[16]; /* a dm op that fails: "load", "create", "remove", "zero", "" none */
     /* suspend blocks while block_suspend is set (until fake_lvm_unblock) */
