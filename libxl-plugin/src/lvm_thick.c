@@ -233,6 +233,13 @@ int xlcp_lvm_thick_finish(struct lvm *l, struct pending *pd, struct xlcp_err *er
 
     snprintf(vo, sizeof(vo), "%s/%s", pd->vg, t->origin_lv);
     snprintf(vs, sizeof(vs), "%s/%s", pd->vg, pd->lv);
+    /* the origin must still be ours since the switch: a table reloaded meanwhile (e.g. an
+     * `lvchange --refresh` of it) let writes reach it without their copy-out */
+    snprintf(want, sizeof(want), "0 %" PRIu64 " snapshot-origin %u:%u", t->sectors, major(t->real),
+             minor(t->real));
+    rc = table_is(l, pd->origin, want, vo, err);
+    if (rc)
+        return xlcp_err_prefix(err, "the switch of %s was undone by someone else", vo);
     /* the handover's source must be suspended when LVM's snapshot resumes */
     rc = xlcp_lvm_suspend_bounded(l, t->tmp, err);
     if (rc)

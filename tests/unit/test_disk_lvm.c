@@ -295,6 +295,25 @@ static void test_thick_switch_no_handover(void **state)
     assert_null(fake_lvm_find(x->f, "vg0", x->snap.lv));
 }
 
+/* someone reloads the origin's own table between the switch and complete (its writes
+ * went by the snapshot): the checkpoint fails with the cause, nothing stays */
+static void test_thick_switch_reloaded(void **state)
+{
+    struct fx *x = *state;
+    struct flvm_lv *o = fake_lvm_find(x->f, "vg0", "web1-d0");
+
+    arm(x, "web1-d0");
+    assert_int_equal(OPS(x)->capture(x->d.self, &x->snap, &x->err), 0);
+    snprintf(o->table, sizeof(o->table), "0 2097152 linear 4000:900 1002048");
+    assert_int_equal(OPS(x)->complete(x->d.self, &x->snap, &x->err), XLCP_EDISK);
+    if (!strstr(x->err.msg, "undone by someone else"))
+        fail_msg("message: %s", x->err.msg);
+    assert_null(strstr(x->f->cmds, "lvconvert"));
+    assert_int_equal(OPS(x)->remove(x->d.self, &x->snap, &x->err), 0);
+    assert_int_equal(fake_dm_count(x->f), 0);
+    assert_null(fake_lvm_find(x->f, "vg0", x->snap.lv));
+}
+
 /* XLCP_THICK_SWITCH=0: the older path even for a plain origin (held until lvcreate -s) */
 static void test_thick_switch_off(void **state)
 {
@@ -585,6 +604,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_thick_switch_leftover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_switch_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_switch_no_handover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thick_switch_reloaded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_ok_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_hold_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thick_resuspended, setup, teardown),
