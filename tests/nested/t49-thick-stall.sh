@@ -25,7 +25,7 @@ idof() { printf '%s' "$1" | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | head -n 1; 
 mark() { guest_run "$g" "printf '%-4096s' $1 > /run/m && dd if=/run/m of=/dev/xvda bs=4096 seek=2048 count=1 oflag=direct 2>/dev/null && echo marked" 60 | tail -n 1; }
 snapmark() { dd if="/dev/$VG/$1" bs=4096 skip=2048 count=1 iflag=direct status=none | tr -d ' \0'; }
 probe_start() {
-    guest_run "$g" 'killall xlcp-iowprobe 2>/dev/null; sleep 0.5; rm -f /run/iow.log*
+    guest_run "$g" 'killall xlcp-iowprobe 2>/dev/null; sleep 1; rm -f /run/iow.log*
 xlcp-iowprobe /dev/xvda /run/iow.log 20 fifo </dev/null >/dev/null 2>/run/iow.stderr &
 echo $! > /run/iow.pid; sleep 1; kill -0 $(cat /run/iow.pid) && echo started || cat /run/iow.stderr' 60 |
         tail -n 1 | grep -qx started
