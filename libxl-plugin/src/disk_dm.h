@@ -53,7 +53,8 @@ int xlcp_dm_remove(dev_t dev, struct xlcp_err *err);
 /* The device with this uuid (by_name: name): 1 found (*out), 0 none, <0 error. */
 int xlcp_dm_lookup(const char *id, int by_name, dev_t *out, struct xlcp_err *err);
 /* Writes zeros over the first `bytes` (a multiple of 4096) of a device, O_DIRECT, through a
- * device node of our own made in `dir` (no udev involved), and flushes. */
+ * device node of our own made in `dir` (no udev involved; a file system that allows
+ * device nodes: /dev, not /run, which is mounted nodev), and flushes. */
 int xlcp_dm_zero(dev_t dev, const char *dir, unsigned bytes, struct xlcp_err *err);
 
 /* The operations above as a table, so that unit tests can put fakes behind the adapter

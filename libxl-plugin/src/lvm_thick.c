@@ -159,7 +159,8 @@ int xlcp_lvm_thick_arm(struct lvm *l, struct pending *pd, const char *origin_lv,
     t->made_cow = 1;
     snprintf(t->snap_uuid, sizeof(t->snap_uuid), "LVM-%s%s", vgu, su);
     snprintf(t->tmp_uuid, sizeof(t->tmp_uuid), "XLCP-%s%s", vgu, su);
-    rc = l->dm->zero(t->cow, l->run.rundir, 4096, err);
+    /* a node of our own under the device directory: /run is mounted nodev */
+    rc = l->dm->zero(t->cow, l->devdir, 4096, err);
     if (rc)
         return xlcp_err_prefix(err, "new exception store on %s/%s", pd->vg, pd->lv);
     return 0;
