@@ -31,8 +31,9 @@
  *   the guest's writes held back, from the first capture to each snapshot's completion:
  *   past it the checkpoint fails and the writes flow              $XLCP_HOLD_LIMIT_MS
  * Test only: $XLCP_TEST_HOLD_DELAY_MS waits that long before each completion, so that a
- * test can act on a held origin (tests/nested/t41-hold.sh). $XLCP_THICK_SWITCH=0 makes
- * thick snapshots the older way (`lvcreate -s` of the held origin), for comparison.
+ * test can act on a held origin (tests/nested/t41-hold.sh). $XLCP_THICK_SWITCH=1 makes
+ * thick snapshots by a device-mapper switch (lvm_thick.c; opt-in until validated on nested
+ * Xen by tests/nested/t49-thick-stall.sh), else `lvcreate -s` of the held origin.
  */
 #define LVM_SUSPEND_LIMIT_MS 5000u
 #define LVM_HOLD_LIMIT_MS 60000u
@@ -179,8 +180,8 @@ struct lvm {
     char devdir[XLCP_PATH_MAX]; /* /dev, overridable for tests ($XLCP_LVM_DEVDIR) */
     const struct xlcp_dm_ops *dm;
     unsigned suspend_limit_ms, hold_limit_ms, test_hold_delay_ms;
-    int thick_switch; /* thick snapshots by a device-mapper switch (lvm_thick.c); 0 with
-                       * XLCP_THICK_SWITCH=0: `lvcreate -s` of the held origin */
+    int thick_switch; /* thick snapshots by a device-mapper switch (lvm_thick.c), with
+                       * XLCP_THICK_SWITCH=1; else `lvcreate -s` of the held origin */
     struct pending pend[XLCP_MAX_DISKS];
     struct xlcp_dm_guardian guard;
 };

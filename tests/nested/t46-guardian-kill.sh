@@ -1,11 +1,10 @@
 #!/bin/bash
 # t46-guardian-kill.sh - the tool killed with SIGKILL at the worst instant: the guest
-# suspended, its thin disk's writes held and its thick disk switched to a snapshot-origin
-# with our temporary snapshot (XLCP_TEST_STOP_AT=suspended makes the tool stop itself
-# right there). The guardian (an exec'd helper, libexec/xl-checkpoint/xlcp-guardian)
+# suspended and its disks' writes held (XLCP_TEST_STOP_AT=suspended makes the tool stop
+# itself right there). The guardian (an exec'd helper, libexec/xl-checkpoint/xlcp-guardian)
 # must resume that guest and let its disks' writes flow: the guest runs again, a write in
 # it completes, its disks are not left suspended; the next `xl checkpoint create` cleans up
-# what the killed run left (the thick disk's temporary snapshot too) and succeeds.
+# what the killed run left and succeeds.
 # timeout: 900
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -37,13 +36,8 @@ case "$state" in
 *) not_ok "guest suspended at that instant" "state '$state'" ;;
 esac
 d0=$(dmstate "$g" d0)
-t0=$(dmsetup table "$VG-$(printf '%s' "$g" | sed 's/-/--/g')--d0" 2>&1)
-[ "$d0" = ACTIVE ] && case "$t0" in *snapshot-origin*) true ;; *) false ;; esac &&
-    ok "its thick disk switched at the instant and running ('$t0', $d0)" ||
-    not_ok "its thick disk switched and running" "device-mapper state '$d0', table '$t0'"
-d1=$(dmstate "$g" d1)
-[ "$d1" = SUSPENDED ] && ok "its thin disk's writes held (device-mapper '$d1')" ||
-    not_ok "its thin disk's writes held" "device-mapper state '$d1'"
+[ "$d0" = SUSPENDED ] && ok "its thick disk's writes held (device-mapper '$d0')" ||
+    not_ok "its thick disk's writes held" "device-mapper state '$d0'"
 guardians=$(pgrep -c -x xlcp-guardian)
 [ "$guardians" -ge 1 ] && ok "$guardians guardian process(es) running" ||
     not_ok "a guardian runs" "none"
@@ -69,9 +63,6 @@ printf '%s' "$out" | grep -q wrote && ok "the guest writes to both disks" ||
     not_ok "the guest writes to both disks" "$out"
 diag "leftovers of the killed run: $(find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 -name '.tmp-*' | wc -l) temporary directories, $(snapvols) snapshot volumes"
 next_run_cleans "$g" 2
-tmpdev=$(dmsetup ls 2>/dev/null | grep '^xlcp\.' | tr '\n' ' ')
-[ -z "$tmpdev" ] && ok "the killed run's temporary snapshot device is gone" ||
-    not_ok "the killed run's temporary snapshot device is gone" "$tmpdev"
 guest_destroy "$g"
 lv_cleanup "$g"
 rm -rf "$XLCP_CATALOG_ROOT"

@@ -45,6 +45,7 @@ static int setup_env(void **state, const char *suspend_ms, const char *hold_ms)
     setenv("XLCP_DM_SUSPEND_LIMIT_MS", suspend_ms, 1);
     setenv("XLCP_HOLD_LIMIT_MS", hold_ms, 1);
     setenv("XLCP_LVM_TIMEOUT", "2", 1);
+    setenv("XLCP_THICK_SWITCH", "1", 1); /* the switch (test_thick_switch_off: without) */
     x->f = fake_lvm_new();
     struct flvm_lv *pool = fake_lvm_add(x->f, "vg0", "pool", "thin-pool", 1ull << 30);
     pool->data_pct = 10;
@@ -314,7 +315,8 @@ static void test_thick_switch_reloaded(void **state)
     assert_null(fake_lvm_find(x->f, "vg0", x->snap.lv));
 }
 
-/* XLCP_THICK_SWITCH=0: the older path even for a plain origin (held until lvcreate -s) */
+/* without XLCP_THICK_SWITCH=1: the older path even for a plain origin (held until
+ * lvcreate -s) */
 static void test_thick_switch_off(void **state)
 {
     struct fx *x = *state;
