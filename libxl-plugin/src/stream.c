@@ -132,10 +132,13 @@ int xlcp_stream_fail(struct xlcp_stream *s, uint64_t at, struct xlcp_err *err, c
     return xlcp_err_set(err, XLCP_ECORRUPT, "offset %" PRIu64 ": %s: %s", at, unit, why);
 }
 
+static int want(struct xlcp_stream *s, size_t n, struct xlcp_err *err);
+
 int xlcp_stream_new(const struct xlcp_stream_limits *limits, const struct xlcp_stream_cbs *cbs,
                     struct xlcp_stream **out, struct xlcp_err *err)
 {
     struct xlcp_stream *s = calloc(1, sizeof(*s));
+    int rc;
 
     *out = NULL;
     if (!s)
@@ -152,7 +155,11 @@ int xlcp_stream_new(const struct xlcp_stream_limits *limits, const struct xlcp_s
     if (cbs)
         s->cb = *cbs;
     s->state = ST_XL_HDR;
-    s->need = XL_HDR_LEN;
+    rc = want(s, XL_HDR_LEN, err);
+    if (rc) {
+        free(s);
+        return rc;
+    }
     *out = s;
     return 0;
 }
@@ -372,6 +379,11 @@ static int record_body(struct xlcp_stream *s, int libxc, struct xlcp_err *err)
         s->nlibxc++;
     else
         s->nlibxl++;
+    /* The next record of the same layer, unless the record switched layers or ended. */
+    if (s->state == ST_LIBXC_BODY)
+        s->state = ST_LIBXC_RHDR;
+    else if (s->state == ST_LIBXL_BODY)
+        s->state = ST_LIBXL_RHDR;
     return next_unit(s, err);
 }
 

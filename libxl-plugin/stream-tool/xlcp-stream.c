@@ -3,6 +3,7 @@
  *
  *   xlcp-stream summary [--json] FILE|-    records per type, pages, distinct pfns, bytes
  *   xlcp-stream check FILE|-               structure only: exit 0, or 8 with the fault
+ *   xlcp-stream list FILE|-                one line per unit: offset, layer, type, body length
  *   xlcp-stream cut [--records N] [--pages M] IN OUT
  *        keeps the headers and every non-page record, the first N PAGE_DATA records (default
  *        4), each cut to its first M pfns (default: all): a small fixture that still parses.
@@ -187,6 +188,38 @@ static int cmd_summary(int argc, char **argv, int check_only)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* ---- list ------------------------------------------------------------------------------ */
+
+static int list_unit(void *arg, const struct xlcp_stream_unit *u, struct xlcp_err *err)
+{
+    static const char *const kinds[] = {"xl", "libxl", "libxc", "libxl", "libxc"};
+    const char *name = u->kind == XLCP_SU_LIBXL_RECORD   ? xlcp_stream_libxl_name(u->type)
+                       : u->kind == XLCP_SU_LIBXC_RECORD ? xlcp_stream_libxc_name(u->type)
+                                                         : "header";
+    (void)arg;
+    if (printf("%" PRIu64 " %s %s %" PRIu32 "\n", u->offset, kinds[u->kind], name, u->length) < 0)
+        return xlcp_err_errno(err, errno, "writing the list");
+    return 0;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+    struct xlcp_stream_cbs cbs = {NULL, list_unit, NULL};
+    struct xlcp_err err;
+    int fd, rc;
+
+    if (argc != 2)
+        return -1;
+    if ((fd = open_in(argv[1])) < 0)
+        return 1;
+    xlcp_err_clear(&err);
+    rc = xlcp_stream_parse_fd(fd, NULL, &cbs, NULL, &err);
+    close(fd);
+    if (fflush(stdout) != 0 && rc == 0)
+        rc = xlcp_err_errno(&err, errno, "writing the list");
+    return rc ? report(argv[1], rc, &err) : 0;
+}
+
 /* ---- cut -------------------------------------------------------------------------------- */
 
 struct cut {
@@ -283,11 +316,14 @@ int main(int argc, char **argv)
         rc = cmd_summary(argc - 1, argv + 1, 0);
     else if (argc >= 2 && strcmp(argv[1], "check") == 0)
         rc = cmd_summary(argc - 1, argv + 1, 1);
+    else if (argc >= 2 && strcmp(argv[1], "list") == 0)
+        rc = cmd_list(argc - 1, argv + 1);
     else if (argc >= 2 && strcmp(argv[1], "cut") == 0)
         rc = cmd_cut(argc - 1, argv + 1);
     if (rc < 0) {
         fprintf(stderr, "usage: xlcp-stream summary [--json] FILE|-\n"
                         "       xlcp-stream check FILE|-\n"
+                        "       xlcp-stream list FILE|-\n"
                         "       xlcp-stream cut [--records N] [--pages M] IN OUT\n");
         return 1;
     }
