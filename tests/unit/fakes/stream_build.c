@@ -226,7 +226,7 @@ void sb_hvm_image(struct sb *b, uint64_t seed, struct sb_offsets *out)
     o.emu = sb_rec(b, 0x03, emu, sizeof(emu));
     memset(xs, 0, sizeof(xs));
     xs[0] = 2;
-    memcpy(xs + 8, "k\0v\0a\0\0", 8);
+    memcpy(xs + 8, "k\0v\0ab\0", 8); /* ("k", "v"), ("ab", "") */
     sb_rec(b, 0x02, xs, sizeof(xs));
     o.libxl_end = sb_rec(b, 0x00, NULL, 0);
     if (out)
