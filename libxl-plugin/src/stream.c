@@ -60,8 +60,12 @@ static const char *const libxc_names[] = {
     "X86_MSR_POLICY",
 };
 static const char *const libxl_names[] = {
-    "END",           "LIBXC_CONTEXT",  "EMULATOR_XENSTORE_DATA", "EMULATOR_CONTEXT",
-    "CHECKPOINT_END", "CHECKPOINT_STATE",
+    "END",
+    "LIBXC_CONTEXT",
+    "EMULATOR_XENSTORE_DATA",
+    "EMULATOR_CONTEXT",
+    "CHECKPOINT_END",
+    "CHECKPOINT_STATE",
 };
 #define NLIBXC (sizeof(libxc_names) / sizeof(libxc_names[0]))
 #define NLIBXL (sizeof(libxl_names) / sizeof(libxl_names[0]))
@@ -101,14 +105,16 @@ static void describe(const struct xlcp_stream *s, char *out, size_t len)
         snprintf(out, len, "libxc record #%" PRIu32 " at offset %" PRIu64, s->nlibxc, s->ustart);
         break;
     case ST_LIBXL_BODY:
-        snprintf(out, len, "libxl record #%" PRIu32 " %s (type %#" PRIx32 ", length %" PRIu32
-                 ") at offset %" PRIu64, s->nlibxl, xlcp_stream_libxl_name(s->rtype), s->rtype,
-                 s->rlen, s->ustart);
+        snprintf(out, len,
+                 "libxl record #%" PRIu32 " %s (type %#" PRIx32 ", length %" PRIu32
+                 ") at offset %" PRIu64,
+                 s->nlibxl, xlcp_stream_libxl_name(s->rtype), s->rtype, s->rlen, s->ustart);
         break;
     case ST_LIBXC_BODY:
-        snprintf(out, len, "libxc record #%" PRIu32 " %s (type %#" PRIx32 ", length %" PRIu32
-                 ") at offset %" PRIu64, s->nlibxc, xlcp_stream_libxc_name(s->rtype), s->rtype,
-                 s->rlen, s->ustart);
+        snprintf(out, len,
+                 "libxc record #%" PRIu32 " %s (type %#" PRIx32 ", length %" PRIu32
+                 ") at offset %" PRIu64,
+                 s->nlibxc, xlcp_stream_libxc_name(s->rtype), s->rtype, s->rlen, s->ustart);
         break;
     case ST_DONE:
         snprintf(out, len, "after libxl's END record");
@@ -244,8 +250,9 @@ static int xl_header(struct xlcp_stream *s, struct xlcp_err *err)
     if (opt != 0)
         return xlcp_stream_fail(s, 40, err, "unknown optional flags %#" PRIx32, opt);
     if (optlen > s->lim.max_body)
-        return xlcp_stream_fail(s, 44, err, "optional data of %" PRIu32 " bytes (limit %" PRIu32
-                                ")", optlen, s->lim.max_body);
+        return xlcp_stream_fail(s, 44, err,
+                                "optional data of %" PRIu32 " bytes (limit %" PRIu32 ")", optlen,
+                                s->lim.max_body);
     s->info.xl_mandatory_flags = mand;
     s->state = ST_XL_OPT;
     return want(s, XL_HDR_LEN + optlen, err);
@@ -261,17 +268,19 @@ static int xl_optional(struct xlcp_stream *s, struct xlcp_err *err)
         if (optlen < 4)
             return xlcp_stream_fail(s, s->ustart + XL_HDR_LEN, err,
                                     "optional data of %" PRIu32 " bytes: no room for the config "
-                                    "length", optlen);
+                                    "length",
+                                    optlen);
         clen = sr_le32(s->buf + XL_HDR_LEN);
         if (clen > optlen - 4)
             return xlcp_stream_fail(s, s->ustart + XL_HDR_LEN, err,
                                     "config of %" PRIu32 " bytes in %" PRIu32
-                                    " bytes of optional data", clen, optlen - 4);
+                                    " bytes of optional data",
+                                    clen, optlen - 4);
         cfg = s->buf + XL_HDR_LEN + 4;
     }
     if ((s->info.xl_mandatory_flags & XL_FLAG_JSON) && (clen == 0 || cfg[clen - 1] != '\0'))
-        return xlcp_stream_fail(s, s->ustart + XL_HDR_LEN, err,
-                                "the JSON config is %s", clen ? "not NUL-terminated" : "missing");
+        return xlcp_stream_fail(s, s->ustart + XL_HDR_LEN, err, "the JSON config is %s",
+                                clen ? "not NUL-terminated" : "missing");
     s->info.config_len = clen;
     rc = unit_cb(s, XLCP_SU_XL_HEADER, clen, cfg, err);
     if (rc)
@@ -289,13 +298,13 @@ static int libxl_header(struct xlcp_stream *s, struct xlcp_err *err)
     if (sr_be64(h) != LIBXL_IDENT)
         return xlcp_stream_fail(s, s->ustart, err, "bad magic: no \"LibxlFmt\"");
     if (version != 2)
-        return xlcp_stream_fail(s, s->ustart + 8, err, "libxl stream version %" PRIu32
-                                " (only 2 is read)", version);
+        return xlcp_stream_fail(s, s->ustart + 8, err,
+                                "libxl stream version %" PRIu32 " (only 2 is read)", version);
     if (options & 1u)
         return xlcp_stream_fail(s, s->ustart + 12, err, "a big-endian stream");
     if (options & ~3u)
-        return xlcp_stream_fail(s, s->ustart + 12, err, "reserved option bits set (%#" PRIx32
-                                ")", options);
+        return xlcp_stream_fail(s, s->ustart + 12, err, "reserved option bits set (%#" PRIx32 ")",
+                                options);
     s->info.libxl_options = options;
     rc = unit_cb(s, XLCP_SU_LIBXL_HEADER, 0, NULL, err);
     if (rc)
@@ -317,15 +326,17 @@ static int libxc_header(struct xlcp_stream *s, struct xlcp_err *err)
     if (sr_be32(h + 8) != LIBXC_ID)
         return xlcp_stream_fail(s, at + 8, err, "bad id: no \"XENF\"");
     if (version != 2 && version != 3)
-        return xlcp_stream_fail(s, at + 12, err, "libxc stream version %" PRIu32
-                                " (2 and 3 are read)", version);
+        return xlcp_stream_fail(s, at + 12, err,
+                                "libxc stream version %" PRIu32 " (2 and 3 are read)", version);
     if (options & 1u)
         return xlcp_stream_fail(s, at + 16, err, "a big-endian stream");
     if ((options & ~1u) || sr_be16(h + 18) || sr_be32(h + 20))
         return xlcp_stream_fail(s, at + 16, err, "reserved image header fields set");
     if (type != XLCP_STREAM_DOM_PV && type != XLCP_STREAM_DOM_HVM)
-        return xlcp_stream_fail(s, at + 24, err, "domain type %" PRIu32 " (1 = x86 PV, 2 = x86 "
-                                "HVM are read)", type);
+        return xlcp_stream_fail(s, at + 24, err,
+                                "domain type %" PRIu32 " (1 = x86 PV, 2 = x86 "
+                                "HVM are read)",
+                                type);
     if (sr_le16(d + 4) != 12)
         return xlcp_stream_fail(s, at + 28, err, "page shift %u (only 12 is read)",
                                 (unsigned)sr_le16(d + 4));
@@ -502,8 +513,7 @@ int xlcp_stream_parse_fd(int fd, const struct xlcp_stream_limits *limits,
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = xlcp_err_errno(err, errno, "reading the image at offset %" PRIu64,
-                                s->info.bytes);
+            rc = xlcp_err_errno(err, errno, "reading the image at offset %" PRIu64, s->info.bytes);
             break;
         }
         if (n == 0) {

@@ -81,10 +81,10 @@ enum xlcp_stream_unit_kind {
 
 struct xlcp_stream_unit {
     enum xlcp_stream_unit_kind kind;
-    uint32_t type;     /* record type (records only) */
-    uint32_t length;   /* body length: record body, or the config's length for XL_HEADER */
-    uint32_t index;    /* record number within its layer, from 0 */
-    uint64_t offset;   /* of the unit's first byte in the stream */
+    uint32_t type;   /* record type (records only) */
+    uint32_t length; /* body length: record body, or the config's length for XL_HEADER */
+    uint32_t index;  /* record number within its layer, from 0 */
+    uint64_t offset; /* of the unit's first byte in the stream */
     const uint8_t *body;
     const uint8_t *raw; /* the unit's bytes as in the stream (header, body, padding) */
     size_t raw_len;

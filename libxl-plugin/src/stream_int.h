@@ -9,15 +9,15 @@
 #include "stream.h"
 
 enum stream_state {
-    ST_XL_HDR,      /* need xl's 48-byte header */
-    ST_XL_OPT,      /* need header + optional data */
-    ST_LIBXL_HDR,   /* need the 16-byte libxl header */
-    ST_LIBXL_RHDR,  /* need a libxl record header */
-    ST_LIBXL_BODY,  /* need a libxl record's body and padding */
-    ST_LIBXC_IHDR,  /* need the libxc image header + domain header (40 bytes) */
-    ST_LIBXC_RHDR,  /* need a libxc record header */
-    ST_LIBXC_BODY,  /* need a libxc record's body and padding */
-    ST_DONE,        /* libxl END seen: nothing may follow */
+    ST_XL_HDR,     /* need xl's 48-byte header */
+    ST_XL_OPT,     /* need header + optional data */
+    ST_LIBXL_HDR,  /* need the 16-byte libxl header */
+    ST_LIBXL_RHDR, /* need a libxl record header */
+    ST_LIBXL_BODY, /* need a libxl record's body and padding */
+    ST_LIBXC_IHDR, /* need the libxc image header + domain header (40 bytes) */
+    ST_LIBXC_RHDR, /* need a libxc record header */
+    ST_LIBXC_BODY, /* need a libxc record's body and padding */
+    ST_DONE,       /* libxl END seen: nothing may follow */
     ST_FAILED,
 };
 
@@ -31,7 +31,7 @@ struct xlcp_stream {
     uint8_t *buf;
     size_t cap, have, need;
     uint64_t ustart;
-    uint32_t rtype, rlen; /* current record's header */
+    uint32_t rtype, rlen;    /* current record's header */
     uint32_t nlibxl, nlibxc; /* records seen per layer */
     /* what the libxc layer has seen */
     int libxc_started, libxc_done, in_checkpoint;

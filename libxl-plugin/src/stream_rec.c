@@ -31,8 +31,8 @@ static int call_unit(struct xlcp_stream *s, int libxc, struct xlcp_err *err)
 static int want_len(struct xlcp_stream *s, uint64_t len, struct xlcp_err *err)
 {
     if (s->rlen != len)
-        return xlcp_stream_fail(s, s->ustart + 4, err, "body of %" PRIu32 " bytes, must be %" PRIu64,
-                                s->rlen, len);
+        return xlcp_stream_fail(s, s->ustart + 4, err,
+                                "body of %" PRIu32 " bytes, must be %" PRIu64, s->rlen, len);
     return 0;
 }
 
@@ -92,8 +92,9 @@ static int page_data(struct xlcp_stream *s, struct xlcp_err *err)
     if (count == 0)
         return xlcp_stream_fail(s, AT(s, 0), err, "count is 0");
     if (count > s->lim.max_batch)
-        return xlcp_stream_fail(s, AT(s, 0), err, "count %" PRIu32 " exceeds the batch limit %"
-                                PRIu32, count, s->lim.max_batch);
+        return xlcp_stream_fail(s, AT(s, 0), err,
+                                "count %" PRIu32 " exceeds the batch limit %" PRIu32, count,
+                                s->lim.max_batch);
     if ((rc = want_zero(s, 4, 4, err)) != 0 || (rc = want_min(s, 8 + 8ull * count, err)) != 0)
         return rc;
     bound = s->info.domain_type == XLCP_STREAM_DOM_PV ? s->pv_max_pfn : s->lim.max_pfn;
@@ -144,8 +145,8 @@ static int pv_info(struct xlcp_stream *s, struct xlcp_err *err)
     if (s->seen_pv_info)
         return xlcp_stream_fail(s, s->ustart, err, "a second X86_PV_INFO");
     if (!((b[0] == 8 && b[1] == 4) || (b[0] == 4 && b[1] == 3)))
-        return xlcp_stream_fail(s, AT(s, 0), err, "guest width %u with %u page table levels",
-                                b[0], b[1]);
+        return xlcp_stream_fail(s, AT(s, 0), err, "guest width %u with %u page table levels", b[0],
+                                b[1]);
     s->seen_pv_info = 1;
     s->guest_width = b[0];
     return 0;
@@ -182,8 +183,8 @@ static int pv_p2m_frames(struct xlcp_stream *s, struct xlcp_err *err)
         uint64_t f = sr_le64(b + 8 + 8 * i);
         if (f > s->lim.max_pfn)
             return xlcp_stream_fail(s, AT(s, 8 + 8 * i), err,
-                                    "p2m frame %" PRIu64 " at pfn %#" PRIx64 " beyond the bound",
-                                    i, f);
+                                    "p2m frame %" PRIu64 " at pfn %#" PRIx64 " beyond the bound", i,
+                                    f);
     }
     if (end > s->pv_max_pfn)
         s->pv_max_pfn = end;
@@ -219,8 +220,9 @@ static int hvm_params(struct xlcp_stream *s, struct xlcp_err *err)
 static int policy(struct xlcp_stream *s, uint32_t entry, struct xlcp_err *err)
 {
     if (s->rlen % entry != 0)
-        return xlcp_stream_fail(s, s->ustart + 4, err, "body of %" PRIu32
-                                " bytes is not a whole number of %" PRIu32 "-byte entries",
+        return xlcp_stream_fail(s, s->ustart + 4, err,
+                                "body of %" PRIu32 " bytes is not a whole number of %" PRIu32
+                                "-byte entries",
                                 s->rlen, entry);
     if (s->seen_static_end)
         return xlcp_stream_fail(s, s->ustart, err, "static data after STATIC_DATA_END");
@@ -283,7 +285,8 @@ static int libxc_checks(struct xlcp_stream *s, struct xlcp_err *err)
     case XLCP_LIBXC_HVM_PARAMS:
         return hvm_params(s, err);
     case XLCP_LIBXC_CHECKPOINT_DIRTY_PFN_LIST:
-        return xlcp_stream_fail(s, s->ustart, err, "a record of COLO's back channel, never "
+        return xlcp_stream_fail(s, s->ustart, err,
+                                "a record of COLO's back channel, never "
                                 "part of an image");
     case XLCP_LIBXC_X86_CPUID_POLICY:
         return policy(s, 24, err);
@@ -321,7 +324,8 @@ static int emulator(struct xlcp_stream *s, struct xlcp_err *err)
     for (uint32_t i = 8; i < s->rlen; i++)
         nul += b[i] == '\0';
     if (b[s->rlen - 1] != '\0' || nul % 2 != 0)
-        return xlcp_stream_fail(s, AT(s, 8), err, "xenstore data is not NUL-terminated "
+        return xlcp_stream_fail(s, AT(s, 8), err,
+                                "xenstore data is not NUL-terminated "
                                 "key/value pairs");
     return 0;
 }
@@ -354,7 +358,8 @@ static int libxl_checks(struct xlcp_stream *s, struct xlcp_err *err)
         if ((rc = want_len(s, 0, err)) != 0)
             return rc;
         if (!s->in_checkpoint)
-            return xlcp_stream_fail(s, s->ustart, err, "CHECKPOINT_END without a libxc "
+            return xlcp_stream_fail(s, s->ustart, err,
+                                    "CHECKPOINT_END without a libxc "
                                     "CHECKPOINT");
         s->in_checkpoint = 0;
         s->state = ST_LIBXC_RHDR; /* libxc's records go on */

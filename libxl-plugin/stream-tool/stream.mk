@@ -33,6 +33,7 @@ $(FUZZ_BIN): tests/fuzz/fuzz_stream.c $(STREAM_SRCS) libxl-plugin/src/stream.h \
 
 # The corpus grows in build/fuzz/corpus; the seeds are read, never written.
 FUZZ_RUN = mkdir -p $(B)/fuzz/corpus $(B)/fuzz/seeds && \
+	XLCP_FUZZ_SEEDS=$(B)/fuzz/seeds $(B)/tests/test_stream >/dev/null 2>&1 && \
 	$(FUZZ_BIN) -max_total_time=$(1) -max_len=1200000 -rss_limit_mb=2048 -timeout=10 \
 	-print_final_stats=1 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus $(B)/fuzz/seeds \
 	tests/fixtures/stream 2>$(B)/fuzz/fuzz.log || { tail -n 60 $(B)/fuzz/fuzz.log; exit 1; }; \
@@ -44,3 +45,11 @@ fuzz-short: $(FUZZ_BIN) $(B)/tests/test_stream
 
 fuzz: $(FUZZ_BIN) $(B)/tests/test_stream
 	@$(call FUZZ_RUN,$(FUZZ_LONG_SECS))
+
+.PHONY: lint-stream
+lint: lint-stream
+lint-stream:
+	clang-format --dry-run --Werror libxl-plugin/stream-tool/*.c tests/fuzz/*.c
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--inline-suppr --std=c11 -Ilibxl-plugin/include -Ilibxl-plugin/src \
+		--suppress=missingIncludeSystem libxl-plugin/stream-tool/*.c tests/fuzz/*.c

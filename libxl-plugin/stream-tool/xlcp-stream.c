@@ -121,8 +121,8 @@ static void print_summary(const struct summary *m, const struct xlcp_stream_info
     const char *sep = "";
 
     if (!json) {
-        printf("bytes %" PRIu64 "\ndomain %s\nlibxc_version %" PRIu32 "\nxen %" PRIu32
-               ".%" PRIu32 "\nconfig_bytes %" PRIu32 "\n",
+        printf("bytes %" PRIu64 "\ndomain %s\nlibxc_version %" PRIu32 "\nxen %" PRIu32 ".%" PRIu32
+               "\nconfig_bytes %" PRIu32 "\n",
                in->bytes, dom, in->libxc_version, in->xen_major, in->xen_minor, in->config_len);
         printf("pfns %" PRIu64 "\npages %" PRIu64 "\npage_bytes %" PRIu64
                "\ndistinct_pfns %zu\nmax_pfn %" PRIu64 "\n",
@@ -144,8 +144,8 @@ static void print_summary(const struct summary *m, const struct xlcp_stream_info
            ", \"xen\": \"%" PRIu32 ".%" PRIu32 "\", \"config_bytes\": %" PRIu32
            ", \"pfns\": %" PRIu64 ", \"pages\": %" PRIu64 ", \"page_bytes\": %" PRIu64
            ", \"distinct_pfns\": %zu, \"max_pfn\": %" PRIu64 ", \"records\": {",
-           in->bytes, dom, in->libxc_version, in->xen_major, in->xen_minor, in->config_len,
-           m->pfns, m->pages, m->page_bytes, m->set.n, m->max_pfn);
+           in->bytes, dom, in->libxc_version, in->xen_major, in->xen_minor, in->config_len, m->pfns,
+           m->pages, m->page_bytes, m->set.n, m->max_pfn);
     for (uint32_t t = 0; t < 8; t++)
         if (m->libxl_count[t]) {
             printf("%s\"libxl.%s\": %" PRIu64, sep, xlcp_stream_libxl_name(t), m->libxl_count[t]);

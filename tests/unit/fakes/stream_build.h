@@ -40,8 +40,7 @@ uint8_t sb_page_byte(uint64_t seed, uint64_t pfn, size_t i);
 /* Complete valid images: a PV guest with max pfn 1023 (a second batch of npages pfns
  * 0x100...; an optional libxl record near the end fills it up to pad_to bytes if that is
  * larger, to a multiple of 8), an HVM guest. o may be NULL. */
-void sb_pv_image(struct sb *b, uint64_t seed, uint32_t npages, size_t pad_to,
-                 struct sb_offsets *o);
+void sb_pv_image(struct sb *b, uint64_t seed, uint32_t npages, size_t pad_to, struct sb_offsets *o);
 void sb_hvm_image(struct sb *b, uint64_t seed, struct sb_offsets *o);
 
 #endif
