@@ -17,7 +17,7 @@ rm -rf "$XLCP_CATALOG_ROOT"
 [ -x "$tool" ] && ok "xlcp-stream installed" || bail "xlcp-stream installed" "no $tool"
 xsv_ok=0
 if [ -x "$xsv" ] && "$xsv" -h >/dev/null 2>&1; then xsv_ok=1; else diag "no usable $xsv"; fi
-export XLCP_GUEST_MEMORY=128
+export XLCP_GUEST_MEMORY=160
 
 for type in pv pvh; do
     g=gs$type
@@ -47,9 +47,9 @@ for type in pv pvh; do
     [ "$(val domain)" = "$want" ] && ok "domain type $want" || not_ok "domain type $want" "$(val domain)"
     distinct=$(val distinct_pfns)
     pages=$(val pages)
-    # 128 MiB = 32768 pages; a PVH guest also has a few pfns above its RAM (special pages)
-    [ "${distinct:-0}" -gt 16384 ] && [ "$distinct" -le 33792 ] && [ "${pages:-0}" -gt 0 ] &&
-        ok "distinct pfns $distinct, pages $pages (guest: 32768 pages)" ||
+    # 160 MiB = 40960 pages; a PVH guest also has a few pfns above its RAM (special pages)
+    [ "${distinct:-0}" -gt 20480 ] && [ "$distinct" -le 41984 ] && [ "${pages:-0}" -gt 0 ] &&
+        ok "distinct pfns $distinct, pages $pages (guest: 40960 pages)" ||
         not_ok "distinct pfns within the guest's memory" "distinct $distinct pages $pages"
     check "verify parses the $type image" xl-checkpoint verify --no-disks "$id"
     if [ $xsv_ok = 1 ]; then
