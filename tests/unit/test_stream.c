@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine_fx.h"
 #include "stream.h"
 #include "fakes/stream_build.h"
 
@@ -612,6 +613,25 @@ static void test_real_pvh(void **state)
     real_image("stream-pvh.xl", XLCP_STREAM_DOM_HVM);
 }
 
+/* `verify` parses the image: a checkpoint whose image has a good digest but a bad
+ * structure (as if written wrong) is corrupt, the offset and record named. */
+static void test_verify_parses(void **state)
+{
+    struct fx *f;
+
+    fx_setup(state, 1);
+    f = *state;
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(xlcp_engine_verify(&f->w->ports, f->m.id, 0, &f->err), 0);
+    f->dom->image_fault = 1;
+    assert_int_equal(create(f, "web1"), 0);
+    assert_int_equal(xlcp_engine_verify(&f->w->ports, f->m.id, 0, &f->err), XLCP_ECORRUPT);
+    if (!strstr(f->err.msg, "memory.xl: offset 304: libxc record #5 PAGE_DATA") ||
+        !strstr(f->err.msg, "count 2000 exceeds the batch limit 1024"))
+        fail_msg("verify said '%s'", f->err.msg);
+    teardown(state);
+}
+
 static void write_seed(const char *dir, const char *name, const struct sb *b)
 {
     char path[512];
@@ -647,7 +667,7 @@ int main(void)
         cmocka_unit_test(test_structure),      cmocka_unit_test(test_callback_stops),
         cmocka_unit_test(test_limits),         cmocka_unit_test(test_byte_flips),
         cmocka_unit_test(test_real_pv),        cmocka_unit_test(test_real_pvh),
-        cmocka_unit_test(test_write_seeds),
+        cmocka_unit_test(test_verify_parses),  cmocka_unit_test(test_write_seeds),
     };
     if (getenv("XLCP_FUZZ_SEEDS"))
         cmocka_set_test_filter("test_write_seeds");

@@ -258,6 +258,7 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
     struct fake_dom *d = dom_of(w, dom);
     const size_t block = 4096;
     struct sb img = {NULL, 0, 0};
+    struct sb_offsets where;
     int rc;
 
     (void)timeout;
@@ -290,7 +291,11 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
     if (rc)
         return rc;
     /* A real image's structure (the stream parser checks it), content from the pattern. */
-    sb_pv_image(&img, d->memory_pattern + d->d.domid, 10, 16 * 4096, NULL);
+    sb_pv_image(&img, d->memory_pattern + d->d.domid, 10, 16 * 4096, &where);
+    if (d->image_fault) {
+        img.p[where.page[0] + 8] = 2000 & 0xff;
+        img.p[where.page[0] + 9] = 2000 >> 8;
+    }
     for (size_t off = 0; off < img.len; off += block) {
         size_t n = img.len - off < block ? img.len - off : block;
         if (write(fd, img.p + off, n) != (ssize_t)n) {
