@@ -561,7 +561,7 @@ static void real_image(const char *name, uint32_t domtype)
     struct xlcp_stream_cbs cbs = {NULL, collect, NULL};
     struct xlcp_stream_info info;
     struct xlcp_err err;
-    size_t first_pd = 0, npd = 0, nrec = 0;
+    size_t first_pd = 0, npd = 0, nrec = 0, libxl_hdr = 0, libxc_hdr = 0;
     int fd;
 
     snprintf(path, sizeof(path), "tests/fixtures/stream/%s", name);
@@ -580,6 +580,10 @@ static void real_image(const char *name, uint32_t domtype)
     assert_int_equal(info.xen_major, 4);
     assert_int_equal(info.xen_minor, 17);
     for (size_t i = 0; i < a->n; i++) {
+        if (a->kind[i] == XLCP_SU_LIBXL_HEADER)
+            libxl_hdr = a->off[i];
+        if (a->kind[i] == XLCP_SU_LIBXC_HEADER)
+            libxc_hdr = a->off[i];
         if (a->kind[i] != XLCP_SU_LIBXL_RECORD && a->kind[i] != XLCP_SU_LIBXC_RECORD)
             continue;
         nrec++;
@@ -588,11 +592,11 @@ static void real_image(const char *name, uint32_t domtype)
         /* an unknown mandatory type at every record */
         refused32(&b, a->off[i], 0x7777, a->off[i], "unknown mandatory record type");
     }
-    assert_true(npd >= 1 && nrec >= 8);
+    assert_true(npd >= 1 && nrec >= 8 && libxl_hdr > 48 && libxc_hdr > libxl_hdr);
     every_truncation(b.p, b.len);
     refused(&b, 0, 'Y', 0, "bad magic");
-    refused(&b, a->off[1], 'l', a->off[1], "LibxlFmt");
-    refused(&b, a->off[3] + 2, 0, a->off[3], "bad marker");
+    refused(&b, libxl_hdr, 'l', libxl_hdr, "LibxlFmt");
+    refused(&b, libxc_hdr + 2, 0, libxc_hdr, "bad marker");
     refused32(&b, first_pd + 8, 2048, first_pd + 8, "exceeds the batch limit");
     refused(&b, first_pd + 16 + 7, 0x60, first_pd + 16, "unknown page type 0x6");
     refused(&b, first_pd + 16 + 5, 0x01, first_pd + 16, "beyond the bound");
