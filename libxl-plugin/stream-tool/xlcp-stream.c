@@ -2,6 +2,8 @@
  * xlcp-stream.c - a small tool on the memory-image parser (libxl-plugin/src/stream.h):
  *
  *   xlcp-stream summary [--json] FILE|-    records per type, pages, distinct pfns, bytes
+ *        (pfns: entries of PAGE_DATA records; pages: those with data; distinct_pfns: every
+ *        pfn named; distinct_data_pfns: those sent with data at least once)
  *   xlcp-stream check FILE|-               structure only: exit 0, or 8 with the fault
  *   xlcp-stream list FILE|-                one line per unit: offset, layer, type, body length
  *   xlcp-stream cut [--records N] [--pages M] IN OUT
@@ -64,7 +66,7 @@ struct summary {
     uint64_t libxl_count[8], libxl_bytes[8], libxc_count[20], libxc_bytes[20];
     uint64_t other_count, other_bytes;
     uint64_t pfns, pages, page_bytes, max_pfn;
-    struct pfnset set;
+    struct pfnset set, data; /* every pfn named; those sent with data at least once */
 };
 
 static int sum_unit(void *arg, const struct xlcp_stream_unit *u, struct xlcp_err *err)
@@ -93,6 +95,8 @@ static int sum_page(void *arg, uint64_t pfn, unsigned int type, const uint8_t *d
     if (data) {
         m->pages++;
         m->page_bytes += XLCP_STREAM_PAGE_SIZE;
+        if (pfnset_add(&m->data, pfn) != 0)
+            return xlcp_err_errno(err, ENOMEM, "counting distinct pfns");
     }
     if (pfn > m->max_pfn)
         m->max_pfn = pfn;
@@ -125,8 +129,8 @@ static void print_summary(const struct summary *m, const struct xlcp_stream_info
                "\nconfig_bytes %" PRIu32 "\n",
                in->bytes, dom, in->libxc_version, in->xen_major, in->xen_minor, in->config_len);
         printf("pfns %" PRIu64 "\npages %" PRIu64 "\npage_bytes %" PRIu64
-               "\ndistinct_pfns %zu\nmax_pfn %" PRIu64 "\n",
-               m->pfns, m->pages, m->page_bytes, m->set.n, m->max_pfn);
+               "\ndistinct_pfns %zu\ndistinct_data_pfns %zu\nmax_pfn %" PRIu64 "\n",
+               m->pfns, m->pages, m->page_bytes, m->set.n, m->data.n, m->max_pfn);
         for (uint32_t t = 0; t < 8; t++)
             if (m->libxl_count[t])
                 printf("libxl %s %" PRIu64 " records %" PRIu64 " bytes\n",
@@ -143,9 +147,10 @@ static void print_summary(const struct summary *m, const struct xlcp_stream_info
     printf("{\"bytes\": %" PRIu64 ", \"domain\": \"%s\", \"libxc_version\": %" PRIu32
            ", \"xen\": \"%" PRIu32 ".%" PRIu32 "\", \"config_bytes\": %" PRIu32
            ", \"pfns\": %" PRIu64 ", \"pages\": %" PRIu64 ", \"page_bytes\": %" PRIu64
-           ", \"distinct_pfns\": %zu, \"max_pfn\": %" PRIu64 ", \"records\": {",
+           ", \"distinct_pfns\": %zu, \"distinct_data_pfns\": %zu, \"max_pfn\": %" PRIu64
+           ", \"records\": {",
            in->bytes, dom, in->libxc_version, in->xen_major, in->xen_minor, in->config_len, m->pfns,
-           m->pages, m->page_bytes, m->set.n, m->max_pfn);
+           m->pages, m->page_bytes, m->set.n, m->data.n, m->max_pfn);
     for (uint32_t t = 0; t < 8; t++)
         if (m->libxl_count[t]) {
             printf("%s\"libxl.%s\": %" PRIu64, sep, xlcp_stream_libxl_name(t), m->libxl_count[t]);
@@ -179,6 +184,7 @@ static int cmd_summary(int argc, char **argv, int check_only)
     rc = xlcp_stream_parse_fd(fd, NULL, check_only ? NULL : &cbs, &info, &err);
     close(fd);
     free(m.set.slot);
+    free(m.data.slot);
     if (rc)
         return report(path, rc, &err);
     if (check_only)
