@@ -189,6 +189,7 @@ check-unit: $(TEST_BINS) all examples
 	@sh tests/cli/test_bench.sh
 	@sh tests/cli/test_install.sh $(B)
 	@sh tests/cli/test_library.sh $(B)
+	@sh tests/cli/test_stream_tool.sh $(B)
 	@$(MAKE) --no-print-directory fuzz-short
 
 check: check-unit check-nested
