@@ -189,6 +189,8 @@ check-unit: $(TEST_BINS) all examples
 	@sh tests/cli/test_bench.sh
 	@sh tests/cli/test_install.sh $(B)
 	@sh tests/cli/test_library.sh $(B)
+	@sh tests/cli/test_stream_tool.sh $(B)
+	@$(MAKE) --no-print-directory fuzz-short
 
 check: check-unit check-nested
 
@@ -256,6 +258,7 @@ clean:
 -include $(wildcard $(B)/obj/**/*.d $(B)/obj/*/*/*.d $(B)/san/*/*/*.d $(B)/san/*/*.d)
 -include tools/nested/nested.mk
 -include tools/deb.mk
+include libxl-plugin/stream-tool/stream.mk
 -include guest-kernel/module.mk
 
 # The README's main job: boot nested Xen and show a guest checkpointed and restored there

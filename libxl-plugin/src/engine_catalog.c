@@ -1,8 +1,9 @@
 /*
  * engine_catalog.c - the catalog operations on committed checkpoints: new ids, load,
- * verify, delete.
+ * verify (digest, image structure, snapshots), delete.
  */
 #include "engine.h"
+#include "stream.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -99,6 +100,9 @@ int xlcp_engine_verify(const struct xlcp_ports *p, const char *id, unsigned int 
     if (rc == 0 && strcmp(hex, m.memory_digest) != 0)
         rc = xlcp_err_set(err, XLCP_ECORRUPT, "%s: %s digest %s does not match the manifest (%s)",
                           path, m.memory_digest_alg, hex, m.memory_digest);
+    /* Beyond the digest: the image's structure (an image written wrong has a good digest). */
+    if (rc == 0)
+        rc = xlcp_stream_check_file(path, err);
     for (int i = 0; rc == 0 && !(flags & XLCP_VERIFY_NO_DISKS) && i < m.ndisks; i++) {
         int e;
         if (m.disks[i].skipped)

@@ -3,6 +3,7 @@
  * wrapper around the real file-system catalog. See fakes.h.
  */
 #include "fakes.h"
+#include "stream_build.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -255,7 +256,9 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
 {
     struct fake_world *w = self;
     struct fake_dom *d = dom_of(w, dom);
-    char block[4096];
+    const size_t block = 4096;
+    struct sb img = {NULL, 0, 0};
+    struct sb_offsets where;
     int rc;
 
     (void)timeout;
@@ -287,13 +290,20 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
     rc = fault(w, "hv.save", err);
     if (rc)
         return rc;
-    memcpy(block, "Xen saved domain, xl format\n \0 \r", 32);
-    for (int i = 32; i < (int)sizeof(block); i++)
-        block[i] = (char)(d->memory_pattern + (uint64_t)i * 31u + d->d.domid);
-    for (int i = 0; i < 16; i++) {
-        if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
-            return xlcp_err_set(err, XLCP_EIO, "write failed");
+    /* A real image's structure (the stream parser checks it), content from the pattern. */
+    sb_pv_image(&img, d->memory_pattern + d->d.domid, 10, 16 * 4096, &where);
+    if (d->image_fault) {
+        img.p[where.page[0] + 8] = 2000 & 0xff;
+        img.p[where.page[0] + 9] = 2000 >> 8;
     }
+    for (size_t off = 0; off < img.len; off += block) {
+        size_t n = img.len - off < block ? img.len - off : block;
+        if (write(fd, img.p + off, n) != (ssize_t)n) {
+            sb_free(&img);
+            return xlcp_err_set(err, XLCP_EIO, "write failed");
+        }
+    }
+    sb_free(&img);
     LOCK();
     w->now_ns += 5000000; /* the copy takes 5 ms */
     UNLOCK();

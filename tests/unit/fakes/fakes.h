@@ -33,6 +33,7 @@ struct fake_dom {
     int resumes;                /* how many times resume was called */
     int thaws;
     uint64_t memory_pattern; /* content written into images: changes image digests */
+    int image_fault;         /* its image's first PAGE_DATA says 2000 pages (verify finds it) */
     /* The guest's protocol nodes as xs-check reads them (fake_xs_set). */
     struct {
         char path[64];
