@@ -7,7 +7,8 @@ set -eu
 
 pkgs="make gcc libc6-dev pkg-config libxen-dev libxml2-dev libxml2-utils xsltproc libssl-dev
       libyajl-dev libcmocka-dev libdevmapper-dev libxxhash-dev libsystemd-dev python3-jsonschema clang-format cppcheck kmod bc
-      debhelper dpkg-dev devscripts lintian"
+      debhelper dpkg-dev devscripts lintian thin-provisioning-tools"
+# thin-provisioning-tools: thin_delta, for `export --since` (changed blocks of thin volumes)
 # The nested harness installs its own packages (tools/nested/deps.sh).
 # The guest module is built against the exact kernel the nested guest boots.
 here=$(dirname "$0")
