@@ -411,7 +411,7 @@ static int lvd_remove(void *self, const struct xlcp_snapshot *snap, struct xlcp_
     struct lvd *l = self;
     char name[2 * XLCP_NAME_MAX + 2];
     snprintf(name, sizeof(name), "%s/%s", snap->vg, snap->lv);
-    char *args[] = {"lvremove", "-q", "-f", name, NULL};
+    char *args[] = {"lvremove", "-q", "-f", "-y", name, NULL};
     return xlcp_lvm_run_simple(&l->run, snap->vg, args, err);
 }
 
