@@ -82,7 +82,7 @@ int xlcp_import(xlcp_ctx *ctx, const char *const *dirs, int ndirs, const char *n
     }
     snprintf(extra, sizeof(extra), "exports=%d", ndirs);
     if (ctx->owns_ports)
-        xlcp_audit(&(struct xlcp_audit_rec){"import", id_out[0] ? id_out : NULL, new_name, NULL,
-                                            rc, err.msg, -1, -1, extra});
+        xlcp_audit(&(struct xlcp_audit_rec){"import", id_out[0] ? id_out : NULL, new_name, NULL, rc,
+                                            err.msg, -1, -1, extra});
     return rc ? fail(ctx, &err) : 0;
 }

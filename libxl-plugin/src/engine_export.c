@@ -270,8 +270,8 @@ static int pick_base(const struct xlcp_manifest *base, const struct xlcp_manifes
         return 0;
     b = find_disk(base, md->snap.vdev);
     if (!b || !b->snap.thin || strcmp(b->snap.vg, md->snap.vg) != 0 ||
-        strcmp(b->origin.pool, md->origin.pool) != 0 ||
-        strcmp(b->origin.lv, md->origin.lv) != 0 || strcmp(b->snap.origin_lv, md->snap.origin_lv))
+        strcmp(b->origin.pool, md->origin.pool) != 0 || strcmp(b->origin.lv, md->origin.lv) != 0 ||
+        strcmp(b->snap.origin_lv, md->snap.origin_lv))
         return xlcp_err_set(err, XLCP_EINVAL,
                             "disk %s: checkpoint %s has no thin snapshot of the same origin "
                             "(%s/%s) in the same pool (%s): an incremental export needs one",
@@ -280,10 +280,9 @@ static int pick_base(const struct xlcp_manifest *base, const struct xlcp_manifes
     return 0;
 }
 
-int xlcp_engine_export(const struct xlcp_ports *p, const struct xlcp_export_io *io,
-                       const char *id, const char *since, const char *dir,
-                       xlcp_export_progress_fn progress, void *parg,
-                       struct xlcp_export_stats *stats, struct xlcp_err *err)
+int xlcp_engine_export(const struct xlcp_ports *p, const struct xlcp_export_io *io, const char *id,
+                       const char *since, const char *dir, xlcp_export_progress_fn progress,
+                       void *parg, struct xlcp_export_stats *stats, struct xlcp_err *err)
 {
     struct xlcp_manifest m, bm;
     struct xlcp_export_index *ix = calloc(1, sizeof(*ix));
@@ -303,8 +302,7 @@ int xlcp_engine_export(const struct xlcp_ports *p, const struct xlcp_export_io *
         goto done;
     }
     if (stat(dir, &sst) == 0 || errno != ENOENT) {
-        rc = xlcp_err_set(err, XLCP_EINVAL, "export: %s already exists (the export makes it)",
-                          dir);
+        rc = xlcp_err_set(err, XLCP_EINVAL, "export: %s already exists (the export makes it)", dir);
         goto done;
     }
     rc = xlcp_engine_load(p, id, &m, cdir, sizeof(cdir), err);

@@ -78,8 +78,8 @@ static int read_chain(struct imp *im, struct xlcp_err *err)
                               im->dirs[i], x->base_id[0] ? x->base_id : "nothing (full)",
                               im->ix[i - 1].id);
         else if (i > 0 && strcmp(x->dom_uuid, im->ix[0].dom_uuid) != 0)
-            rc = xlcp_err_set(err, XLCP_EINVAL, "%s: an export of another domain (%s)",
-                              im->dirs[i], x->dom_uuid);
+            rc = xlcp_err_set(err, XLCP_EINVAL, "%s: an export of another domain (%s)", im->dirs[i],
+                              x->dom_uuid);
         if (rc == 0)
             rc = check_files(im->dirs[i], x, err);
     }
@@ -88,8 +88,8 @@ static int read_chain(struct imp *im, struct xlcp_err *err)
     snprintf(path, sizeof(path), "%s/%s", im->dirs[im->n - 1], XLCP_MANIFEST_FILE);
     rc = xlcp_manifest_read(path, &im->m, err);
     if (rc == 0 && strcmp(im->m.id, im->ix[im->n - 1].id) != 0)
-        rc = xlcp_err_set(err, XLCP_ECORRUPT, "%s: holds id %s, the index says %s", path,
-                          im->m.id, im->ix[im->n - 1].id);
+        rc = xlcp_err_set(err, XLCP_ECORRUPT, "%s: holds id %s, the index says %s", path, im->m.id,
+                          im->ix[im->n - 1].id);
     return rc;
 }
 
@@ -111,8 +111,8 @@ static int rebuild(struct imp *im, const char *vdev, int out, int zeroed, uint64
     for (int i = im->n - 1; i >= 0 && first < 0; i--) {
         const struct xlcp_export_disk *d = xdisk(&im->ix[i], vdev);
         if (!d)
-            return xlcp_err_set(err, XLCP_EINVAL, "%s: disk %s is not in this export",
-                                im->dirs[i], vdev);
+            return xlcp_err_set(err, XLCP_EINVAL, "%s: disk %s is not in this export", im->dirs[i],
+                                vdev);
         if (!d->delta)
             first = i;
         else if (i > 0 && xdisk(&im->ix[i - 1], vdev) &&
@@ -162,8 +162,8 @@ static int make_disks(struct imp *im, struct xlcp_err *err)
             return xlcp_err_set(err, XLCP_ECORRUPT, "disk %s of the manifest is not exported",
                                 md->snap.vdev);
         if (snprintf(lv, sizeof(lv), "%s.xlcp.%s", md->origin.lv, im->id) >= (int)sizeof(lv))
-            return xlcp_err_set(err, XLCP_EINVAL, "volume name %s.xlcp.%s too long",
-                                md->origin.lv, im->id);
+            return xlcp_err_set(err, XLCP_EINVAL, "volume name %s.xlcp.%s too long", md->origin.lv,
+                                im->id);
         rc = im->io->ops->create(im->io->self, md->snap.vg, md->origin.pool, lv, d->size, im->tag,
                                  &s, &zeroed, err);
         if (rc)

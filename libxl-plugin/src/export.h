@@ -35,9 +35,8 @@ struct xlcp_export_io_ops {
     void (*close_snap)(void *self, const struct xlcp_snapshot *snap, int fd);
     /* The byte ranges that differ between two thin snapshots of one origin in one pool
      * (malloc'd, sorted, caller frees). */
-    int (*changed)(void *self, const struct xlcp_snapshot *older,
-                   const struct xlcp_snapshot *newer, struct xlcp_extent **out, size_t *n,
-                   struct xlcp_err *err);
+    int (*changed)(void *self, const struct xlcp_snapshot *older, const struct xlcp_snapshot *newer,
+                   struct xlcp_extent **out, size_t *n, struct xlcp_err *err);
     /* Makes a new volume `lv` of `size` bytes in vg, thin in `pool` if that pool exists
      * (else thick), tagged `tag`; writes its path and whether it reads as zeros. */
     int (*create)(void *self, const char *vg, const char *pool, const char *lv, uint64_t size,
@@ -110,10 +109,9 @@ struct xlcp_export_stats {
 
 /* Exports checkpoint `id` (incremental against `since` if not NULL) into the new
  * directory `dir` (written under a temporary name, fsync'd, renamed). */
-int xlcp_engine_export(const struct xlcp_ports *p, const struct xlcp_export_io *io,
-                       const char *id, const char *since, const char *dir,
-                       xlcp_export_progress_fn progress, void *parg,
-                       struct xlcp_export_stats *stats, struct xlcp_err *err);
+int xlcp_engine_export(const struct xlcp_ports *p, const struct xlcp_export_io *io, const char *id,
+                       const char *since, const char *dir, xlcp_export_progress_fn progress,
+                       void *parg, struct xlcp_export_stats *stats, struct xlcp_err *err);
 
 /* Imports a full export and a chain of incrementals (oldest first) as a new checkpoint
  * (its id in id_out); new_name (if not NULL) becomes the domain name it restores as. */

@@ -200,8 +200,7 @@ static int read_root(xmlNodePtr root, struct xlcp_export_index *ix, const char *
         get_str(root, "uuid", ix->dom_uuid, sizeof(ix->dom_uuid), 1) ||
         get_str(root, "digest-alg", ix->digest_alg, sizeof(ix->digest_alg), 1) || !ix->id[0] ||
         !xlcp_digest_known(ix->digest_alg))
-        return xlcp_err_set(err, XLCP_ECORRUPT, "%s: missing or bad id, uuid or digest-alg",
-                            path);
+        return xlcp_err_set(err, XLCP_ECORRUPT, "%s: missing or bad id, uuid or digest-alg", path);
     for (xmlNodePtr n = root->children; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)
             continue;
@@ -242,7 +241,8 @@ static int read_root(xmlNodePtr root, struct xlcp_export_index *ix, const char *
             sum += d->extents[e].length;
         if ((d->delta && sum != f->size) || (!d->delta && f->size != d->size))
             return xlcp_err_set(err, XLCP_ECORRUPT,
-                                "%s: disk %s: file %s has %" PRIu64 " bytes, the index wants %" PRIu64,
+                                "%s: disk %s: file %s has %" PRIu64
+                                " bytes, the index wants %" PRIu64,
                                 path, d->vdev, d->file, f->size, d->delta ? sum : d->size);
         for (int j = 0; j < i; j++)
             if (strcmp(ix->disks[j].vdev, d->vdev) == 0)

@@ -10,7 +10,7 @@
 #include "digest.h"
 #include "export.h"
 
-#define XLCP_X_CHUNK (1u << 20) /* bytes read at once */
+#define XLCP_X_CHUNK (1u << 20)  /* bytes read at once */
 #define XLCP_X_BLOCK (64u << 10) /* a block of zeros this large is left a hole */
 
 struct xlcp_x_progress {

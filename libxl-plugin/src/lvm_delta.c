@@ -70,8 +70,9 @@ int xlcp_thin_delta_parse(const char *xml, size_t len, struct xlcp_extent **out,
     if (!root || strcmp((const char *)root->name, "superblock") != 0 ||
         attr_u64(root, "data_block_size", &bs) || bs == 0) {
         xmlFreeDoc(doc);
-        return xlcp_err_set(err, XLCP_EDISK, "thin_delta: unexpected output (no superblock "
-                                             "with a data_block_size)");
+        return xlcp_err_set(err, XLCP_EDISK,
+                            "thin_delta: unexpected output (no superblock "
+                            "with a data_block_size)");
     }
     for (xmlNodePtr d = root->children; d && rc == 0; d = d->next) {
         if (d->type != XML_ELEMENT_NODE || strcmp((const char *)d->name, "diff") != 0)
@@ -267,7 +268,8 @@ static int lvd_changed(void *self, const struct xlcp_snapshot *older,
         rc = xlcp_err_errno(err, errno, "mkstemp");
     } else {
         unlink(outpath);
-        char *td[] = {l->thin_delta, "--metadata-snap", "--snap1", id1, "--snap2", id2, tmeta, NULL};
+        char *td[] = {l->thin_delta, "--metadata-snap", "--snap1", id1, "--snap2", id2, tmeta,
+                      NULL};
         rc = run_cmd(td, fd, DELTA_TIMEOUT_MS, err);
     }
     /* always released, whatever happened */
@@ -358,8 +360,7 @@ static void lvd_close_snap(void *self, const struct xlcp_snapshot *snap, int fd)
 }
 
 static int lvd_create(void *self, const char *vg, const char *pool, const char *lv, uint64_t size,
-                      const char *tag, struct xlcp_snapshot *out, int *zeroed,
-                      struct xlcp_err *err)
+                      const char *tag, struct xlcp_snapshot *out, int *zeroed, struct xlcp_err *err)
 {
     struct lvd *l = self;
     struct lvinfo pinfo;
@@ -377,12 +378,13 @@ static int lvd_create(void *self, const char *vg, const char *pool, const char *
     snprintf(sz, sizeof(sz), "%" PRIu64 "b", size);
     snprintf(poolname, sizeof(poolname), "%s/%s", vg, pool ? pool : "");
     if (thin) {
-        char *args[] = {"lvcreate", "-q", "-y", "-V", sz, "-T", poolname, "-n", (char *)lv,
-                        "--addtag", (char *)tag, NULL};
+        char *args[] = {"lvcreate", "-q", "-y",       "-V",       sz,          "-T",
+                        poolname,   "-n", (char *)lv, "--addtag", (char *)tag, NULL};
         rc = xlcp_lvm_run_simple(&l->run, vg, args, err);
     } else {
-        char *args[] = {"lvcreate", "-q", "-y", "-W", "n", "-Z", "n", "-L", sz, "-n", (char *)lv,
-                        "--addtag", (char *)tag, (char *)vg, NULL};
+        char *args[] = {"lvcreate", "-q",       "-y",        "-W",       "n",
+                        "-Z",       "n",        "-L",        sz,         "-n",
+                        (char *)lv, "--addtag", (char *)tag, (char *)vg, NULL};
         rc = xlcp_lvm_run_simple(&l->run, vg, args, err);
     }
     if (rc)

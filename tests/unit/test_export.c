@@ -134,8 +134,8 @@ static int f_remove(void *self, const struct xlcp_snapshot *s, struct xlcp_err *
     return 0;
 }
 
-static const struct xlcp_export_io_ops fio_ops = {f_open, f_close, f_changed,
-                                                  f_create, f_seal, f_remove};
+static const struct xlcp_export_io_ops fio_ops = {f_open,   f_close, f_changed,
+                                                  f_create, f_seal,  f_remove};
 
 /* ---- fixture: web1 with a thick xvda and a thin xvdb, checkpoints A and B ---- */
 
@@ -223,8 +223,7 @@ static int do_export(struct xf *x, const char *id, const char *since, const char
     char dir[400];
     snprintf(dir, sizeof(dir), "%s/%s", x->out, name);
     xlcp_err_clear(&x->fx.err);
-    return xlcp_engine_export(&x->fx.w->ports, &x->io, id, since, dir, NULL, NULL, st,
-                              &x->fx.err);
+    return xlcp_engine_export(&x->fx.w->ports, &x->io, id, since, dir, NULL, NULL, st, &x->fx.err);
 }
 
 static int do_import(struct xf *x, const char *const *names, int n, char *id)
@@ -333,8 +332,8 @@ static void test_chain_refusals(void **state)
     assert_int_equal(x->fio.created, 0);
     char **ids;
     size_t n;
-    assert_int_equal(x->fx.w->ports.store.ops->list(x->fx.w->ports.store.self, x->fx.dom->d.uuid, &ids, &n,
-                                                     &x->fx.err),
+    assert_int_equal(x->fx.w->ports.store.ops->list(x->fx.w->ports.store.self, x->fx.dom->d.uuid,
+                                                    &ids, &n, &x->fx.err),
                      0);
     assert_int_equal(n, 2);
     for (size_t i = 0; i < n; i++)
@@ -350,8 +349,7 @@ static void test_export_refusals(void **state)
     assert_int_equal(do_export(x, x->a, NULL, "A", NULL), XLCP_EINVAL); /* exists */
     assert_int_equal(do_export(x, x->a, x->b, "C", NULL), XLCP_EINVAL); /* since newer */
     assert_non_null(strstr(x->fx.err.msg, "not older"));
-    assert_int_equal(do_export(x, "20990101T000000.000Z-abcdef", NULL, "D", NULL),
-                     XLCP_ENOTFOUND);
+    assert_int_equal(do_export(x, "20990101T000000.000Z-abcdef", NULL, "D", NULL), XLCP_ENOTFOUND);
     x->fio.fail_changed = 1;
     assert_int_equal(do_export(x, x->b, x->a, "E", NULL), XLCP_EDISK);
     assert_non_null(strstr(x->fx.err.msg, "xvdb"));
@@ -434,12 +432,11 @@ static void test_index_corruption(void **state)
         assert_int_equal(xlcp_export_index_read(path, &ix, &x->fx.err), XLCP_ECORRUPT);
     }
     /* the last one with its base is fine: the check above is not one that always fails */
-    write_text(path,
-               "<xlcp-export format='1' id='a' base='z' domain='d' uuid='u' "
-               "digest-alg='xxh3-128'><file name='manifest.xml' size='1' digest='ab'/><file "
-               "name='memory.xl' size='1' digest='ab'/><file name='disks/x.delta' size='2' "
-               "digest='ab'/><disk vdev='x' kind='delta' size='100' file='disks/x.delta'>"
-               "<extent offset='9' length='2'/></disk></xlcp-export>");
+    write_text(path, "<xlcp-export format='1' id='a' base='z' domain='d' uuid='u' "
+                     "digest-alg='xxh3-128'><file name='manifest.xml' size='1' digest='ab'/><file "
+                     "name='memory.xl' size='1' digest='ab'/><file name='disks/x.delta' size='2' "
+                     "digest='ab'/><disk vdev='x' kind='delta' size='100' file='disks/x.delta'>"
+                     "<extent offset='9' length='2'/></disk></xlcp-export>");
     assert_int_equal(xlcp_export_index_read(path, &ix, &x->fx.err), 0);
     assert_int_equal(ix.disks[0].nextents, 1);
     xlcp_export_index_free(&ix);
@@ -493,7 +490,9 @@ static void test_thin_delta_parse(void **state)
     assert_int_equal(n, 0);
     free(e);
     static const char *bad[] = {
-        "", "garbage", "<superblock><diff/></superblock>",
+        "",
+        "garbage",
+        "<superblock><diff/></superblock>",
         "<superblock data_block_size='128'></superblock>",
         "<superblock data_block_size='128'><diff><different begin='x' length='1'/></diff>"
         "</superblock>",
