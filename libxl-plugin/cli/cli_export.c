@@ -5,11 +5,14 @@
  */
 #include "cli_int.h"
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 struct xfer {
     struct cli *c;
@@ -36,6 +39,53 @@ static void on_bytes(uint64_t done, uint64_t total, void *arg)
             total >> 20, s > 0 ? (double)done / 1048576.0 / s : 0.0);
     x->c->progress_shown = 1;
     fflush(x->c->err);
+}
+
+/* Removes the export written for --to - (its files, disks/, itself). */
+static void remove_export(const char *dir)
+{
+    char sub[600];
+    const char *subdirs[] = {"disks", ""};
+    for (int i = 0; i < 2; i++) {
+        snprintf(sub, sizeof(sub), "%s/%s", dir, subdirs[i]);
+        DIR *d = opendir(sub);
+        struct dirent *e;
+        char f[900];
+        while (d && (e = readdir(d))) {
+            snprintf(f, sizeof(f), "%s/%s", sub, e->d_name);
+            if (e->d_name[0] != '.')
+                unlink(f);
+        }
+        if (d)
+            closedir(d);
+        rmdir(sub);
+    }
+}
+
+/* --to -: the export as a tar stream on stdout (GNU tar, sparse images kept sparse),
+ * written first into a temporary directory under $TMPDIR (or /var/tmp) */
+static int tar_out(struct cli *c, const char *dir)
+{
+    fflush(c->out);
+    pid_t pid = fork();
+    int st = 0;
+    if (pid < 0) {
+        errorf(c, "fork: cannot run tar");
+        return XLCP_EXIT_FAILURE;
+    }
+    if (pid == 0) {
+        if (c->out != stdout && dup2(fileno(c->out), 1) < 0)
+            _exit(127);
+        execlp("tar", "tar", "--sparse", "-C", dir, "-cf", "-", ".", (char *)NULL);
+        _exit(127);
+    }
+    while (waitpid(pid, &st, 0) < 0)
+        ;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        errorf(c, "tar of the export failed (status %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        return XLCP_EXIT_FAILURE;
+    }
+    return XLCP_EXIT_OK;
 }
 
 int cmd_export(struct cli *c)
@@ -66,16 +116,40 @@ int cmd_export(struct cli *c)
         return rc;
     if (!to || !*to)
         return usage_error(c, "--to DIR is required");
-    if (strcmp(to, "-") == 0)
-        return usage_error(c, "--to - (a tar stream) is not supported yet: give a directory");
+    if (strcmp(to, "-") == 0 && isatty(fileno(c->out)) == 1)
+        return usage_error(c, "--to -: a tar stream, not for a terminal (redirect it)");
     if ((rc = need_ctx(c)))
         return rc;
+    char tmp[512] = "", dir[600];
+    if (strcmp(to, "-") == 0) {
+        const char *t = getenv("TMPDIR");
+        snprintf(tmp, sizeof(tmp), "%s/xlcp-export-XXXXXX", t && *t ? t : "/var/tmp");
+        if (!mkdtemp(tmp)) {
+            errorf(c, "cannot make a temporary directory %s", tmp);
+            return XLCP_EXIT_FAILURE;
+        }
+        snprintf(dir, sizeof(dir), "%s/x", tmp);
+        to = dir;
+    }
     clock_gettime(CLOCK_MONOTONIC, &x.t0);
     rc = xlcp_export(c->ctx, c->argv[optind], since, to, on_bytes, &x, &bytes);
     progress_clear(c);
-    if (rc)
+    if (rc) {
+        if (tmp[0])
+            rmdir(tmp);
         return lib_error(c, rc);
+    }
     double s = since_start(&x);
+    if (tmp[0]) {
+        rc = tar_out(c, to);
+        remove_export(to);
+        rmdir(tmp);
+        if (rc)
+            return rc;
+        if (c->verbose)
+            fprintf(c->err, "exported %" PRIu64 " bytes in %.1f s\n", bytes, s);
+        return XLCP_EXIT_OK;
+    }
     fprintf(c->out, "%s %" PRIu64 "\n", to, bytes);
     if (c->verbose)
         fprintf(c->err, "exported %" PRIu64 " bytes in %.1f s\n", bytes, s);

@@ -70,6 +70,14 @@ diag "SIZES thin disk: full image $full_thin bytes ($full_thin_du on disk), delt
 grep -c extent "$x/B/export.xml" | grep -qv '^0$' && ok "block map in the index" ||
     not_ok "block map in the index" "$(head -c 600 "$x/B/export.xml")"
 
+# --to -: the same as a tar stream
+list=$(watchdog 600 xl-checkpoint export "$b" --since "$a" --to - | tar -tvf - 2>&1)
+printf '%s' "$list" | grep -q 'export.xml' && printf '%s' "$list" | grep -q 'disks/xvda.delta' &&
+    ok "export --to - writes a tar stream with the index and the delta" ||
+    not_ok "export --to - as tar" "$(printf '%s' "$list" | head -n 8)"
+ls /var/tmp | grep -q '^xlcp-export-' && not_ok "tar export's temporary directory removed" ||
+    ok "tar export's temporary directory removed"
+
 # A broken chain is refused: B alone, B before A
 out=$(xl-checkpoint import "$x/B" 2>&1)
 rc=$?
