@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -220,6 +221,11 @@ static void dm_name(char *out, size_t len, const char *vg, const char *lv, const
     snprintf(out + o, len - o, "%s", suffix);
 }
 
+static int delta_locked(struct lvd *l, const struct lvinfo *pa, const struct lvinfo *pb,
+                        const char *tpool_c, const char *tmeta, const char *id1_c,
+                        const char *id2_c, struct xlcp_extent **out, size_t *n,
+                        struct xlcp_err *err);
+
 static int lvd_changed(void *self, const struct xlcp_snapshot *older,
                        const struct xlcp_snapshot *newer, struct xlcp_extent **out, size_t *n,
                        struct xlcp_err *err)
@@ -227,9 +233,7 @@ static int lvd_changed(void *self, const struct xlcp_snapshot *older,
     struct lvd *l = self;
     struct lvinfo a, b;
     char tpool[300], tmeta[XLCP_PATH_MAX + 300], id1[24], id2[24];
-    char outpath[] = "/tmp/xlcp-delta-XXXXXX";
-    int rc, fd, rc2;
-    struct xlcp_err e2;
+    int rc;
 
     rc = xlcp_lvm_lv_info(&l->run, older->vg, older->lv, &a, err);
     if (rc == 0)
@@ -251,6 +255,42 @@ static int lvd_changed(void *self, const struct xlcp_snapshot *older,
     snprintf(id1, sizeof(id1), "%" PRIu64, a.thin_id);
     snprintf(id2, sizeof(id2), "%" PRIu64, b.thin_id);
 
+    /* one metadata snapshot per pool at a time: ours are taken under a lock of their own
+     * (not the VG lock: a checkpoint's LVM commands need not wait for thin_delta) */
+    char lockpath[XLCP_PATH_MAX + 320];
+    int lfd;
+    if (mkdir(l->run.rundir, 0700) != 0 && errno != EEXIST)
+        return xlcp_err_errno(err, errno, "mkdir %s", l->run.rundir);
+    snprintf(lockpath, sizeof(lockpath), "%s/tmeta-%s.lock", l->run.rundir, tpool);
+    lfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lfd < 0)
+        return xlcp_err_errno(err, errno, "open %s", lockpath);
+    for (int i = 0; flock(lfd, LOCK_EX | LOCK_NB) != 0; i++) {
+        if (errno != EWOULDBLOCK || i >= 3000) {
+            close(lfd);
+            return xlcp_err_set(err, XLCP_EBUSY,
+                                "pool %s/%s: another export holds its metadata snapshot", a.vg,
+                                a.pool);
+        }
+        nanosleep(&(struct timespec){0, 100000000}, NULL); /* up to 5 min */
+    }
+    rc = delta_locked(l, &a, &b, tpool, tmeta, id1, id2, out, n, err);
+    close(lfd);
+    return rc;
+}
+
+static int delta_locked(struct lvd *l, const struct lvinfo *pa, const struct lvinfo *pb,
+                        const char *tpool_c, const char *tmeta, const char *id1_c,
+                        const char *id2_c, struct xlcp_extent **out, size_t *n,
+                        struct xlcp_err *err)
+{
+    char *tpool = (char *)tpool_c, *id1 = (char *)id1_c, *id2 = (char *)id2_c;
+    const struct lvinfo a = *pa;
+    char outpath[] = "/tmp/xlcp-delta-XXXXXX";
+    int rc, fd, rc2;
+    struct xlcp_err e2;
+    (void)pb;
+
     char *reserve[] = {l->dmsetup, "message", tpool, "0", "reserve_metadata_snap", NULL};
     char *release[] = {l->dmsetup, "message", tpool, "0", "release_metadata_snap", NULL};
     rc = run_cmd(reserve, -1, 30000, err);
@@ -268,8 +308,8 @@ static int lvd_changed(void *self, const struct xlcp_snapshot *older,
         rc = xlcp_err_errno(err, errno, "mkstemp");
     } else {
         unlink(outpath);
-        char *td[] = {l->thin_delta, "--metadata-snap", "--snap1", id1, "--snap2", id2, tmeta,
-                      NULL};
+        char *td[] = {l->thin_delta, "--metadata-snap", "--snap1", id1, "--snap2",
+                      id2,           (char *)tmeta,     NULL};
         rc = run_cmd(td, fd, DELTA_TIMEOUT_MS, err);
     }
     /* always released, whatever happened */

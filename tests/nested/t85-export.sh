@@ -13,7 +13,7 @@ set -uo pipefail
 g=gexp
 export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-$g
 export XLCP_AUDIT=file:/var/tmp/xlcp-audit-$g.log
-x=/var/tmp/xlcp-export-$g
+x=/var/tmp/t85-export-$g
 rm -rf "$XLCP_CATALOG_ROOT" "$x" "$XLCP_AUDIT"
 mkdir -p "$x"
 command -v thin_delta >/dev/null && ok "thin_delta present ($(thin_delta -V 2>&1))" ||
