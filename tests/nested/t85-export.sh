@@ -49,8 +49,10 @@ out=$(watchdog 600 xl-checkpoint export "$b" --since "$a" --to "$x/B" 2>&1)
 rc=$?
 [ $rc -eq 0 ] && ok "incremental export of B since A ($(elapsed "$t0")s): $out" ||
     bail "incremental export" "exit $rc: $out"
-dmsetup status "$VG-pool-tpool" | grep -q ' - ' &&
-    ok "no metadata snapshot left reserved" || not_ok "metadata snapshot released" "$(dmsetup status "$VG-pool-tpool")"
+# thin-pool status: <start> <len> thin-pool <transaction> <meta> <data> <held metadata root> ...
+held=$(dmsetup status "$VG-pool-tpool" | awk '{ print $7 }')
+[ "$held" = - ] && ok "no metadata snapshot left reserved" ||
+    not_ok "metadata snapshot released" "$(dmsetup status "$VG-pool-tpool")"
 
 full_thin=$(stat -c %s "$x/A/disks/xvda.img")
 full_thin_du=$(du -B1 "$x/A/disks/xvda.img" | cut -f1)
