@@ -140,6 +140,7 @@ struct lvd {
     char devdir[XLCP_PATH_MAX];
     char dmsetup[XLCP_PATH_MAX];
     char thin_delta[XLCP_PATH_MAX];
+    unsigned delta_timeout_ms;
     int activated[XLCP_MAX_DISKS]; /* fds we activated a volume for */
     char act_vg[XLCP_MAX_DISKS][XLCP_NAME_MAX], act_lv[XLCP_MAX_DISKS][XLCP_NAME_MAX];
 };
@@ -310,7 +311,7 @@ static int delta_locked(struct lvd *l, const struct lvinfo *pa, const struct lvi
         unlink(outpath);
         char *td[] = {l->thin_delta, "--metadata-snap", "--snap1", id1, "--snap2",
                       id2,           (char *)tmeta,     NULL};
-        rc = run_cmd(td, fd, DELTA_TIMEOUT_MS, err);
+        rc = run_cmd(td, fd, l->delta_timeout_ms, err);
     }
     /* always released, whatever happened */
     xlcp_err_clear(&e2);
@@ -478,8 +479,17 @@ int xlcp_export_io_lvm_open(struct xlcp_export_io *out, struct xlcp_err *err)
              rundir && *rundir ? rundir : "/run/xl-checkpoint");
     snprintf(l->run.bin, sizeof(l->run.bin), "%s", bin && *bin ? bin : "lvm");
     snprintf(l->devdir, sizeof(l->devdir), "%s", dev && *dev ? dev : "/dev");
-    snprintf(l->dmsetup, sizeof(l->dmsetup), "dmsetup");
-    snprintf(l->thin_delta, sizeof(l->thin_delta), "thin_delta");
+    /* the commands and thin_delta's limit can be replaced (unit tests) */
+    const char *dms = getenv("XLCP_DMSETUP"), *td = getenv("XLCP_THIN_DELTA");
+    const char *tdl = getenv("XLCP_THIN_DELTA_TIMEOUT_MS");
+    snprintf(l->dmsetup, sizeof(l->dmsetup), "%s", dms && *dms ? dms : "dmsetup");
+    snprintf(l->thin_delta, sizeof(l->thin_delta), "%s", td && *td ? td : "thin_delta");
+    l->delta_timeout_ms = DELTA_TIMEOUT_MS;
+    if (tdl && *tdl) {
+        unsigned long v = strtoul(tdl, NULL, 10);
+        if (v > 0 && v <= 86400000ul)
+            l->delta_timeout_ms = (unsigned)v;
+    }
     l->run.timeout_s = 120;
     if (t && *t) {
         unsigned long v = strtoul(t, NULL, 10);
