@@ -6,6 +6,7 @@
 #include "cli_int.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,25 +63,49 @@ static void remove_export(const char *dir)
     }
 }
 
-/* --to -: the export as a tar stream on stdout (GNU tar, sparse images kept sparse),
+/* --to -: the export as a tar stream on our output (GNU tar, sparse images kept sparse),
  * written first into a temporary directory under $TMPDIR (or /var/tmp) */
 static int tar_out(struct cli *c, const char *dir)
 {
-    fflush(c->out);
+    int p[2], st = 0, werr = 0;
+    char buf[65536];
+    ssize_t n;
+
+    if (pipe(p) != 0) {
+        errorf(c, "pipe: cannot run tar");
+        return XLCP_EXIT_FAILURE;
+    }
     pid_t pid = fork();
-    int st = 0;
     if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
         errorf(c, "fork: cannot run tar");
         return XLCP_EXIT_FAILURE;
     }
     if (pid == 0) {
-        if (c->out != stdout && dup2(fileno(c->out), 1) < 0)
+        if (dup2(p[1], 1) < 0)
             _exit(127);
+        close(p[0]);
+        close(p[1]);
         execlp("tar", "tar", "--sparse", "-C", dir, "-cf", "-", ".", (char *)NULL);
         _exit(127);
     }
-    while (waitpid(pid, &st, 0) < 0)
+    close(p[1]);
+    while ((n = read(p[0], buf, sizeof(buf))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || fwrite(buf, 1, (size_t)n, c->out) != (size_t)n) {
+            werr = 1;
+            break;
+        }
+    }
+    close(p[0]);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
+    if (werr || fflush(c->out) != 0) {
+        errorf(c, "writing the tar stream failed");
+        return XLCP_EXIT_FAILURE;
+    }
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         errorf(c, "tar of the export failed (status %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
         return XLCP_EXIT_FAILURE;

@@ -98,6 +98,10 @@ int xlcp_thin_delta_parse(const char *xml, size_t len, struct xlcp_extent **out,
 int xlcp_export_io_lvm_open(struct xlcp_export_io *out, struct xlcp_err *err);
 void xlcp_export_io_lvm_close(struct xlcp_export_io *io);
 
+/* The io that xlcp_export and xlcp_import use on a context over caller-owned ports (unit
+ * tests); NULL: they refuse there. Contexts on the real adapters always use LVM. */
+extern const struct xlcp_export_io *xlcp_export_io_for_tests;
+
 /* Progress of a long copy: bytes done of total. */
 typedef void (*xlcp_export_progress_fn)(uint64_t done, uint64_t total, void *arg);
 

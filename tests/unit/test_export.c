@@ -22,126 +22,15 @@
 
 #include "engine_fx.h"
 #include "export.h"
+#include "fakes/fake_export_io.h"
 
 #define VOLSZ ((1u << 20) + 4096u) /* not a multiple of the 64 KiB block */
-
-/* ---- a fake io: volumes are files in a directory, named by their LV ---- */
-
-struct fio {
-    char dir[256];
-    int created, removed, fail_changed;
-};
-
-static void vol_path(const struct fio *f, const char *lv, char *out, size_t len)
-{
-    snprintf(out, len, "%s/%s", f->dir, lv);
-}
-
-static int f_open(void *self, const struct xlcp_snapshot *s, int *fd, struct xlcp_err *err)
-{
-    char p[600];
-    vol_path(self, s->lv, p, sizeof(p));
-    *fd = open(p, O_RDONLY);
-    return *fd < 0 ? xlcp_err_errno(err, errno, "open %s", p) : 0;
-}
-
-static void f_close(void *self, const struct xlcp_snapshot *s, int fd)
-{
-    (void)self;
-    (void)s;
-    close(fd);
-}
-
-static char *slurp(const struct fio *f, const char *lv, size_t *len)
-{
-    char p[600];
-    struct stat st;
-    vol_path(f, lv, p, sizeof(p));
-    int fd = open(p, O_RDONLY);
-    if (fd < 0 || fstat(fd, &st) != 0)
-        return NULL;
-    char *b = malloc((size_t)st.st_size + 1);
-    assert_int_equal(read(fd, b, (size_t)st.st_size), st.st_size);
-    close(fd);
-    *len = (size_t)st.st_size;
-    return b;
-}
-
-/* thin_delta's stand-in: the 64 KiB blocks that differ */
-static int f_changed(void *self, const struct xlcp_snapshot *a, const struct xlcp_snapshot *b,
-                     struct xlcp_extent **out, size_t *n, struct xlcp_err *err)
-{
-    struct fio *f = self;
-    size_t la, lb, cnt = 0;
-    if (f->fail_changed)
-        return xlcp_err_set(err, XLCP_EDISK, "thin_delta failed (fake)");
-    char *x = slurp(f, a->lv, &la), *y = slurp(f, b->lv, &lb);
-    assert_non_null(x);
-    assert_non_null(y);
-    *out = calloc(lb / 65536 + 2, sizeof(**out));
-    for (size_t o = 0; o < lb; o += 65536) {
-        size_t k = lb - o < 65536 ? lb - o : 65536;
-        if (o + k > la || memcmp(x + o, y + o, k) != 0) {
-            (*out)[cnt].offset = o;
-            (*out)[cnt].length = 65536; /* a pool block may reach past the volume */
-            cnt++;
-        }
-    }
-    *n = cnt;
-    free(x);
-    free(y);
-    return 0;
-}
-
-static int f_create(void *self, const char *vg, const char *pool, const char *lv, uint64_t size,
-                    const char *tag, struct xlcp_snapshot *out, int *zeroed, struct xlcp_err *err)
-{
-    struct fio *f = self;
-    (void)pool;
-    (void)err;
-    assert_true(strncmp(tag, "xlcp-", 5) == 0);
-    memset(out, 0, sizeof(*out));
-    snprintf(out->vg, sizeof(out->vg), "%s", vg);
-    snprintf(out->lv, sizeof(out->lv), "%s", lv);
-    vol_path(f, lv, out->path, sizeof(out->path));
-    int fd = open(out->path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    assert_true(fd >= 0);
-    /* a thick volume holds what was on the disk before: garbage, not zeros */
-    char *junk = malloc(size);
-    memset(junk, 0xa5, size);
-    assert_int_equal(write(fd, junk, size), (ssize_t)size);
-    free(junk);
-    close(fd);
-    *zeroed = 0;
-    f->created++;
-    return 0;
-}
-
-static int f_seal(void *self, const struct xlcp_snapshot *s, struct xlcp_err *err)
-{
-    (void)self, (void)s, (void)err;
-    return 0;
-}
-
-static int f_remove(void *self, const struct xlcp_snapshot *s, struct xlcp_err *err)
-{
-    struct fio *f = self;
-    char p[600];
-    (void)err;
-    vol_path(f, s->lv, p, sizeof(p));
-    unlink(p);
-    f->removed++;
-    return 0;
-}
-
-static const struct xlcp_export_io_ops fio_ops = {f_open,   f_close, f_changed,
-                                                  f_create, f_seal,  f_remove};
 
 /* ---- fixture: web1 with a thick xvda and a thin xvdb, checkpoints A and B ---- */
 
 struct xf {
     struct fx fx;
-    struct fio fio;
+    struct fake_xio fio;
     struct xlcp_export_io io;
     char a[XLCP_ID_MAX], b[XLCP_ID_MAX];
     char snap_a[2][XLCP_NAME_MAX], snap_b[2][XLCP_NAME_MAX];
@@ -150,22 +39,13 @@ struct xf {
 
 static void fill(struct xf *x, const char *lv, unsigned seed, int zeros_from)
 {
-    char p[600];
-    char *b = calloc(1, VOLSZ);
-    for (unsigned i = 0; i < VOLSZ; i++)
-        b[i] = (int)i >= zeros_from ? 0 : (char)((i * 7 + seed) | 1);
-    vol_path(&x->fio, lv, p, sizeof(p));
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, b, VOLSZ), VOLSZ);
-    close(fd);
-    free(b);
+    assert_int_equal(fake_xio_fill(&x->fio, lv, VOLSZ, seed, (size_t)zeros_from), 0);
 }
 
 static void poke(struct xf *x, const char *lv, off_t at, const char *s)
 {
     char p[600];
-    vol_path(&x->fio, lv, p, sizeof(p));
+    fake_xio_path(&x->fio, lv, p, sizeof(p));
     int fd = open(p, O_WRONLY);
     assert_int_equal(pwrite(fd, s, strlen(s), at), (ssize_t)strlen(s));
     close(fd);
@@ -189,12 +69,12 @@ static int setup(void **state)
     x->fx = *(struct fx *)st;
     free(st);
     fake_add_disk(x->fx.w, x->fx.dom, "xvdb", 1, 1);
-    snprintf(x->fio.dir, sizeof(x->fio.dir), "%s/vols", x->fx.w->root);
-    assert_int_equal(mkdir(x->fio.dir, 0700), 0);
+    char vdir[300];
+    snprintf(vdir, sizeof(vdir), "%s/vols", x->fx.w->root);
+    assert_int_equal(fake_xio_init(&x->fio, vdir), 0);
     snprintf(x->out, sizeof(x->out), "%s/out", x->fx.w->root);
     assert_int_equal(mkdir(x->out, 0700), 0);
-    x->io.ops = &fio_ops;
-    x->io.self = &x->fio;
+    x->io = x->fio.io;
     take(x, x->a, x->snap_a);
     fill(x, x->snap_a[0], 1, VOLSZ / 2); /* thick: second half zeros */
     fill(x, x->snap_a[1], 2, VOLSZ);
@@ -242,7 +122,7 @@ static int do_import(struct xf *x, const char *const *names, int n, char *id)
 static void assert_same_vol(struct xf *x, const char *lv1, const char *lv2)
 {
     size_t l1, l2;
-    char *a = slurp(&x->fio, lv1, &l1), *b = slurp(&x->fio, lv2, &l2);
+    char *a = fake_xio_read(&x->fio, lv1, &l1), *b = fake_xio_read(&x->fio, lv2, &l2);
     assert_non_null(a);
     assert_non_null(b);
     assert_int_equal(l1, l2);
