@@ -118,6 +118,7 @@ int cmd_export(struct cli *c)
     static const struct option lo[] = {
         {"to", required_argument, NULL, 't'},
         {"since", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -132,6 +133,8 @@ int cmd_export(struct cli *c)
             to = optarg;
         else if (o == 's')
             since = optarg;
+        else if (o == OPT_JSON)
+            c->json = 1;
         else if (o == 'h')
             return show_help(c);
         else
@@ -141,6 +144,8 @@ int cmd_export(struct cli *c)
         return rc;
     if (!to || !*to)
         return usage_error(c, "--to DIR is required");
+    if (strcmp(to, "-") == 0 && c->json)
+        return usage_error(c, "--to - writes the tar stream on stdout: no --json with it");
     if (strcmp(to, "-") == 0 && isatty(fileno(c->out)) == 1)
         return usage_error(c, "--to -: a tar stream, not for a terminal (redirect it)");
     if ((rc = need_ctx(c)))
@@ -175,6 +180,24 @@ int cmd_export(struct cli *c)
             fprintf(c->err, "exported %" PRIu64 " bytes in %.1f s\n", bytes, s);
         return XLCP_EXIT_OK;
     }
+    if (c->json) {
+        struct jw j;
+        if (jw_open_doc(c, &j) != 0)
+            return XLCP_EXIT_FAILURE;
+        jw_key(&j, "export");
+        jw_str(&j, c->argv[optind]);
+        jw_key(&j, "since");
+        if (since)
+            jw_str(&j, since);
+        else
+            jw_check(&j, yajl_gen_null(j.g));
+        jw_key(&j, "dir");
+        jw_str(&j, to);
+        jw_key(&j, "bytes");
+        jw_check(&j, yajl_gen_integer(j.g, (long long)bytes));
+        jw_check(&j, yajl_gen_map_close(j.g));
+        return jw_close(c, &j);
+    }
     fprintf(c->out, "%s %" PRIu64 "\n", to, bytes);
     if (c->verbose)
         fprintf(c->err, "exported %" PRIu64 " bytes in %.1f s\n", bytes, s);
@@ -185,6 +208,7 @@ int cmd_import(struct cli *c)
 {
     static const struct option lo[] = {
         {"name", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -197,6 +221,8 @@ int cmd_import(struct cli *c)
     while ((o = next_opt(c, ":n:h", lo)) != -1) {
         if (o == 'n')
             name = optarg;
+        else if (o == OPT_JSON)
+            c->json = 1;
         else if (o == 'h')
             return show_help(c);
         else
@@ -212,6 +238,22 @@ int cmd_import(struct cli *c)
     progress_clear(c);
     if (rc)
         return lib_error(c, rc);
+    if (c->json) {
+        struct jw j;
+        if (jw_open_doc(c, &j) != 0)
+            return XLCP_EXIT_FAILURE;
+        jw_key(&j, "import");
+        jw_str(&j, id);
+        jw_key(&j, "name");
+        if (name)
+            jw_str(&j, name);
+        else
+            jw_check(&j, yajl_gen_null(j.g));
+        jw_key(&j, "exports");
+        jw_check(&j, yajl_gen_integer(j.g, c->argc - optind));
+        jw_check(&j, yajl_gen_map_close(j.g));
+        return jw_close(c, &j);
+    }
     fprintf(c->out, "%s\n", id);
     return XLCP_EXIT_OK;
 }

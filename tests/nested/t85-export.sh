@@ -119,7 +119,7 @@ lvs --noheadings -o lv_name,segtype,lv_tags "$VG" | grep "xlcp\.$n" | while read
 
 # drop the exports before restoring (dom0's disk is small)
 rm -rf "$x/B"
-out=$(watchdog 600 xl-checkpoint restore -n "$g-r" "$n" 2>&1)
+out=$(watchdog 600 xl-checkpoint restore --name "$g-r" "$n" 2>&1)
 rc=$?
 [ $rc -eq 0 ] && ok "the imported checkpoint restores as $g-r" || bail "restore" "exit $rc: $out"
 c=$(guest_wait_counter "$g-r" 0 90) && ok "restored guest runs (counter $c)" ||

@@ -72,6 +72,16 @@ static void test_export_import(void **state)
     assert_int_equal(run(f, "list", NULL), 0);
     assert_non_null(strstr(f->out, id));
 
+    /* the same as JSON documents (checked against the schema by make check-unit) */
+    snprintf(dir, sizeof(dir), "%s/exp2", f->w->root);
+    assert_int_equal(run(f, "export", "--json", id, "--to", dir, NULL), 0);
+    assert_non_null(strstr(f->out, "\"format_version\": 1"));
+    assert_non_null(strstr(f->out, "\"since\": null"));
+    assert_int_equal(run(f, "import", "--json", dir, NULL), 0);
+    assert_non_null(strstr(f->out, "\"import\": \""));
+    assert_non_null(strstr(f->out, "\"name\": null"));
+    assert_int_equal(run(f, "export", "--json", id, "--to", "-", NULL), XLCP_EXIT_USAGE);
+
     snprintf(dir, sizeof(dir), "%s/none", f->w->root);
     assert_int_equal(run(f, "import", dir, NULL), XLCP_EXIT_NOTFOUND);
     assert_int_equal(run(f, "import", NULL), XLCP_EXIT_USAGE);
