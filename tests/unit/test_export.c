@@ -189,6 +189,35 @@ static void test_full_then_incremental_import(void **state)
     assert_int_equal(xlcp_engine_verify(&x->fx.w->ports, id, XLCP_VERIFY_NO_DISKS, &x->fx.err), 0);
 }
 
+/* a chain of three: A full, B since A, C since B (one more block of the thin disk
+ * changed, the thick disk exported in full again); A + C without B is refused */
+static void test_chain_of_three(void **state)
+{
+    struct xf *x = *state;
+    char c[XLCP_ID_MAX], snap_c[2][XLCP_NAME_MAX], id[XLCP_ID_MAX];
+    const char *abc[] = {"A", "B", "C"}, *ac[] = {"A", "C"};
+
+    take(x, c, snap_c);
+    fill(x, snap_c[0], 3, VOLSZ);
+    fill(x, snap_c[1], 2, VOLSZ);
+    poke(x, snap_c[1], 100, "changed at 100");
+    poke(x, snap_c[1], 5 * 65536 + 7, "changed in block 5");
+    poke(x, snap_c[1], VOLSZ - 3, "end");
+    poke(x, snap_c[1], 9 * 65536, "and block 9 in C");
+    assert_int_equal(do_export(x, x->a, NULL, "A", NULL), 0);
+    assert_int_equal(do_export(x, x->b, x->a, "B", NULL), 0);
+    assert_int_equal(do_export(x, c, x->b, "C", NULL), 0);
+    assert_int_equal(do_import(x, ac, 2, id), XLCP_EINVAL);
+    assert_non_null(strstr(x->fx.err.msg, "broken chain"));
+    assert_int_equal(do_import(x, abc, 3, id), 0);
+    struct xlcp_manifest m;
+    char dir[XLCP_PATH_MAX];
+    assert_int_equal(xlcp_engine_load(&x->fx.w->ports, id, &m, dir, sizeof(dir), &x->fx.err), 0);
+    assert_same_vol(x, m.disks[1].snap.lv, snap_c[1]);
+    assert_same_vol(x, m.disks[0].snap.lv, snap_c[0]);
+    xlcp_manifest_free(&m);
+}
+
 static void test_chain_refusals(void **state)
 {
     struct xf *x = *state;
@@ -387,6 +416,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_full_then_incremental_import, setup, xteardown),
+        cmocka_unit_test_setup_teardown(test_chain_of_three, setup, xteardown),
         cmocka_unit_test_setup_teardown(test_chain_refusals, setup, xteardown),
         cmocka_unit_test_setup_teardown(test_export_refusals, setup, xteardown),
         cmocka_unit_test_setup_teardown(test_import_failure_removes_volumes, setup, xteardown),
