@@ -480,6 +480,16 @@ static const struct cmd commands[] = {
      "      --resume              resume a guest an interrupted checkpoint left suspended\n"
      "                            (as its record proves); only if nothing else saves or\n"
      "                            migrates it: its guardian may have resumed it meanwhile\n"},
+    {"export", cmd_export, "export [--json] <id> --to DIR [--since OLDER]",
+     "Write a checkpoint's manifest, memory image and disks into a new directory",
+     "  -t, --to DIR              the directory to make (it must not exist)\n"
+     "  -s, --since OLDER         thin disks: only the blocks changed since checkpoint\n"
+     "                            OLDER (same domain, same pool); thick disks in full\n"
+     "      --json                print a JSON object (not with --to -)\n"},
+    {"import", cmd_import, "import [--json] [--name NEW] DIR [DIR2 ...]",
+     "Make a checkpoint from a full export and the incrementals after it; prints its id",
+     "  -n, --name NEW            the domain name it restores as\n"
+     "      --json                print a JSON object\n"},
     {"xs-check", cmd_xs_check, "xs-check <domain>",
      "Check the guest's xenstore subtree against the protocol (exit 1 on violations)", ""},
     {"help", cmd_help, "help [<subcommand>]", "Show help", ""},

@@ -143,6 +143,8 @@ int cli_group_info(struct cli *c, const char *group, int json, int xml);
 int cli_group_verify(struct cli *c, const char *group, unsigned int flags);
 int cli_group_delete(struct cli *c, const char *group, int force);
 int cli_group_restore(struct cli *c, const char *group, const xlcp_restore_options *opts);
-int cmd_prune(struct cli *c); /* cli_prune.c */
+int cmd_prune(struct cli *c);  /* cli_prune.c */
+int cmd_export(struct cli *c); /* cli_export.c */
+int cmd_import(struct cli *c); /* cli_export.c */
 
 #endif

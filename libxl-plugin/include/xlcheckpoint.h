@@ -349,6 +349,25 @@ int xlcp_group_restore(xlcp_ctx *ctx, const char *id_or_name, const xlcp_restore
 int xlcp_recover(xlcp_ctx *ctx, const char *domain, unsigned int flags, char **report_out,
                  unsigned int *count_out);
 
+/* ---- export for backup tools (api_export.c) ------------------------------------------ */
+
+/* Progress of a long export or import: bytes done of about total. */
+typedef void (*xlcp_transfer_progress_fn)(uint64_t done, uint64_t total, void *arg);
+
+/* Exports checkpoint `id` into the new directory `dir`: manifest.xml, memory.xl (an xl save
+ * image), disks/<vdev>.img (sparse raw images) and export.xml (sizes, digests). With `since`
+ * (an older checkpoint of the same domain), thin disks are exported as the blocks changed
+ * since it (disks/<vdev>.delta and a block map in export.xml); thick disks in full. Writes
+ * the export's bytes (apparent size) to bytes_out if not NULL. */
+int xlcp_export(xlcp_ctx *ctx, const char *id, const char *since, const char *dir,
+                xlcp_transfer_progress_fn progress, void *arg, uint64_t *bytes_out);
+
+/* Rebuilds a checkpoint from a full export and the incrementals after it (oldest first)
+ * in new volumes; new_name (if not NULL) is the domain name it restores as. Writes the new
+ * checkpoint's id. Refuses a broken chain or a file whose digest differs from the index. */
+int xlcp_import(xlcp_ctx *ctx, const char *const *dirs, int ndirs, const char *new_name,
+                xlcp_transfer_progress_fn progress, void *arg, char id_out[XLCP_ID_MAX]);
+
 #ifdef __cplusplus
 }
 #endif
