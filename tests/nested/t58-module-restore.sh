@@ -3,8 +3,9 @@
 # the module's light path, by `xl save` + `xl restore` and by `xl migrate` to localhost
 # (issue 14 item 4): in each new domain the guest runs, its disk works (xenbus front ends
 # resumed), the module republishes itself with a new event channel, and a
-# quiesce-at-suspend armed before the migration reports "held" there. Then rmmod gives
-# the stock path back: libxl finds no event channel, asks through control/shutdown, and
+# quiesce-at-suspend armed before the migration reports "held" there. An rmmod during a
+# migration lets that migration finish through the module, then unloads. After it the
+# stock path is back: libxl finds no event channel, asks through control/shutdown, and
 # `xl save` + `xl restore` work (the guest's own freezer path, not the module).
 # PVH, not PV: Debian 12's Xen has no shadow paging, so no PV guest can be live-migrated
 # (`xl migrate` is always live): libxc fails with "Failed to enable logdirty: 95", which
@@ -84,9 +85,39 @@ B=/local/domain/$(guest_domid "$g")/data/checkpoint
 xs_wait "$B/quiesce-result" "held $id" 30 && ok "quiesce-result held $id in the new domain" ||
     not_ok "quiesce-result held in the new domain" "'$(xsr "$B/quiesce-result")', state '$(xsr "$B/state")'"
 
-# 3. rmmod: the stock path is back for xl save + xl restore
-out=$(guest_run "$g" "rmmod xlcp_guest && echo unloaded" 60)
-[ "$(printf '%s' "$out" | tail -n 1)" = unloaded ] && ok "rmmod" || bail "rmmod" "$out"
+# 3. rmmod while a migration is under way: libxl has bound the module's event channel at
+# the start of its save and notifies it at the end of the live copy; the module hides the
+# port at once, serves that notification and only then unloads (in the new domain). It
+# used to close the port at once: libxl waited 60 s for nothing and the migration failed.
+d=$(guest_domid "$g")
+lock=/var/run/xen/suspend-evtchn-$d.lock
+t0=$(now)
+watchdog 600 "$XL" -vvv migrate -s "" "$g" "$XL migrate-receive" >"$log" 2>&1 &
+mpid=$!
+for _ in $(seq 1 120); do [ -e "$lock" ] && break; sleep 0.5; done
+if [ -e "$lock" ]; then
+    ok "libxl has bound the event channel ($(elapsed "$t0")s after the start)"
+    sleep 1
+    guest_run "$g" '(rmmod xlcp_guest; echo $? >/run/rmmod.rc) </dev/null >/dev/null 2>&1 & echo started' 30 >/dev/null
+    diag "rmmod started $(elapsed "$t0")s after the migration"
+else
+    not_ok "libxl has bound the event channel" "no $lock within 60 s"
+fi
+wait "$mpid" && ok "xl migrate with rmmod under way ($(elapsed "$t0")s)" ||
+    bail "xl migrate with rmmod under way" "$(grep -E 'error|ERROR|failed' "$log" | tail -n 8)
+$(guest_run "$g" 'dmesg | tail -n 8' 30)"
+[ "$(asked_by)" = evtchn ] && ok "libxl notified the module's event channel" || not_ok "event channel used" "$(asked_by)"
+new_domain_checks "migrate during rmmod" stock
+out=$(guest_run "$g" 'for i in $(seq 1 60); do [ -e /run/rmmod.rc ] && break; sleep 0.5; done
+cat /run/rmmod.rc; grep -c "^xlcp_guest " /proc/modules; dmesg | grep -c "unload: the save in progress is over"' 60)
+[ "$(printf '%s' "$out" | tr '\n' ' ')" = "0 0 1 " ] &&
+    ok "rmmod waited for the migration, then unloaded in the new domain" ||
+    not_ok "rmmod waited for the migration" "rc, loaded, waited: $(printf '%s' "$out" | tr '\n' ' ')
+$(guest_run "$g" 'dmesg | grep xlcp_guest | tail -n 6' 30)"
+n=$(light_count)
+[ "${n:-0}" = 3 ] && ok "that migration went through the light path" || not_ok "that migration went through the light path" "$n"
+
+# 4. the module is gone: the stock path is back for xl save + xl restore
 d=$(guest_domid "$g")
 ec=$(xsr "/local/domain/$d/device/suspend/event-channel")
 [ -z "$ec" ] && [ -z "$(xsr "/local/domain/$d/data/checkpoint/feature")" ] &&
@@ -102,7 +133,7 @@ watchdog 300 "$XL" restore "$img" >"$log" 2>&1 && ok "xl restore ($(elapsed "$t0
 rm -f "$img"
 new_domain_checks "stock save + restore" stock
 n=$(light_count)
-[ "${n:-0}" = 2 ] && ok "the stock save did not go through the module" || not_ok "no light suspend after rmmod" "$n"
+[ "${n:-0}" = 3 ] && ok "the stock save did not go through the module" || not_ok "no light suspend after rmmod" "$n"
 n=$(guest_run "$g" 'dmesg | grep -c "Freezing user space processes"' 30)
 [ "${n:-0}" -ge 1 ] && ok "the guest froze its processes (the stock path)" || not_ok "the stock path froze processes" "$n"
 out=$(guest_run "$g" 'dmesg | grep -cE "BUG|Oops|WARNING: |general protection|blocked for more than" || true' 30)
