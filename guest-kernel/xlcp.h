@@ -67,7 +67,6 @@ extern unsigned int quiesce_timeout_ms;
 extern unsigned int armed_timeout_ms;
 extern unsigned int freeze_timeout_ms;
 extern unsigned int trigger_max_age_ms;
-extern unsigned int unload_wait_ms;
 extern unsigned int test_suspend_delay_ms;
 extern unsigned int test_freeze_delay_ms;
 
@@ -104,7 +103,6 @@ void xlcp_q_after_new_domain(void);
 
 /* xlcp_suspend.c */
 int xlcp_suspend_start(void);	/* allocates, binds and publishes the event channel */
-/* unpublishes it, lets a save in progress finish (unload_wait_ms), stops the work */
-void xlcp_suspend_stop(void);
+void xlcp_suspend_stop(void);	/* unpublishes it and waits for the suspend work */
 
 #endif

@@ -16,11 +16,7 @@
  *    next light suspend's stop (the arm expires after armed_timeout_ms), with its
  *    outcome in data/checkpoint/quiesce-result;
  *  - everything read from xenstore is hostile: bounded, strictly parsed, garbage is
- *    answered with state "error - <reason>" and triggers nothing;
- *  - unload gives the stock path back: the event channel node is emptied first (a save
- *    that starts later asks through control/shutdown); a save or migration that has
- *    already bound the port is served through the light path (rmmod waits for it, at
- *    most unload_wait_ms) before the port is closed.
+ *    answered with state "error - <reason>" and triggers nothing.
  *
  * What the light path skips, compared with the stock path (drivers/xen/manage.c
  * do_suspend in Linux 6.1), and why each skip is safe when the suspend is cancelled
@@ -94,10 +90,6 @@ XLCP_PARAM(freeze_timeout_ms, 5000, 100, 20000, 0644,
 	   "give up a freeze that has not finished after this time (ms)");
 XLCP_PARAM(trigger_max_age_ms, 20000, 1000, 50000, 0644,
 	   "drop a suspend notification older than this by the time of the stop (ms); below libxl's 60 s wait");
-/* A live copy of a large or busy guest takes minutes; rmmod waits this long at most for
- * the save or migration that has bound the event channel (else that save fails). */
-XLCP_PARAM(unload_wait_ms, 300000, 0, 3600000, 0644,
-	   "on unload, wait this long at most for a save or migration in progress (ms)");
 XLCP_PARAM(test_suspend_delay_ms, 0, 0, 120000, 0644,
 	   "tests only: delay before preparing a suspend (ms)");
 XLCP_PARAM(test_freeze_delay_ms, 0, 0, 120000, 0644,

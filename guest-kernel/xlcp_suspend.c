@@ -60,9 +60,7 @@ static atomic64_t trig_ns = ATOMIC64_INIT(0);	/* CLOCK_BOOTTIME of the newest */
 static int done_seq;		/* notifications served or dropped */
 static unsigned int ndropped;
 static bool stopping;
-static bool unloading;		/* a resume in a new domain republishes nothing */
 static int evtchn_irq = -1;
-static evtchn_port_t evtchn_port;
 static struct task_struct *suspend_task;
 static DECLARE_WAIT_QUEUE_HEAD(trigger_wq);
 
@@ -293,12 +291,10 @@ thaw:
 		/* a new domain: new xenstore tree, our event channel is gone */
 		xlcp_q_after_new_domain();
 		unpublish_evtchn();
-		if (!unloading) {
-			xlcp_request_forget();
-			xlcp_publish();
-			if (publish_evtchn())
-				pr_err("cannot republish the event channel: stock path from now on\n");
-		}
+		xlcp_request_forget();
+		xlcp_publish();
+		if (publish_evtchn())
+			pr_err("cannot republish the event channel: stock path from now on\n");
 	}
 	if (stopped)
 		xlcp_xs_put(XLCP_XS_NODE_DOWNTIME_NS, "%llu", si.t1 - si.t0);
@@ -369,56 +365,18 @@ static int publish_evtchn(void)
 		return err;
 	}
 	evtchn_irq = irq;
-	evtchn_port = op.port;
 	return 0;
-}
-
-/*
- * Takes the port out of xenstore: a save that starts after this finds no event channel
- * and libxl takes the stock path (control/shutdown). libxl made the node empty: leave it
- * so; if that write fails, remove it (absent means the same to libxl).
- */
-static void hide_evtchn(void)
-{
-	int err = xenbus_write(XBT_NIL, XLCP_XS_DIR_EVENT_CHANNEL,
-			       XLCP_XS_NODE_EVENT_CHANNEL, "");
-
-	if (err) {
-		pr_warn("cannot empty %s/%s: %d; removing it\n",
-			XLCP_XS_DIR_EVENT_CHANNEL, XLCP_XS_NODE_EVENT_CHANNEL, err);
-		err = xenbus_rm(XBT_NIL, XLCP_XS_DIR_EVENT_CHANNEL,
-				XLCP_XS_NODE_EVENT_CHANNEL);
-		if (err && err != -ENOENT)
-			pr_err("cannot remove %s/%s either: %d: a save may wait for us in vain\n",
-			       XLCP_XS_DIR_EVENT_CHANNEL,
-			       XLCP_XS_NODE_EVENT_CHANNEL, err);
-	}
 }
 
 static void unpublish_evtchn(void)
 {
 	if (evtchn_irq < 0)
 		return;
-	hide_evtchn();
+	/* libxl created the node empty: leave it so */
+	xenbus_write(XBT_NIL, XLCP_XS_DIR_EVENT_CHANNEL,
+		     XLCP_XS_NODE_EVENT_CHANNEL, "");
 	unbind_from_irqhandler(evtchn_irq, NULL);
 	evtchn_irq = -1;
-}
-
-/*
- * True while dom0 holds the other end of our event channel: libxl binds it when a save
- * or migration starts (before the live copy) and closes it when that save ends. Called
- * with suspend_lock held.
- */
-static bool evtchn_in_use(void)
-{
-	struct evtchn_status st = { .dom = DOMID_SELF };
-
-	if (evtchn_irq < 0)
-		return false;
-	st.port = evtchn_port;
-	if (HYPERVISOR_event_channel_op(EVTCHNOP_status, &st))
-		return false;
-	return st.status == EVTCHNSTAT_interdomain;
 }
 
 int xlcp_suspend_start(void)
@@ -441,44 +399,9 @@ int xlcp_suspend_start(void)
 	return err;
 }
 
-/*
- * Unload. A save that starts from now on finds no event channel (stock path). A save or
- * migration already under way has bound our port and will notify it at the end of its
- * live copy: closing the port now would make libxl wait 60 s for nothing and fail. So
- * its notification is served as usual (in a new domain nothing is republished) for up
- * to unload_wait_ms, until dom0 lets go of the port; only then is the port closed.
- * Left: a save that read the port just before it was hidden and binds it only after the
- * grace below; libxl's bind then fails at once (a clean failure) or, in an even narrower
- * window, its notification is lost.
- */
 void xlcp_suspend_stop(void)
 {
-	u64 until = ktime_get_boottime_ns() + (u64)unload_wait_ms * NSEC_PER_MSEC;
-	bool waited = false, published;
-
 	mutex_lock(&suspend_lock);
-	unloading = true;
-	published = evtchn_irq >= 0;
-	if (published)
-		hide_evtchn();
-	mutex_unlock(&suspend_lock);
-	if (published)
-		msleep(500);	/* a reader of the node just before: let it bind */
-	mutex_lock(&suspend_lock);
-	while (evtchn_in_use() && !past(until)) {
-		if (!waited)
-			pr_info("unload: waiting up to %u ms for the save in progress\n",
-				unload_wait_ms);
-		waited = true;
-		mutex_unlock(&suspend_lock);	/* the suspend takes it */
-		msleep(100);
-		mutex_lock(&suspend_lock);
-	}
-	if (evtchn_in_use())
-		pr_warn("unload: a save in progress still holds the event channel after %u ms: it will fail\n",
-			unload_wait_ms);
-	else if (waited)
-		pr_info("unload: the save in progress is over\n");
 	stopping = true;
 	unpublish_evtchn();	/* no new notification after this */
 	mutex_unlock(&suspend_lock);

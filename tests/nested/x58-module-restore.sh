@@ -1,5 +1,5 @@
 #!/bin/bash
-# t58-module-restore.sh - a PVH guest with the module loaded moves to a new domain through
+# x58-module-restore.sh - (out of make check: not yet run on nested Xen in this form, and its rmmod-during-migration part needs the module change of eaeb0d7, taken back until it has run) a PVH guest with the module loaded moves to a new domain through
 # the module's light path, by `xl save` + `xl restore` and by `xl migrate` to localhost
 # (issue 14 item 4): in each new domain the guest runs, its disk works (xenbus front ends
 # resumed), the module republishes itself with a new event channel, and a
