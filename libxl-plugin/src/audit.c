@@ -146,6 +146,10 @@ void xlcp_audit(const struct xlcp_audit_rec *r)
 #ifdef XLCP_HAVE_SYSTEMD
     if (strcmp(mode, "journal") == 0 ||
         (strcmp(mode, "syslog") != 0 && access(JOURNAL_SOCKET, W_OK) == 0)) {
+        /* A busy journald can refuse a datagram: try again once before syslog. */
+        if (to_journal(r, line) >= 0)
+            return;
+        usleep(20000);
         if (to_journal(r, line) >= 0)
             return;
     }
