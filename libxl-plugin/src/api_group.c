@@ -17,12 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Audit lines from contexts on the real adapters only (as api.c). */
-static void audit(const xlcp_ctx *ctx, const struct xlcp_audit_rec *rec)
-{
-    if (ctx && ctx->owns_ports)
-        xlcp_audit(rec);
-}
+#define audit xlcp_api_audit
 
 struct xlcp_group {
     struct xlcp_group_manifest g;

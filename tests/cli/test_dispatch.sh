@@ -22,23 +22,8 @@ T=$(mktemp -d /tmp/xlcp-dispatch-XXXXXX) || exit 1
 trap 'rm -rf "$T"' EXIT INT TERM
 unset XLCP_REAL_XL XLCP_CATALOG_ROOT XLCP_DEBUG
 
-passed=0
-failed=0
-n=0
-ok() {
-    n=$((n + 1))
-    passed=$((passed + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-    shift
-    for line in "$@"; do
-        echo "#   $line"
-    done
-}
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$(dirname "$0")/tap.sh"
 
 # run CMD...: stdout in $T/out, stderr in $T/err, status in $rc (10 s limit).
 run() {

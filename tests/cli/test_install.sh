@@ -17,21 +17,8 @@ B=$(cd "${1:-build}" && pwd) || exit 1
 T=$(mktemp -d /tmp/xlcp-install-XXXXXX) || exit 1
 trap 'rm -rf "$T"' EXIT INT TERM
 
-passed=0
-failed=0
-n=0
-ok() {
-    n=$((n + 1))
-    passed=$((passed + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-    shift
-    for line in "$@"; do echo "#   $line"; done
-}
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$(dirname "$0")/tap.sh"
 
 # inst DIR [VAR=VALUE...]: make install into DIR (PREFIX=/usr/local, what the tree is built
 # for: another PREFIX would rebuild what names the install paths); $rc, stderr in $T/err

@@ -20,21 +20,8 @@ STAGE_LIB=$B/stage/usr/local/lib
 T=$(mktemp -d /tmp/xlcp-library-XXXXXX) || exit 1
 trap 'rm -rf "$T"' EXIT INT TERM
 
-passed=0
-failed=0
-n=0
-ok() {
-    n=$((n + 1))
-    passed=$((passed + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-    shift
-    for line in "$@"; do echo "#   $line"; done
-}
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$(dirname "$0")/tap.sh"
 run() {
     LD_LIBRARY_PATH=$STAGE_LIB timeout 20 "$@" >"$T/out" 2>"$T/err"
     rc=$?
