@@ -181,21 +181,6 @@ int cmd_info(struct cli *c)
     return XLCP_EXIT_OK;
 }
 
-/* A small JSON result: {"format_version", "id", key: true}. */
-static int json_done(struct cli *c, const char *id, const char *key)
-{
-    struct jw j;
-
-    if (jw_open_doc(c, &j) != 0)
-        return XLCP_EXIT_FAILURE;
-    jw_key(&j, "id");
-    jw_str(&j, id);
-    jw_key(&j, key);
-    jw_check(&j, yajl_gen_bool(j.g, 1));
-    jw_check(&j, yajl_gen_map_close(j.g));
-    return jw_close(c, &j);
-}
-
 int cmd_verify(struct cli *c)
 {
     static const struct option lo[] = {

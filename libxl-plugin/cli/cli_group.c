@@ -62,21 +62,6 @@ static void jw_group(struct jw *j, const xlcp_group *g, int open)
     jw_check(j, yajl_gen_map_close(j->g));
 }
 
-/* {"format_version", "id", key: true}: verify_doc and delete_doc of the JSON schema. */
-static int json_done(struct cli *c, const char *id, const char *key)
-{
-    struct jw j;
-
-    if (jw_open_doc(c, &j) != 0)
-        return XLCP_EXIT_FAILURE;
-    jw_key(&j, "id");
-    jw_str(&j, id);
-    jw_key(&j, key);
-    jw_check(&j, yajl_gen_bool(j.g, 1));
-    jw_check(&j, yajl_gen_map_close(j.g));
-    return jw_close(c, &j);
-}
-
 static void print_group(FILE *f, const xlcp_group *g)
 {
     uint64_t first = UINT64_MAX;

@@ -116,6 +116,8 @@ int jw_open(struct cli *c, struct jw *j);
 int jw_open_doc(struct cli *c, struct jw *j);
 /* Report lines (text, one per line) as a JSON array of strings under key. */
 void jw_lines(struct jw *j, const char *key, const char *text);
+/* A small result document {"format_version", "id", key: true}; returns an exit code. */
+int json_done(struct cli *c, const char *id, const char *key);
 /* Writes the document to c->out and frees the writer. Returns an exit code. */
 int jw_close(struct cli *c, struct jw *j);
 void jw_checkpoint(struct jw *j, const struct cli_cp *cp);

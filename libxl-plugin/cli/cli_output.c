@@ -270,3 +270,18 @@ int emit_json_checkpoint(struct cli *c, const char *id)
     xlcp_checkpoint_free(cp);
     return rc;
 }
+
+/* {"format_version", "id", key: true}: verify_doc and delete_doc of the JSON schema. */
+int json_done(struct cli *c, const char *id, const char *key)
+{
+    struct jw j;
+
+    if (jw_open_doc(c, &j) != 0)
+        return XLCP_EXIT_FAILURE;
+    jw_key(&j, "id");
+    jw_str(&j, id);
+    jw_key(&j, key);
+    jw_check(&j, yajl_gen_bool(j.g, 1));
+    jw_check(&j, yajl_gen_map_close(j.g));
+    return jw_close(c, &j);
+}
