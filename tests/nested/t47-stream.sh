@@ -1,5 +1,5 @@
 #!/bin/bash
-# x47-stream.sh - (out of make check until its fixed check has passed on nested Xen) the memory-image parser (libxl-plugin/src/stream.c) on real images: a
+# t47-stream.sh - the memory-image parser (libxl-plugin/src/stream.c) on real images: a
 # checkpoint of a small PV and a small PVH guest; xlcp-stream's summary of memory.xl agrees
 # with the file (bytes) and the guest (pfns within its memory); `verify` parses the image's
 # structure; Xen's own verify-stream-v2 accepts the image and the small cut of it that

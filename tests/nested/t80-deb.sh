@@ -1,5 +1,5 @@
 #!/bin/bash
-# x80-deb.sh - (out of make check until it has passed on nested Xen once: it has not run yet) the Debian packages (built on the host by `make deb-build`, carried on the
+# t80-deb.sh - the Debian packages (built on the host by `make deb-build`, carried on the
 # payload in deb/, with examples/backup built there through pkg-config) in nested dom0:
 #   - `dpkg -i` of xl-checkpoint, libxlcheckpoint0 and libxlcheckpoint-dev succeeds with
 #     dom0's own packages (no network here: a missing dependency is named);

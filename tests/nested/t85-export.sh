@@ -1,22 +1,22 @@
 #!/bin/bash
-# x85-export.sh - export for backup tools: a PV guest with a thin and a thick LV;
+# t85-export.sh - export for backup tools: a PV guest with a thin and a thick LV;
 # checkpoint A, full export; the guest writes 10 MiB to its thin disk; checkpoint B,
 # export --since A (the thin disk as its changed blocks, found with thin_delta); both
 # sizes reported. Import of the chain under a new name: it verifies, its volumes hold
 # B's snapshots' content (digests in dom0), it restores, and the restored guest reads
 # the 10 MiB it wrote before B. A broken chain is refused. `xl restore` reads an
 # exported memory.xl as it is.
-# Not in `make check` until it has passed once on nested Xen (no QEMU slot came before the
-# deadline): XLCP_NESTED_GLOB='x[0-9]*.sh' make check-nested T=x85; then rename it t85.
 # timeout: 1200
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 g=gexp
 export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-$g
-export XLCP_AUDIT=file:/var/tmp/xlcp-audit-$g.log
+audit_log=/var/tmp/xlcp-audit-$g.log
+rm -f "$audit_log"
+export XLCP_AUDIT=file:$audit_log
 x=/var/tmp/t85-export-$g
-rm -rf "$XLCP_CATALOG_ROOT" "$x" "$XLCP_AUDIT"
+rm -rf "$XLCP_CATALOG_ROOT" "$x" "$audit_log"
 mkdir -p "$x"
 command -v thin_delta >/dev/null && ok "thin_delta present ($(thin_delta -V 2>&1))" ||
     bail "thin_delta present"
@@ -130,8 +130,8 @@ out=$(guest_run "$g-r" 'dd if=/dev/xvda bs=1M skip=64 count=10 2>/dev/null | md5
 r10=$(printf '%s' "$out" | tail -n 1 | cut -d' ' -f1)
 [ "$r10" = "$sum10" ] && ok "restored guest reads the 10 MiB it wrote before B ($r10)" ||
     not_ok "restored guest's 10 MiB" "'$r10' vs '$sum10'"
-grep -q "op=export" "$XLCP_AUDIT" && grep -q "op=import" "$XLCP_AUDIT" &&
-    ok "audit lines for export and import" || not_ok "audit lines" "$(cat "$XLCP_AUDIT" 2>&1)"
+grep -q "op=export" "$audit_log" && grep -q "op=import" "$audit_log" &&
+    ok "audit lines for export and import" || not_ok "audit lines" "$(cat "$audit_log" 2>&1)"
 
 # the exported memory image is a plain xl save image
 guest_destroy "$g-r"
@@ -145,5 +145,5 @@ c=$(guest_wait_counter "$g" 0 60) && ok "domain from xl restore runs (counter $c
 guest_destroy_all
 for id in "$n" "$b" "$a"; do xl-checkpoint delete "$id" >/dev/null 2>&1; done
 lv_cleanup "$g"
-rm -rf "$XLCP_CATALOG_ROOT" "$x" "$XLCP_AUDIT"
+rm -rf "$XLCP_CATALOG_ROOT" "$x" "$audit_log"
 done_testing
