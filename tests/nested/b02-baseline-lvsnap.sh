@@ -1,5 +1,5 @@
 #!/bin/bash
-# t20-baseline-lvsnap.sh - the disk half of the baseline: `xl pause` + `lvcreate -s` of the
+# b02-baseline-lvsnap.sh - (run by `make bench` before the benchmarks) the disk half of the baseline: `xl pause` + `lvcreate -s` of the
 # guest's LV + `xl unpause`, for a thick and a thin LV; the guest keeps running and the
 # snapshot exists and holds the guest's data.
 # timeout: 600

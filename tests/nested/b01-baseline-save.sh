@@ -1,5 +1,6 @@
 #!/bin/bash
-# t10-baseline-save.sh - the stock baseline our checkpoints are measured against:
+# b01-baseline-save.sh - the stock baseline our checkpoints are measured against (run by
+# `make bench` before the benchmarks, which stand on it; not a test of our code):
 # `xl save -c` leaves the guest running (its counter keeps advancing), and `xl save` +
 # `xl restore` bring it back with the counter continuing from where it was saved.
 # timeout: 600
