@@ -6,6 +6,7 @@
 # timeout: 600
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+export XLCP_GUEST_MEMORY=${XLCP_GUEST_MEMORY:-256} # the benchmarks' size
 
 img=/var/tmp/t10-g1.save
 rm -f "$img"

@@ -5,6 +5,7 @@
 # timeout: 600
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+export XLCP_GUEST_MEMORY=${XLCP_GUEST_MEMORY:-256} # the benchmarks' size
 
 for kind in thick thin; do
     g=g$kind

@@ -3,6 +3,9 @@
 # never become 0.
 # shellcheck shell=sh
 
+# the benchmarks' guests: 256 MiB (lib.sh's default for tests is 128)
+export XLCP_GUEST_MEMORY=${XLCP_GUEST_MEMORY:-256}
+
 # bench_median: the median of the numbers on stdin, one a line ("null" lines ignored);
 # the mean of the middle two for an even count; "null" when there is none. Integers
 # print as integers, others with one decimal.

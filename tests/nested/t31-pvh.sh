@@ -6,6 +6,7 @@
 # timeout: 900
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+export XLCP_GUEST_MEMORY=${XLCP_GUEST_MEMORY:-256} # its bound compares with xl save -c of the same guest
 
 export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t31
 rm -rf "$XLCP_CATALOG_ROOT"

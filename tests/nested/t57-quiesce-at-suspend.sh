@@ -16,6 +16,7 @@
 # timeout: 1500
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+export XLCP_GUEST_MEMORY=${XLCP_GUEST_MEMORY:-256} # its bounds tell a freeze held for the copy from one held for the stop
 . "$(dirname "$0")/module-lib.sh"
 
 KO=/lib/xlcp/extra/xlcp_guest.ko

@@ -8,6 +8,7 @@
 # timeout: 1200
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+export XLCP_GUEST_MEMORY=${XLCP_GUEST_MEMORY:-256} # its bounds tell the light path's stop from a copy
 
 export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t60
 rm -rf "$XLCP_CATALOG_ROOT"

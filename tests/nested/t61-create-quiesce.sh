@@ -10,6 +10,7 @@
 # timeout: 1200
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+export XLCP_GUEST_MEMORY=${XLCP_GUEST_MEMORY:-256} # its bound on the writer's pause assumes a live copy of 256 MiB
 
 export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t61
 rm -rf "$XLCP_CATALOG_ROOT"
