@@ -5,7 +5,7 @@
 #   verify, group.xml passes its schema, each member's stop and resume instants and the
 #   skew are recorded, and the consistency rule held on the real instants (every member
 #   stopped before any resumed, dom0 CLOCK_MONOTONIC); both guests run on and write disks;
-#   (`restore --group` is in x71-group-restore.sh: it failed on nested Xen, open);
+#   (`restore --group` is in t71-group-restore.sh, in make check);
 #   `delete --group` leaves nothing (no checkpoint, no snapshot volume, no group);
 #   failures: a member paused by hand (refused before any guest is touched), a member that
 #   never suspends (the other, stopped, waits at most --max-wait, then all resume), the

@@ -1,16 +1,17 @@
 #!/bin/bash
-# x71-group-restore.sh - `xl checkpoint restore --group` on nested Xen: a group checkpoint
-# of two PV guests (thin and thick LV each) restored beside the originals, every member
-# restored paused and then all unpaused together. Not in `make check` (x: open): in its
-# first run inside t70 the first member's restore failed in libxl ("unable to add disk
-# devices", 2026-12-02); on failure this test records the hotplug log, xl dmesg, the
-# volumes, and a restore of the same member alone, to tell a group restore from a restore
-# in that state. Unit tests (test_group.c, test_cli_group.c) cover the order on the fakes.
+# t71-group-restore.sh - groups on nested Xen, create to delete: a group checkpoint of two
+# PV guests (thin and thick LV each) restored beside the originals with `restore --group`,
+# every member restored paused and then all unpaused together; `delete --group`. (Its one
+# failure, "unable to add disk devices" in libxl, came with eight nested runs queued on
+# a loaded host: in a run of its own it passed, 68 s for the restore.) On failure it
+# records the hotplug log, xl dmesg, the volumes, and a restore of the same member alone,
+# to tell a group restore from a restore in that state. The order on the fakes:
+# test_group.c, test_cli_group.c; the group's failure cases: x70-group.sh.
 # timeout: 900
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-x71
+export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t71
 rm -rf "$XLCP_CATALOG_ROOT"
 export XLCP_GUEST_MEMORY=128
 g1=grst1
