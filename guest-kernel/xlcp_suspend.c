@@ -4,6 +4,11 @@
  * writing control/shutdown, and what a notification does (see xlcp_main.c for what this
  * path skips compared with the stock one, and why that is safe).
  *
+ * Which path. A notification takes the light path only if the toolstack announced it
+ * (xlcp_stock.c: a fresh data/checkpoint/suspend-announce, taken before anything else);
+ * otherwise it is handed to the kernel's stock path (control/shutdown = "suspend").
+ * last-suspend reports which, before the stop.
+ *
  * Triggers. The interrupt only counts the notification and stamps its time; the work
  * serves every notification counted until the stop with one suspend (duplicates
  * collapse), and drops the trigger instead of suspending when it has become older than
@@ -63,6 +68,10 @@ static bool stopping;
 static int evtchn_irq = -1;
 static struct task_struct *suspend_task;
 static DECLARE_WAIT_QUEUE_HEAD(trigger_wq);
+/* last-suspend: how the nserved-th notification was served (under suspend_lock) */
+static unsigned int nserved;
+static const char *last_path;
+static char last_id[XLCP_XS_MAX_ID + 1];
 
 /* ---- xenstore guard ------------------------------------------------------------- */
 
@@ -190,6 +199,91 @@ static void drop(int seq, const char *why)
 static void unpublish_evtchn(void);
 static int publish_evtchn(void);
 
+static void report_last(void)
+{
+	if (nserved)
+		xlcp_xs_put(XLCP_XS_NODE_LAST_SUSPEND, "%s %s %u", last_path, last_id,
+			    nserved);
+}
+
+/* Records (and reports, before the stop) how this notification is served. */
+static void served(const char *path, const char *id)
+{
+	nserved++;
+	last_path = path;
+	strscpy(last_id, id, sizeof(last_id));
+	report_last();
+}
+
+/*
+ * Resumed in a new domain (a new xenstore tree, our event channel gone): what the old
+ * life froze or armed is not for this one, requests and announcements there now are
+ * not for us; publish again. Under suspend_lock.
+ */
+static void after_new_domain(void)
+{
+	bool had_evtchn = evtchn_irq >= 0;
+
+	xlcp_q_after_new_domain();
+	unpublish_evtchn();
+	xlcp_request_forget();
+	xlcp_announce_forget();
+	xlcp_publish();
+	if (had_evtchn && publish_evtchn())
+		pr_err("cannot republish the event channel: stock path from now on\n");
+	report_last();
+}
+
+void xlcp_after_stock_restore(void)
+{
+	mutex_lock(&suspend_lock);
+	if (!stopping) {
+		pr_info("stock suspend: resumed in a new domain, publishing again\n");
+		after_new_domain();
+	}
+	mutex_unlock(&suspend_lock);
+}
+
+/*
+ * No fresh announcement: not our checkpoint (xl save, xl migrate, ...), which must get the
+ * kernel's full suspend sequence. Hands it to the stock path unless the notification is
+ * too old already (libxl gives up after 60 s: a suspend after that would leave the guest
+ * suspended with nobody waiting).
+ */
+static void hand_over(const char *aid, u64 deadline)
+{
+	const char *prev_path = last_path;
+	char prev_id[XLCP_XS_MAX_ID + 1];
+	char why[XLCP_XS_MAX_REASON + 1];
+	int seq = atomic_read(&trig_seq);
+	int err;
+
+	if (past(deadline)) {
+		drop(seq, "notification older than trigger_max_age_ms");
+		return;
+	}
+	strscpy(prev_id, last_id, sizeof(prev_id));
+	served("stock", aid);
+	err = xlcp_hand_to_stock();
+	if (err) {
+		/* not served after all: last-suspend back as it was, the drop says why */
+		nserved--;
+		last_path = prev_path;
+		strscpy(last_id, prev_id, sizeof(last_id));
+		if (nserved)
+			report_last();
+		else
+			xenbus_rm(XBT_NIL, XLCP_XS_DIR, XLCP_XS_NODE_LAST_SUSPEND);
+		snprintf(why, sizeof(why), "cannot hand the suspend to the stock path: %s (%d)",
+			 err == -EBUSY ? "another shutdown request is pending" : "xenstore error",
+			 err);
+		drop(seq, why);
+		return;
+	}
+	done_seq = seq;	/* every notification so far is served by that suspend */
+	pr_info("suspend notification without a fresh announcement: handed to the kernel's stock path\n");
+}
+
 /* The result of a quiesce-at-suspend: "held ID" or "not-held ID REASON". */
 static void quiesce_result(char *buf, size_t len, const char *id, const char *why)
 {
@@ -208,6 +302,7 @@ static void suspend_once(void)
 {
 	struct suspend_info si = { .cancelled = 1 };
 	char qid[XLCP_XS_MAX_ID + 1], why[96], result[XLCP_XS_MAX_QUIESCE_RESULT + 1];
+	char aid[XLCP_XS_MAX_ID + 1];
 	const char *qwhy = NULL, *xwhy;
 	struct xlcp_frozen frozen = { .n = 0 };
 	bool armed, stopped = false;
@@ -230,6 +325,12 @@ static void suspend_once(void)
 		drop(atomic_read(&trig_seq), "a system sleep or stock suspend is in progress");
 		goto out;
 	}
+	if (!xlcp_take_announcement(aid, sizeof(aid))) {
+		hand_over(aid, deadline);
+		goto out;
+	}
+	served("light", aid);
+	xlcp_xs_put(XLCP_XS_NODE_LAST_ID, "%s", aid);
 	armed = xlcp_q_take_armed(qid, sizeof(qid));
 	if (armed) {
 		u64 fd = ktime_get_boottime_ns() + (u64)freeze_timeout_ms * NSEC_PER_MSEC;
@@ -287,15 +388,8 @@ thaw:
 			si.cancelled ? "cancelled (resumed in place)" :
 				       "resumed in a new domain",
 			si.t1 - si.t0);
-	if (stopped && !si.cancelled) {
-		/* a new domain: new xenstore tree, our event channel is gone */
-		xlcp_q_after_new_domain();
-		unpublish_evtchn();
-		xlcp_request_forget();
-		xlcp_publish();
-		if (publish_evtchn())
-			pr_err("cannot republish the event channel: stock path from now on\n");
-	}
+	if (stopped && !si.cancelled)
+		after_new_domain();	/* a checkpoint's image restored (see xlcp_main.c) */
 	if (stopped)
 		xlcp_xs_put(XLCP_XS_NODE_DOWNTIME_NS, "%llu", si.t1 - si.t0);
 	if (armed) {
