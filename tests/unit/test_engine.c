@@ -384,6 +384,7 @@ static void test_module_hands_to_stock(void **state)
     xlcp_err_clear(&f->err);
     assert_int_equal(xlcp_engine_load(&f->w->ports, f->m.id, &back, dir, sizeof(dir), &f->err), 0);
     assert_string_equal(back.suspend_path, "stock");
+    xlcp_manifest_free(&back);
 }
 
 static void test_quiesce_without_module(void **state)

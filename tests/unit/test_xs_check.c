@@ -207,7 +207,7 @@ static void test_announce_nodes(void **state)
     static const char *const bad[][2] = {
         {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID},
         {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID " 0"},
-        {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID " 060000"},
+        {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID " 06000"},
         {XLCP_XS_PATH_SUSPEND_ANNOUNCE, "- 60000"},
         {XLCP_XS_PATH_LAST_SUSPEND, "light - 1"},
         {XLCP_XS_PATH_LAST_SUSPEND, "stock " ID},
