@@ -22,7 +22,7 @@ static int valid_id(const char *s, size_t len)
         return 0;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
-        if (shape[i] == 'd' ? !is_digit(c)
+        if (shape[i] == 'd'   ? !is_digit(c)
             : shape[i] == 'x' ? !is_digit(c) && !(c >= 'a' && c <= 'f')
                               : c != shape[i])
             return 0;

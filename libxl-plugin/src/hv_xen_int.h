@@ -75,8 +75,8 @@ struct hv_xen {
     /* the announcement of our suspend to a guest module of protocol 3 (hv_xen_save.c) */
     struct {
         uint32_t domid;
-        char value[64];   /* "ID MS" */
-        int written;      /* 1 once written (removed when the save returns) */
+        char value[64]; /* "ID MS" */
+        int written;    /* 1 once written (removed when the save returns) */
     } announce;
     /* started by each save: if we die, it resumes the guest (guardian.h) */
     struct xlcp_guardian guardian;

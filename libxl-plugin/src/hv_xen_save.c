@@ -301,8 +301,8 @@ int hx_save(void *self, const struct xlcp_domain *dom, const char *checkpoint_id
             snprintf(stats->suspend_path, sizeof(stats->suspend_path), "light");
             if (hx_xs_get(hx, dom->domid, XLCP_XS_PATH_PROTOCOL, proto_v, sizeof(proto_v)) == 1 &&
                 xlcp_guest_protocol(proto_v, &proto) && proto >= XLCP_PROTOCOL_ANNOUNCE &&
-                xlcp_announce_value(hx->announce.value, sizeof(hx->announce.value),
-                                    checkpoint_id, XLCP_ANNOUNCE_MS) == 0)
+                xlcp_announce_value(hx->announce.value, sizeof(hx->announce.value), checkpoint_id,
+                                    XLCP_ANNOUNCE_MS) == 0)
                 announce = 1;
         } else if (got == -1 || (got == 1 && evtchn[0])) {
             /* Something libxl would try to bind, and fail the whole save on: put the node

@@ -21,8 +21,8 @@
 
 static void test_protocol_versions(void **state)
 {
-    static const char *const bad[] = {"",   "0",  "1",  "4", "02", "3 ", " 3", "3x",
-                                      "-3", "+3", "99999", "999999", "2\n"};
+    static const char *const bad[] = {"",   "0",  "1",  "4",     "02",     "3 ", " 3",
+                                      "3x", "-3", "+3", "99999", "999999", "2\n"};
     unsigned int p = 0;
     char v[16];
     (void)state;
@@ -70,8 +70,8 @@ static void test_libxl_lines(void **state)
 {
     (void)state;
     assert_true(xlcp_libxl_notifies_evtchn("issuing PV suspend request via event channel"));
-    assert_true(xlcp_libxl_notifies_evtchn(
-        "Domain 5:issuing PVH/HVM suspend request via event channel"));
+    assert_true(
+        xlcp_libxl_notifies_evtchn("Domain 5:issuing PVH/HVM suspend request via event channel"));
     assert_false(xlcp_libxl_notifies_evtchn("issuing PV suspend request via XenBus control node"));
     assert_false(xlcp_libxl_notifies_evtchn("Calling xc_domain_shutdown on HVM domain"));
     assert_false(xlcp_libxl_notifies_evtchn("xenevtchn_notify failed ret=-1"));
@@ -90,7 +90,7 @@ static void test_last_suspend(void **state)
         "light",
         "light " ID,
         "light " ID " ",
-        "light - 3",           /* the light path always names its announcement */
+        "light - 3", /* the light path always names its announcement */
         "light " ID " 0x1",
         "light " ID " -1",
         "light " ID " 12345678901", /* 11 digits */

@@ -205,12 +205,9 @@ static void test_announce_nodes(void **state)
         {XLCP_XS_PATH_PROTOCOL, "3"},
     };
     static const char *const bad[][2] = {
-        {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID},
-        {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID " 0"},
-        {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID " 06000"},
-        {XLCP_XS_PATH_SUSPEND_ANNOUNCE, "- 60000"},
-        {XLCP_XS_PATH_LAST_SUSPEND, "light - 1"},
-        {XLCP_XS_PATH_LAST_SUSPEND, "stock " ID},
+        {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID},          {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID " 0"},
+        {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID " 06000"}, {XLCP_XS_PATH_SUSPEND_ANNOUNCE, "- 60000"},
+        {XLCP_XS_PATH_LAST_SUSPEND, "light - 1"},     {XLCP_XS_PATH_LAST_SUSPEND, "stock " ID},
         {XLCP_XS_PATH_LAST_SUSPEND, "fast " ID " 1"},
     };
     struct tree t;
