@@ -206,13 +206,34 @@ static void report_last(void)
 			    nserved);
 }
 
-/* Records (and reports, before the stop) how this notification is served. */
-static void served(const char *path, const char *id)
+/* how last-suspend was before this notification, to take it back if it is dropped */
+struct last_prev {
+	const char *path;
+	char id[XLCP_XS_MAX_ID + 1];
+};
+
+/* Records (and reports, before the stop: xenstore is quiesced after) how this
+ * notification is served; prev gets what to put back if it is dropped after all. */
+static void served(const char *path, const char *id, struct last_prev *prev)
 {
+	prev->path = last_path;
+	strscpy(prev->id, last_id, sizeof(prev->id));
 	nserved++;
 	last_path = path;
 	strscpy(last_id, id, sizeof(last_id));
 	report_last();
+}
+
+/* The notification recorded by served() was dropped: last-suspend back as it was. */
+static void unserve(const struct last_prev *prev)
+{
+	nserved--;
+	last_path = prev->path;
+	strscpy(last_id, prev->id, sizeof(last_id));
+	if (nserved)
+		report_last();
+	else
+		xenbus_rm(XBT_NIL, XLCP_XS_DIR, XLCP_XS_NODE_LAST_SUSPEND);
 }
 
 /*
@@ -252,8 +273,7 @@ void xlcp_after_stock_restore(void)
  */
 static void hand_over(const char *aid, u64 deadline)
 {
-	const char *prev_path = last_path;
-	char prev_id[XLCP_XS_MAX_ID + 1];
+	struct last_prev prev;
 	char why[XLCP_XS_MAX_REASON + 1];
 	int seq = atomic_read(&trig_seq);
 	int err;
@@ -262,18 +282,10 @@ static void hand_over(const char *aid, u64 deadline)
 		drop(seq, "notification older than trigger_max_age_ms");
 		return;
 	}
-	strscpy(prev_id, last_id, sizeof(prev_id));
-	served("stock", aid);
+	served("stock", aid, &prev);
 	err = xlcp_hand_to_stock();
 	if (err) {
-		/* not served after all: last-suspend back as it was, the drop says why */
-		nserved--;
-		last_path = prev_path;
-		strscpy(last_id, prev_id, sizeof(last_id));
-		if (nserved)
-			report_last();
-		else
-			xenbus_rm(XBT_NIL, XLCP_XS_DIR, XLCP_XS_NODE_LAST_SUSPEND);
+		unserve(&prev);	/* not served after all: the drop says why */
 		snprintf(why, sizeof(why), "cannot hand the suspend to the stock path: %s (%d)",
 			 err == -EBUSY ? "another shutdown request is pending" : "xenstore error",
 			 err);
@@ -303,6 +315,7 @@ static void suspend_once(void)
 	struct suspend_info si = { .cancelled = 1 };
 	char qid[XLCP_XS_MAX_ID + 1], why[96], result[XLCP_XS_MAX_QUIESCE_RESULT + 1];
 	char aid[XLCP_XS_MAX_ID + 1];
+	struct last_prev prev;
 	const char *qwhy = NULL, *xwhy;
 	struct xlcp_frozen frozen = { .n = 0 };
 	bool armed, stopped = false;
@@ -329,7 +342,7 @@ static void suspend_once(void)
 		hand_over(aid, deadline);
 		goto out;
 	}
-	served("light", aid);
+	served("light", aid, &prev);
 	xlcp_xs_put(XLCP_XS_NODE_LAST_ID, "%s", aid);
 	armed = xlcp_q_take_armed(qid, sizeof(qid));
 	if (armed) {
@@ -346,12 +359,14 @@ static void suspend_once(void)
 	}
 	xwhy = xs_guard_enter(deadline);
 	if (xwhy) {
+		unserve(&prev);
 		drop(atomic_read(&trig_seq), xwhy);
 		qwhy = qwhy ? qwhy : "suspend notification dropped";
 		goto thaw;
 	}
 	if (past(deadline)) {
 		ks.xs_suspend_cancel();
+		unserve(&prev);
 		drop(atomic_read(&trig_seq), "notification older than trigger_max_age_ms");
 		qwhy = qwhy ? qwhy : "suspend notification dropped";
 		goto thaw;
@@ -376,6 +391,7 @@ static void suspend_once(void)
 		bus_for_each_dev(xlcp_frontend_bus, NULL, NULL, restore_frontend);
 	}
 	if (!stopped) {
+		unserve(&prev);
 		drop(atomic_read(&trig_seq), "the suspend sequence failed");
 		qwhy = qwhy ? qwhy : "the suspend failed";
 	}
