@@ -69,6 +69,8 @@ handed_count() { guest_run "$g" 'dmesg | grep -c "handed to the kernel.s stock p
 freezer_count() { guest_run "$g" 'dmesg | grep -c "Freezing user space processes"' 30; }
 cancelled_count() { guest_run "$g" 'dmesg | grep -c "light suspend: cancelled"' 30; }
 last_suspend() { xsr "/local/domain/$(guest_domid "$g")/data/checkpoint/last-suspend"; }
+# last_is VALUE: last-suspend becomes VALUE within 30 s (rewritten in a new domain)
+last_is() { xs_wait "/local/domain/$(guest_domid "$g")/data/checkpoint/last-suspend" "$1" 30; }
 f0=$(freezer_count)
 
 # 1. xl save + xl restore, module loaded: libxl notifies the module, which hands the
@@ -82,6 +84,7 @@ watchdog 300 "$XL" restore "$img" >"$log" 2>&1 && ok "xl restore ($(elapsed "$t0
     bail "xl restore" "$(tail -n 5 "$log")"
 rm -f "$img"
 new_domain_checks "save + restore"
+last_is "stock - 1"
 ls=$(last_suspend)
 [ "$ls" = "stock - 1" ] && ok "the module reports the save's stock path (last-suspend '$ls')" ||
     not_ok "last-suspend after the save" "'$ls'"
@@ -121,6 +124,7 @@ watchdog 600 "$XL" -vvv migrate -s "" "$g" "$XL migrate-receive" >"$log" 2>&1 &&
     bail "xl migrate" "$(grep -E 'error|ERROR|failed' "$log" | tail -n 8)"
 [ "$(asked_by)" = evtchn ] && ok "libxl notified the module's event channel" || not_ok "event channel used" "$(asked_by)"
 new_domain_checks "migrate"
+last_is "stock - 3"
 ls=$(last_suspend)
 [ "$ls" = "stock - 3" ] && ok "the module reports the migration's stock path (last-suspend '$ls')" ||
     not_ok "last-suspend after the migration" "'$ls'"
