@@ -153,6 +153,7 @@ bool xlcp_take_announcement(char *id, size_t len)
 	char aid[XLCP_XS_MAX_ID + 1];
 	unsigned int ms = 0;
 	bool ok = false, fresh = false;
+	const char *why = "it does not match its grammar";
 	u64 now;
 
 	strscpy(id, XLCP_XS_NO_ID, len);
@@ -168,17 +169,20 @@ bool xlcp_take_announcement(char *id, size_t len)
 	now = ktime_get_boottime_ns();
 	if (ok) {
 		strscpy(id, aid, len);
-		fresh = !ann_ignored && strcmp(aid, ann_used) &&
-			now - ann_seen_ns <= (u64)ms * NSEC_PER_MSEC;
+		if (ann_ignored)
+			why = "it predates this module or domain";
+		else if (!strcmp(aid, ann_used))
+			why = "its id was used already";
+		else if (now - ann_seen_ns > (u64)ms * NSEC_PER_MSEC)
+			why = "it is too old";
+		else
+			fresh = true;
 		if (fresh)
 			strscpy(ann_used, aid, sizeof(ann_used));
 	}
 	mutex_unlock(&ann_lock);
 	if (!fresh)
-		pr_info("suspend announcement %s not used: %s\n", ok ? aid : "?",
-			!ok ? "it does not match its grammar" :
-			ann_ignored ? "it predates this module or domain" :
-			!strcmp(aid, ann_used) ? "its id was used already" : "it is too old");
+		pr_info("suspend announcement %s not used: %s\n", ok ? aid : "?", why);
 	/* used or useless: either way no later suspend may take it */
 	xenbus_rm(XBT_NIL, XLCP_XS_DIR, XLCP_XS_NODE_SUSPEND_ANNOUNCE);
 	kfree(v);
