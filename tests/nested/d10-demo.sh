@@ -18,9 +18,6 @@ show() { # CMD...: print the command and its output as TAP comments, return its 
     return $rc
 }
 g=demo
-# 128 MiB: what the demo shows does not depend on the guest's size, and a smaller guest is
-# a shorter copy and restore (make check runs the demo too)
-export XLCP_GUEST_MEMORY=${XLCP_GUEST_MEMORY:-128}
 XLCP_GUEST_TYPE=pvh guest_start "$g" thick:256M thin:256M && guest_wait_ready "$g" 240 &&
     ok "PVH guest '$g' running with disks $VG/$g-d0 (thick) and $VG/$g-d1 (thin)" ||
     bail "demo guest"

@@ -12,9 +12,6 @@
 # timeout: 1200
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
-# what this test checks does not depend on the guest's memory size: a smaller guest is a
-# shorter copy (the suite's time)
-export XLCP_GUEST_MEMORY=${XLCP_GUEST_MEMORY:-128}
 
 g=${T35_NAME:-grest}
 export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-$g

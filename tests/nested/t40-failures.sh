@@ -11,9 +11,6 @@
 # timeout: 1500
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
-# what this test checks does not depend on the guest's memory size: a smaller guest is a
-# shorter copy (the suite's time)
-export XLCP_GUEST_MEMORY=${XLCP_GUEST_MEMORY:-128}
 
 export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t40
 rm -rf "$XLCP_CATALOG_ROOT"

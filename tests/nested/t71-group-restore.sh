@@ -13,7 +13,6 @@ set -uo pipefail
 
 export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t71
 rm -rf "$XLCP_CATALOG_ROOT"
-export XLCP_GUEST_MEMORY=128
 g1=grst1
 g2=grst2
 state() { "$XL" list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }'; }

@@ -17,7 +17,6 @@ set -uo pipefail
 
 export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t70
 rm -rf "$XLCP_CATALOG_ROOT"
-export XLCP_GUEST_MEMORY=128
 g1=ggrp1
 g2=ggrp2
 snapvols() { lvs --noheadings -o lv_name "$VG" 2>/dev/null | grep -c '\.xlcp\.'; }
