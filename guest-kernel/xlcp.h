@@ -3,7 +3,8 @@
  * xlcp.h - what the parts of the xl-checkpoint guest module share: the kernel symbols it
  * looks up (typed from the kernel's own headers), its parameters, and the entry points
  * of each part (xlcp_main.c: load, symbols, publishing; xlcp_request.c: the request
- * node; xlcp_quiesce.c: freezing file systems; xlcp_suspend.c: the light suspend).
+ * node; xlcp_quiesce.c: freezing file systems; xlcp_suspend.c: the light suspend;
+ * xlcp_stock.c: which suspend may take it, the stock path for the others).
  */
 #ifndef XLCP_H
 #define XLCP_H
@@ -77,6 +78,7 @@ void xlcp_sanitize(char *s);
 int xlcp_publish(void);
 
 /* xlcp_request.c */
+bool xlcp_valid_id(const char *s);	/* a checkpoint id ($id) */
 int xlcp_request_start(void);	/* registers the watch on the request node */
 void xlcp_request_stop(void);
 void xlcp_request_forget(void);	/* the current request value is not for us */
@@ -104,5 +106,14 @@ void xlcp_q_after_new_domain(void);
 /* xlcp_suspend.c */
 int xlcp_suspend_start(void);	/* allocates, binds and publishes the event channel */
 void xlcp_suspend_stop(void);	/* unpublishes it and waits for the suspend work */
+void xlcp_after_stock_restore(void);	/* the stock path resumed us in a new domain */
+
+/* xlcp_stock.c: announced suspends, the hand-over to the stock path, stock resumes */
+int xlcp_stock_start(void);	/* the announcement watch, the PM device */
+void xlcp_stock_stop(void);
+void xlcp_announce_forget(void);	/* the announcement there now is not for us */
+/* a fresh announcement is there: taken (id: its id, or "-" if none) */
+bool xlcp_take_announcement(char *id, size_t len);
+int xlcp_hand_to_stock(void);	/* control/shutdown = "suspend" */
 
 #endif

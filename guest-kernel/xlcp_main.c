@@ -3,14 +3,21 @@
  * xlcp_main.c - the xl-checkpoint guest module for x86-64 Xen PV and PVH guests: loading,
  * kernel symbols, publishing in xenstore. The protocol is xenstore-schema/protocol.xml
  * (constants in xlcp_xs_proto.h); the parts are xlcp_request.c (the request node),
- * xlcp_quiesce.c (file system freezes), xlcp_suspend.c (the light suspend).
+ * xlcp_quiesce.c (file system freezes), xlcp_suspend.c (the light suspend),
+ * xlcp_stock.c (which suspend may take it; the stock path for the others).
  *
  * What the module offers:
  *  - data/checkpoint/{feature,protocol,capabilities,state,suspend-path} (feature last);
- *  - light suspend: an unbound event channel for dom0, published (last of all) as
- *    device/suspend/event-channel, so libxl notifies it instead of writing
- *    control/shutdown; the notification runs the kernel's own PV suspend sequence
- *    under stop_machine, without the steps listed below;
+ *  - light suspend, for the toolstack's own checkpoints only: an unbound event channel
+ *    for dom0, published (last of all) as device/suspend/event-channel, so libxl
+ *    notifies it instead of writing control/shutdown. libxl then does so for EVERY save
+ *    and migration of the guest, so a notification takes the light path only when the
+ *    toolstack announced it (data/checkpoint/suspend-announce, fresh, see
+ *    xlcp_stock.c); it runs the kernel's own PV suspend sequence under stop_machine,
+ *    without the steps listed below. Every other notification (xl save, xl migrate,
+ *    a stale or missing announcement) is handed to the kernel's stock path by writing
+ *    "suspend" to control/shutdown; data/checkpoint/last-suspend says which path served
+ *    each notification;
  *  - quiesce: "quiesce ID" freezes local block-backed file systems until "thaw ID" or
  *    quiesce_timeout_ms; "quiesce-at-suspend ID" arms a freeze held only across the
  *    next light suspend's stop (the arm expires after armed_timeout_ms), with its
@@ -22,24 +29,44 @@
  * do_suspend in Linux 6.1), and why each skip is safe when the suspend is cancelled
  * (SCHEDOP_shutdown(suspend) returns 1: the guest resumes in place, in the same domain,
  * with its event channels, grant mappings and xenstore connection as they were):
- *  1. freeze_processes() / freeze_kernel_threads(): tasks keep running until
- *     stop_machine stops every CPU; they share two things with the suspend: memory,
- *     which nobody touches while the CPUs are stopped and the domain is paused, and
- *     xenstore, which is quiesced first by xlcp_suspend.c's guard (no request, no
- *     transaction, no watch (de)registration in flight, new ones wait), exactly the
- *     state xs_suspend() leaves, so xs_suspend_cancel()/xs_resume() undo it as usual.
- *  2. dpm_suspend_start(PMSG_FREEZE) / dpm_suspend_end and the matching
- *     dpm_resume_start/end(PMSG_THAW): device freeze/thaw callbacks. xenbus front
- *     ends' freeze only prepares for a reconnection to a new back end, which a
- *     cancelled suspend never needs: the back ends, rings and grants are untouched.
- *     Non-xenbus devices of a PV/PVH guest (syscore users such as timekeeping and the
- *     irq chips) are still handled: syscore_suspend/resume run inside stop_machine.
- *  3. Nothing else: syscore, grant table, xen_arch_{pre,post}_suspend, the runstate
- *     accounting, the resume notifier chain and xen_arch_resume run as in the stock
- *     path. When the suspend is NOT cancelled (resumed in a new domain: xl restore,
- *     migration), irqs, timers, the console, xenstore and every xenbus front end
- *     (the bus's own PMSG_RESTORE callback) are resumed; devices with PM callbacks
- *     outside xenbus are not (issue 14 item 4, open).
+ *  1. freeze_processes() / freeze_kernel_threads() and thaw_processes(): tasks keep
+ *     running until stop_machine stops every CPU; they share two things with the
+ *     suspend: memory, which nobody touches while the CPUs are stopped and the domain
+ *     is paused, and xenstore, which is quiesced first by xlcp_suspend.c's guard (no
+ *     request, no transaction, no watch (de)registration in flight, new ones wait),
+ *     exactly the state xs_suspend() leaves, so xs_suspend_cancel() undoes it as usual.
+ *     Resumed in place, every task finds the same domain, so nothing it holds changed.
+ *  2. dpm_suspend_start/end(PMSG_FREEZE) and dpm_resume_start/end(PMSG_THAW): every
+ *     device's freeze and thaw callbacks, which come in pairs in the stock path. A
+ *     freeze prepares a device for the loss of its back end or hardware state; a
+ *     cancelled suspend loses neither: xenbus back ends, rings, grants and event
+ *     channels are untouched. For xenbus front ends the stock path's own thaw
+ *     (xenbus_dev_cancel) does nothing at all, so the stock path itself relies on the
+ *     devices needing nothing after a cancelled suspend; their freeze (xenbus_dev_suspend:
+ *     the driver's suspend, e.g. xen-scsifront stopping new commands and waiting for
+ *     those in flight) only prepares a reconnection that does not happen. Other
+ *     devices' freeze/thaw pairs likewise save and put back state that stays in place.
+ *     Core state that does change across any suspend is still handled:
+ *     syscore_suspend/resume (timekeeping, irq chips) run inside stop_machine.
+ *  3. Nothing else: syscore, grant table, xen_arch_{suspend,pre_suspend,post_suspend,
+ *     resume}, the runstate accounting, the console and the resume notifier chain run
+ *     as in the stock path; xs_suspend() is replaced by the guard (item 1), which has
+ *     deadlines where xs_suspend() waits forever; the stock path's shutting_down flag
+ *     (further control/shutdown requests ignored meanwhile) is not set, and none can
+ *     be handled while the CPUs are stopped anyway.
+ * A suspend that is NOT cancelled never takes the light path: libxl notifies the event
+ * channel for xl save and xl migrate too, but those carry no announcement and go to the
+ * stock path, which runs every device's freeze and, in the new domain, restore callback
+ * (xlcp_stock.c then republishes the module there). The toolstack announces only its
+ * checkpoint, and resumes that with the suspend cancelled (so do its guardian and
+ * recover --resume). What does resume from the light path in a new domain is a
+ * checkpoint's memory image when it is restored (xl-checkpoint restore, or xl restore of
+ * its memory.xl): that guest was captured inside the light path, so it continues there,
+ * with suspend not cancelled; the module then resumes irqs, timers, the console,
+ * xenstore and every xenbus front end (the bus's own PMSG_RESTORE callback), and
+ * republishes itself. Devices with PM callbacks outside xenbus get no restore there
+ * (they got no freeze either); whether any device of a PV/PVH guest outside xenbus
+ * keeps state that a new domain invalidates is still open (issue 14).
  * It also never runs concurrently with a system sleep or a stock suspend: it takes
  * lock_system_sleep() and drops the trigger while the process freezer is active.
  *
@@ -375,9 +402,13 @@ static int __init xlcp_init(void)
 	err = xlcp_request_start();
 	if (err)
 		goto fail;
-	err = xlcp_publish();
+	/* the announcement watch and the PM device before the event channel exists */
+	err = xlcp_stock_start();
 	if (err)
 		goto fail_req;
+	err = xlcp_publish();
+	if (err)
+		goto fail_stock;
 	/* the event channel last: libxl may notify it as soon as it is published */
 	if (xlcp_light_ok && xlcp_suspend_start()) {
 		/* xlcp_suspend_start said why; advertise the stock path */
@@ -386,13 +417,15 @@ static int __init xlcp_init(void)
 			 "cannot publish the suspend event channel");
 		err = xlcp_publish();
 		if (err)
-			goto fail_req;
+			goto fail_stock;
 	}
 	pr_info("loaded: protocol %u, suspend path %s%s\n", XLCP_XS_PROTOCOL,
 		xlcp_light_ok ? "light" : "stock",
 		xlcp_quiesce_ok ? ", quiesce" : "");
 	return 0;
 
+fail_stock:
+	xlcp_stock_stop();
 fail_req:
 	xlcp_request_stop();
 fail:
@@ -408,6 +441,7 @@ fail_wq:
 static void __exit xlcp_exit(void)
 {
 	xlcp_suspend_stop();		/* no suspend after this */
+	xlcp_stock_stop();		/* no republishing after this */
 	xlcp_request_stop();		/* no request after this */
 	unpublish();
 	xlcp_quiesce_exit();		/* thaws what is frozen */

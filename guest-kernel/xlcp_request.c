@@ -21,7 +21,7 @@ static bool watch_registered;
 #define NOT_TEXT "\x01"		/* last_req of an oversized or binary value */
 
 /* Strict check of a checkpoint id: [0-9]{8}T[0-9]{6}\.[0-9]{3}Z-[0-9a-f]{6} */
-static bool valid_id(const char *s)
+bool xlcp_valid_id(const char *s)
 {
 	/* d = digit, x = lower-case hex digit, anything else is literal */
 	static const char shape[] = "ddddddddTdddddd.dddZ-xxxxxx";
@@ -70,7 +70,7 @@ static void handle_request(const char *req)
 	memcpy(verb, req, vl);
 	verb[vl] = '\0';
 	strscpy(id, sp + 1, sizeof(id));
-	if (!valid_id(id))
+	if (!xlcp_valid_id(id))
 		return garbage("request does not match its grammar");
 
 	if (!xlcp_quiesce_ok) {

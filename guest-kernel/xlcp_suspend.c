@@ -4,6 +4,11 @@
  * writing control/shutdown, and what a notification does (see xlcp_main.c for what this
  * path skips compared with the stock one, and why that is safe).
  *
+ * Which path. A notification takes the light path only if the toolstack announced it
+ * (xlcp_stock.c: a fresh data/checkpoint/suspend-announce, taken before anything else);
+ * otherwise it is handed to the kernel's stock path (control/shutdown = "suspend").
+ * last-suspend reports which, before the stop.
+ *
  * Triggers. The interrupt only counts the notification and stamps its time; the work
  * serves every notification counted until the stop with one suspend (duplicates
  * collapse), and drops the trigger instead of suspending when it has become older than
@@ -63,6 +68,10 @@ static bool stopping;
 static int evtchn_irq = -1;
 static struct task_struct *suspend_task;
 static DECLARE_WAIT_QUEUE_HEAD(trigger_wq);
+/* last-suspend: how the nserved-th notification was served (under suspend_lock) */
+static unsigned int nserved;
+static const char *last_path;
+static char last_id[XLCP_XS_MAX_ID + 1];
 
 /* ---- xenstore guard ------------------------------------------------------------- */
 
@@ -190,6 +199,103 @@ static void drop(int seq, const char *why)
 static void unpublish_evtchn(void);
 static int publish_evtchn(void);
 
+static void report_last(void)
+{
+	if (nserved)
+		xlcp_xs_put(XLCP_XS_NODE_LAST_SUSPEND, "%s %s %u", last_path, last_id,
+			    nserved);
+}
+
+/* how last-suspend was before this notification, to take it back if it is dropped */
+struct last_prev {
+	const char *path;
+	char id[XLCP_XS_MAX_ID + 1];
+};
+
+/* Records (and reports, before the stop: xenstore is quiesced after) how this
+ * notification is served; prev gets what to put back if it is dropped after all. */
+static void served(const char *path, const char *id, struct last_prev *prev)
+{
+	prev->path = last_path;
+	strscpy(prev->id, last_id, sizeof(prev->id));
+	nserved++;
+	last_path = path;
+	strscpy(last_id, id, sizeof(last_id));
+	report_last();
+}
+
+/* The notification recorded by served() was dropped: last-suspend back as it was. */
+static void unserve(const struct last_prev *prev)
+{
+	nserved--;
+	last_path = prev->path;
+	strscpy(last_id, prev->id, sizeof(last_id));
+	if (nserved)
+		report_last();
+	else
+		xenbus_rm(XBT_NIL, XLCP_XS_DIR, XLCP_XS_NODE_LAST_SUSPEND);
+}
+
+/*
+ * Resumed in a new domain (a new xenstore tree, our event channel gone): what the old
+ * life froze or armed is not for this one, requests and announcements there now are
+ * not for us; publish again. Under suspend_lock.
+ */
+static void after_new_domain(void)
+{
+	bool had_evtchn = evtchn_irq >= 0;
+
+	xlcp_q_after_new_domain();
+	unpublish_evtchn();
+	xlcp_request_forget();
+	xlcp_announce_forget();
+	xlcp_publish();
+	if (had_evtchn && publish_evtchn())
+		pr_err("cannot republish the event channel: stock path from now on\n");
+	report_last();
+}
+
+void xlcp_after_stock_restore(void)
+{
+	mutex_lock(&suspend_lock);
+	if (!stopping) {
+		pr_info("stock suspend: resumed in a new domain, publishing again\n");
+		after_new_domain();
+	}
+	mutex_unlock(&suspend_lock);
+}
+
+/*
+ * No fresh announcement: not our checkpoint (xl save, xl migrate, ...), which must get the
+ * kernel's full suspend sequence. Hands it to the stock path unless the notification is
+ * too old already (libxl gives up after 60 s: a suspend after that would leave the guest
+ * suspended with nobody waiting).
+ */
+static void hand_over(const char *aid, u64 deadline)
+{
+	struct last_prev prev;
+	char why[XLCP_XS_MAX_REASON + 1];
+	int seq = atomic_read(&trig_seq);
+	int err;
+
+	if (past(deadline)) {
+		drop(seq, "notification older than trigger_max_age_ms");
+		return;
+	}
+	served("stock", aid, &prev);
+	err = xlcp_hand_to_stock();
+	if (err) {
+		unserve(&prev);	/* not served after all: the drop says why */
+		snprintf(why, sizeof(why), "cannot hand the suspend to the stock path: %s (%d)",
+			 err == -EBUSY ? "another shutdown request is pending" : "xenstore error",
+			 err);
+		drop(seq, why);
+		return;
+	}
+	done_seq = seq;	/* every notification so far is served by that suspend */
+	pr_info("suspend notification without a fresh announcement: handed to the kernel's stock path\n");
+}
+
 /* The result of a quiesce-at-suspend: "held ID" or "not-held ID REASON". */
 static void quiesce_result(char *buf, size_t len, const char *id, const char *why)
 {
@@ -208,6 +314,8 @@ static void suspend_once(void)
 {
 	struct suspend_info si = { .cancelled = 1 };
 	char qid[XLCP_XS_MAX_ID + 1], why[96], result[XLCP_XS_MAX_QUIESCE_RESULT + 1];
+	char aid[XLCP_XS_MAX_ID + 1];
+	struct last_prev prev;
 	const char *qwhy = NULL, *xwhy;
 	struct xlcp_frozen frozen = { .n = 0 };
 	bool armed, stopped = false;
@@ -230,6 +338,12 @@ static void suspend_once(void)
 		drop(atomic_read(&trig_seq), "a system sleep or stock suspend is in progress");
 		goto out;
 	}
+	if (!xlcp_take_announcement(aid, sizeof(aid))) {
+		hand_over(aid, deadline);
+		goto out;
+	}
+	served("light", aid, &prev);
+	xlcp_xs_put(XLCP_XS_NODE_LAST_ID, "%s", aid);
 	armed = xlcp_q_take_armed(qid, sizeof(qid));
 	if (armed) {
 		u64 fd = ktime_get_boottime_ns() + (u64)freeze_timeout_ms * NSEC_PER_MSEC;
@@ -245,12 +359,14 @@ static void suspend_once(void)
 	}
 	xwhy = xs_guard_enter(deadline);
 	if (xwhy) {
+		unserve(&prev);
 		drop(atomic_read(&trig_seq), xwhy);
 		qwhy = qwhy ? qwhy : "suspend notification dropped";
 		goto thaw;
 	}
 	if (past(deadline)) {
 		ks.xs_suspend_cancel();
+		unserve(&prev);
 		drop(atomic_read(&trig_seq), "notification older than trigger_max_age_ms");
 		qwhy = qwhy ? qwhy : "suspend notification dropped";
 		goto thaw;
@@ -275,6 +391,7 @@ static void suspend_once(void)
 		bus_for_each_dev(xlcp_frontend_bus, NULL, NULL, restore_frontend);
 	}
 	if (!stopped) {
+		unserve(&prev);
 		drop(atomic_read(&trig_seq), "the suspend sequence failed");
 		qwhy = qwhy ? qwhy : "the suspend failed";
 	}
@@ -287,15 +404,8 @@ thaw:
 			si.cancelled ? "cancelled (resumed in place)" :
 				       "resumed in a new domain",
 			si.t1 - si.t0);
-	if (stopped && !si.cancelled) {
-		/* a new domain: new xenstore tree, our event channel is gone */
-		xlcp_q_after_new_domain();
-		unpublish_evtchn();
-		xlcp_request_forget();
-		xlcp_publish();
-		if (publish_evtchn())
-			pr_err("cannot republish the event channel: stock path from now on\n");
-	}
+	if (stopped && !si.cancelled)
+		after_new_domain();	/* a checkpoint's image restored (see xlcp_main.c) */
 	if (stopped)
 		xlcp_xs_put(XLCP_XS_NODE_DOWNTIME_NS, "%llu", si.t1 - si.t0);
 	if (armed) {

@@ -8,7 +8,8 @@
 #ifndef XLCP_XS_PROTO_H
 #define XLCP_XS_PROTO_H
 
-#define XLCP_XS_PROTOCOL 2
+#define XLCP_XS_PROTOCOL 3
+#define XLCP_XS_PROTOCOL_OLDEST 2
 #define XLCP_XS_DIR "data/checkpoint"
 
 #define XLCP_XS_MAX_ID 27
@@ -74,6 +75,18 @@
 #define XLCP_XS_DIR_DROP_REASON "data/checkpoint"
 #define XLCP_XS_NODE_DROP_REASON "drop-reason"
 #define XLCP_XS_MAX_DROP_REASON 128
+
+/* data/checkpoint/suspend-announce (written by toolstack) */
+#define XLCP_XS_PATH_SUSPEND_ANNOUNCE "data/checkpoint/suspend-announce"
+#define XLCP_XS_DIR_SUSPEND_ANNOUNCE "data/checkpoint"
+#define XLCP_XS_NODE_SUSPEND_ANNOUNCE "suspend-announce"
+#define XLCP_XS_MAX_SUSPEND_ANNOUNCE 33
+
+/* data/checkpoint/last-suspend (written by guest) */
+#define XLCP_XS_PATH_LAST_SUSPEND "data/checkpoint/last-suspend"
+#define XLCP_XS_DIR_LAST_SUSPEND "data/checkpoint"
+#define XLCP_XS_NODE_LAST_SUSPEND "last-suspend"
+#define XLCP_XS_MAX_LAST_SUSPEND 44
 
 /* data/checkpoint/suspend-path (written by guest) */
 #define XLCP_XS_PATH_SUSPEND_PATH "data/checkpoint/suspend-path"

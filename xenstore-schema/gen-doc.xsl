@@ -23,7 +23,8 @@
   <xsl:template match="/protocol">
     <xsl:text>&lt;!-- PROTOCOL.md - generated from xenstore-schema/protocol.xml by gen-doc.xsl; do not edit. --&gt;&#10;</xsl:text>
     <xsl:text># The xl-checkpoint xenstore protocol, version </xsl:text>
-    <xsl:value-of select="@version"/><xsl:text>&#10;&#10;</xsl:text>
+    <xsl:value-of select="@version"/><xsl:text> (a toolstack also uses guests of version </xsl:text>
+    <xsl:value-of select="@oldest"/><xsl:text> and up)&#10;&#10;</xsl:text>
     <xsl:value-of select="normalize-space(summary)"/>
     <xsl:text>&#10;&#10;Paths are relative to `/local/domain/&lt;domid&gt;/`; the protocol's directory is `</xsl:text>
     <xsl:value-of select="@dir"/>

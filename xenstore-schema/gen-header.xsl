@@ -27,6 +27,7 @@
 
 </xsl:text>
     <xsl:text>#define XLCP_XS_PROTOCOL </xsl:text><xsl:value-of select="@version"/>
+    <xsl:text>&#10;#define XLCP_XS_PROTOCOL_OLDEST </xsl:text><xsl:value-of select="@oldest"/>
     <xsl:text>&#10;#define XLCP_XS_DIR "</xsl:text><xsl:value-of select="@dir"/><xsl:text>"&#10;&#10;</xsl:text>
     <xsl:for-each select="grammar">
       <xsl:text>#define XLCP_XS_MAX_</xsl:text>

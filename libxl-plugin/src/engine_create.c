@@ -326,7 +326,8 @@ static int step_live_copy(struct run *r, struct xlcp_err *err)
         return rc;
     /* A save that fails may still have suspended the guest: resume on the way out. */
     r->suspended = 1;
-    rc = CALL(HV(r->p), save, &r->dom, image_fd, r->opts->live, timeout, on_suspended, r, &st, err);
+    rc = CALL(HV(r->p), save, &r->dom, r->m->id, image_fd, r->opts->live, timeout, on_suspended, r,
+              &st, err);
     xlcp_image_sink_writer_done(r->sink);
     /* A good copy's sink is waited for at the commit, once the guest runs again; one that
      * already failed to write (a full catalog) fails the copy now. */

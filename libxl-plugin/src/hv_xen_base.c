@@ -38,6 +38,9 @@ static void log_vmessage(xentoollog_logger *l, xentoollog_level level, int errno
 
     n = vsnprintf(msg, sizeof(msg), format, al);
     if (atomic_load(&lg->suspend_asked_ns) == 0 && suspend_asked(msg)) {
+        /* before libxl goes on to notify the guest: the announcement of our suspend */
+        if (lg->on_suspend_asked)
+            lg->on_suspend_asked(lg->on_suspend_asked_arg, msg);
         atomic_store(&lg->suspend_asked_ns, hx_mono_ns());
         if (lg->guardian)
             xlcp_guardian_say(lg->guardian, "A\n");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest_proto.h"
 #include "hv_xen_int.h"
 #include "xlcp_xs_proto.h"
 
@@ -28,8 +29,7 @@ int hx_guest_features(void *self, const struct xlcp_domain *dom, struct xlcp_gue
 {
     struct hv_xen *hx = self;
     char v[XLCP_XS_MAX_CAPABILITIES + 1];
-    char *end;
-    unsigned long proto;
+    unsigned int proto = 0;
 
     (void)err;
     memset(out, 0, sizeof(*out));
@@ -39,12 +39,10 @@ int hx_guest_features(void *self, const struct xlcp_domain *dom, struct xlcp_gue
         return 0;
     if (hx_xs_get(hx, dom->domid, XLCP_XS_PATH_PROTOCOL, v, XLCP_XS_MAX_PROTOCOL + 1) != 1)
         return 0;
-    errno = 0;
-    proto = strtoul(v, &end, 10);
-    if (errno || *end || end == v || proto != XLCP_XS_PROTOCOL)
+    if (!xlcp_guest_protocol(v, &proto))
         return 0; /* a protocol we do not speak: behave as without the module */
     out->has_module = 1;
-    out->protocol = (unsigned)proto;
+    out->protocol = proto;
     if (hx_xs_get(hx, dom->domid, XLCP_XS_PATH_CAPABILITIES, v, sizeof(v)) == 1) {
         out->can_quiesce = has_token(v, XLCP_XS_CAP_QUIESCE);
         out->light_suspend = has_token(v, XLCP_XS_CAP_LIGHT_SUSPEND);

@@ -9,7 +9,7 @@
  *   hv_xen_save.c     save (memory image + the watcher that sees the guest stop), resume
  *   hv_xen_restore.c  restore into a new domain, rename, unpause, destroy
  *   hv_xen_guest.c    the xenstore protocol with the guest module (features, quiesce/thaw,
- *                     downtime, its nodes for xs-check)
+ *                     downtime, its nodes for xs-check); guest_proto.c has its Xen-free parts
  */
 #ifndef XLCP_HV_XEN_INT_H
 #define XLCP_HV_XEN_INT_H
@@ -59,6 +59,10 @@ struct hv_logger {
      * --suspend-timeout; the guardian is told ("A") at that instant */
     atomic_uint_fast64_t suspend_asked_ns;
     struct xlcp_guardian *guardian;
+    /* called (in libxl's thread) when libxl is about to ask the guest to suspend, with its
+     * message; set by hx_save around libxl_domain_suspend (the announcement) */
+    void (*on_suspend_asked)(void *arg, const char *msg);
+    void *on_suspend_asked_arg;
 };
 
 struct hv_xen {
@@ -68,6 +72,12 @@ struct hv_xen {
     struct xs_handle *xs;
     char quiesce_id[XLCP_ID_MAX]; /* id of the pending quiesce, for thaw */
     char downtime_before[32];     /* the guest's downtime-ns when the save began */
+    /* the announcement of our suspend to a guest module of protocol 3 (hv_xen_save.c) */
+    struct {
+        uint32_t domid;
+        char value[64]; /* "ID MS" */
+        int written;    /* 1 once written (removed when the save returns) */
+    } announce;
     /* started by each save: if we die, it resumes the guest (guardian.h) */
     struct xlcp_guardian guardian;
 };
@@ -123,7 +133,7 @@ int hx_guest_downtime(void *self, const struct xlcp_domain *dom, uint64_t *ns_ou
 int hx_guest_nodes(void *self, const struct xlcp_domain *dom, struct xlcp_xs_entry **out, size_t *n,
                    struct xlcp_err *err);
 
-int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
+int hx_save(void *self, const struct xlcp_domain *dom, const char *checkpoint_id, int fd, int live,
             unsigned int suspend_timeout_ms, void (*on_suspended)(void *arg), void *arg,
             struct xlcp_save_stats *stats, struct xlcp_err *err);
 int hx_wait_suspended(void *self, const struct xlcp_domain *dom, unsigned int timeout_ms,

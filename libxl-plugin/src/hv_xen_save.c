@@ -1,7 +1,8 @@
 /*
  * hv_xen_save.c - the memory image of a running guest: libxl_domain_suspend() into a
- * standard `xl save` file, a watcher thread that notices the instant the guest stops, the
- * wait until its block back ends are idle, and its resume in place (suspend cancelled).
+ * standard `xl save` file, the announcement of our suspend to the guest module, a watcher
+ * thread that notices the instant the guest stops, the wait until its block back ends are
+ * idle, and its resume in place (suspend cancelled).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "guest_proto.h"
 #include "hv_xen_int.h"
 #include "xlcp_xs_proto.h"
 
@@ -186,7 +188,68 @@ static int cancel_request(struct hv_xen *hx, uint32_t domid)
     }
 }
 
-int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
+/* ---- the announcement (guest module protocol 3) ------------------------------------- */
+
+/* A guest module of protocol 3 takes its light suspend only for a suspend we announced
+ * (data/checkpoint/suspend-announce = "ID MS"); libxl notifies its event channel for every
+ * save and migration, and those must get the kernel's full suspend sequence. We write the
+ * announcement from libxl's own log line right before it notifies the event channel (so
+ * that it is fresh: no live copy in between), and remove it when the save returns, and
+ * before each save (a run killed in between leaves one behind; the guest also ignores one
+ * older than MS by its own clock). */
+
+static void announce_path(char *buf, size_t len, uint32_t domid)
+{
+    snprintf(buf, len, "/local/domain/%u/%s", domid, XLCP_XS_PATH_SUSPEND_ANNOUNCE);
+}
+
+static void announce_remove(struct hv_xen *hx, uint32_t domid)
+{
+    char path[128];
+
+    announce_path(path, sizeof(path), domid);
+    if (!xs_rm(hx->xs, XBT_NULL, path) && errno != ENOENT && hx->log.verbose)
+        hx_debug_line("xl-checkpoint", "cannot remove the suspend announcement");
+}
+
+/* libxl's logger, in libxl's thread, just before it asks the guest to suspend. */
+static void announce_now(void *arg, const char *msg)
+{
+    struct hv_xen *hx = arg;
+    char path[128];
+    /* the guest owns the node (it removes it when it takes it) */
+    struct xs_permissions perms[1] = {{.id = hx->announce.domid, .perms = XS_PERM_NONE}};
+
+    if (!xlcp_libxl_notifies_evtchn(msg))
+        return; /* libxl asks through control/shutdown: the stock path anyway */
+    announce_path(path, sizeof(path), hx->announce.domid);
+    if (!xs_write(hx->xs, XBT_NULL, path, hx->announce.value,
+                  (unsigned int)strlen(hx->announce.value))) {
+        if (hx->log.verbose)
+            hx_debug_line("xl-checkpoint",
+                          "cannot write the suspend announcement: the guest takes the stock path");
+        return;
+    }
+    hx->announce.written = 1;
+    if (!xs_set_permissions(hx->xs, XBT_NULL, path, perms, 1) && hx->log.verbose)
+        hx_debug_line("xl-checkpoint", "cannot give the suspend announcement to the guest");
+    if (hx->log.verbose)
+        hx_debug_line("xl-checkpoint", "suspend announced to the guest module");
+}
+
+/* After the save: the path the guest says it took for our announced suspend. */
+static const char *announced_path(struct hv_xen *hx, uint32_t domid, const char *id)
+{
+    char v[XLCP_XS_MAX_LAST_SUSPEND + 1];
+
+    if (!hx->announce.written)
+        return "stock";
+    if (hx_xs_get(hx, domid, XLCP_XS_PATH_LAST_SUSPEND, v, sizeof(v)) != 1)
+        return "stock";
+    return xlcp_last_suspend_parse(v, strlen(v), id, NULL) == XLCP_LAST_LIGHT ? "light" : "stock";
+}
+
+int hx_save(void *self, const struct xlcp_domain *dom, const char *checkpoint_id, int fd, int live,
             unsigned int suspend_timeout_ms, void (*on_suspended)(void *arg), void *arg,
             struct xlcp_save_stats *stats, struct xlcp_err *err)
 {
@@ -194,9 +257,11 @@ int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
     struct xl_header hdr;
     struct watcher w;
     char evtchn[XLCP_XS_MAX_EVENT_CHANNEL + 2];
+    char proto_v[XLCP_XS_MAX_PROTOCOL + 1];
     char *json = NULL;
     uint32_t jlen;
-    int rc;
+    unsigned int proto = 0;
+    int rc, announce = 0;
 
     hx_log_reset(hx);
     /* Nothing is touched unless the guardian runs: if we die, it resumes the guest. */
@@ -226,12 +291,19 @@ int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
                              sizeof(hx->downtime_before)) != 1)
         hx->downtime_before[0] = '\0';
     /* Which path will libxl take? The event channel when the guest published one that
-     * libxl can bind, else control/shutdown. */
+     * libxl can bind, else control/shutdown. Behind the event channel a module of protocol
+     * 3 takes the light path only for an announced suspend (decided after the save); one
+     * of protocol 2 takes it for every notification. */
     snprintf(stats->suspend_path, sizeof(stats->suspend_path), "stock");
     if (hx->xs) {
         int got = hx_xs_get(hx, dom->domid, XLCP_XS_PATH_EVENT_CHANNEL, evtchn, sizeof(evtchn));
         if (got == 1 && suspend_evtchn_usable(hx, dom->domid, evtchn)) {
             snprintf(stats->suspend_path, sizeof(stats->suspend_path), "light");
+            if (hx_xs_get(hx, dom->domid, XLCP_XS_PATH_PROTOCOL, proto_v, sizeof(proto_v)) == 1 &&
+                xlcp_guest_protocol(proto_v, &proto) && proto >= XLCP_PROTOCOL_ANNOUNCE &&
+                xlcp_announce_value(hx->announce.value, sizeof(hx->announce.value), checkpoint_id,
+                                    XLCP_ANNOUNCE_MS) == 0)
+                announce = 1;
         } else if (got == -1 || (got == 1 && evtchn[0])) {
             /* Something libxl would try to bind, and fail the whole save on: put the node
              * back as libxl made it (empty), so that it takes the stock path. */
@@ -262,7 +334,22 @@ int hx_save(void *self, const struct xlcp_domain *dom, int fd, int live,
     w.timeout_ns = (uint64_t)suspend_timeout_ms * 1000000u;
     if (pthread_create(&w.thread, NULL, watch_suspend, &w) != 0)
         return xlcp_err_set(err, XLCP_EINTERNAL, "cannot start the suspend watcher thread");
+    hx->announce.written = 0;
+    if (announce) {
+        hx->announce.domid = dom->domid;
+        announce_remove(hx, dom->domid); /* a leftover of a run killed before its end */
+        hx->log.on_suspend_asked_arg = hx;
+        hx->log.on_suspend_asked = announce_now;
+    }
     rc = libxl_domain_suspend(hx->ctx, dom->domid, fd, stats->live ? LIBXL_SUSPEND_LIVE : 0, NULL);
+    hx->log.on_suspend_asked = NULL;
+    if (announce) {
+        /* taken by the guest if it used it; if not, no later suspend may find it */
+        announce_remove(hx, dom->domid);
+        if (rc == 0)
+            snprintf(stats->suspend_path, sizeof(stats->suspend_path), "%s",
+                     announced_path(hx, dom->domid, checkpoint_id));
+    }
     w.stop = 1;
     pthread_join(w.thread, NULL);
     if (w.timed_out) {

@@ -67,7 +67,7 @@ struct xlcp_guest_features {
 
 struct xlcp_save_stats {
     uint64_t suspended_at_ns; /* clock->now_ns() when the guest stopped (0 if unknown) */
-    char suspend_path[16];    /* "light" or "stock" */
+    char suspend_path[16];    /* "light" or "stock": the path the guest took */
     int live;                 /* 1 if the copy was live (pre-copy while running) */
     char live_note[200];      /* why a live copy asked for was not done */
 };
@@ -110,10 +110,13 @@ struct xlcp_hv_ops {
      * suspended (not destroyed). As soon as the guest is seen suspended (while the last of its
      * memory is still being copied), calls on_suspended(arg) once, from another thread, and returns
      * only after it has returned; an adapter that cannot tell the instant may not call it at all.
+     * checkpoint_id names this checkpoint to the guest module, which takes its light suspend
+     * only for a suspend announced with it; stats->suspend_path says which path the guest
+     * took, as far as the adapter can tell.
      */
-    int (*save)(void *self, const struct xlcp_domain *dom, int fd, int live,
-                unsigned int suspend_timeout_ms, void (*on_suspended)(void *arg), void *arg,
-                struct xlcp_save_stats *stats, struct xlcp_err *err);
+    int (*save)(void *self, const struct xlcp_domain *dom, const char *checkpoint_id, int fd,
+                int live, unsigned int suspend_timeout_ms, void (*on_suspended)(void *arg),
+                void *arg, struct xlcp_save_stats *stats, struct xlcp_err *err);
     /* Confirms the guest is suspended and its block back ends are idle. */
     int (*wait_suspended)(void *self, const struct xlcp_domain *dom, unsigned int timeout_ms,
                           struct xlcp_err *err);

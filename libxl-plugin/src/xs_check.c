@@ -50,6 +50,7 @@ struct allow {
 
 struct schema {
     unsigned int version;
+    unsigned int oldest; /* the oldest version a toolstack still uses */
     char dir[XLCP_XS_REPORT_PATH_MAX];
     char request_node[NAME_MAX_];
     char state_node[NAME_MAX_];
@@ -248,6 +249,9 @@ static int schema_load(struct schema *s)
         attr(root, "dir", s->dir, sizeof(s->dir)))
         goto out;
     s->version = (unsigned int)strtoul(buf, NULL, 10);
+    if (attr(root, "oldest", buf, sizeof(buf)))
+        goto out;
+    s->oldest = (unsigned int)strtoul(buf, NULL, 10);
     /* grammars first: nodes refer to them */
     for (x = root->children; x; x = x->next) {
         if (x->type != XML_ELEMENT_NODE || xmlStrcmp(x->name, (const xmlChar *)"grammar"))
@@ -439,9 +443,10 @@ int xlcp_xs_check(const struct xlcp_xs_entry *entries, size_t n, struct xlcp_xs_
         char b[16];
         memcpy(b, found[iproto]->value, found[iproto]->len);
         b[found[iproto]->len] = '\0';
-        if (strtoul(b, NULL, 10) != s.version)
+        unsigned long v = strtoul(b, NULL, 10);
+        if (v < s.oldest || v > s.version)
             add(out, XLCP_XS_BAD_VERSION, s.nodes[iproto].path, strlen(s.nodes[iproto].path),
-                "guest speaks protocol %s, this tool %u", b, s.version);
+                "guest speaks protocol %s, this tool %u to %u", b, s.oldest, s.version);
     }
     if (icaps >= 0 && valid[icaps] && ipath >= 0 && valid[ipath]) {
         char b[XLCP_XS_MAX_CAPABILITIES + 1];

@@ -31,7 +31,7 @@ enum xlcp_xs_violation_kind {
     XLCP_XS_MISSING,          /* a node mandatory in this situation is absent */
     XLCP_XS_BAD_STATE,        /* state inconsistent with the pending request */
     XLCP_XS_BAD_PERMS,        /* the guest lacks the access the protocol needs */
-    XLCP_XS_BAD_VERSION,      /* protocol version other than the one we speak */
+    XLCP_XS_BAD_VERSION,      /* protocol version outside the ones we speak */
 };
 
 #define XLCP_XS_MAX_VIOLATIONS 64

@@ -1,8 +1,12 @@
-# module-lib.sh - helpers of the guest-module tests (t55, t57), sourced after lib.sh:
-# xenstore reads and waits, checkpoint ids, and a writer on the guest's ext4 whose
+# module-lib.sh - helpers of the guest-module tests (t55, t56, t57, x58), sourced after
+# lib.sh: xenstore reads and waits, checkpoint ids, suspend announcements, and a writer on the guest's ext4 whose
 # progress (on tmpfs) tells whether its file system is frozen.
 xsr() { xenstore-read "$1" 2>/dev/null; }
 newid() { printf '%s.%03dZ-%06x' "$(date -u +%Y%m%dT%H%M%S)" $((RANDOM % 1000)) $((RANDOM * 256 + RANDOM % 256)); }
+# announce DIR: as xl-checkpoint does right before its suspend (protocol 3), an announcement
+# in DIR (the guest's data/checkpoint): the next notification of the module's event channel
+# may take its light path; an unannounced one (a plain `xl save -c`) goes to the stock path
+announce() { xenstore-write "$1/suspend-announce" "$(newid) 60000"; }
 # xs_wait NODE VALUE SECS: wait until the node holds VALUE
 xs_wait() {
     local t0

@@ -32,7 +32,7 @@ rc=$?
 diag "$out"
 
 [ "$(xsr "$B/feature")" = 1 ] && ok "feature = 1" || not_ok "feature = 1" "got '$(xsr "$B/feature")'"
-[ "$(xsr "$B/protocol")" = 2 ] && ok "protocol = 2" || not_ok "protocol = 2" "got '$(xsr "$B/protocol")'"
+[ "$(xsr "$B/protocol")" = 3 ] && ok "protocol = 3" || not_ok "protocol = 3" "got '$(xsr "$B/protocol")'"
 [ "$(xsr "$B/state")" = idle ] && ok "state idle (request written before load ignored)" ||
     not_ok "state idle" "got '$(xsr "$B/state")'"
 caps=$(xsr "$B/capabilities")

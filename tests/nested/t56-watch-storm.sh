@@ -3,8 +3,9 @@
 # (issue 14 item 1). Inside the guest, 4 processes register and remove xenstore watches in
 # a tight loop through /dev/xen/xenbus (guest/watchstorm.c: register_xenbus_watch and
 # unregister_xenbus_watch hold the watch rwsem that a suspend takes for write) while dom0
-# runs many light suspends back to back (`xl save -c` to /dev/null: libxl notifies the
-# module's event channel and the guest resumes in place). Every save completes or fails
+# runs many light suspends back to back (`xl save -c` to /dev/null, each announced as
+# xl-checkpoint announces its own: libxl notifies the module's event channel and the guest
+# resumes in place). Every save completes or fails
 # cleanly (a failure is a trigger the guest dropped and says so in dropped-triggers), the
 # guest keeps answering, the storm keeps progressing, no hung task in the guest's log.
 # If the run ships the module of main as /lib/xlcp/extra/xlcp_guest_old.ko
@@ -12,6 +13,7 @@
 # timeout: 2400
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/module-lib.sh"
 
 KO=/lib/xlcp/extra/xlcp_guest.ko
 OLD=/lib/xlcp/extra/xlcp_guest_old.ko
@@ -21,7 +23,6 @@ NSAVES=${XLCP_T56_SAVES:-50}
 BUDGET=${XLCP_T56_BUDGET:-600} # seconds for the saves: stop early (and say so) past it
 export XLCP_GUEST_MEMORY=${XLCP_GUEST_MEMORY:-160}
 g=g56
-xsr() { xenstore-read "$1" 2>/dev/null; }
 storm_total() { guest_run "$g" 'cat /run/storm.* 2>/dev/null | awk "{ n += \$1 } END { print n + 0 }"' 30; }
 hung_in_log() {
     { guest_run "$g" 'dmesg' 30; guest_console "$g"; } 2>/dev/null |
@@ -51,6 +52,8 @@ saves() {
         fi
         ndone=$i
         t0=$(now)
+        # announced as xl-checkpoint announces its suspend (protocol 3; else the stock path)
+        [ -z "${B:-}" ] || announce "$B"
         watchdog 150 "$XL" save -c "$g" /dev/null >"$XLCP_RUN/t56-save.log" 2>&1
         rc=$?
         st=$("$XL" list "$g" 2>/dev/null | awk 'NR == 2 { print $5 }')

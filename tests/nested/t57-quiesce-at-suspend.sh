@@ -1,7 +1,8 @@
 #!/bin/bash
 # t57-quiesce-at-suspend.sh - protocol 2 (issue 14 items 2, 3; issue 13 item 9), driven
 # from dom0 as the toolstack will: "quiesce-at-suspend <id>" in data/checkpoint/request,
-# then `xl save -c` (libxl notifies the module's event channel).
+# then `xl save -c` (libxl notifies the module's event channel), announced in
+# data/checkpoint/suspend-announce as xl-checkpoint announces its own (protocol 3).
 #  - armed: the guest answers "armed <id>" and a writer on ext4 keeps writing (nothing is
 #    frozen before the stop); the save freezes, stops, resumes, thaws: quiesce-result
 #    "held <id>", state "thawed <id>", the writer continues, fsck finds the file system
@@ -27,11 +28,12 @@ d=$(guest_domid "$g")
 B=/local/domain/$d/data/checkpoint
 P=/sys/module/xlcp_guest/parameters
 param() { guest_run "$g" "echo $2 > $P/$1 && cat $P/$1" 30 >/dev/null; }
-save() { watchdog 200 "$XL" save -c "$g" /dev/null >"$XLCP_RUN/t57-save.log" 2>&1; }
+# each save announced, as xl-checkpoint announces its own (else: the stock path)
+save() { announce "$B" && watchdog 200 "$XL" save -c "$g" /dev/null >"$XLCP_RUN/t57-save.log" 2>&1; }
 module_writer_start "$g" "$KO"
 caps=$(xsr "$B/capabilities")
 case " $caps " in *" quiesce-at-suspend "*) ok "capability quiesce-at-suspend" ;; *) bail "capability quiesce-at-suspend" "'$caps'" ;; esac
-[ "$(xsr "$B/protocol")" = 2 ] && ok "protocol 2" || not_ok "protocol 2" "'$(xsr "$B/protocol")'"
+[ "$(xsr "$B/protocol")" = 3 ] && ok "protocol 3" || not_ok "protocol 3" "'$(xsr "$B/protocol")'"
 # the bounds of the parameters hold
 out=$(guest_run "$g" "echo 0 > $P/quiesce_timeout_ms; echo 999999999 > $P/freeze_timeout_ms; cat $P/quiesce_timeout_ms $P/freeze_timeout_ms" 30)
 [ "$(printf '%s' "$out" | grep -c 'write error: Invalid argument')" = 2 ] &&

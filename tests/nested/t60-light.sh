@@ -1,7 +1,8 @@
 #!/bin/bash
 # t60-light.sh - checkpoints through the guest module (xlcp_guest.ko): with the module
-# loaded the engine quiesces the guest's filesystems and libxl suspends it through the
-# module's event channel (the light path: no process freezer, no device PM walk). The
+# loaded the engine quiesces the guest's filesystems, announces its suspend, and libxl
+# suspends it through the module's event channel (the light path, taken for an announced
+# suspend only: no process freezer, no device PM walk; last-suspend says so). The
 # guest keeps running with no device reconnect and no frozen processes; the manifest
 # records the path and the quiesce; restoring that checkpoint gives a running guest whose
 # disk and console work. Without the module (t30) the stock path is used.
@@ -42,6 +43,12 @@ diag "guest-seen largest gap (light path): $gap ms"
 dir=$(find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 -name "$id")
 grep -q "light" "$dir/manifest.xml" && ok "manifest records the light suspend path" ||
     not_ok "manifest records the light path" "$(grep -i suspend "$dir/manifest.xml")"
+ls=$(xenstore-read "/local/domain/$d/data/checkpoint/last-suspend" 2>/dev/null)
+[ "$ls" = "light $id 1" ] && ok "the module took the light path for the announced checkpoint (last-suspend '$ls')" ||
+    not_ok "the module took the light path for the announced checkpoint" "last-suspend '$ls', id '$id'"
+xenstore-read "/local/domain/$d/data/checkpoint/suspend-announce" >/dev/null 2>&1 &&
+    not_ok "no announcement left behind" "'$(xenstore-read "/local/domain/$d/data/checkpoint/suspend-announce")'" ||
+    ok "no announcement left behind"
 printf '%s' "$out" | grep -q '"quiesced": *true' && ok "manifest records the quiesce" ||
     not_ok "manifest records the quiesce" "$out"
 c0=$(guest_counter "$g")

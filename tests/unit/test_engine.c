@@ -346,6 +346,8 @@ static void test_quiesce_ok_and_timeout(void **state)
     const char *outcome = strstr(f->w->log, "hv.quiesce_result");
     assert_true(arm && save && resume && outcome);
     assert_true(arm < save && resume < outcome);
+    /* the save announces this checkpoint to the guest module */
+    assert_string_equal(f->dom->saved_id, f->m.id);
 
     fake_fail(f->w, "hv.quiesce", XLCP_ETIMEDOUT, 1);
     assert_int_equal(create(f, "web1"), 0);
@@ -361,6 +363,28 @@ static void test_quiesce_ok_and_timeout(void **state)
     assert_int_equal(create(f, "web1"), 0);
     assert_int_equal(f->m.quiesced, 0);
     assert_non_null(strstr(f->w->log, "FAULT hv.thaw"));
+}
+
+/* A guest module that did not take our suspend on its light path (our announcement came
+ * too late for it, say) handed it to the kernel's stock path: the checkpoint is good, and
+ * its manifest says the stock path; the guest measured no light downtime. */
+static void test_module_hands_to_stock(void **state)
+{
+    struct fx *f = *state;
+    struct xlcp_manifest back;
+    char dir[XLCP_PATH_MAX];
+
+    f->dom->has_module = 1;
+    f->dom->stock_handover = 1;
+    assert_int_equal(create(f, "web1"), 0);
+    assert_string_equal(f->dom->saved_id, f->m.id);
+    assert_string_equal(f->m.suspend_path, "stock");
+    assert_int_equal(f->m.guest_downtime_ns, 0);
+    assert_int_equal(f->dom->resumes, 1);
+    xlcp_err_clear(&f->err);
+    assert_int_equal(xlcp_engine_load(&f->w->ports, f->m.id, &back, dir, sizeof(dir), &f->err), 0);
+    assert_string_equal(back.suspend_path, "stock");
+    xlcp_manifest_free(&back);
 }
 
 static void test_quiesce_without_module(void **state)
@@ -932,6 +956,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_guest_crashes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_shuts_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_ok_and_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_module_hands_to_stock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_without_module, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_not_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_needs_at_suspend, setup, teardown),

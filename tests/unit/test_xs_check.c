@@ -60,11 +60,12 @@ static void valid_tree(struct tree *t)
 {
     memset(t, 0, sizeof(*t));
     set(t, XLCP_XS_PATH_FEATURE, "1");
-    set(t, XLCP_XS_PATH_PROTOCOL, "2");
+    set(t, XLCP_XS_PATH_PROTOCOL, "3");
     set(t, XLCP_XS_PATH_CAPABILITIES, "quiesce light-suspend quiesce-at-suspend");
     set(t, XLCP_XS_PATH_STATE, "idle");
     set(t, XLCP_XS_PATH_SUSPEND_PATH, "light");
     set(t, XLCP_XS_PATH_LAST_ID, ID);
+    set(t, XLCP_XS_PATH_LAST_SUSPEND, "light " ID " 1");
     set(t, XLCP_XS_PATH_DOWNTIME_NS, "1234567");
     set(t, XLCP_XS_PATH_EVENT_CHANNEL, "17");
 }
@@ -187,6 +188,54 @@ static void test_quiesce_at_suspend_nodes(void **state)
     set(&t, XLCP_XS_PATH_QUIESCE_RESULT, big);
     assert_int_equal(check(&t, &r), 1);
     expect(&r, XLCP_XS_TOO_LONG, XLCP_XS_PATH_QUIESCE_RESULT);
+}
+
+/* The nodes of protocol 3: our announcement and the guest's last-suspend report; a
+ * protocol 2 guest is still one we use. */
+static void test_announce_nodes(void **state)
+{
+    static const char *const good[][2] = {
+        {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID " 60000"},
+        {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID " 1"},
+        {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID " 99999"},
+        {XLCP_XS_PATH_LAST_SUSPEND, "light " ID " 1"},
+        {XLCP_XS_PATH_LAST_SUSPEND, "stock - 2"},
+        {XLCP_XS_PATH_LAST_SUSPEND, "stock " ID " 4294967295"},
+        {XLCP_XS_PATH_PROTOCOL, "2"},
+        {XLCP_XS_PATH_PROTOCOL, "3"},
+    };
+    static const char *const bad[][2] = {
+        {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID},          {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID " 0"},
+        {XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID " 06000"}, {XLCP_XS_PATH_SUSPEND_ANNOUNCE, "- 60000"},
+        {XLCP_XS_PATH_LAST_SUSPEND, "light - 1"},     {XLCP_XS_PATH_LAST_SUSPEND, "stock " ID},
+        {XLCP_XS_PATH_LAST_SUSPEND, "fast " ID " 1"},
+    };
+    struct tree t;
+    struct xlcp_xs_report r;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        valid_tree(&t);
+        set(&t, good[i][0], good[i][1]);
+        if (check(&t, &r) != 0)
+            fail_msg("%s = '%s' refused: %s", good[i][0], good[i][1], r.v[0].msg);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        valid_tree(&t);
+        set(&t, bad[i][0], bad[i][1]);
+        if (check(&t, &r) != 1)
+            fail_msg("%s = '%s' accepted", bad[i][0], bad[i][1]);
+        expect(&r, XLCP_XS_BAD_VALUE, bad[i][0]);
+    }
+    /* a guest newer than this tool */
+    valid_tree(&t);
+    set(&t, XLCP_XS_PATH_PROTOCOL, "4");
+    assert_int_equal(check(&t, &r), 1);
+    expect(&r, XLCP_XS_BAD_VERSION, XLCP_XS_PATH_PROTOCOL);
+    /* 99999 ms fits its maximum, 6 digits do not */
+    valid_tree(&t);
+    set(&t, XLCP_XS_PATH_SUSPEND_ANNOUNCE, ID " 100000");
+    assert_true(check(&t, &r) >= 1);
 }
 
 static void test_unknown_node(void **state)
@@ -323,7 +372,7 @@ static void test_perms_version_caps(void **state)
     valid_tree(&t);
     set(&t, XLCP_XS_PATH_REQUEST, "thaw " ID);
     t.e[t.n - 1].guest_perms = 0;                  /* dom0 made it unreadable for the guest */
-    set(&t, XLCP_XS_PATH_PROTOCOL, "1");           /* the version before quiesce-at-suspend */
+    set(&t, XLCP_XS_PATH_PROTOCOL, "1");           /* older than any we use (oldest: 2) */
     set(&t, XLCP_XS_PATH_CAPABILITIES, "quiesce"); /* but suspend-path light */
     assert_int_equal(check(&t, &r), 3);
     expect(&r, XLCP_XS_BAD_PERMS, XLCP_XS_PATH_REQUEST);
@@ -459,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_missing),
         cmocka_unit_test(test_bad_state),
         cmocka_unit_test(test_perms_version_caps),
+        cmocka_unit_test(test_announce_nodes),
         cmocka_unit_test(test_quiesce_at_suspend_nodes),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_generated_files_fresh),

@@ -189,7 +189,7 @@ static int hv_guest_features(void *self, const struct xlcp_domain *dom,
     memset(out, 0, sizeof(*out));
     if (d && d->has_module) {
         out->has_module = 1;
-        out->protocol = 1;
+        out->protocol = 3;
         out->can_quiesce = 1;
         out->light_suspend = 1;
         out->quiesce_at_suspend = !d->no_quiesce_at_suspend;
@@ -250,9 +250,9 @@ static int hv_thaw(void *self, const struct xlcp_domain *dom, struct xlcp_err *e
     return 0;
 }
 
-static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, unsigned timeout,
-                   void (*on_suspended)(void *), void *arg, struct xlcp_save_stats *st,
-                   struct xlcp_err *err)
+static int hv_save(void *self, const struct xlcp_domain *dom, const char *id, int fd, int live,
+                   unsigned timeout, void (*on_suspended)(void *), void *arg,
+                   struct xlcp_save_stats *st, struct xlcp_err *err)
 {
     struct fake_world *w = self;
     struct fake_dom *d = dom_of(w, dom);
@@ -265,6 +265,7 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
     logf_(w, "hv.save %s live=%d", dom->name, live);
     if (!d)
         return xlcp_err_set(err, XLCP_ENOTFOUND, "domain %u gone", dom->domid);
+    snprintf(d->saved_id, sizeof(d->saved_id), "%s", id ? id : "");
     if (d->never_suspends)
         return xlcp_err_set(err, XLCP_ETIMEDOUT, "guest did not suspend");
     if (d->crashes) {
@@ -307,7 +308,8 @@ static int hv_save(void *self, const struct xlcp_domain *dom, int fd, int live, 
     LOCK();
     w->now_ns += 5000000; /* the copy takes 5 ms */
     UNLOCK();
-    snprintf(st->suspend_path, sizeof(st->suspend_path), "%s", d->has_module ? "light" : "stock");
+    snprintf(st->suspend_path, sizeof(st->suspend_path), "%s",
+             d->has_module && !d->stock_handover ? "light" : "stock");
     st->live = live && !d->no_logdirty;
     if (live && d->no_logdirty)
         snprintf(st->live_note, sizeof(st->live_note), "no log-dirty support: copied paused");

@@ -23,6 +23,8 @@ struct fake_dom {
     int freeze_fails;          /* its freeze does not hold across the stop (reports not-held) */
     int no_quiesce_at_suspend; /* its module cannot freeze inside the stop */
     int has_module;            /* guest advertises the checkpoint module */
+    int stock_handover;        /* its module hands our suspend to the stock path */
+    char saved_id[64];         /* the checkpoint id the last hv.save announced */
     int never_suspends;        /* save times out */
     int vanishes;              /* the domain goes away during the save (crash, reboot) */
     int crashes;     /* the guest crashes during the save (kept, as on_crash=preserve); 2: it
