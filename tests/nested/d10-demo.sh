@@ -18,7 +18,7 @@ show() { # CMD...: print the command and its output as TAP comments, return its 
     return $rc
 }
 g=demo
-XLCP_GUEST_TYPE=pvh guest_start "$g" thick:256M thin:256M && guest_wait_ready "$g" 240 &&
+XLCP_GUEST_TYPE=pvh guest_start "$g" thick:128M thin:128M && guest_wait_ready "$g" 240 &&
     ok "PVH guest '$g' running with disks $VG/$g-d0 (thick) and $VG/$g-d1 (thin)" ||
     bail "demo guest"
 diag "guest: $(guest_run "$g" 'insmod /lib/xlcp/extra/xlcp_guest.ko && dmesg | grep xlcp_guest | tail -n 1' 60)"

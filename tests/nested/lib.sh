@@ -113,7 +113,7 @@ guest_xspath() {
 
 # ---- guests ----------------------------------------------------------------------------
 _letters=abcdefghijklmnop
-# guest_start NAME [DISK...]  (XLCP_GUEST_TYPE pv|pvh, XLCP_GUEST_MEMORY MiB (default 128:
+# guest_start NAME [DISK...]  (XLCP_GUEST_TYPE pv|pvh, XLCP_GUEST_MEMORY MiB (default 64:
 # what most tests check does not depend on the size, and a smaller guest is a shorter copy
 # and restore, i.e. the suite's time; the benchmarks and tests whose bounds assume a
 # longer copy set 256), and
@@ -156,7 +156,7 @@ type = "${XLCP_GUEST_TYPE:-pv}"
 kernel = "$XLCP_GUEST_KERNEL"
 ramdisk = "$XLCP_GUEST_INITRD"
 extra = "console=hvc0 loglevel=4${XLCP_GUEST_EXTRA:+ $XLCP_GUEST_EXTRA}"
-memory = ${XLCP_GUEST_MEMORY:-128}
+memory = ${XLCP_GUEST_MEMORY:-64}
 vcpus = 1
 disk = [ ${disks%, } ]
 on_crash = "preserve"

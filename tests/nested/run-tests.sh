@@ -150,10 +150,23 @@ ours_crash() {
 
 # run_one TEST LOG LIMIT: runs TEST under LIMIT seconds, its output in LOG; sets $msg to
 # why it failed ("" if it passed) and $secs
+# stamp T0 FILE: pass lines on; also write each to FILE after the seconds since T0 (where
+# a test spends its time: logs/NAME.times)
+stamp() {
+    local t0=$1 f=$2 l t
+    : >"$f"
+    while IFS= read -r l; do
+        printf -v t '%(%s)T' -1
+        printf '%4d %s\n' $((t - t0)) "$l" >>"$f"
+        printf '%s\n' "$l"
+    done
+}
+
 run_one() {
     local t0 rc
     t0=$(date +%s)
-    (cd "$here" && timeout -k 15 "$3" bash "$1") </dev/null 2>&1 | tee "$2" | sed -u 's/^/XLCP-T| /'
+    (cd "$here" && timeout -k 15 "$3" bash "$1") </dev/null 2>&1 | tee "$2" |
+        stamp "$t0" "${2%.log}.times" | sed -u 's/^/XLCP-T| /'
     rc=${PIPESTATUS[0]}
     secs=$(($(date +%s) - t0))
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then

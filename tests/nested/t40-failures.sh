@@ -80,11 +80,11 @@ never_stopped "VG without room"
 nothing_left "VG without room"
 running "$g" "VG without room"
 
-# Catalog without room for the memory image: a 64 MiB tmpfs as its root (the guest has
-# 128 MiB). Refused before the guest is touched; the real catalog stays as it was.
+# Catalog without room for the memory image: a 32 MiB tmpfs as its root (the guest has
+# 64 MiB). Refused before the guest is touched; the real catalog stays as it was.
 small=$XLCP_RUN/small-catalog
-mkdir -p "$small" && mount -t tmpfs -o size=64m xlcp-small "$small" && ok "64 MiB catalog mounted" ||
-    not_ok "mount a 64 MiB tmpfs"
+mkdir -p "$small" && mount -t tmpfs -o size=32m xlcp-small "$small" && ok "32 MiB catalog mounted" ||
+    not_ok "mount a 32 MiB tmpfs"
 guest_probe_start "$g" 50
 domwatch_start "$g"
 expect_exit "catalog without room" 6 "step prepare.*not enough room in the catalog $small" \

@@ -19,7 +19,9 @@ xsv_ok=0
 if [ -x "$xsv" ] && "$xsv" -h >/dev/null 2>&1; then xsv_ok=1; else
     diag "no usable $xsv: $("$xsv" -h 2>&1 | tail -n 2)"
 fi
-export XLCP_GUEST_MEMORY=160
+mem=${XLCP_GUEST_MEMORY:-64} # MiB, the guests' size (lib.sh's default)
+export XLCP_GUEST_MEMORY=$mem
+gpages=$((mem * 256))
 
 for type in pv pvh; do
     g=gs$type
@@ -49,11 +51,12 @@ for type in pv pvh; do
     [ "$(val domain)" = "$want" ] && ok "domain type $want" || not_ok "domain type $want" "$(val domain)"
     distinct=$(val distinct_data_pfns)
     pages=$(val pages)
-    # 160 MiB = 40960 pages (a PVH image also names every pfn up to the top of its address
-    # space without data, and a few special pages above its RAM with data; a live copy
-    # sends some pages more than once)
-    [ "${distinct:-0}" -gt 20480 ] && [ "$distinct" -le 41984 ] && [ "${pages:-0}" -ge "$distinct" ] &&
-        ok "distinct pfns with data $distinct, pages $pages (guest: 40960 pages)" ||
+    # the guest's memory in pages (a PVH image also names every pfn up to the top of its
+    # address space without data, and a few special pages above its RAM with data; a live
+    # copy sends some pages more than once)
+    [ "${distinct:-0}" -gt $((gpages / 2)) ] && [ "$distinct" -le $((gpages + 1024)) ] &&
+        [ "${pages:-0}" -ge "$distinct" ] &&
+        ok "distinct pfns with data $distinct, pages $pages (guest: $gpages pages)" ||
         not_ok "distinct pfns with data within the guest's memory" "distinct $distinct pages $pages"
     check "verify parses the $type image" xl-checkpoint verify --no-disks "$id"
     if [ $xsv_ok = 1 ]; then

@@ -21,7 +21,6 @@ OLD=/lib/xlcp/extra/xlcp_guest_old.ko
 # early and says so (XLCP_T56_SAVES / XLCP_T56_BUDGET change them)
 NSAVES=${XLCP_T56_SAVES:-50}
 BUDGET=${XLCP_T56_BUDGET:-600} # seconds for the saves: stop early (and say so) past it
-export XLCP_GUEST_MEMORY=${XLCP_GUEST_MEMORY:-160}
 g=g56
 storm_total() { guest_run "$g" 'cat /run/storm.* 2>/dev/null | awk "{ n += \$1 } END { print n + 0 }"' 30; }
 hung_in_log() {
