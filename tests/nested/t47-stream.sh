@@ -19,7 +19,7 @@ xsv_ok=0
 if [ -x "$xsv" ] && "$xsv" -h >/dev/null 2>&1; then xsv_ok=1; else
     diag "no usable $xsv: $("$xsv" -h 2>&1 | tail -n 2)"
 fi
-mem=${XLCP_GUEST_MEMORY:-64} # MiB, the guests' size (lib.sh's default)
+mem=${XLCP_GUEST_MEMORY:-$XLCP_GUEST_MEMORY_DEFAULT} # MiB, the guests' size
 export XLCP_GUEST_MEMORY=$mem
 gpages=$((mem * 256))
 
