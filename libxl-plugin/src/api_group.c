@@ -261,11 +261,19 @@ int xlcp_group_restore(xlcp_ctx *ctx, const char *id_or_name, const xlcp_restore
     if ((rc = xlcp_api_usable(ctx)) || (rc = xlcp_api_need_hv(ctx)) ||
         (rc = xlcp_api_need_disk(ctx)))
         return rc;
-    if (opts && opts->version == 1) { /* the fields of version 1 only */
-        memcpy(&defaults, opts, offsetof(xlcp_restore_options, disk_paths));
+    if (opts && opts->version < XLCP_RESTORE_OPTIONS_VERSION) { /* its version's fields */
+        memcpy(&defaults, opts, xlcp_restore_options_size(opts->version));
         opts = NULL;
     }
     xlcp_err_clear(&err);
+    if ((opts ? opts : &defaults)->config_json) {
+        xlcp_err_set(&err, XLCP_EINVAL,
+                     "group restore: a configuration to restore with names one domain; "
+                     "restore the member alone to use it");
+        audit(ctx, &(struct xlcp_audit_rec){"group-restore", id_or_name, NULL, NULL, XLCP_EINVAL,
+                                            err.msg, -1, -1, NULL});
+        return xlcp_api_fail(ctx, &err);
+    }
     rc = xlcp_engine_group_restore(&ctx->ports, id_or_name, opts ? opts : &defaults, domids_out,
                                    domids_out ? max : 0, &n, &err);
     audit(ctx, &(struct xlcp_audit_rec){"group-restore", id_or_name, NULL, NULL, rc, err.msg, -1,

@@ -99,6 +99,9 @@ static int restore_locked(const struct xlcp_ports *p, const char *id, const stru
     char path[XLCP_PATH_MAX + 80];
     char name[XLCP_NAME_MAX];
     const char *suffix;
+    /* the configuration to restore with: the caller's (xl restore's <ConfigFile>) or the
+     * one saved in the checkpoint */
+    const char *cfg = opts->version >= 3 && opts->config_json ? opts->config_json : m->config_json;
     int nr = 0, nclones = 0, fd = -1, have_orig = 0, restored = 0, orig_gone = 0;
     int rc;
 
@@ -191,7 +194,7 @@ static int restore_locked(const struct xlcp_ports *p, const char *id, const stru
     if (rc == 0 && opts->replace && have_orig) {
         char tmpname[XLCP_NAME_MAX + 16];
         snprintf(tmpname, sizeof(tmpname), "%s--restoring", name);
-        rc = CALL(HV(p), restore, m->config_json, tmpname, rdisks, nr, fd, 1, 1, domid_out, err);
+        rc = CALL(HV(p), restore, cfg, tmpname, rdisks, nr, fd, 1, 1, domid_out, err);
         if (rc == 0) {
             restored = 1;
             rc = CALL(HV(p), destroy, &orig, err);
@@ -205,8 +208,8 @@ static int restore_locked(const struct xlcp_ports *p, const char *id, const stru
         if (rc == 0 && !opts->paused)
             rc = CALL(HV(p), unpause, *domid_out, err);
     } else if (rc == 0) {
-        rc = CALL(HV(p), restore, m->config_json, name, rdisks, nr, fd, opts->paused, opts->replace,
-                  domid_out, err);
+        rc = CALL(HV(p), restore, cfg, name, rdisks, nr, fd, opts->paused, opts->replace, domid_out,
+                  err);
     }
     if (fd >= 0)
         close(fd);

@@ -81,8 +81,9 @@ struct fake_world {
         char tag[XLCP_ID_MAX + 8];
     } armed[FAKE_MAX_VOLS]; /* tags of armed thick snapshots, made at complete */
     int narmed;
-    int no_suspend_callback;   /* hv.save does not report the suspend instant */
-    unsigned int arm_delay_ms; /* disk.arm takes this long (real time) */
+    int no_suspend_callback;    /* hv.save does not report the suspend instant */
+    unsigned int arm_delay_ms;  /* disk.arm takes this long (real time) */
+    char restored_config[1024]; /* the configuration the last hv.restore was given */
     /* Call log: "hv.save web1", "disk.capture vg0/web1-disk", ... newline separated. */
     char log[8192];
 };
