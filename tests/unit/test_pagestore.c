@@ -1,0 +1,301 @@
+/*
+ * test_pagestore.c - the page store (libxl-plugin/src/pagestore*.c): images stored and
+ * rebuilt say the same (every non-page unit byte for byte, every pfn's last type and page),
+ * synthetic and real ones (tests/fixtures/stream/), compressed or not, fed in any pieces,
+ * across several packs; the rebuilt image parses with our own parser; an idle second
+ * checkpoint stores next to nothing; pages resent in later rounds are mapped once, the last
+ * copy winning; a malformed stream stores nothing. With XLCP_PS_BENCH=<MiB> it also times
+ * storing and rebuilding an image of that size (skipped otherwise).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pagestore.h"
+#include "fakes/ps_fx.h"
+
+struct t {
+    char *root;
+    struct xlcp_pagestore *ps;
+    struct xlcp_err err;
+    char packs[600], maps[600];
+};
+
+static struct t *open_store(int zstd, uint32_t pack_max)
+{
+    struct t *t = calloc(1, sizeof(*t));
+    struct xlcp_ps_opts o;
+
+    assert_non_null(t);
+    t->root = psfx_tmpdir();
+    xlcp_ps_opts_default(&o);
+    o.zstd_level = zstd;
+    o.pack_max = pack_max;
+    if (xlcp_ps_open(t->root, &o, &t->ps, &t->err) != 0)
+        fail_msg("open: %s", t->err.msg);
+    snprintf(t->packs, sizeof(t->packs), "%s/pagestore/packs", t->root);
+    snprintf(t->maps, sizeof(t->maps), "%s/pagestore/maps", t->root);
+    return t;
+}
+
+static void close_store(struct t *t)
+{
+    xlcp_ps_close(t->ps);
+    psfx_rmdir(t->root);
+    free(t);
+}
+
+/* Stores b as name, rebuilds it, and checks both images say the same. */
+static void round_trip(struct t *t, const char *name, const struct sb *b, size_t piece,
+                       struct xlcp_ps_stats *st)
+{
+    struct psfx_img orig, back;
+    struct sb r = {NULL, 0, 0};
+    char why[200];
+
+    if (psfx_store(t->ps, name, b->p, b->len, piece, st, &t->err) != 0)
+        fail_msg("store %s: %s", name, t->err.msg);
+    if (psfx_rebuild(t->ps, name, &r, &t->err) != 0)
+        fail_msg("rebuild %s: %s", name, t->err.msg);
+    assert_int_equal(psfx_collect(b->p, b->len, &orig, &t->err), 0);
+    if (psfx_collect(r.p, r.len, &back, &t->err) != 0)
+        fail_msg("the rebuilt %s does not parse: %s", name, t->err.msg);
+    if (psfx_same(&orig, &back, why, sizeof(why)))
+        fail_msg("%s: %s", name, why);
+    if (st)
+        assert_int_equal(st->pfns, orig.npg);
+    psfx_img_free(&orig);
+    psfx_img_free(&back);
+    sb_free(&r);
+}
+
+static void test_roundtrip_synthetic(void **state)
+{
+    struct t *t = open_store(1, 0);
+    struct sb b = {NULL, 0, 0};
+    struct xlcp_ps_stats st;
+    (void)state;
+
+    sb_pv_image(&b, 5, 20, 0, NULL);
+    round_trip(t, "pv", &b, 0, &st);
+    /* pfns 0, 1, 2 (XTAB, then resent with data), 3, 0x101..0x113 */
+    assert_int_equal(st.pfns, 23);
+    assert_int_equal(st.pfns_data, 23);
+    assert_int_equal(st.pages_received, 23);
+    assert_int_equal(st.stream_bytes, b.len);
+    sb_free(&b);
+    sb_hvm_image(&b, 6, NULL);
+    round_trip(t, "hvm", &b, 7, &st);
+    assert_int_equal(st.pfns, 3);
+    assert_int_equal(st.pfns_data, 2);
+    sb_free(&b);
+    close_store(t);
+}
+
+static void real(const char *file, int zstd)
+{
+    struct t *t = open_store(zstd, 0);
+    struct sb b = {NULL, 0, 0};
+    char path[256];
+
+    snprintf(path, sizeof(path), "tests/fixtures/stream/%s", file);
+    if (psfx_load(path, &b) != 0)
+        fail_msg("fixture %s missing", path);
+    round_trip(t, "real", &b, 4093, NULL);
+    sb_free(&b);
+    close_store(t);
+}
+
+static void test_roundtrip_real(void **state)
+{
+    (void)state;
+    real("stream-pv.xl", 1);
+    real("stream-pvh.xl", 1);
+    real("stream-pv.xl", 0);
+    real("stream-pvh.xl", 0);
+}
+
+/* Many pages, several rounds, no compression and small packs: the same. */
+static void test_roundtrip_rounds_packs(void **state)
+{
+    const struct psfx_round rounds[] = {{0, 300, 7, 1}, {3, 100, 11, 2}, {5000, 40, 1, 0}};
+    struct sb b = {NULL, 0, 0};
+    struct xlcp_ps_stats st;
+    (void)state;
+
+    psfx_hvm_image(&b, 11, 3000, 5, rounds, 3);
+    for (int z = 0; z < 2; z++) {
+        struct t *t = open_store(z, 256u << 10);
+        round_trip(t, "r", &b, 0, &st);
+        assert_int_equal(st.pfns, 3040);
+        assert_int_equal(st.pages_received, 3440);
+        assert_true(psfx_count(t->packs, ".pack") > 3);
+        assert_int_equal(psfx_count(t->packs, ".pack"), psfx_count(t->packs, ".idx"));
+        close_store(t);
+    }
+    sb_free(&b);
+}
+
+/* The second checkpoint of an idle guest stores nothing new; one that changed 1% of its
+ * pages stores about those; zero pages are stored once. */
+static void test_dedup(void **state)
+{
+    const struct psfx_round dirty[] = {{0, 41, 97, 1}};
+    struct t *t = open_store(1, 0);
+    struct sb a = {NULL, 0, 0}, c = {NULL, 0, 0};
+    struct xlcp_ps_stats s1, s2, s3;
+    (void)state;
+
+    psfx_hvm_image(&a, 3, 4096, 4, NULL, 0);
+    round_trip(t, "first", &a, 0, &s1);
+    assert_int_equal(s1.pfns, 4096);
+    assert_int_equal(s1.pages_new, 3072 + 1); /* one zero page for 1024 pfns */
+    round_trip(t, "second", &a, 0, &s2);
+    assert_int_equal(s2.pages_new, 0);
+    assert_int_equal(s2.bytes_stored, 0);
+    assert_int_equal(psfx_count(t->packs, ".pack"), 1);
+    psfx_hvm_image(&c, 3, 4096, 4, dirty, 1);
+    round_trip(t, "third", &c, 0, &s3);
+    assert_int_equal(s3.pages_new, 41);
+    assert_true(s3.bytes_stored < 42 * 4096 + 4096);
+    print_message("dedup: first %llu of %llu page bytes stored, idle second %llu, 1%% dirty "
+                  "third %llu (maps %llu bytes each)\n",
+                  (unsigned long long)s1.bytes_stored,
+                  (unsigned long long)s1.page_bytes_received,
+                  (unsigned long long)s2.bytes_stored, (unsigned long long)s3.bytes_stored,
+                  (unsigned long long)s2.map_bytes);
+    sb_free(&a);
+    sb_free(&c);
+    close_store(t);
+}
+
+/* A live copy's resends: one map entry per pfn, the last copy's page. */
+static void test_resend_last_wins(void **state)
+{
+    const struct psfx_round rounds[] = {{0, 100, 3, 1}, {0, 50, 6, 2}, {1, 10, 1, 0}};
+    struct t *t = open_store(1, 0);
+    struct sb b = {NULL, 0, 0}, r = {NULL, 0, 0};
+    struct psfx_img back;
+    struct xlcp_ps_stats st;
+    uint8_t page[4096];
+    (void)state;
+
+    psfx_hvm_image(&b, 9, 1000, 0, rounds, 3);
+    round_trip(t, "live", &b, 0, &st);
+    assert_int_equal(st.pfns, 1000);
+    assert_int_equal(st.pages_received, 1160);
+    assert_int_equal(st.page_bytes_received, 1160 * 4096);
+    assert_int_equal(st.pages_new, 1000 + 100 + 50); /* round 3 resends version 0 */
+    assert_int_equal(psfx_rebuild(t->ps, "live", &r, &t->err), 0);
+    assert_int_equal(psfx_collect(r.p, r.len, &back, &t->err), 0);
+    assert_int_equal(back.npg, 1000);
+    for (size_t i = 0; i < back.npg; i++) {
+        uint64_t pfn = back.pg[i].pfnt;
+        uint32_t ver = pfn % 6 == 0 && pfn < 300 ? 2 : pfn % 3 == 0 && pfn < 300 ? 1 : 0;
+        uint8_t dig[16];
+        if (pfn >= 1 && pfn <= 10)
+            ver = 0;
+        psfx_page(page, 9, pfn, ver, 0);
+        psfx_hash(page, dig);
+        if (memcmp(dig, back.pg[i].dig, 16) != 0)
+            fail_msg("pfn %llu: not version %u", (unsigned long long)pfn, ver);
+    }
+    /* 1000 pfns in at most 1024 per record: one PAGE_DATA record */
+    assert_int_equal(back.npage_records, 1);
+    psfx_img_free(&back);
+    sb_free(&r);
+    sb_free(&b);
+    close_store(t);
+}
+
+/* A truncated or malformed stream stores nothing: no map, no pack. */
+static void test_bad_stream(void **state)
+{
+    struct t *t = open_store(1, 0);
+    struct sb b = {NULL, 0, 0};
+    struct xlcp_ps_stats st;
+    (void)state;
+
+    psfx_hvm_image(&b, 1, 200, 0, NULL, 0);
+    assert_int_equal(psfx_store(t->ps, "cut", b.p, b.len - 8, 0, &st, &t->err), XLCP_ECORRUPT);
+    assert_non_null(strstr(t->err.msg, "truncated"));
+    b.p[b.len - 8] = 0x77; /* libxl's END: an unknown mandatory record */
+    assert_int_equal(psfx_store(t->ps, "bad", b.p, b.len, 0, &st, &t->err), XLCP_ECORRUPT);
+    assert_non_null(strstr(t->err.msg, "unknown mandatory record type"));
+    assert_int_equal(psfx_count(t->packs, ".pack"), 0);
+    assert_int_equal(psfx_count(t->maps, ".map"), 0);
+    assert_false(xlcp_ps_has(t->ps, "cut"));
+    assert_int_equal(psfx_store(t->ps, "../x", b.p, b.len, 0, &st, &t->err), XLCP_EINVAL);
+    b.p[b.len - 8] = 0;
+    assert_int_equal(psfx_store(t->ps, "good", b.p, b.len, 0, &st, &t->err), 0);
+    assert_int_equal(psfx_store(t->ps, "good", b.p, b.len, 0, &st, &t->err), XLCP_EINVAL);
+    sb_free(&b);
+    close_store(t);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* XLCP_PS_BENCH=<MiB>: store and rebuild times of an image of that size (a quarter of its
+ * pages zero, 20% resent), then of a second, idle one. */
+static void test_bench(void **state)
+{
+    const char *env = getenv("XLCP_PS_BENCH");
+    uint32_t mib = env ? (uint32_t)atoi(env) : 0, npages = mib * 256;
+    struct psfx_round rounds[1] = {{0, npages / 5, 5, 1}};
+    struct sb b = {NULL, 0, 0};
+    struct xlcp_ps_stats s1, s2;
+    double t0, t1, t2, t3;
+    struct t *t;
+    int fd;
+    (void)state;
+
+    if (!mib)
+        skip();
+    t = open_store(env && getenv("XLCP_PS_BENCH_ZSTD") ? atoi(getenv("XLCP_PS_BENCH_ZSTD")) : 1,
+                   0);
+    psfx_hvm_image(&b, 1, npages, 4, rounds, 1);
+    t0 = now();
+    assert_int_equal(psfx_store(t->ps, "a", b.p, b.len, 1 << 20, &s1, &t->err), 0);
+    t1 = now();
+    assert_int_equal(psfx_store(t->ps, "b", b.p, b.len, 1 << 20, &s2, &t->err), 0);
+    t2 = now();
+    fd = open("/dev/null", O_WRONLY);
+    assert_int_equal(xlcp_ps_rebuild(t->ps, "a", fd, NULL, &t->err), 0);
+    t3 = now();
+    close(fd);
+    print_message("bench %u MiB guest, %zu-byte stream: store %.0f MB/s (%llu bytes stored), "
+                  "idle second %.0f MB/s (%llu bytes), rebuild %.0f MB/s\n",
+                  mib, b.len, b.len / (t1 - t0) / 1e6, (unsigned long long)s1.bytes_stored,
+                  b.len / (t2 - t1) / 1e6, (unsigned long long)s2.bytes_stored,
+                  (double)mib * 1048576 / (t3 - t2) / 1e6);
+    sb_free(&b);
+    close_store(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_synthetic),
+        cmocka_unit_test(test_roundtrip_real),
+        cmocka_unit_test(test_roundtrip_rounds_packs),
+        cmocka_unit_test(test_dedup),
+        cmocka_unit_test(test_resend_last_wins),
+        cmocka_unit_test(test_bad_stream),
+        cmocka_unit_test(test_bench),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
