@@ -162,7 +162,7 @@ static int mark(struct gc *g, struct xlcp_err *err)
 }
 
 /* Step 3: the live pages of every pack not wholly live, into new packs. */
-static int copy_live(struct gc *g, size_t nvictims, struct xlcp_err *err)
+static int copy_live(struct gc *g, size_t ncopy, struct xlcp_err *err)
 {
     struct ps_packw w;
     struct ps_packr r;
@@ -172,7 +172,7 @@ static int copy_live(struct gc *g, size_t nvictims, struct xlcp_err *err)
 
     if (!page)
         return xlcp_err_errno(err, ENOMEM, "gc");
-    if (nvictims == 0 || g->st.live_pages == 0) {
+    if (ncopy == 0) {
         free(page);
         return 0;
     }
@@ -204,10 +204,8 @@ static int copy_live(struct gc *g, size_t nvictims, struct xlcp_err *err)
     free(page);
     if (rc == 0)
         rc = ps_pack_finish(&w, err);
-    for (size_t i = 0; rc == 0 && i < w.npis; i++)
-        if (g->idx.packs[w.pis[i]].n &&
-            (rc = ps_fault(g->ps, "gc-publish-idx", err)) == 0)
-            rc = ps_index_write(g->ps, &g->idx, w.pis[i], "gc-idx", err);
+    if (rc == 0)
+        rc = ps_pack_publish(&w, "gc", err);
     if (rc)
         ps_pack_discard(&w); /* what was published stays: its pages are live */
     else
@@ -238,7 +236,7 @@ static int drop_victims(struct gc *g, size_t npacks, struct xlcp_err *err)
 
 static int collect(struct gc *g, struct xlcp_err *err)
 {
-    size_t nvictims = 0, npacks;
+    size_t nvictims = 0, ncopy = 0, npacks;
     int rc;
 
     if ((rc = ps_index_load(g->ps, &g->idx, err)) != 0)
@@ -252,9 +250,12 @@ static int collect(struct gc *g, struct xlcp_err *err)
     if ((rc = sweep(g, g->ps->maps, 0, err)) != 0 || (rc = sweep(g, g->ps->packs, 1, err)) != 0)
         return rc;
     npacks = g->idx.npacks;
-    for (size_t pi = 0; pi < npacks; pi++)
-        nvictims += g->idx.packs[pi].published && g->idx.packs[pi].live < g->idx.packs[pi].n;
-    if ((rc = copy_live(g, nvictims, err)) != 0)
+    for (size_t pi = 0; pi < npacks; pi++) {
+        const struct ps_pack *p = &g->idx.packs[pi];
+        nvictims += p->published && p->live < p->n;
+        ncopy += p->published && p->live < p->n && p->live > 0;
+    }
+    if ((rc = copy_live(g, ncopy, err)) != 0)
         return rc;
     return nvictims ? drop_victims(g, npacks, err) : 0;
 }

@@ -203,7 +203,7 @@ int xlcp_ps_ingest_feed(struct xlcp_ps_ingest *in, const void *buf, size_t len,
     return xlcp_stream_feed(in->s, buf, len, err);
 }
 
-/* Seals and publishes this ingest's packs; removes one left empty. */
+/* Seals and publishes this ingest's packs. */
 static int publish_packs(struct xlcp_ps_ingest *in, struct xlcp_err *err)
 {
     int rc;
@@ -212,21 +212,7 @@ static int publish_packs(struct xlcp_ps_ingest *in, struct xlcp_err *err)
         return 0;
     if ((rc = ps_pack_finish(&in->w, err)) != 0)
         return rc;
-    for (size_t i = 0; i < in->w.npis; i++) {
-        size_t pi = in->w.pis[i];
-        if (in->idx.packs[pi].n == 0) {
-            char path[PATH_MAX + 300];
-            ps_pack_path(in->ps, in->idx.packs[pi].id, "pack", path, sizeof(path));
-            if (unlink(path) != 0)
-                return xlcp_err_errno(err, errno, "page store: unlink %s", path);
-            in->w.bytes -= PS_PACK_HDR;
-            continue;
-        }
-        if ((rc = ps_fault(in->ps, "ingest-publish-idx", err)) != 0 ||
-            (rc = ps_index_write(in->ps, &in->idx, pi, "ingest-idx", err)) != 0)
-            return rc;
-    }
-    return 0;
+    return ps_pack_publish(&in->w, "ingest", err);
 }
 
 int xlcp_ps_ingest_commit(struct xlcp_ps_ingest *in, struct xlcp_ps_stats *st,

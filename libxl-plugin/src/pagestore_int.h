@@ -134,6 +134,9 @@ int ps_pack_add(struct ps_packw *w, const uint8_t dig[PS_DIG], const uint8_t *pa
                 struct xlcp_err *err);
 /* Writes the open block, fsyncs and closes the pack (not yet published). */
 int ps_pack_finish(struct ps_packw *w, struct xlcp_err *err);
+/* After ps_pack_finish(): publishes each pack written (fault step "<who>-publish-idx"
+ * before each, then those of ps_index_write(.., "<who>-idx")), removes one left empty. */
+int ps_pack_publish(struct ps_packw *w, const char *who, struct xlcp_err *err);
 /* Closes and unlinks an unpublished pack, frees w. */
 void ps_pack_discard(struct ps_packw *w);
 void ps_packw_free(struct ps_packw *w);

@@ -190,6 +190,30 @@ int ps_pack_finish(struct ps_packw *w, struct xlcp_err *err)
     return rc ? rc : rc2;
 }
 
+int ps_pack_publish(struct ps_packw *w, const char *who, struct xlcp_err *err)
+{
+    char path[PATH_MAX + 300], step[40];
+    int rc;
+
+    for (size_t i = 0; i < w->npis; i++) {
+        size_t pi = w->pis[i];
+        if (w->idx->packs[pi].n == 0) {
+            ps_pack_path(w->ps, w->idx->packs[pi].id, "pack", path, sizeof(path));
+            if (unlink(path) != 0)
+                return xlcp_err_errno(err, errno, "%s: unlink %s", who, path);
+            w->bytes -= PS_PACK_HDR;
+            continue;
+        }
+        snprintf(step, sizeof(step), "%s-publish-idx", who);
+        if ((rc = ps_fault(w->ps, step, err)) != 0)
+            return rc;
+        snprintf(step, sizeof(step), "%s-idx", who);
+        if ((rc = ps_index_write(w->ps, w->idx, pi, step, err)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
 void ps_packw_free(struct ps_packw *w)
 {
     if (w->fd >= 0)
