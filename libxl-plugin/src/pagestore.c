@@ -48,8 +48,8 @@ int xlcp_ps_open(const char *root, const struct xlcp_ps_opts *opts, struct xlcp_
     else
         xlcp_ps_opts_default(&ps->opts);
     if (ps->opts.zstd_level < 0 || ps->opts.zstd_level > 19) {
-        rc = xlcp_err_set(err, XLCP_EINVAL, "page store: zstd level %d (0-19)",
-                          ps->opts.zstd_level);
+        rc =
+            xlcp_err_set(err, XLCP_EINVAL, "page store: zstd level %d (0-19)", ps->opts.zstd_level);
         free(ps);
         return rc;
     }
@@ -79,8 +79,7 @@ int ps_fault(struct xlcp_pagestore *ps, const char *step, struct xlcp_err *err)
     return 0;
 }
 
-int ps_lock(struct xlcp_pagestore *ps, int exclusive, int nonblock, int *fd,
-            struct xlcp_err *err)
+int ps_lock(struct xlcp_pagestore *ps, int exclusive, int nonblock, int *fd, struct xlcp_err *err)
 {
     int op = (exclusive ? LOCK_EX : LOCK_SH) | (nonblock ? LOCK_NB : 0);
     char path[PATH_MAX + 8];

@@ -44,8 +44,8 @@ struct xlcp_ps_ingest;
 typedef int (*xlcp_ps_fault_fn)(void *arg, const char *step);
 
 struct xlcp_ps_opts {
-    int zstd_level;     /* 0: no compression; else the zstd level (1..19) */
-    uint32_t pack_max;  /* bytes after which a pack is sealed and another begun (0: 1 GiB) */
+    int zstd_level;    /* 0: no compression; else the zstd level (1..19) */
+    uint32_t pack_max; /* bytes after which a pack is sealed and another begun (0: 1 GiB) */
     xlcp_ps_fault_fn fault;
     void *fault_arg;
 };
@@ -55,11 +55,11 @@ struct xlcp_ps_stats {
     uint64_t stream_bytes;   /* the stream as received */
     uint64_t pages_received; /* data pages in its PAGE_DATA records, resends included */
     uint64_t page_bytes_received;
-    uint64_t pfns;           /* entries of the map (one per pfn), pages with data */
+    uint64_t pfns; /* entries of the map (one per pfn), pages with data */
     uint64_t pfns_data;
-    uint64_t pages_new;      /* distinct pages the store did not hold */
-    uint64_t bytes_stored;   /* bytes appended to packs (headers and compression included) */
-    uint64_t map_bytes;      /* the map file */
+    uint64_t pages_new;    /* distinct pages the store did not hold */
+    uint64_t bytes_stored; /* bytes appended to packs (headers and compression included) */
+    uint64_t map_bytes;    /* the map file */
 };
 
 struct xlcp_ps_gc_stats {

@@ -159,11 +159,11 @@ static int load_one(struct ps_index *idx, uint64_t id, const char *path, const u
     count = ps_le64(b + 24);
     psize = ps_le64(b + 32);
     if (ps_le32(b + 8) != 1 || ps_le64(b + 16) != id)
-        return xlcp_err_set(err, XLCP_ECORRUPT, "index %s: version %u, pack id %#" PRIx64,
-                            path, ps_le32(b + 8), ps_le64(b + 16));
+        return xlcp_err_set(err, XLCP_ECORRUPT, "index %s: version %u, pack id %#" PRIx64, path,
+                            ps_le32(b + 8), ps_le64(b + 16));
     if (count > (len - IDX_HDR - 8) / IDX_ENT || IDX_HDR + count * IDX_ENT + 8 != len)
-        return xlcp_err_set(err, XLCP_ECORRUPT, "index %s: %" PRIu64 " entries in %zu bytes",
-                            path, count, len);
+        return xlcp_err_set(err, XLCP_ECORRUPT, "index %s: %" PRIu64 " entries in %zu bytes", path,
+                            count, len);
     if ((rc = ps_index_add_pack(idx, id, &pi, err)) != 0)
         return rc;
     idx->packs[pi].size = psize;

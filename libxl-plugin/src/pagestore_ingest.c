@@ -21,7 +21,7 @@
 
 #include "stream.h"
 
-#define PS_MAX_PFNS (1u << 28)       /* 1 TiB of guest memory */
+#define PS_MAX_PFNS (1u << 28)          /* 1 TiB of guest memory */
 #define PS_MAX_SKEL ((size_t)256 << 20) /* non-page records of one stream */
 
 struct xlcp_ps_ingest {
@@ -215,8 +215,7 @@ static int publish_packs(struct xlcp_ps_ingest *in, struct xlcp_err *err)
     return ps_pack_publish(&in->w, "ingest", err);
 }
 
-int xlcp_ps_ingest_commit(struct xlcp_ps_ingest *in, struct xlcp_ps_stats *st,
-                          struct xlcp_err *err)
+int xlcp_ps_ingest_commit(struct xlcp_ps_ingest *in, struct xlcp_ps_stats *st, struct xlcp_err *err)
 {
     const struct xlcp_stream_info *info = xlcp_stream_get_info(in->s);
     struct xlcp_ps_stats *s = &in->m.stats;

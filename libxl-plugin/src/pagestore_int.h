@@ -32,8 +32,7 @@ struct xlcp_pagestore {
 int ps_fault(struct xlcp_pagestore *ps, const char *step, struct xlcp_err *err);
 /* flock of the store, on a descriptor of its own in *fd: shared or exclusive; nonblock:
  * XLCP_EBUSY if held. */
-int ps_lock(struct xlcp_pagestore *ps, int exclusive, int nonblock, int *fd,
-            struct xlcp_err *err);
+int ps_lock(struct xlcp_pagestore *ps, int exclusive, int nonblock, int *fd, struct xlcp_err *err);
 void ps_unlock(int fd);
 int ps_fsync_dir(const char *dir, struct xlcp_err *err);
 /* dir/name written whole: dir/name.tmp, fsync, rename, fsync dir; a fault step before each
@@ -72,10 +71,10 @@ struct ps_loc {
 
 struct ps_pack {
     uint64_t id;
-    uint64_t size;         /* sealed length (what the .idx says), or bytes written so far */
-    size_t first, n;       /* its entries: ents[first .. first+n) */
-    int published;         /* has its .idx */
-    uint64_t live;         /* gc: canonical entries some map uses */
+    uint64_t size;   /* sealed length (what the .idx says), or bytes written so far */
+    size_t first, n; /* its entries: ents[first .. first+n) */
+    int published;   /* has its .idx */
+    uint64_t live;   /* gc: canonical entries some map uses */
 };
 
 struct ps_index {
@@ -122,7 +121,7 @@ struct ps_packw {
     size_t ents[PS_BLOCK_PAGES]; /* their index entries, located at the flush */
     unsigned n;
     void *zctx;
-    uint8_t *out; /* the block as written */
+    uint8_t *out;   /* the block as written */
     uint64_t bytes; /* appended, headers included */
 };
 

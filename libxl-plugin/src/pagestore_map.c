@@ -151,8 +151,9 @@ static int load_skel(struct ps_map *m, const uint8_t *s, uint64_t slen, uint32_t
     while (pos < slen) {
         uint64_t len;
         if (slen - pos < 8 || n == nunits)
-            return xlcp_err_set(err, XLCP_ECORRUPT, "map %s: skeleton unit %" PRIu32
-                                " at offset %" PRIu64 " overruns", path, n, pos);
+            return xlcp_err_set(err, XLCP_ECORRUPT,
+                                "map %s: skeleton unit %" PRIu32 " at offset %" PRIu64 " overruns",
+                                path, n, pos);
         len = ps_le32(s + pos);
         if (ps_le32(s + pos + 4) || len + ((8 - len % 8) % 8) > slen - pos - 8)
             return xlcp_err_set(err, XLCP_ECORRUPT,
@@ -164,8 +165,8 @@ static int load_skel(struct ps_map *m, const uint8_t *s, uint64_t slen, uint32_t
     }
     if (n != nunits)
         return xlcp_err_set(err, XLCP_ECORRUPT,
-                            "map %s: %" PRIu32 " skeleton units, the header says %" PRIu32, path,
-                            n, nunits);
+                            "map %s: %" PRIu32 " skeleton units, the header says %" PRIu32, path, n,
+                            nunits);
     m->nunits = nunits;
     return ps_buf_put(&m->skel, s, (size_t)slen, err);
 }
@@ -200,8 +201,7 @@ static int load_ents(struct ps_map *m, const uint8_t *e, uint64_t n, const char 
     return 0;
 }
 
-int ps_map_load(struct xlcp_pagestore *ps, const char *name, struct ps_map *m,
-                struct xlcp_err *err)
+int ps_map_load(struct xlcp_pagestore *ps, const char *name, struct ps_map *m, struct xlcp_err *err)
 {
     char path[PATH_MAX + 300];
     uint64_t slen, n;

@@ -318,8 +318,7 @@ static int read_block(struct ps_packr *r, const struct ps_loc *loc, const char *
     return 0;
 }
 
-int ps_packr_page(struct ps_packr *r, const struct ps_loc *loc, uint8_t *page,
-                  struct xlcp_err *err)
+int ps_packr_page(struct ps_packr *r, const struct ps_loc *loc, uint8_t *page, struct xlcp_err *err)
 {
     const struct ps_pack *p = &r->idx->packs[loc->pack];
     char path[PATH_MAX + 300], h1[17], h2[17];

@@ -126,8 +126,7 @@ static int check_maps(struct vf *v, struct xlcp_err *err)
             ei = (size_t)(l - v->idx.ents);
             v->used[ei] = 1;
             if (v->bad[ei])
-                report(v, names[i], x->pfnt & PS_PFN_MASK, v->idx.packs[l->pack].id,
-                       why_of(v, ei));
+                report(v, names[i], x->pfnt & PS_PFN_MASK, v->idx.packs[l->pack].id, why_of(v, ei));
         }
         ps_map_free(&m);
     }

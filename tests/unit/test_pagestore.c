@@ -169,8 +169,7 @@ static void test_dedup(void **state)
     assert_true(s3.bytes_stored < 42 * 4096 + 4096);
     print_message("dedup: first %llu of %llu page bytes stored, idle second %llu, 1%% dirty "
                   "third %llu (maps %llu bytes each)\n",
-                  (unsigned long long)s1.bytes_stored,
-                  (unsigned long long)s1.page_bytes_received,
+                  (unsigned long long)s1.bytes_stored, (unsigned long long)s1.page_bytes_received,
                   (unsigned long long)s2.bytes_stored, (unsigned long long)s3.bytes_stored,
                   (unsigned long long)s2.map_bytes);
     sb_free(&a);
@@ -265,8 +264,7 @@ static void test_bench(void **state)
 
     if (!mib)
         skip();
-    t = open_store(env && getenv("XLCP_PS_BENCH_ZSTD") ? atoi(getenv("XLCP_PS_BENCH_ZSTD")) : 1,
-                   0);
+    t = open_store(env && getenv("XLCP_PS_BENCH_ZSTD") ? atoi(getenv("XLCP_PS_BENCH_ZSTD")) : 1, 0);
     psfx_hvm_image(&b, 1, npages, 4, rounds, 1);
     t0 = now();
     assert_int_equal(psfx_store(t->ps, "a", b.p, b.len, 1 << 20, &s1, &t->err), 0);

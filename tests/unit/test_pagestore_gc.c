@@ -539,16 +539,14 @@ static void test_corrupt_index(void **state)
     file_of(t->packs, ".idx", 0, idx, sizeof(idx));
     du = psfx_du(t->packs);
     flip(idx, 60, 1);
-    expect(xlcp_ps_verify(t->ps, NULL, NULL, NULL, &t->err), t, XLCP_ECORRUPT,
-           "checksum mismatch");
+    expect(xlcp_ps_verify(t->ps, NULL, NULL, NULL, &t->err), t, XLCP_ECORRUPT, "checksum mismatch");
     expect(psfx_rebuild(t->ps, "b", &r, &t->err), t, XLCP_ECORRUPT, ".idx: checksum mismatch");
     expect(xlcp_ps_gc(t->ps, NULL, &t->err), t, XLCP_ECORRUPT, "checksum mismatch");
     flip(idx, 60, 1);
     intact(t, "b", &a);
     put64(idx, 48 + 16, 1ull << 40); /* entry 0's offset, beyond the pack */
     reseal(idx);
-    expect(xlcp_ps_verify(t->ps, NULL, NULL, NULL, &t->err), t, XLCP_ECORRUPT,
-           "out of bounds");
+    expect(xlcp_ps_verify(t->ps, NULL, NULL, NULL, &t->err), t, XLCP_ECORRUPT, "out of bounds");
     put64(idx, 24, 1ull << 60); /* the count */
     reseal(idx);
     expect(psfx_rebuild(t->ps, "b", &r, &t->err), t, XLCP_ECORRUPT, "entries in");
@@ -658,10 +656,10 @@ static void test_truncated_missing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_release_gc),     cmocka_unit_test(test_gc_busy),
-        cmocka_unit_test(test_gc_killed),      cmocka_unit_test(test_ingest_killed),
-        cmocka_unit_test(test_corrupt_pack),   cmocka_unit_test(test_corrupt_zstd),
-        cmocka_unit_test(test_corrupt_index),  cmocka_unit_test(test_corrupt_map),
+        cmocka_unit_test(test_release_gc),        cmocka_unit_test(test_gc_busy),
+        cmocka_unit_test(test_gc_killed),         cmocka_unit_test(test_ingest_killed),
+        cmocka_unit_test(test_corrupt_pack),      cmocka_unit_test(test_corrupt_zstd),
+        cmocka_unit_test(test_corrupt_index),     cmocka_unit_test(test_corrupt_map),
         cmocka_unit_test(test_truncated_missing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

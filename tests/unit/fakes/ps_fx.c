@@ -41,8 +41,8 @@ void psfx_hash(const uint8_t *page, uint8_t dig[16])
 }
 
 /* PAGE_DATA records of pfns first + k * stride (k < count) at version ver. */
-static void pages(struct sb *b, uint64_t seed, uint32_t zero_every, uint64_t first,
-                  uint32_t count, uint32_t stride, uint32_t ver)
+static void pages(struct sb *b, uint64_t seed, uint32_t zero_every, uint64_t first, uint32_t count,
+                  uint32_t stride, uint32_t ver)
 {
     uint8_t page[4096];
 
@@ -160,7 +160,8 @@ int psfx_collect(const uint8_t *p, size_t len, struct psfx_img *out, struct xlcp
         qsort(out->pg, out->npg, sizeof(*out->pg), cmp_pg);
     /* the last copy of each pfn */
     for (size_t i = 0; i < out->npg; i++) {
-        if (i + 1 < out->npg && ((out->pg[i].pfnt ^ out->pg[i + 1].pfnt) & 0x000fffffffffffffull) == 0)
+        if (i + 1 < out->npg &&
+            ((out->pg[i].pfnt ^ out->pg[i + 1].pfnt) & 0x000fffffffffffffull) == 0)
             continue;
         out->pg[n] = out->pg[i];
         out->pg[n++].seq = 0;
@@ -251,8 +252,7 @@ int psfx_load(const char *path, struct sb *b)
     return n < 0 ? -1 : 0;
 }
 
-int psfx_rebuild(struct xlcp_pagestore *ps, const char *name, struct sb *out,
-                 struct xlcp_err *err)
+int psfx_rebuild(struct xlcp_pagestore *ps, const char *name, struct sb *out, struct xlcp_err *err)
 {
     char path[] = "/tmp/xlcp-ps-rebuild-XXXXXX";
     int fd = mkstemp(path), rc;

@@ -56,8 +56,7 @@ void psfx_rmdir(char *dir);
 int psfx_store(struct xlcp_pagestore *ps, const char *name, const uint8_t *p, size_t len,
                size_t piece, struct xlcp_ps_stats *st, struct xlcp_err *err);
 /* Rebuilds map name into out (through a temporary file). */
-int psfx_rebuild(struct xlcp_pagestore *ps, const char *name, struct sb *out,
-                 struct xlcp_err *err);
+int psfx_rebuild(struct xlcp_pagestore *ps, const char *name, struct sb *out, struct xlcp_err *err);
 /* Reads a whole file into b; 0 or -1. */
 int psfx_load(const char *path, struct sb *b);
 /* Files in dir whose names end with suffix. */
