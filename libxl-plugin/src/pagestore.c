@@ -17,6 +17,9 @@
 
 #include <xxhash.h>
 
+#include "export_int.h"
+#include "store_fs.h"
+
 void xlcp_ps_opts_default(struct xlcp_ps_opts *o)
 {
     memset(o, 0, sizeof(*o));
@@ -107,34 +110,6 @@ void ps_unlock(int fd)
         close(fd); /* releases the flock */
 }
 
-int ps_fsync_dir(const char *dir, struct xlcp_err *err)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-    if (fd < 0)
-        return xlcp_err_errno(err, errno, "open %s", dir);
-    if (fsync(fd) != 0)
-        rc = xlcp_err_errno(err, errno, "fsync %s", dir);
-    close(fd);
-    return rc;
-}
-
-int ps_write_fd(int fd, const void *buf, size_t len, const char *what, struct xlcp_err *err)
-{
-    const uint8_t *p = buf;
-
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return xlcp_err_errno(err, w < 0 ? errno : ENOSPC, "write %s", what);
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 int ps_write_atomic(struct xlcp_pagestore *ps, const char *dir, const char *name, const void *buf,
                     size_t len, const char *step, struct xlcp_err *err)
 {
@@ -146,7 +121,7 @@ int ps_write_atomic(struct xlcp_pagestore *ps, const char *dir, const char *name
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return xlcp_err_errno(err, errno, "%s: create %s", step, tmp);
-    rc = ps_write_fd(fd, buf, len, tmp, err);
+    rc = xlcp_x_write_all(fd, buf, len, XLCP_X_SEQ, tmp, err);
     if (rc == 0 && fsync(fd) != 0)
         rc = xlcp_err_errno(err, errno, "%s: fsync %s", step, tmp);
     if (close(fd) != 0 && rc == 0)
@@ -163,7 +138,7 @@ int ps_write_atomic(struct xlcp_pagestore *ps, const char *dir, const char *name
     snprintf(fstep, sizeof(fstep), "%s-dirsync", step);
     if ((rc = ps_fault(ps, fstep, err)) != 0)
         return rc;
-    rc = ps_fsync_dir(dir, err);
+    rc = xlcp_fs_fsync_dir(dir, err);
     return rc ? xlcp_err_prefix(err, "%s", step) : 0;
 }
 
@@ -358,5 +333,5 @@ int xlcp_ps_release(struct xlcp_pagestore *ps, const char *name, struct xlcp_err
     snprintf(path, sizeof(path), "%s/%s.map", ps->maps, name);
     if (unlink(path) != 0)
         return xlcp_err_errno(err, errno, "page store: release %s: unlink %s", name, path);
-    return ps_fsync_dir(ps->maps, err);
+    return xlcp_fs_fsync_dir(ps->maps, err);
 }

@@ -30,6 +30,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store_fs.h"
+
 struct gc {
     struct xlcp_pagestore *ps;
     struct ps_index idx;
@@ -115,7 +117,7 @@ static int sweep(struct gc *g, const char *dir, int packs, struct xlcp_err *err)
     closedir(d);
     g->st.orphans_removed += (uint64_t)n;
     if (rc == 0 && n)
-        rc = ps_fsync_dir(dir, err);
+        rc = xlcp_fs_fsync_dir(dir, err);
     return rc;
 }
 
@@ -229,7 +231,7 @@ static int drop_victims(struct gc *g, size_t npacks, struct xlcp_err *err)
             rc = unlink_step(g, g->ps->packs, name, k ? "gc-unlink-pack" : "gc-unlink-idx", err);
         }
         if (rc == 0 && (rc = ps_fault(g->ps, "gc-dirsync", err)) == 0)
-            rc = ps_fsync_dir(g->ps->packs, err);
+            rc = xlcp_fs_fsync_dir(g->ps->packs, err);
     }
     return rc;
 }

@@ -34,15 +34,12 @@ int ps_fault(struct xlcp_pagestore *ps, const char *step, struct xlcp_err *err);
  * XLCP_EBUSY if held. */
 int ps_lock(struct xlcp_pagestore *ps, int exclusive, int nonblock, int *fd, struct xlcp_err *err);
 void ps_unlock(int fd);
-int ps_fsync_dir(const char *dir, struct xlcp_err *err);
 /* dir/name written whole: dir/name.tmp, fsync, rename, fsync dir; a fault step before each
  * of the last two ("<step>-rename", "<step>-dirsync"). */
 int ps_write_atomic(struct xlcp_pagestore *ps, const char *dir, const char *name, const void *buf,
                     size_t len, const char *step, struct xlcp_err *err);
 /* All of path, if at most max bytes (XLCP_ECORRUPT if larger). */
 int ps_read_file(const char *path, size_t max, uint8_t **buf, size_t *len, struct xlcp_err *err);
-/* write() until done (fd may be a pipe). */
-int ps_write_fd(int fd, const void *buf, size_t len, const char *what, struct xlcp_err *err);
 /* The XXH3-128 digest of a page, canonical (big-endian) bytes. */
 void ps_hash_page(const uint8_t *page, uint8_t out[PS_DIG]);
 /* "0123...": the first 8 bytes of a digest in hex, for messages. */

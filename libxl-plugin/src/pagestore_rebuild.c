@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "export_int.h"
 #include "stream.h"
 
 #define BATCH 1024u
@@ -58,7 +59,7 @@ static int cmp_page(const void *a, const void *b)
 
 static int out(struct rb *b, const void *p, size_t len, struct xlcp_err *err)
 {
-    int rc = ps_write_fd(b->fd, p, len, "the rebuilt image", err);
+    int rc = xlcp_x_write_all(b->fd, p, len, XLCP_X_SEQ, "the rebuilt image", err);
 
     b->bytes += len;
     return rc;

@@ -23,64 +23,24 @@
 #include "pagestore.h"
 #include "fakes/ps_fx.h"
 
-struct t {
-    char *root;
-    struct xlcp_pagestore *ps;
-    struct xlcp_err err;
-    char packs[600], maps[600];
-};
-
-static struct t *open_store(int zstd, uint32_t pack_max)
-{
-    struct t *t = calloc(1, sizeof(*t));
-    struct xlcp_ps_opts o;
-
-    assert_non_null(t);
-    t->root = psfx_tmpdir();
-    xlcp_ps_opts_default(&o);
-    o.zstd_level = zstd;
-    o.pack_max = pack_max;
-    if (xlcp_ps_open(t->root, &o, &t->ps, &t->err) != 0)
-        fail_msg("open: %s", t->err.msg);
-    snprintf(t->packs, sizeof(t->packs), "%s/pagestore/packs", t->root);
-    snprintf(t->maps, sizeof(t->maps), "%s/pagestore/maps", t->root);
-    return t;
-}
-
-static void close_store(struct t *t)
-{
-    xlcp_ps_close(t->ps);
-    psfx_rmdir(t->root);
-    free(t);
-}
-
-/* Stores b as name, rebuilds it, and checks both images say the same. */
-static void round_trip(struct t *t, const char *name, const struct sb *b, size_t piece,
+/* Stores b as name, and checks it rebuilds into an image that says the same. */
+static void round_trip(struct psfx_t *t, const char *name, const struct sb *b, size_t piece,
                        struct xlcp_ps_stats *st)
 {
-    struct psfx_img orig, back;
-    struct sb r = {NULL, 0, 0};
-    char why[200];
+    struct xlcp_ps_stats local;
+    char why[300];
 
+    if (!st)
+        st = &local;
     if (psfx_store(t->ps, name, b->p, b->len, piece, st, &t->err) != 0)
         fail_msg("store %s: %s", name, t->err.msg);
-    if (psfx_rebuild(t->ps, name, &r, &t->err) != 0)
-        fail_msg("rebuild %s: %s", name, t->err.msg);
-    assert_int_equal(psfx_collect(b->p, b->len, &orig, &t->err), 0);
-    if (psfx_collect(r.p, r.len, &back, &t->err) != 0)
-        fail_msg("the rebuilt %s does not parse: %s", name, t->err.msg);
-    if (psfx_same(&orig, &back, why, sizeof(why)))
-        fail_msg("%s: %s", name, why);
-    if (st)
-        assert_int_equal(st->pfns, orig.npg);
-    psfx_img_free(&orig);
-    psfx_img_free(&back);
-    sb_free(&r);
+    if (psfx_intact(t->ps, name, b, st, why, sizeof(why)))
+        fail_msg("%s", why);
 }
 
 static void test_roundtrip_synthetic(void **state)
 {
-    struct t *t = open_store(1, 0);
+    struct psfx_t *t = psfx_open(1, 0);
     struct sb b = {NULL, 0, 0};
     struct xlcp_ps_stats st;
     (void)state;
@@ -98,21 +58,21 @@ static void test_roundtrip_synthetic(void **state)
     assert_int_equal(st.pfns, 3);
     assert_int_equal(st.pfns_data, 2);
     sb_free(&b);
-    close_store(t);
+    psfx_close(t, 1);
 }
 
 static void real(const char *file, int zstd)
 {
-    struct t *t = open_store(zstd, 0);
+    struct psfx_t *t = psfx_open(zstd, 0);
     struct sb b = {NULL, 0, 0};
     char path[256];
 
     snprintf(path, sizeof(path), "tests/fixtures/stream/%s", file);
-    if (psfx_load(path, &b) != 0)
+    if (sb_load(path, &b) != 0)
         fail_msg("fixture %s missing", path);
     round_trip(t, "real", &b, 4093, NULL);
     sb_free(&b);
-    close_store(t);
+    psfx_close(t, 1);
 }
 
 static void test_roundtrip_real(void **state)
@@ -134,13 +94,13 @@ static void test_roundtrip_rounds_packs(void **state)
 
     psfx_hvm_image(&b, 11, 3000, 5, rounds, 3);
     for (int z = 0; z < 2; z++) {
-        struct t *t = open_store(z, 256u << 10);
+        struct psfx_t *t = psfx_open(z, 256u << 10);
         round_trip(t, "r", &b, 0, &st);
         assert_int_equal(st.pfns, 3040);
         assert_int_equal(st.pages_received, 3440);
         assert_true(psfx_count(t->packs, ".pack") > 3);
         assert_int_equal(psfx_count(t->packs, ".pack"), psfx_count(t->packs, ".idx"));
-        close_store(t);
+        psfx_close(t, 1);
     }
     sb_free(&b);
 }
@@ -150,7 +110,7 @@ static void test_roundtrip_rounds_packs(void **state)
 static void test_dedup(void **state)
 {
     const struct psfx_round dirty[] = {{0, 41, 97, 1}};
-    struct t *t = open_store(1, 0);
+    struct psfx_t *t = psfx_open(1, 0);
     struct sb a = {NULL, 0, 0}, c = {NULL, 0, 0};
     struct xlcp_ps_stats s1, s2, s3;
     (void)state;
@@ -174,14 +134,14 @@ static void test_dedup(void **state)
                   (unsigned long long)s2.map_bytes);
     sb_free(&a);
     sb_free(&c);
-    close_store(t);
+    psfx_close(t, 1);
 }
 
 /* A live copy's resends: one map entry per pfn, the last copy's page. */
 static void test_resend_last_wins(void **state)
 {
     const struct psfx_round rounds[] = {{0, 100, 3, 1}, {0, 50, 6, 2}, {1, 10, 1, 0}};
-    struct t *t = open_store(1, 0);
+    struct psfx_t *t = psfx_open(1, 0);
     struct sb b = {NULL, 0, 0}, r = {NULL, 0, 0};
     struct psfx_img back;
     struct xlcp_ps_stats st;
@@ -213,13 +173,13 @@ static void test_resend_last_wins(void **state)
     psfx_img_free(&back);
     sb_free(&r);
     sb_free(&b);
-    close_store(t);
+    psfx_close(t, 1);
 }
 
 /* A truncated or malformed stream stores nothing: no map, no pack. */
 static void test_bad_stream(void **state)
 {
-    struct t *t = open_store(1, 0);
+    struct psfx_t *t = psfx_open(1, 0);
     struct sb b = {NULL, 0, 0};
     struct xlcp_ps_stats st;
     (void)state;
@@ -238,7 +198,7 @@ static void test_bad_stream(void **state)
     assert_int_equal(psfx_store(t->ps, "good", b.p, b.len, 0, &st, &t->err), 0);
     assert_int_equal(psfx_store(t->ps, "good", b.p, b.len, 0, &st, &t->err), XLCP_EINVAL);
     sb_free(&b);
-    close_store(t);
+    psfx_close(t, 1);
 }
 
 static double now(void)
@@ -258,13 +218,13 @@ static void test_bench(void **state)
     struct sb b = {NULL, 0, 0};
     struct xlcp_ps_stats s1, s2;
     double t0, t1, t2, t3;
-    struct t *t;
+    struct psfx_t *t;
     int fd;
     (void)state;
 
     if (!mib)
         skip();
-    t = open_store(env && getenv("XLCP_PS_BENCH_ZSTD") ? atoi(getenv("XLCP_PS_BENCH_ZSTD")) : 1, 0);
+    t = psfx_open(env && getenv("XLCP_PS_BENCH_ZSTD") ? atoi(getenv("XLCP_PS_BENCH_ZSTD")) : 1, 0);
     psfx_hvm_image(&b, 1, npages, 4, rounds, 1);
     t0 = now();
     assert_int_equal(psfx_store(t->ps, "a", b.p, b.len, 1 << 20, &s1, &t->err), 0);
@@ -281,7 +241,7 @@ static void test_bench(void **state)
                   b.len / (t2 - t1) / 1e6, (unsigned long long)s2.bytes_stored,
                   (double)mib * 1048576 / (t3 - t2) / 1e6);
     sb_free(&b);
-    close_store(t);
+    psfx_close(t, 1);
 }
 
 int main(void)

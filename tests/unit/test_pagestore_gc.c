@@ -26,64 +26,18 @@
 #include "pagestore.h"
 #include "fakes/ps_fx.h"
 
-struct t {
-    char *root;
-    struct xlcp_pagestore *ps;
-    struct xlcp_err err;
-    char packs[600], maps[600];
-};
-
-static void paths(struct t *t)
-{
-    snprintf(t->packs, sizeof(t->packs), "%s/pagestore/packs", t->root);
-    snprintf(t->maps, sizeof(t->maps), "%s/pagestore/maps", t->root);
-}
-
-static struct t *open_store(int zstd)
-{
-    struct t *t = calloc(1, sizeof(*t));
-    struct xlcp_ps_opts o;
-
-    assert_non_null(t);
-    t->root = psfx_tmpdir();
-    xlcp_ps_opts_default(&o);
-    o.zstd_level = zstd;
-    if (xlcp_ps_open(t->root, &o, &t->ps, &t->err) != 0)
-        fail_msg("open: %s", t->err.msg);
-    paths(t);
-    return t;
-}
-
-static void close_store(struct t *t)
-{
-    xlcp_ps_close(t->ps);
-    psfx_rmdir(t->root);
-    free(t);
-}
-
-static void store(struct t *t, const char *name, const struct sb *b)
+static void store(struct psfx_t *t, const char *name, const struct sb *b)
 {
     if (psfx_store(t->ps, name, b->p, b->len, 0, NULL, &t->err) != 0)
         fail_msg("store %s: %s", name, t->err.msg);
 }
 
 /* Map name rebuilds into what b says. */
-static void intact(struct t *t, const char *name, const struct sb *b)
+static void intact(struct psfx_t *t, const char *name, const struct sb *b)
 {
-    struct psfx_img orig, back;
-    struct sb r = {NULL, 0, 0};
-    char why[200];
-
-    if (psfx_rebuild(t->ps, name, &r, &t->err) != 0)
-        fail_msg("rebuild %s: %s", name, t->err.msg);
-    assert_int_equal(psfx_collect(b->p, b->len, &orig, &t->err), 0);
-    if (psfx_collect(r.p, r.len, &back, &t->err) != 0)
-        fail_msg("rebuilt %s does not parse: %s", name, t->err.msg);
-    if (psfx_same(&orig, &back, why, sizeof(why)))
-        fail_msg("%s: %s", name, why);
-    psfx_img_free(&orig);
-    psfx_img_free(&back);
-    sb_free(&r);
+    char why[300];
+    if (psfx_intact(t->ps, name, b, NULL, why, sizeof(why)))
+        fail_msg("%s", why);
 }
 
 static int cmp16(const void *a, const void *b)
@@ -116,7 +70,7 @@ static uint64_t distinct(const struct sb *const *imgs, size_t n)
 }
 
 /* The store holds exactly `pages` pages, each pack has its index, no temporary file. */
-static void clean(struct t *t, uint64_t pages)
+static void clean(struct psfx_t *t, uint64_t pages)
 {
     struct xlcp_ps_verify_stats vs;
 
@@ -139,7 +93,7 @@ static void clean(struct t *t, uint64_t pages)
 static void test_release_gc(void **state)
 {
     const struct psfx_round dirty[] = {{0, 300, 3, 1}};
-    struct t *t = open_store(1);
+    struct psfx_t *t = psfx_open(1, 0);
     struct sb a = {NULL, 0, 0}, b = {NULL, 0, 0};
     const struct sb *live[] = {&b};
     struct xlcp_ps_gc_stats gs;
@@ -174,13 +128,13 @@ static void test_release_gc(void **state)
     assert_int_equal(gs.bytes_after, 0);
     sb_free(&a);
     sb_free(&b);
-    close_store(t);
+    psfx_close(t, 1);
 }
 
 /* A collection needs the store to itself. */
 static void test_gc_busy(void **state)
 {
-    struct t *t = open_store(1);
+    struct psfx_t *t = psfx_open(1, 0);
     struct xlcp_ps_ingest *in;
     (void)state;
 
@@ -188,7 +142,7 @@ static void test_gc_busy(void **state)
     assert_int_equal(xlcp_ps_gc(t->ps, NULL, &t->err), XLCP_EBUSY);
     xlcp_ps_ingest_abort(in);
     assert_int_equal(xlcp_ps_gc(t->ps, NULL, &t->err), 0);
-    close_store(t);
+    psfx_close(t, 1);
 }
 
 /* ---- killed at each step ---- */
@@ -258,24 +212,12 @@ static void copy_tree(const char *from, const char *to)
     assert_int_equal(system(cmd), 0);
 }
 
-static struct t *reopen(const char *root)
-{
-    struct t *t = calloc(1, sizeof(*t));
-    assert_non_null(t);
-    t->root = strdup(root);
-    assert_non_null(t->root);
-    if (xlcp_ps_open(t->root, NULL, &t->ps, &t->err) != 0)
-        fail_msg("open: %s", t->err.msg);
-    paths(t);
-    return t;
-}
-
 static void test_gc_killed(void **state)
 {
     const struct psfx_round dirty[] = {{0, 300, 3, 1}};
     struct sb a = {NULL, 0, 0}, b = {NULL, 0, 0}, c = {NULL, 0, 0}, d = {NULL, 0, 0};
     const struct sb *live[] = {&b, &c};
-    struct t *base = open_store(1), *t;
+    struct psfx_t *base = psfx_open(1, 0), *t;
     char work[700], step[100], seen[1200] = "";
     uint64_t want;
     int k, steps = 0;
@@ -306,7 +248,7 @@ static void test_gc_killed(void **state)
             break;
         steps++;
         snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), " %s", step);
-        t = reopen(work);
+        t = psfx_reopen(work);
         intact(t, "b", &b);
         intact(t, "c", &c);
         if (xlcp_ps_gc(t->ps, NULL, &t->err) != 0)
@@ -314,24 +256,20 @@ static void test_gc_killed(void **state)
         intact(t, "b", &b);
         intact(t, "c", &c);
         clean(t, want);
-        xlcp_ps_close(t->ps);
-        free(t->root);
-        free(t);
+        psfx_close(t, 0);
     }
     print_message("gc killed at each of its %d steps (%s): nothing lost, nothing left\n", steps,
                   seen + 1);
     assert_true(steps >= 10);
-    t = reopen(work);
+    t = psfx_reopen(work);
     clean(t, want);
-    xlcp_ps_close(t->ps);
-    free(t->root);
-    free(t);
+    psfx_close(t, 0);
     psfx_rmdir(strdup(work));
     sb_free(&d);
     sb_free(&a);
     sb_free(&b);
     sb_free(&c);
-    close_store(base);
+    psfx_close(base, 1);
 }
 
 /* An ingest killed at each step of its commit: the map is whole or absent, and the next
@@ -341,7 +279,7 @@ static void test_ingest_killed(void **state)
     const struct psfx_round dirty[] = {{0, 100, 2, 1}};
     struct sb a = {NULL, 0, 0}, b = {NULL, 0, 0};
     const struct sb *both[] = {&a, &b}, *one[] = {&a};
-    struct t *base = open_store(1), *t;
+    struct psfx_t *base = psfx_open(1, 0), *t;
     char work[700], step[100];
     int k, steps = 0;
     (void)state;
@@ -356,7 +294,7 @@ static void test_ingest_killed(void **state)
         if (!killed_at(work, k, OP_STORE, &b, step, sizeof(step)))
             break;
         steps++;
-        t = reopen(work);
+        t = psfx_reopen(work);
         has = xlcp_ps_has(t->ps, "killed");
         if (has)
             intact(t, "killed", &b);
@@ -365,15 +303,13 @@ static void test_ingest_killed(void **state)
             fail_msg("gc after an ingest killed at %s: %s", step, t->err.msg);
         intact(t, "a", &a);
         clean(t, has ? distinct(both, 2) : distinct(one, 1));
-        xlcp_ps_close(t->ps);
-        free(t->root);
-        free(t);
+        psfx_close(t, 0);
     }
     assert_int_equal(steps, 6);
     psfx_rmdir(strdup(work));
     sb_free(&a);
     sb_free(&b);
-    close_store(base);
+    psfx_close(base, 1);
 }
 
 /* ---- damaged files ---- */
@@ -419,7 +355,7 @@ static void put64(const char *path, off_t off, uint64_t v)
 static void reseal(const char *path)
 {
     struct sb b = {NULL, 0, 0};
-    assert_int_equal(psfx_load(path, &b), 0);
+    assert_int_equal(sb_load(path, &b), 0);
     put64(path, (off_t)b.len - 8, XXH3_64bits(b.p, b.len - 8));
     sb_free(&b);
 }
@@ -441,7 +377,7 @@ static void on_bad(void *arg, const struct xlcp_ps_bad *bad)
     r->n++;
 }
 
-static void expect(int rc, const struct t *t, int want, const char *what)
+static void expect(int rc, const struct psfx_t *t, int want, const char *what)
 {
     if (rc != want || !strstr(t->err.msg, what))
         fail_msg("rc %d '%s': wanted %d with '%s'", rc, t->err.msg, want, what);
@@ -452,7 +388,7 @@ static void expect(int rc, const struct t *t, int want, const char *what)
 static void test_corrupt_pack(void **state)
 {
     const struct psfx_round dirty[] = {{0, 10, 1, 1}};
-    struct t *t = open_store(0);
+    struct psfx_t *t = psfx_open(0, 0);
     struct sb a = {NULL, 0, 0}, b = {NULL, 0, 0}, r = {NULL, 0, 0};
     struct reports rep;
     struct xlcp_ps_verify_stats vs;
@@ -489,13 +425,13 @@ static void test_corrupt_pack(void **state)
     sb_free(&a);
     sb_free(&b);
     sb_free(&r);
-    close_store(t);
+    psfx_close(t, 1);
 }
 
 /* A byte changed in a zstd block: found, named by pack. */
 static void test_corrupt_zstd(void **state)
 {
-    struct t *t = open_store(3);
+    struct psfx_t *t = psfx_open(3, 0);
     struct sb a = {NULL, 0, 0}, r = {NULL, 0, 0};
     struct reports rep;
     char pack[800];
@@ -521,12 +457,12 @@ static void test_corrupt_zstd(void **state)
     expect(psfx_rebuild(t->ps, "a", &r, &t->err), t, XLCP_ECORRUPT, "map a pfn");
     sb_free(&a);
     sb_free(&r);
-    close_store(t);
+    psfx_close(t, 1);
 }
 
 static void test_corrupt_index(void **state)
 {
-    struct t *t = open_store(1);
+    struct psfx_t *t = psfx_open(1, 0);
     struct sb a = {NULL, 0, 0}, r = {NULL, 0, 0};
     char idx[800];
     uint64_t du;
@@ -559,12 +495,12 @@ static void test_corrupt_index(void **state)
     expect(psfx_rebuild(t->ps, "b", &r, &t->err), t, XLCP_ECORRUPT, "not an index file");
     sb_free(&a);
     sb_free(&r);
-    close_store(t);
+    psfx_close(t, 1);
 }
 
 static void test_corrupt_map(void **state)
 {
-    struct t *t = open_store(1);
+    struct psfx_t *t = psfx_open(1, 0);
     struct sb a = {NULL, 0, 0}, r = {NULL, 0, 0}, m = {NULL, 0, 0};
     struct reports rep;
     char map[800];
@@ -575,7 +511,7 @@ static void test_corrupt_map(void **state)
     store(t, "b", &a);
     file_of(t->maps, ".map", 0, map, sizeof(map));
     assert_non_null(strstr(map, "/a.map"));
-    assert_int_equal(psfx_load(map, &m), 0);
+    assert_int_equal(sb_load(map, &m), 0);
     flip(map, 300, 4);
     expect(psfx_rebuild(t->ps, "a", &r, &t->err), t, XLCP_ECORRUPT, "a.map: checksum mismatch");
     memset(&rep, 0, sizeof(rep));
@@ -613,13 +549,13 @@ static void test_corrupt_map(void **state)
     sb_free(&a);
     sb_free(&r);
     sb_free(&m);
-    close_store(t);
+    psfx_close(t, 1);
 }
 
 /* A truncated pack, and a pack gone with its index. */
 static void test_truncated_missing(void **state)
 {
-    struct t *t = open_store(0);
+    struct psfx_t *t = psfx_open(0, 0);
     struct sb a = {NULL, 0, 0}, c = {NULL, 0, 0}, r = {NULL, 0, 0};
     struct reports rep;
     struct xlcp_ps_verify_stats vs;
@@ -650,7 +586,7 @@ static void test_truncated_missing(void **state)
     sb_free(&a);
     sb_free(&c);
     sb_free(&r);
-    close_store(t);
+    psfx_close(t, 1);
 }
 
 int main(void)

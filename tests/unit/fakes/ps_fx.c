@@ -199,6 +199,72 @@ int psfx_same(const struct psfx_img *a, const struct psfx_img *b, char *why, siz
     return 0;
 }
 
+static struct psfx_t *fx_at(char *root, const struct xlcp_ps_opts *o)
+{
+    struct psfx_t *t = calloc(1, sizeof(*t));
+    if (!t || !root)
+        abort();
+    t->root = root;
+    if (xlcp_ps_open(root, o, &t->ps, &t->err) != 0) {
+        fprintf(stderr, "open %s: %s\n", root, t->err.msg);
+        abort();
+    }
+    snprintf(t->packs, sizeof(t->packs), "%s/pagestore/packs", root);
+    snprintf(t->maps, sizeof(t->maps), "%s/pagestore/maps", root);
+    return t;
+}
+
+struct psfx_t *psfx_open(int zstd, uint32_t pack_max)
+{
+    struct xlcp_ps_opts o;
+    xlcp_ps_opts_default(&o);
+    o.zstd_level = zstd;
+    o.pack_max = pack_max;
+    return fx_at(psfx_tmpdir(), &o);
+}
+
+struct psfx_t *psfx_reopen(const char *root)
+{
+    return fx_at(strdup(root), NULL);
+}
+
+void psfx_close(struct psfx_t *t, int rm)
+{
+    xlcp_ps_close(t->ps);
+    if (rm)
+        psfx_rmdir(t->root);
+    else
+        free(t->root);
+    free(t);
+}
+
+int psfx_intact(struct xlcp_pagestore *ps, const char *name, const struct sb *b,
+                const struct xlcp_ps_stats *st, char *why, size_t len)
+{
+    struct psfx_img orig, back;
+    struct sb r = {NULL, 0, 0};
+    struct xlcp_err err;
+    int bad = 1;
+
+    memset(&orig, 0, sizeof(orig));
+    memset(&back, 0, sizeof(back));
+    if (psfx_rebuild(ps, name, &r, &err) != 0)
+        snprintf(why, len, "rebuild %s: %s", name, err.msg);
+    else if (psfx_collect(b->p, b->len, &orig, &err) != 0)
+        snprintf(why, len, "the original of %s: %s", name, err.msg);
+    else if (psfx_collect(r.p, r.len, &back, &err) != 0)
+        snprintf(why, len, "the rebuilt %s does not parse: %s", name, err.msg);
+    else if (st && st->pfns != orig.npg)
+        snprintf(why, len, "%s: %llu pfns stored, %zu in the image", name,
+                 (unsigned long long)st->pfns, orig.npg);
+    else
+        bad = psfx_same(&orig, &back, why, len);
+    psfx_img_free(&orig);
+    psfx_img_free(&back);
+    sb_free(&r);
+    return bad;
+}
+
 char *psfx_tmpdir(void)
 {
     const char *t = getenv("TMPDIR");
@@ -237,19 +303,6 @@ int psfx_store(struct xlcp_pagestore *ps, const char *name, const uint8_t *p, si
         }
     }
     return xlcp_ps_ingest_commit(in, st, err);
-}
-
-int psfx_load(const char *path, struct sb *b)
-{
-    uint8_t buf[65536];
-    ssize_t n;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    while ((n = read(fd, buf, sizeof(buf))) > 0)
-        sb_bytes(b, buf, (size_t)n);
-    close(fd);
-    return n < 0 ? -1 : 0;
 }
 
 int psfx_rebuild(struct xlcp_pagestore *ps, const char *name, struct sb *out, struct xlcp_err *err)

@@ -49,6 +49,24 @@ void psfx_img_free(struct psfx_img *img);
 /* 0 if a and b say the same, else 1 with why set. */
 int psfx_same(const struct psfx_img *a, const struct psfx_img *b, char *why, size_t len);
 
+/* A store in a temporary directory, with its directories' paths. */
+struct psfx_t {
+    char *root;
+    struct xlcp_pagestore *ps;
+    struct xlcp_err err;
+    char packs[600], maps[600];
+};
+/* A new store in a new temporary directory (zstd level, pack size; 0: default). */
+struct psfx_t *psfx_open(int zstd, uint32_t pack_max);
+/* The store at root, default options. */
+struct psfx_t *psfx_reopen(const char *root);
+/* Closes; removes the directory too if rm. */
+void psfx_close(struct psfx_t *t, int rm);
+/* 0 if map name rebuilds into an image that parses and says what b says; else 1, why set
+ * (st, if not NULL, must then count b's pfns). */
+int psfx_intact(struct xlcp_pagestore *ps, const char *name, const struct sb *b,
+                const struct xlcp_ps_stats *st, char *why, size_t len);
+
 /* A temporary directory (free with psfx_rmdir). */
 char *psfx_tmpdir(void);
 void psfx_rmdir(char *dir);
@@ -57,8 +75,6 @@ int psfx_store(struct xlcp_pagestore *ps, const char *name, const uint8_t *p, si
                size_t piece, struct xlcp_ps_stats *st, struct xlcp_err *err);
 /* Rebuilds map name into out (through a temporary file). */
 int psfx_rebuild(struct xlcp_pagestore *ps, const char *name, struct sb *out, struct xlcp_err *err);
-/* Reads a whole file into b; 0 or -1. */
-int psfx_load(const char *path, struct sb *b);
 /* Files in dir whose names end with suffix. */
 int psfx_count(const char *dir, const char *suffix);
 /* Total bytes of the files in dir. */
