@@ -121,46 +121,26 @@ static int sweep(struct gc *g, const char *dir, int packs, struct xlcp_err *err)
     return rc;
 }
 
-/* Step 2. */
-static int mark(struct gc *g, struct xlcp_err *err)
+/* Step 2: each pfn of each map; a map that cannot be read, or a page missing, stops. */
+static int mark_one(void *arg, const char *map, const struct ps_ment *e, const struct ps_loc *loc,
+                    const char *problem, struct xlcp_err *err)
 {
-    char **names;
-    size_t n;
-    int rc = xlcp_ps_list(g->ps, &names, &n, err);
+    struct gc *g = arg;
+    size_t ei;
 
-    if (rc)
-        return rc;
-    g->st.maps = n;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        struct ps_map m;
-        char hex[17];
-        if ((rc = ps_map_load(g->ps, names[i], &m, err)) != 0)
-            break;
-        for (size_t j = 0; j < m.n && rc == 0; j++) {
-            const struct ps_loc *l;
-            size_t ei;
-            if (!(m.ents[j].flags & PS_ME_DATA))
-                continue;
-            l = ps_index_find(&g->idx, m.ents[j].dig);
-            if (!l) {
-                rc = xlcp_err_set(err, XLCP_ECORRUPT,
-                                  "map %s pfn %#" PRIx64 ": page %s is not in the store", names[i],
-                                  m.ents[j].pfnt & PS_PFN_MASK, ps_dig_hex(m.ents[j].dig, hex));
-                break;
-            }
-            ei = (size_t)(l - g->idx.ents);
-            if (!g->live[ei]) {
-                g->live[ei] = 1;
-                g->idx.packs[l->pack].live++;
-                g->st.live_pages++;
-            }
-        }
-        ps_map_free(&m);
+    if (!loc) {
+        if (!e)
+            return xlcp_err_set(err, XLCP_ECORRUPT, "%s", problem);
+        return xlcp_err_set(err, XLCP_ECORRUPT, "map %s pfn %#" PRIx64 ": %s", map,
+                            e->pfnt & PS_PFN_MASK, problem);
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    return rc;
+    ei = (size_t)(loc - g->idx.ents);
+    if (!g->live[ei]) {
+        g->live[ei] = 1;
+        g->idx.packs[loc->pack].live++;
+        g->st.live_pages++;
+    }
+    return 0;
 }
 
 /* Step 3: the live pages of every pack not wholly live, into new packs. */
@@ -247,7 +227,7 @@ static int collect(struct gc *g, struct xlcp_err *err)
     g->live = calloc(g->nold ? g->nold : 1, 1);
     if (!g->live)
         return xlcp_err_errno(err, ENOMEM, "gc: %zu entries", g->nold);
-    if ((rc = mark(g, err)) != 0)
+    if ((rc = ps_map_each(g->ps, &g->idx, mark_one, g, &g->st.maps, NULL, err)) != 0)
         return rc;
     if ((rc = sweep(g, g->ps->maps, 0, err)) != 0 || (rc = sweep(g, g->ps->packs, 1, err)) != 0)
         return rc;

@@ -186,6 +186,14 @@ int ps_map_load(struct xlcp_pagestore *ps, const char *name, struct ps_map *m,
 /* The next unit of the skeleton at *pos (0 first): its bytes and length. 0 at the end. */
 int ps_map_next_unit(const struct ps_map *m, size_t *pos, const uint8_t **raw, size_t *len);
 void ps_map_free(struct ps_map *m);
+/* Calls fn for each pfn with data of every map in the store, with the canonical location
+ * of its page in idx; where there is a problem (loc NULL), problem says it: the page is not
+ * in the store, or (e NULL too) the map cannot be read. A non-zero return of fn stops and
+ * is returned. nmaps and npfns (may be NULL) count the maps and all their entries. */
+typedef int (*ps_each_fn)(void *arg, const char *map, const struct ps_ment *e,
+                          const struct ps_loc *loc, const char *problem, struct xlcp_err *err);
+int ps_map_each(struct xlcp_pagestore *ps, const struct ps_index *idx, ps_each_fn fn, void *arg,
+                uint64_t *nmaps, uint64_t *npfns, struct xlcp_err *err);
 /* 1 if name is a valid map name. */
 int ps_name_ok(const char *name);
 

@@ -201,6 +201,55 @@ static int load_ents(struct ps_map *m, const uint8_t *e, uint64_t n, const char 
     return 0;
 }
 
+static int each_of(const struct ps_map *m, const char *name, const struct ps_index *idx,
+                   ps_each_fn fn, void *arg, struct xlcp_err *err)
+{
+    for (size_t j = 0; j < m->n; j++) {
+        const struct ps_ment *e = &m->ents[j];
+        const struct ps_loc *loc;
+        char hex[17], why[80];
+        int rc;
+        if (!(e->flags & PS_ME_DATA))
+            continue;
+        loc = ps_index_find(idx, e->dig);
+        if (!loc)
+            snprintf(why, sizeof(why), "page %s is not in the store", ps_dig_hex(e->dig, hex));
+        if ((rc = fn(arg, name, e, loc, loc ? NULL : why, err)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int ps_map_each(struct xlcp_pagestore *ps, const struct ps_index *idx, ps_each_fn fn, void *arg,
+                uint64_t *nmaps, uint64_t *npfns, struct xlcp_err *err)
+{
+    char **names;
+    size_t n;
+    int rc = xlcp_ps_list(ps, &names, &n, err);
+
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct ps_map m;
+        struct xlcp_err e;
+        xlcp_err_clear(&e);
+        if (nmaps)
+            (*nmaps)++;
+        if (ps_map_load(ps, names[i], &m, &e) != 0) {
+            rc = fn(arg, names[i], NULL, NULL, e.msg, err);
+            continue;
+        }
+        if (npfns)
+            *npfns += m.n;
+        rc = each_of(&m, names[i], idx, fn, arg, err);
+        ps_map_free(&m);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
 int ps_map_load(struct xlcp_pagestore *ps, const char *name, struct ps_map *m, struct xlcp_err *err)
 {
     char path[PATH_MAX + 300];

@@ -92,47 +92,21 @@ static const char *why_of(const struct vf *v, size_t ei)
     return "corrupt";
 }
 
-static int check_maps(struct vf *v, struct xlcp_err *err)
+static int check_one(void *arg, const char *map, const struct ps_ment *e, const struct ps_loc *loc,
+                     const char *problem, struct xlcp_err *err)
 {
-    char **names;
-    size_t n;
-    int rc = xlcp_ps_list(v->ps, &names, &n, err);
+    struct vf *v = arg;
+    size_t ei;
+    (void)err;
 
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        struct ps_map m;
-        struct xlcp_err e;
-        xlcp_err_clear(&e);
-        v->st.maps++;
-        if (ps_map_load(v->ps, names[i], &m, &e) != 0) {
-            report(v, names[i], 0, 0, e.msg);
-            continue;
-        }
-        for (size_t j = 0; j < m.n; j++) {
-            const struct ps_ment *x = &m.ents[j];
-            const struct ps_loc *l;
-            size_t ei;
-            v->st.pfns++;
-            if (!(x->flags & PS_ME_DATA))
-                continue;
-            l = ps_index_find(&v->idx, x->dig);
-            if (!l) {
-                char hex[17], why[80];
-                snprintf(why, sizeof(why), "page %s is not in the store", ps_dig_hex(x->dig, hex));
-                report(v, names[i], x->pfnt & PS_PFN_MASK, 0, why);
-                continue;
-            }
-            ei = (size_t)(l - v->idx.ents);
-            v->used[ei] = 1;
-            if (v->bad[ei])
-                report(v, names[i], x->pfnt & PS_PFN_MASK, v->idx.packs[l->pack].id, why_of(v, ei));
-        }
-        ps_map_free(&m);
+    if (!loc) {
+        report(v, map, e ? e->pfnt & PS_PFN_MASK : 0, 0, problem);
+        return 0;
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    ei = (size_t)(loc - v->idx.ents);
+    v->used[ei] = 1;
+    if (v->bad[ei])
+        report(v, map, e->pfnt & PS_PFN_MASK, v->idx.packs[loc->pack].id, why_of(v, ei));
     return 0;
 }
 
@@ -158,7 +132,7 @@ int xlcp_ps_verify(struct xlcp_pagestore *ps, xlcp_ps_bad_fn bad, void *arg,
     if (rc == 0)
         rc = check_packs(&v, err);
     if (rc == 0)
-        rc = check_maps(&v, err);
+        rc = ps_map_each(ps, &v.idx, check_one, &v, &v.st.maps, &v.st.pfns, err);
     for (size_t i = 0; rc == 0 && i < v.nlist; i++)
         if (!v.used[v.list[i].ei])
             report(&v, NULL, 0, v.idx.packs[v.idx.ents[v.list[i].ei].pack].id, v.list[i].why);
