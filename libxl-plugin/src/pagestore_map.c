@@ -207,7 +207,7 @@ static int each_of(const struct ps_map *m, const char *name, const struct ps_ind
     for (size_t j = 0; j < m->n; j++) {
         const struct ps_ment *e = &m->ents[j];
         const struct ps_loc *loc;
-        char hex[17], why[80];
+        char hex[17], why[80] = "";
         int rc;
         if (!(e->flags & PS_ME_DATA))
             continue;
