@@ -178,6 +178,8 @@ int xlcp_engine_delete_locked(const struct xlcp_ports *p, const char *id, struct
     }
     if (rc == 0)
         rc = CALL(&p->store, remove, id, err);
+    if (rc == 0 && m.pagestore_map[0])
+        xlcp_engine_ps_release(m.pagestore_map); /* opt-in (XLCP_PAGESTORE) */
     if (rc)
         xlcp_err_prefix(err, "checkpoint %s", id);
     xlcp_manifest_free(&m);
