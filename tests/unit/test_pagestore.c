@@ -182,6 +182,7 @@ static void test_bad_stream(void **state)
     struct psfx_t *t = psfx_open(1, 0);
     struct sb b = {NULL, 0, 0};
     struct xlcp_ps_stats st;
+    uint64_t pfn = 5;
     (void)state;
 
     psfx_hvm_image(&b, 1, 200, 0, NULL, 0);
@@ -196,6 +197,18 @@ static void test_bad_stream(void **state)
     assert_int_equal(psfx_store(t->ps, "../x", b.p, b.len, 0, &st, &t->err), XLCP_EINVAL);
     b.p[b.len - 8] = 0;
     assert_int_equal(psfx_store(t->ps, "good", b.p, b.len, 0, &st, &t->err), 0);
+    /* a checkpointed (Remus/COLO) stream is not an image */
+    sb_free(&b);
+    sb_xl_header(&b, "{}");
+    sb_libxl_header(&b);
+    sb_rec(&b, 1, NULL, 0);
+    sb_libxc_header(&b, 3, 2);
+    sb_rec(&b, 0x10, NULL, 0);
+    sb_page_data(&b, 1, &pfn, 1);
+    sb_rec(&b, 0x0e, NULL, 0);
+    assert_int_equal(psfx_store(t->ps, "remus", b.p, b.len, 0, &st, &t->err), XLCP_EUNSUPPORTED);
+    assert_non_null(strstr(t->err.msg, "a checkpointed (Remus/COLO) stream"));
+    assert_int_equal(psfx_count(t->packs, ".pack"), 1);
     assert_int_equal(psfx_store(t->ps, "good", b.p, b.len, 0, &st, &t->err), XLCP_EINVAL);
     sb_free(&b);
     psfx_close(t, 1);
