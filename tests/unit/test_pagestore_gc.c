@@ -145,6 +145,40 @@ static void test_gc_busy(void **state)
     psfx_close(t, 1);
 }
 
+/* Two ingests at once of the same memory both store its pages (neither knew the other's);
+ * the collector keeps one copy, in the newest pack, and both maps stay whole. */
+static void test_concurrent_ingests(void **state)
+{
+    struct psfx_t *t = psfx_open(1, 0);
+    struct sb a = {NULL, 0, 0};
+    const struct sb *one[] = {&a};
+    struct xlcp_ps_ingest *x, *y;
+    struct xlcp_ps_verify_stats vs;
+    struct xlcp_ps_gc_stats gs;
+    (void)state;
+
+    psfx_hvm_image(&a, 7, 700, 3, NULL, 0);
+    assert_int_equal(xlcp_ps_ingest_begin(t->ps, "x", &x, &t->err), 0);
+    assert_int_equal(xlcp_ps_ingest_begin(t->ps, "y", &y, &t->err), 0);
+    for (size_t off = 0; off < a.len; off += 8192) {
+        size_t n = a.len - off < 8192 ? a.len - off : 8192;
+        assert_int_equal(xlcp_ps_ingest_feed(x, a.p + off, n, &t->err), 0);
+        assert_int_equal(xlcp_ps_ingest_feed(y, a.p + off, n, &t->err), 0);
+    }
+    assert_int_equal(xlcp_ps_ingest_commit(y, NULL, &t->err), 0);
+    assert_int_equal(xlcp_ps_ingest_commit(x, NULL, &t->err), 0);
+    assert_int_equal(xlcp_ps_verify(t->ps, NULL, NULL, &vs, &t->err), 0);
+    assert_int_equal(vs.pages, 2 * distinct(one, 1));
+    assert_int_equal(xlcp_ps_gc(t->ps, &gs, &t->err), 0);
+    assert_int_equal(gs.pages_copied, 0); /* the older pack holds only second copies */
+    assert_int_equal(psfx_count(t->packs, ".pack"), 1);
+    intact(t, "x", &a);
+    intact(t, "y", &a);
+    clean(t, distinct(one, 1));
+    sb_free(&a);
+    psfx_close(t, 1);
+}
+
 /* ---- killed at each step ---- */
 
 struct killer {
@@ -592,11 +626,11 @@ static void test_truncated_missing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_release_gc),        cmocka_unit_test(test_gc_busy),
-        cmocka_unit_test(test_gc_killed),         cmocka_unit_test(test_ingest_killed),
-        cmocka_unit_test(test_corrupt_pack),      cmocka_unit_test(test_corrupt_zstd),
-        cmocka_unit_test(test_corrupt_index),     cmocka_unit_test(test_corrupt_map),
-        cmocka_unit_test(test_truncated_missing),
+        cmocka_unit_test(test_release_gc),         cmocka_unit_test(test_gc_busy),
+        cmocka_unit_test(test_concurrent_ingests), cmocka_unit_test(test_gc_killed),
+        cmocka_unit_test(test_ingest_killed),      cmocka_unit_test(test_corrupt_pack),
+        cmocka_unit_test(test_corrupt_zstd),       cmocka_unit_test(test_corrupt_index),
+        cmocka_unit_test(test_corrupt_map),        cmocka_unit_test(test_truncated_missing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
