@@ -12,7 +12,9 @@
  * stream ends as it did (TSC_INFO, SHARED_INFO or HVM context, vcpus, libxc's END, libxl's
  * emulator records and END). Within a gap pages are written in the order they lie in the
  * packs, so that each block is read and decompressed once. Every page is re-hashed as it is
- * read: a corrupt page fails the rebuild, naming the map, the pfn and the pack.
+ * read: a corrupt page fails the rebuild, naming the map, the pfn and the pack. And every
+ * byte passes through the stream parser before it is written: a map damaged in a way its
+ * checksum and bounds cannot tell still never makes a malformed stream reach libxl.
  */
 #include "pagestore_int.h"
 
@@ -42,6 +44,7 @@ struct rb {
     struct rb_page *pages;
     uint8_t *rec; /* one PAGE_DATA record */
     uint64_t bytes;
+    struct xlcp_stream *check; /* the parser every byte goes through */
 };
 
 static int cmp_page(const void *a, const void *b)
@@ -57,10 +60,15 @@ static int cmp_page(const void *a, const void *b)
     return (int)x->loc->slot - (int)y->loc->slot;
 }
 
+/* Checks bytes with the stream parser, then writes them: what goes out is a stream our
+ * parser accepts, whatever a damaged (or forged) map holds. */
 static int out(struct rb *b, const void *p, size_t len, struct xlcp_err *err)
 {
-    int rc = xlcp_x_write_all(b->fd, p, len, XLCP_X_SEQ, "the rebuilt image", err);
+    int rc = xlcp_stream_feed(b->check, p, len, err);
 
+    if (rc)
+        return xlcp_err_prefix(err, "map %s: the rebuilt stream", b->name);
+    rc = xlcp_x_write_all(b->fd, p, len, XLCP_X_SEQ, "the rebuilt image", err);
     b->bytes += len;
     return rc;
 }
@@ -140,7 +148,8 @@ static int rebuild(struct rb *b, struct xlcp_err *err)
                 return rc;
         }
     }
-    return 0;
+    rc = xlcp_stream_finish(b->check, err);
+    return rc ? xlcp_err_prefix(err, "map %s: the rebuilt stream", b->name) : 0;
 }
 
 int xlcp_ps_rebuild(struct xlcp_pagestore *ps, const char *name, int fd, uint64_t *bytes,
@@ -156,6 +165,8 @@ int xlcp_ps_rebuild(struct xlcp_pagestore *ps, const char *name, int fd, uint64_
     if ((rc = ps_lock(ps, 0, 0, &lockfd, err)) != 0)
         return xlcp_err_prefix(err, "page store: rebuild %s", name);
     rc = ps_map_load(ps, name, &b.m, err);
+    if (rc == 0)
+        rc = xlcp_stream_new(NULL, NULL, &b.check, err);
     if (rc == 0 && (rc = ps_index_load(ps, &b.idx, err)) == 0) {
         if ((rc = ps_packr_init(&b.r, ps, &b.idx, err)) == 0) {
             rc = rebuild(&b, err);
@@ -164,6 +175,7 @@ int xlcp_ps_rebuild(struct xlcp_pagestore *ps, const char *name, int fd, uint64_
         ps_index_free(&b.idx);
     }
     ps_map_free(&b.m);
+    xlcp_stream_free(b.check);
     free(b.pages);
     free(b.rec);
     ps_unlock(lockfd);
