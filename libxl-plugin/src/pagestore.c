@@ -25,6 +25,7 @@ void xlcp_ps_opts_default(struct xlcp_ps_opts *o)
     memset(o, 0, sizeof(*o));
     o->zstd_level = 1;
     o->pack_max = 1u << 30;
+    o->resend_pages = 8192;
 }
 
 static int mkdir_one(const char *path, struct xlcp_err *err)

@@ -46,6 +46,9 @@ typedef int (*xlcp_ps_fault_fn)(void *arg, const char *step);
 struct xlcp_ps_opts {
     int zstd_level;    /* 0: no compression; else the zstd level (1..19) */
     uint32_t pack_max; /* bytes after which a pack is sealed and another begun (0: 1 GiB) */
+    /* pages resent in a live copy wait for their last version in a buffer of this many
+     * pages (0: none, each version is written); default 8192 (32 MiB) */
+    uint32_t resend_pages;
     xlcp_ps_fault_fn fault;
     void *fault_arg;
 };

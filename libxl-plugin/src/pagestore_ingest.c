@@ -5,6 +5,10 @@
  * this ingest's pack only if the store does not hold its digest yet, and mapped by pfn.
  * A pfn sent again (a later round of a live copy) replaces its entry: the last copy wins,
  * and the map holds one entry per pfn the guest has, however often pages were resent.
+ * A page resent with contents the store lacks waits in a bounded buffer with one slot per
+ * pfn (opts.resend_pages) and is written only when the buffer fills or the stream ends:
+ * a hot page resent in every round is written once. (The first copy of a page, from the
+ * first round, is written as it comes: nothing says yet that it will be resent.)
  *
  * Commit publishes the pack(s) (fsync, then the .idx by rename) and then the map (rename):
  * killed before the map's rename, the pages stored are unreferenced and the next garbage
@@ -36,6 +40,13 @@ struct xlcp_ps_ingest {
     uint32_t *ptab; /* pfn -> entry index + 1 */
     size_t ptabsize;
     uint64_t pages_new;
+    /* Pages resent with new contents wait here, one slot per pfn, until the buffer is full
+     * or the stream ends: a pfn resent again overwrites its slot, so a page the guest keeps
+     * dirtying through the rounds of a live copy is written once, in its last version. */
+    uint8_t *rpages;   /* rcap pages */
+    uint32_t *rent;    /* per slot: its map entry */
+    uint32_t *rslot;   /* per map entry: its slot + 1, or 0 (sized like m.ents) */
+    uint32_t rn, rcap; /* slots used, slots */
 };
 
 static size_t pfn_hash(uint64_t pfn)
@@ -63,7 +74,7 @@ static int ptab_grow(struct xlcp_ps_ingest *in, struct xlcp_err *err)
 }
 
 /* The map entry of pfn, a new one if it has none. */
-static int pfn_entry(struct xlcp_ps_ingest *in, uint64_t pfn, struct ps_ment **out,
+static int pfn_entry(struct xlcp_ps_ingest *in, uint64_t pfn, size_t *out, int *fresh,
                      struct xlcp_err *err)
 {
     size_t h;
@@ -75,7 +86,8 @@ static int pfn_entry(struct xlcp_ps_ingest *in, uint64_t pfn, struct ps_ment **o
     while (in->ptab[h]) {
         struct ps_ment *e = &in->m.ents[in->ptab[h] - 1];
         if ((e->pfnt & PS_PFN_MASK) == pfn) {
-            *out = e;
+            *out = in->ptab[h] - 1;
+            *fresh = 0;
             return 0;
         }
         h = (h + 1) & (in->ptabsize - 1);
@@ -86,14 +98,21 @@ static int pfn_entry(struct xlcp_ps_ingest *in, uint64_t pfn, struct ps_ment **o
     if (in->m.n == in->m.cap) {
         size_t cap = in->m.cap ? in->m.cap * 2 : 4096;
         struct ps_ment *v = realloc(in->m.ents, cap * sizeof(*v));
+        uint32_t *s;
         if (!v)
             return xlcp_err_errno(err, ENOMEM, "page store: a map of %zu pfns", cap);
         in->m.ents = v;
+        s = realloc(in->rslot, cap * sizeof(*s));
+        if (!s)
+            return xlcp_err_errno(err, ENOMEM, "page store: a map of %zu pfns", cap);
+        in->rslot = s;
         in->m.cap = cap;
     }
     in->ptab[h] = (uint32_t)(in->m.n + 1);
-    *out = &in->m.ents[in->m.n++];
-    memset(*out, 0, sizeof(**out));
+    memset(&in->m.ents[in->m.n], 0, sizeof(in->m.ents[0]));
+    in->rslot[in->m.n] = 0;
+    *out = in->m.n++;
+    *fresh = 1;
     return 0;
 }
 
@@ -115,35 +134,88 @@ static int on_unit(void *arg, const struct xlcp_stream_unit *u, struct xlcp_err 
     return ps_map_unit(&in->m, u->raw, u->raw_len, err);
 }
 
-static int on_page(void *arg, uint64_t pfn, unsigned int type, const uint8_t *data,
-                   struct xlcp_err *err)
+/* A page the store lacks, into the pack (created at the first). */
+static int add_page(struct xlcp_ps_ingest *in, const uint8_t dig[PS_DIG], const uint8_t *page,
+                    struct xlcp_err *err)
 {
-    struct xlcp_ps_ingest *in = arg;
-    struct ps_ment *e = NULL;
-    uint8_t dig[PS_DIG];
     int rc;
 
-    if ((rc = pfn_entry(in, pfn, &e, err)) != 0)
-        return rc;
-    e->pfnt = pfn | ((uint64_t)type << 60);
-    e->gap = in->m.nunits;
-    e->flags = data ? PS_ME_DATA : 0;
-    memset(e->dig, 0, PS_DIG);
-    if (!data)
-        return 0;
-    in->m.stats.pages_received++;
-    in->m.stats.page_bytes_received += PS_PAGE;
-    ps_hash_page(data, dig);
-    memcpy(e->dig, dig, PS_DIG);
     if (ps_index_find(&in->idx, dig))
-        return 0;
+        return 0; /* two pfns with the same new page */
     if (!in->have_w) {
         if ((rc = ps_pack_create(in->ps, &in->idx, &in->w, err)) != 0)
             return rc;
         in->have_w = 1;
     }
     in->pages_new++;
-    return ps_pack_add(&in->w, dig, data, err);
+    return ps_pack_add(&in->w, dig, page, err);
+}
+
+/* Writes the pages waiting in the resend buffer (their last versions) and empties it. */
+static int flush_resent(struct xlcp_ps_ingest *in, struct xlcp_err *err)
+{
+    int rc = 0;
+
+    for (uint32_t i = 0; i < in->rn && rc == 0; i++) {
+        uint32_t ei = in->rent[i];
+        if (ei == UINT32_MAX)
+            continue; /* its pfn was sent again with a page the store holds */
+        in->rslot[ei] = 0;
+        rc = add_page(in, in->m.ents[ei].dig, in->rpages + (size_t)i * PS_PAGE, err);
+    }
+    in->rn = 0;
+    return rc;
+}
+
+/* A pfn sent again with a page the store lacks: into its slot of the resend buffer. */
+static int resent(struct xlcp_ps_ingest *in, size_t ei, const uint8_t *page, struct xlcp_err *err)
+{
+    uint32_t slot = in->rslot[ei];
+    int rc;
+
+    if (!slot) {
+        if (in->rn == in->rcap && (rc = flush_resent(in, err)) != 0)
+            return rc;
+        slot = ++in->rn;
+        in->rent[slot - 1] = (uint32_t)ei;
+        in->rslot[ei] = slot;
+    }
+    memcpy(in->rpages + (size_t)(slot - 1) * PS_PAGE, page, PS_PAGE);
+    return 0;
+}
+
+static int on_page(void *arg, uint64_t pfn, unsigned int type, const uint8_t *data,
+                   struct xlcp_err *err)
+{
+    struct xlcp_ps_ingest *in = arg;
+    struct ps_ment *e;
+    size_t ei = 0;
+    int fresh = 0, rc;
+
+    if ((rc = pfn_entry(in, pfn, &ei, &fresh, err)) != 0)
+        return rc;
+    e = &in->m.ents[ei];
+    e->pfnt = pfn | ((uint64_t)type << 60);
+    e->gap = in->m.nunits;
+    e->flags = data ? PS_ME_DATA : 0;
+    memset(e->dig, 0, PS_DIG);
+    if (data) {
+        in->m.stats.pages_received++;
+        in->m.stats.page_bytes_received += PS_PAGE;
+        ps_hash_page(data, e->dig);
+    }
+    if (data && !ps_index_find(&in->idx, e->dig)) {
+        if (!fresh && in->rcap)
+            return resent(in, ei, data, err);
+        rc = add_page(in, e->dig, data, err);
+        if (rc)
+            return rc;
+    }
+    if (in->rslot[ei]) { /* its waiting page is superseded */
+        in->rent[in->rslot[ei] - 1] = UINT32_MAX;
+        in->rslot[ei] = 0;
+    }
+    return 0;
 }
 
 static void ingest_free(struct xlcp_ps_ingest *in, int discard)
@@ -158,6 +230,9 @@ static void ingest_free(struct xlcp_ps_ingest *in, int discard)
     ps_index_free(&in->idx);
     ps_map_free(&in->m);
     free(in->ptab);
+    free(in->rpages);
+    free(in->rent);
+    free(in->rslot);
     ps_unlock(in->lockfd);
     free(in);
 }
@@ -185,6 +260,13 @@ int xlcp_ps_ingest_begin(struct xlcp_pagestore *ps, const char *name, struct xlc
     }
     if (xlcp_ps_has(ps, name))
         rc = xlcp_err_set(err, XLCP_EINVAL, "page store: map %s exists", name);
+    in->rcap = ps->opts.resend_pages;
+    if (rc == 0 && in->rcap) {
+        in->rpages = malloc((size_t)in->rcap * PS_PAGE);
+        in->rent = malloc((size_t)in->rcap * sizeof(*in->rent));
+        if (!in->rpages || !in->rent)
+            rc = xlcp_err_errno(err, ENOMEM, "page store: a resend buffer of %u pages", in->rcap);
+    }
     if (rc == 0)
         rc = ps_index_load(ps, &in->idx, err);
     if (rc == 0)
@@ -208,6 +290,8 @@ static int publish_packs(struct xlcp_ps_ingest *in, struct xlcp_err *err)
 {
     int rc;
 
+    if ((rc = flush_resent(in, err)) != 0)
+        return rc;
     if (!in->have_w)
         return 0;
     if ((rc = ps_pack_finish(&in->w, err)) != 0)
