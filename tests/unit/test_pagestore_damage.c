@@ -18,21 +18,7 @@
 
 #include <xxhash.h>
 
-#include "pagestore.h"
-#include "fakes/ps_fx.h"
-
-static void store(struct psfx_t *t, const char *name, const struct sb *b)
-{
-    if (psfx_store(t->ps, name, b->p, b->len, 0, NULL, &t->err) != 0)
-        fail_msg("store %s: %s", name, t->err.msg);
-}
-
-static void intact(struct psfx_t *t, const char *name, const struct sb *b)
-{
-    char why[300];
-    if (psfx_intact(t->ps, name, b, NULL, why, sizeof(why)))
-        fail_msg("%s", why);
-}
+#include "ps_check.h"
 
 /* ---- damaged files ---- */
 
