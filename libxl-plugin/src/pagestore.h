@@ -114,7 +114,8 @@ int xlcp_ps_rebuild(struct xlcp_pagestore *ps, const char *name, int fd, uint64_
 int xlcp_ps_has(struct xlcp_pagestore *ps, const char *name);
 /* The names of all maps, sorted; free each and the array. */
 int xlcp_ps_list(struct xlcp_pagestore *ps, char ***names, size_t *n, struct xlcp_err *err);
-/* Deletes map `name`: its pages are reclaimed by the next xlcp_ps_gc(). */
+/* Deletes map `name`: its pages are reclaimed by the next xlcp_ps_gc(). Needs no lock: a
+ * collection that listed the map and then finds it gone treats it as released. */
 int xlcp_ps_release(struct xlcp_pagestore *ps, const char *name, struct xlcp_err *err);
 /* Reclaims every page no map references. XLCP_EBUSY while an ingest, a rebuild or a verify
  * holds the store. st may be NULL. */

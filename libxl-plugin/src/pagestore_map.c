@@ -235,8 +235,9 @@ int ps_map_each(struct xlcp_pagestore *ps, const struct ps_index *idx, ps_each_f
         xlcp_err_clear(&e);
         if (nmaps)
             (*nmaps)++;
-        if (ps_map_load(ps, names[i], &m, &e) != 0) {
-            rc = fn(arg, names[i], NULL, NULL, e.msg, err);
+        if ((rc = ps_map_load(ps, names[i], &m, &e)) != 0) {
+            /* one released since the list was read needs nothing */
+            rc = rc == XLCP_ENOTFOUND ? 0 : fn(arg, names[i], NULL, NULL, e.msg, err);
             continue;
         }
         if (npfns)

@@ -4,7 +4,8 @@
  * manifest); with it, each checkpoint's image is also stored, rebuilds into what memory.xl
  * says, and the manifest records the map and the bytes received and stored (a second
  * checkpoint of the same memory stores only its map); deleting the checkpoint releases its
- * pages; a page store that cannot be written does not fail the checkpoint, it is noted.
+ * pages (also when its manifest is broken); a page store that cannot be written does not
+ * fail the checkpoint, it is noted.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -84,6 +85,25 @@ static void test_opt_in(void **state)
     assert_false(xlcp_ps_has(ps, first));
     intact(f, ps, f->m.id);
     assert_int_equal(xlcp_engine_delete(&f->w->ports, f->m.id, &f->err), 0);
+    assert_int_equal(psfx_count(packs, ".pack"), 0);
+    /* a checkpoint whose manifest is broken is deleted all the same, its map too */
+    assert_int_equal(create(f, "web1"), 0);
+    assert_true(xlcp_ps_has(ps, f->m.id));
+    {
+        char cdir[XLCP_PATH_MAX], mpath[XLCP_PATH_MAX + 20];
+        struct xlcp_manifest m;
+        FILE *fp;
+        assert_int_equal(xlcp_engine_load(&f->w->ports, f->m.id, &m, cdir, sizeof(cdir), &f->err),
+                         0);
+        xlcp_manifest_free(&m);
+        snprintf(mpath, sizeof(mpath), "%s/manifest.xml", cdir);
+        fp = fopen(mpath, "w");
+        assert_non_null(fp);
+        fputs("<not-a-manifest/>", fp);
+        fclose(fp);
+    }
+    assert_int_equal(xlcp_engine_delete(&f->w->ports, f->m.id, &f->err), 0);
+    assert_false(xlcp_ps_has(ps, f->m.id));
     assert_int_equal(psfx_count(packs, ".pack"), 0);
     xlcp_ps_close(ps);
     unsetenv("XLCP_PAGESTORE");
