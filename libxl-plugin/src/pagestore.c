@@ -62,8 +62,8 @@ int xlcp_ps_open(const char *root, const struct xlcp_ps_opts *opts, struct xlcp_
     snprintf(ps->dir, sizeof(ps->dir), "%s/" XLCP_PS_DIR, root);
     snprintf(ps->packs, sizeof(ps->packs), "%s/packs", ps->dir);
     snprintf(ps->maps, sizeof(ps->maps), "%s/maps", ps->dir);
-    if ((rc = mkdir_one(ps->dir, err)) || (rc = mkdir_one(ps->packs, err)) ||
-        (rc = mkdir_one(ps->maps, err))) {
+    if ((rc = mkdir_one(root, err)) || (rc = mkdir_one(ps->dir, err)) ||
+        (rc = mkdir_one(ps->packs, err)) || (rc = mkdir_one(ps->maps, err))) {
         free(ps);
         return rc;
     }

@@ -86,7 +86,8 @@ struct xlcp_ps_verify_stats {
 };
 
 void xlcp_ps_opts_default(struct xlcp_ps_opts *o);
-/* Opens (creating) <root>/pagestore. opts NULL: the defaults. */
+/* Opens <root>/pagestore, creating it (and root, but not root's parent) if missing. opts
+ * NULL: the defaults. */
 int xlcp_ps_open(const char *root, const struct xlcp_ps_opts *opts, struct xlcp_pagestore **out,
                  struct xlcp_err *err);
 void xlcp_ps_close(struct xlcp_pagestore *ps);
