@@ -76,7 +76,8 @@ for type in pv pvh; do
         not_ok "$type: the restored guest runs" "$(guest_console "$g" | tail -n 5)"
     guest_destroy "$g"
     rm -f "$img"
-    for id in "${ids[@]}"; do xl-checkpoint delete "$id" >/dev/null 2>&1 || not_ok "delete $id"; done
+    # delete releases a checkpoint's map from the store it is given (XLCP_PAGESTORE)
+    for id in "${ids[@]}"; do XLCP_PAGESTORE=$PS xl-checkpoint delete "$id" >/dev/null 2>&1 || not_ok "delete $id"; done
     maps=$("$tool" ps list "$PS" 2>&1)
     [ -z "$maps" ] && ok "$type: delete released both maps" || not_ok "$type: maps released" "$maps"
     lv_cleanup "$g"
