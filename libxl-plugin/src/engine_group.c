@@ -16,6 +16,11 @@
  *
  * The instants (stopped, resumed) are the clock port's now_ns: CLOCK_MONOTONIC of dom0,
  * one clock for every domain of the host (Xen's system time is not read).
+ *
+ * With a time to stop at (opts->at_ns), each copy starts that time minus its expected
+ * duration (engine_group_plan.c) and each member's deviation is recorded. The members of
+ * one host of a group across hosts run here too, with a link to their coordinator
+ * (engine.h, group_agent.c) asked at each phase.
  */
 #include "engine_run.h"
 #include "group_manifest.h"
@@ -43,8 +48,10 @@ struct xlcp_group_sync {
     pthread_cond_t cv; /* signalled when captured or failed changes */
     int n;
     unsigned int wait_ms;
+    const struct xlcp_group_link *link; /* a host of a group across hosts, else NULL */
     int captured; /* members stopped with their disks captured */
     int failed;   /* a member failed: everyone resumes, nothing is committed */
+    int released; /* with a link: the coordinator said resume */
 };
 
 /* One member. The main thread owns it except while the member's thread runs (from
@@ -102,11 +109,28 @@ int xlcp_group_sync_captured(struct xlcp_group_sync *g, int member, struct xlcp_
     }
     pthread_mutex_lock(&g->mu);
     g->captured++;
+    if (g->link && g->captured == g->n && !g->failed) {
+        /* the last of this host: ask the coordinator (bounded), then release the others */
+        pthread_mutex_unlock(&g->mu);
+        rc = g->link->captured(g->link->self, err);
+        pthread_mutex_lock(&g->mu);
+        if (rc)
+            g->failed = 1;
+        else if (!g->failed)
+            g->released = 1;
+        rc = rc ? rc : g->failed ? xlcp_err_set(err, XLCP_ESTATE, "%s", XLCP_GROUP_ABORTED) : 0;
+        pthread_cond_broadcast(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        return rc;
+    }
     pthread_cond_broadcast(&g->cv);
-    while (!g->failed && g->captured < g->n && rc == 0)
+    if (g->link) { /* the last one waits for the coordinator (its own bound) meanwhile */
+        until.tv_sec += g->wait_ms / 1000 + 5;
+    }
+    while (!g->failed && (g->captured < g->n || (g->link && !g->released)) && rc == 0)
         rc = pthread_cond_timedwait(&g->cv, &g->mu, &until);
     captured = g->captured;
-    if (!g->failed && captured < g->n) {
+    if (!g->failed && (captured < g->n || (g->link && !g->released))) {
         g->failed = 1; /* waited long enough, stopped: the whole group gives up */
         pthread_cond_broadcast(&g->cv);
         pthread_mutex_unlock(&g->mu);
@@ -132,6 +156,15 @@ static void *member_main(void *arg)
     for (uint64_t left = mb->delay_ns; left > 0 && !xlcp_group_sync_failed(mb->sync);) {
         uint64_t slice = left < 50000000u ? left : 50000000u;
         const struct xlcp_clock *ck = &mb->r.p->clock;
+        const struct xlcp_group_link *link = mb->sync->link;
+        if (link && link->gone(link->self)) {
+            mb->rc = xlcp_err_set(&mb->err, XLCP_ETIMEDOUT,
+                                  "the group's coordinator is gone: aborting");
+            sync_fail(mb->sync);
+            xlcp_run_fail(&mb->r, mb->domain, mb->rc, &mb->err);
+            mb->ended = 1;
+            return NULL;
+        }
         ck->ops->sleep_ns(ck->self, slice);
         left -= slice;
     }
@@ -293,55 +326,36 @@ static int prepare_all(struct member *mbs, size_t n, const struct xlcp_ports *gp
     return rc;
 }
 
-/* How long the domain's last live checkpoint took from the start of its copy to the
- * guest's stop, scaled to the memory it has now (0: unknown, or its last copy was not
- * live: it stopped at once). */
-static uint64_t time_to_stop(const struct xlcp_ports *p, const char *uuid, uint64_t mem_kib)
+/* The schedule: each member's expected time to its stop, and its start delay; with a
+ * time to stop at (at_mono: on the group's clock, 0: none), refused if too near. */
+static int plan_starts(struct member *mbs, size_t n, uint64_t at_mono, uint64_t now_ns,
+                       struct xlcp_err *err)
 {
-    struct xlcp_manifest m;
-    struct xlcp_err e2;
-    char dir[XLCP_PATH_MAX];
-    char **ids = NULL;
-    size_t n = 0;
-    uint64_t t = 0;
+    uint64_t est[XLCP_GROUP_MAX], delay[XLCP_GROUP_MAX];
+    int rc;
 
-    xlcp_err_clear(&e2);
-    if (CALL(&p->store, list, uuid, &ids, &n, &e2) != 0)
-        return 0;
-    for (size_t i = n; t == 0 && i-- > 0;) { /* newest first */
-        if (xlcp_engine_load(p, ids[i], &m, dir, sizeof(dir), &e2) == 0 && m.live &&
-            m.step_start_ns[XLCP_STEP_SUSPEND] > m.step_start_ns[XLCP_STEP_LIVE_COPY])
-            t = m.step_start_ns[XLCP_STEP_SUSPEND] - m.step_start_ns[XLCP_STEP_LIVE_COPY];
-        if (t && m.memory_kib && mem_kib && m.memory_kib != mem_kib)
-            t = (uint64_t)((double)t * (double)mem_kib / (double)m.memory_kib);
-        xlcp_manifest_free(&m);
-        xlcp_err_clear(&e2);
-    }
     for (size_t i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
-    return t;
+        est[i] = mbs[i].est_ns = xlcp_group_time_to_stop(mbs[i].r.p, mbs[i].r.dom.uuid,
+                                                         mbs[i].r.dom.memory_kib, mbs[i].opts.live);
+    if (at_mono && at_mono <= now_ns)
+        return xlcp_err_set(err, XLCP_EINVAL, "the time to stop at has passed during the "
+                                              "preparation");
+    rc = xlcp_group_plan(est, n, at_mono ? at_mono - now_ns : 0, delay, err);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        mbs[i].delay_ns = delay[i];
+    return rc;
 }
 
-/* Item 2's schedule: live copies reach their stop together. Each member's time to stop
- * is estimated from its last checkpoint, scaled to its memory now; the longest starts at
- * once, the others that much later (at most XLCP_GROUP_MAX_DELAY_NS). A member without an
- * estimate, or whose copy is not live, starts at once. */
-#define XLCP_GROUP_MAX_DELAY_NS (30ull * 1000000000ull)
-static void plan_starts(struct member *mbs, size_t n)
+static uint64_t longest_est(const struct member *mbs, size_t n)
 {
-    uint64_t longest = 0;
+    uint64_t l = 0;
 
     for (size_t i = 0; i < n; i++) {
-        struct member *mb = &mbs[i];
-        mb->est_ns =
-            mb->opts.live ? time_to_stop(mb->r.p, mb->r.dom.uuid, mb->r.dom.memory_kib) : 0;
-        longest = mb->est_ns > longest ? mb->est_ns : longest;
+        uint64_t e = xlcp_group_time_to_stop(mbs[i].r.p, mbs[i].r.dom.uuid,
+                                             mbs[i].r.dom.memory_kib, mbs[i].opts.live);
+        l = e > l ? e : l;
     }
-    for (size_t i = 0; i < n; i++) {
-        uint64_t d = mbs[i].est_ns ? longest - mbs[i].est_ns : 0;
-        mbs[i].delay_ns = d < XLCP_GROUP_MAX_DELAY_NS ? d : XLCP_GROUP_MAX_DELAY_NS;
-    }
+    return l;
 }
 
 static int run_members(struct member *mbs, size_t n, struct xlcp_err *err)
@@ -368,7 +382,8 @@ static int run_members(struct member *mbs, size_t n, struct xlcp_err *err)
 }
 
 static int commit_all(struct member *mbs, size_t n, struct xlcp_group_manifest *g,
-                      const struct xlcp_ports *gp, uint64_t t0, struct xlcp_err *err)
+                      const struct xlcp_ports *gp, uint64_t t0, uint64_t at_mono,
+                      const struct xlcp_group_link *link, struct xlcp_err *err)
 {
     char *xml = NULL;
     int rc = 0;
@@ -395,9 +410,13 @@ static int commit_all(struct member *mbs, size_t n, struct xlcp_group_manifest *
         gm->resumed_ns = mbs[i].r.resumed_at;
         gm->waited_ns = mbs[i].r.waited_ns;
         gm->start_delay_ns = mbs[i].delay_ns;
+        gm->has_deviation = at_mono != 0;
+        gm->deviation_ns = at_mono ? (int64_t)(mbs[i].r.suspended_at - at_mono) : 0;
     }
     xlcp_group_manifest_measure(g);
     g->total_ns = gp->clock.ops->now_ns(gp->clock.self) - t0;
+    if (link) /* the coordinator writes the group's manifest; keep them on its word */
+        return link->committed(link->self, g, err);
     rc = xlcp_group_manifest_to_xml(g, &xml, err);
     if (rc == 0)
         rc = CALL(&gp->store, group_put, XLCP_GROUP_MANIFEST, g->id, xml, strlen(xml), err);
@@ -428,6 +447,30 @@ int xlcp_engine_group_create(const struct xlcp_ports *const *mports, size_t n,
                              const char *const *domains, const xlcp_group_options *opts,
                              struct xlcp_group_manifest *out, struct xlcp_err *err)
 {
+    return xlcp_engine_group_run(mports, n, domains, opts, NULL, out, err);
+}
+
+/* The time to stop at on the group's clock (0: none): its CLOCK_REALTIME time moved
+ * onto its monotonic clock. */
+static uint64_t at_on_clock(const struct xlcp_ports *gp, int64_t at_ns)
+{
+    int64_t wall = gp->clock.ops->wall_ns(gp->clock.self);
+    uint64_t mono = gp->clock.ops->now_ns(gp->clock.self);
+
+    if (at_ns == 0)
+        return 0;
+    if (at_ns <= wall)
+        return 1; /* passed: plan_starts refuses it */
+    return mono + (uint64_t)(at_ns - wall);
+}
+
+int xlcp_engine_group_run(const struct xlcp_ports *const *mports, size_t n,
+                          const char *const *domains, const xlcp_group_options *opts,
+                          const struct xlcp_group_link *link, struct xlcp_group_manifest *out,
+                          struct xlcp_err *err)
+{
+    uint64_t at_mono = 0;
+    int64_t at_ns;
     xlcp_create_options defaults = XLCP_CREATE_OPTIONS_INIT;
     const struct xlcp_ports *gp = mports ? mports[0] : NULL;
     struct xlcp_group_sync sync;
@@ -445,6 +488,12 @@ int xlcp_engine_group_create(const struct xlcp_ports *const *mports, size_t n,
         return xlcp_err_set(err, XLCP_EINVAL, "a group has 1 to %d domains", XLCP_GROUP_MAX);
     if (opts->member && opts->member->version != XLCP_CREATE_OPTIONS_VERSION)
         return xlcp_err_set(err, XLCP_EINVAL, "create options of unknown version");
+    at_ns = opts->at_ns;
+    if (at_ns && at_ns <= gp->clock.ops->wall_ns(gp->clock.self)) {
+        char when[40];
+        xlcp_group_rfc3339(at_ns, when, sizeof(when));
+        return xlcp_err_set(err, XLCP_EINVAL, "the time to stop at (%s) is in the past", when);
+    }
     mbs = calloc(n, sizeof(*mbs));
     if (!mbs)
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
@@ -459,9 +508,12 @@ int xlcp_engine_group_create(const struct xlcp_ports *const *mports, size_t n,
     }
     sync.n = (int)n;
     sync.wait_ms = opts->max_wait_ms ? opts->max_wait_ms : 10000;
+    sync.link = link;
 
     t0 = gp->clock.ops->now_ns(gp->clock.self);
     group_init(out, gp, opts->name);
+    if (link && link->group_id)
+        snprintf(out->id, sizeof(out->id), "%s", link->group_id);
     for (size_t i = 0; i < n; i++) {
         struct member *mb = &mbs[i];
         mb->opts = opts->member ? *opts->member : defaults;
@@ -481,12 +533,20 @@ int xlcp_engine_group_create(const struct xlcp_ports *const *mports, size_t n,
         rc = write_group_intent(out, mbs, n, gp, err);
         intent = rc == 0;
     }
-    if (rc == 0) {
-        plan_starts(mbs, n);
-        rc = run_members(mbs, n, err);
+    if (rc == 0 && link) { /* the coordinator says when to stop (or abort) */
+        rc = link->prepared(link->self, longest_est(mbs, n), &at_ns, err);
+        if (rc == 0 && at_ns && at_ns <= gp->clock.ops->wall_ns(gp->clock.self))
+            rc = xlcp_err_set(err, XLCP_EINVAL, "the coordinator's time to stop at has passed");
     }
     if (rc == 0) {
-        rc = commit_all(mbs, n, out, gp, t0, err);
+        at_mono = at_on_clock(gp, at_ns);
+        out->at_ns = at_ns;
+        rc = plan_starts(mbs, n, at_mono, gp->clock.ops->now_ns(gp->clock.self), err);
+    }
+    if (rc == 0)
+        rc = run_members(mbs, n, err);
+    if (rc == 0) {
+        rc = commit_all(mbs, n, out, gp, t0, at_mono, link, err);
         died = rc == XLCP_EINTERNAL && err->code == XLCP_OK; /* the test hook: "killed" */
     }
     if (rc && !died) {

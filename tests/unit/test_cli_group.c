@@ -56,7 +56,7 @@ static void test_create_list_info(void **state)
     assert_non_null(strstr(f->out, "\"stopped_ns\""));
     assert_non_null(strstr(f->out, "\"dom0-monotonic\""));
     assert_int_equal(run(f, "info", "--group", "--xml", gid, NULL), 0);
-    assert_non_null(strstr(f->out, "<group version=\"1\">"));
+    assert_non_null(strstr(f->out, "<group version=\"2\">"));
     assert_int_equal(run(f, "list", "--groups", "--json", NULL), 0);
     assert_non_null(strstr(f->out, "\"groups\""));
     assert_non_null(strstr(f->out, gid));
