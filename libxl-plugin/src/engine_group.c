@@ -72,6 +72,7 @@ struct member {
      * copy is expected to take until the guest stops, and how long to wait before it */
     uint64_t est_ns;
     uint64_t delay_ns;
+    uint64_t start_at; /* the clock when the threads start: its copy starts at + delay_ns */
     pthread_t th;
     int th_running;
 };
@@ -153,10 +154,13 @@ static void *member_main(void *arg)
     pthread_setname_np(pthread_self(), "xlcp-member");
     /* a shorter copy starts later, so that all reach their stop together; the guest runs
      * meanwhile, and a member that fails cuts the wait short */
-    for (uint64_t left = mb->delay_ns; left > 0 && !xlcp_group_sync_failed(mb->sync);) {
-        uint64_t slice = left < 50000000u ? left : 50000000u;
+    for (uint64_t until = mb->start_at + mb->delay_ns; !xlcp_group_sync_failed(mb->sync);) {
         const struct xlcp_clock *ck = &mb->r.p->clock;
         const struct xlcp_group_link *link = mb->sync->link;
+        uint64_t t = ck->ops->now_ns(ck->self), slice;
+        if (t >= until)
+            break;
+        slice = until - t < 50000000u ? until - t : 50000000u;
         if (link && link->gone(link->self)) {
             mb->rc = xlcp_err_set(&mb->err, XLCP_ETIMEDOUT,
                                   "the group's coordinator is gone: aborting");
@@ -165,8 +169,7 @@ static void *member_main(void *arg)
             mb->ended = 1;
             return NULL;
         }
-        ck->ops->sleep_ns(ck->self, slice);
-        left -= slice;
+        ck->ops->sleep_ns(ck->self, slice); /* to a deadline: sleeps that overrun add nothing */
     }
     mb->rc = xlcp_run_steps(&mb->r, XLCP_STEP_QUIESCE, XLCP_STEP_THAW, &mb->err);
     if (mb->rc) {
@@ -361,7 +364,10 @@ static uint64_t longest_est(const struct member *mbs, size_t n)
 static int run_members(struct member *mbs, size_t n, struct xlcp_err *err)
 {
     int rc = 0;
+    uint64_t start = mbs[0].r.p->clock.ops->now_ns(mbs[0].r.p->clock.self);
 
+    for (size_t i = 0; i < n; i++)
+        mbs[i].start_at = start;
     for (size_t i = 0; i < n; i++) {
         if (pthread_create(&mbs[i].th, NULL, member_main, &mbs[i]) != 0) {
             sync_fail(mbs[i].sync);
