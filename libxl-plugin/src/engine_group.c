@@ -224,9 +224,11 @@ static int check_group_space(struct member *mbs, size_t n, const struct xlcp_por
     return 0;
 }
 
-/* The group's intent record: its members' checkpoints, before any is touched. */
-static int write_group_intent(const struct xlcp_group_manifest *g, struct member *mbs, size_t n,
-                              const struct xlcp_ports *gp, struct xlcp_err *err)
+/* The group's intent record (named rec_id): its members' checkpoints, before any is
+ * touched. */
+static int write_group_intent(const struct xlcp_group_manifest *g, const char *rec_id,
+                              struct member *mbs, size_t n, const struct xlcp_ports *gp,
+                              struct xlcp_err *err)
 {
     char buf[256 + XLCP_GROUP_MAX * (XLCP_UUID_LEN + XLCP_ID_MAX + 16)];
     size_t len;
@@ -239,7 +241,7 @@ static int write_group_intent(const struct xlcp_group_manifest *g, struct member
                                 mbs[i].m.id);
     if (len >= sizeof(buf))
         return xlcp_err_set(err, XLCP_EINTERNAL, "group record too long");
-    return CALL(&gp->store, group_put, XLCP_GROUP_INTENT, g->id, buf, len, err);
+    return CALL(&gp->store, group_put, XLCP_GROUP_INTENT, rec_id, buf, len, err);
 }
 
 /* The group's error: the first member's own failure, with what others could not undo. */
@@ -477,6 +479,7 @@ int xlcp_engine_group_run(const struct xlcp_ports *const *mports, size_t n,
 {
     uint64_t at_mono = 0;
     int64_t at_ns;
+    char rec_id[XLCP_ID_MAX];
     xlcp_create_options defaults = XLCP_CREATE_OPTIONS_INIT;
     const struct xlcp_ports *gp = mports ? mports[0] : NULL;
     struct xlcp_group_sync sync;
@@ -518,6 +521,10 @@ int xlcp_engine_group_run(const struct xlcp_ports *const *mports, size_t n,
 
     t0 = gp->clock.ops->now_ns(gp->clock.self);
     group_init(out, gp, opts->name);
+    /* A host of a group across hosts: the coordinator's id for the group, a fresh one for
+     * this host's record (several "hosts" may share one catalog); `recover` on this host
+     * finds no group.xml of that id and undoes what a killed agent committed. */
+    snprintf(rec_id, sizeof(rec_id), "%s", out->id);
     if (link && link->group_id)
         snprintf(out->id, sizeof(out->id), "%s", link->group_id);
     for (size_t i = 0; i < n; i++) {
@@ -536,7 +543,7 @@ int xlcp_engine_group_run(const struct xlcp_ports *const *mports, size_t n,
 
     rc = prepare_all(mbs, n, gp, err);
     if (rc == 0) {
-        rc = write_group_intent(out, mbs, n, gp, err);
+        rc = write_group_intent(out, rec_id, mbs, n, gp, err);
         intent = rc == 0;
     }
     if (rc == 0 && link) { /* the coordinator says when to stop (or abort) */
@@ -568,7 +575,7 @@ int xlcp_engine_group_run(const struct xlcp_ports *const *mports, size_t n,
         struct xlcp_err e2;
         xlcp_err_clear(&e2);
         /* a record left behind is dropped by the next `recover` (group committed or not) */
-        if (CALL(&gp->store, group_drop, XLCP_GROUP_INTENT, out->id, &e2) != 0 && rc == 0)
+        if (CALL(&gp->store, group_drop, XLCP_GROUP_INTENT, rec_id, &e2) != 0 && rc == 0)
             xlcp_err_clear(&e2);
     }
     for (size_t i = 0; i < n; i++) {

@@ -16,7 +16,7 @@ uint64_t xlcp_group_time_to_stop(const struct xlcp_ports *p, const char *uuid, u
     struct xlcp_err e2;
     char dir[XLCP_PATH_MAX];
     char **ids = NULL;
-    size_t n = 0;
+    size_t n = 0, i;
     uint64_t t = 0;
 
     if (!live)
@@ -24,22 +24,27 @@ uint64_t xlcp_group_time_to_stop(const struct xlcp_ports *p, const char *uuid, u
     xlcp_err_clear(&e2);
     if (CALL(&p->store, list, uuid, &ids, &n, &e2) != 0)
         n = 0;
-    for (size_t i = n; t == 0 && i-- > 0;) { /* newest first */
+    for (i = n; t == 0 && i-- > 0;) { /* newest first */
         if (xlcp_engine_load(p, ids[i], &m, dir, sizeof(dir), &e2) != 0) {
             xlcp_err_clear(&e2);
             continue;
         }
-        if (m.live && m.step_start_ns[XLCP_STEP_SUSPEND] > m.step_start_ns[XLCP_STEP_LIVE_COPY])
+        if (!m.live) { /* its last copy could not be live (a PV guest without shadow
+                        * paging): it stops as its copy starts */
+            xlcp_manifest_free(&m);
+            break;
+        }
+        if (m.step_start_ns[XLCP_STEP_SUSPEND] > m.step_start_ns[XLCP_STEP_LIVE_COPY])
             t = m.step_start_ns[XLCP_STEP_SUSPEND] - m.step_start_ns[XLCP_STEP_LIVE_COPY];
         if (t && m.memory_kib && mem_kib && m.memory_kib != mem_kib)
             t = (uint64_t)((double)t * (double)mem_kib / (double)m.memory_kib);
         xlcp_manifest_free(&m);
         xlcp_err_clear(&e2);
     }
-    for (size_t i = 0; i < n; i++)
-        free(ids[i]);
+    for (size_t k = 0; k < n; k++)
+        free(ids[k]);
     free(ids);
-    if (t == 0) /* no live checkpoint of it yet: its memory at a modest rate */
+    if (t == 0 && i == (size_t)-1) /* no checkpoint of it yet: its memory at a modest rate */
         t = mem_kib * 1024u * 1000000000ull / XLCP_GROUP_COPY_BPS;
     return t;
 }

@@ -108,7 +108,7 @@ static int setup(struct agent *a, struct xlcp_err *err)
     rc = expect(a, SETUP_WAIT_MS, "group", line, w, XLCP_PROTO_WORDS, &nw, err);
     if (rc)
         return rc;
-    if (nw != 5 || strlen(w[1]) >= sizeof(a->id) || !xlcp_proto_name_ok(w[1]) ||
+    if (nw != 5 || strlen(w[1]) >= sizeof(a->id) || !xlcp_engine_id_ok(w[1]) ||
         !xlcp_group_name_ok(w[2]) || parse_uint(w[3], &a->max_wait_ms) != 0 ||
         parse_uint(w[4], &a->phase_wait_ms) != 0 || a->max_wait_ms == 0 || a->phase_wait_ms == 0)
         return xlcp_err_set(err, XLCP_EINVAL,
@@ -239,7 +239,9 @@ int xlcp_engine_group_agent(const struct xlcp_ports *p, const struct xlcp_agent_
     int rc, opened = 0;
 
     xlcp_err_clear(err);
-    signal(SIGPIPE, SIG_IGN); /* a coordinator gone is seen as an error, never kills us */
+    /* a coordinator gone (its ssh session closed) is seen as an error, never kills us */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
     a = calloc(1, sizeof(*a));
     g = calloc(1, sizeof(*g));
     if (!a || !g) {

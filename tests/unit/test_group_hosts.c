@@ -396,6 +396,7 @@ static void test_agent_refuses_malformed(void **state)
         "group  20261202T060000.000Z-abcdef job1 2000 3000",    /* two spaces */
         "group 20261202T060000.000Z-abcdef job1 2000 3000\001", /* a control byte */
         "group 20261202T060000.000Z-abcdef job1 -1 3000",       /* a bad number */
+        "group ../../etc job1 2000 3000",                        /* not an id */
     };
     char big[XLCP_PROTO_LINE_MAX + 64];
 
