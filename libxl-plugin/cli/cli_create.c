@@ -98,8 +98,9 @@ int cmd_create(struct cli *c)
             break;
         case OPT_AT:
             if (cli_parse_time(optarg, &at_ns) != 0 || at_ns <= 0)
-                return usage_error(c, "bad --at '%s' (RFC 3339, e.g. 2026-12-02T06:00:00Z, "
-                                      "or @EPOCH[.FRACTION])",
+                return usage_error(c,
+                                   "bad --at '%s' (RFC 3339, e.g. 2026-12-02T06:00:00Z, "
+                                   "or @EPOCH[.FRACTION])",
                                    optarg);
             break;
         case OPT_MAX_WAIT:

@@ -320,9 +320,9 @@ typedef struct {
     /* its live copy started this much after the first member's, so that the copies reach
      * their stop together (estimated from the member's last checkpoint); 0: at once */
     uint64_t start_delay_ns;
-    /* Appended (group options version 2): the host it ran on ("" on a group of this host alone), and when the
-     * group had a time to stop at (xlcp_group_at_ns), how far its stop fell from it
-     * (positive: late), has_deviation 1. */
+    /* Appended (group options version 2): the host it ran on ("" on a group of this
+     * host alone); when the group had a time to stop at (xlcp_group_at_ns), how far its
+     * stop fell from it (positive: late) and has_deviation 1. */
     const char *host;
     int64_t deviation_ns;
     int has_deviation;

@@ -42,8 +42,7 @@ int xlcp_group_options_init(xlcp_group_options *opts, unsigned int version)
 
 /* Each member's own Xen and LVM adapters (the first one's are the context's). */
 static int open_member_ports(xlcp_ctx *ctx, size_t n, struct xlcp_ports *own,
-                             const struct xlcp_ports **mports, size_t *opened,
-                             struct xlcp_err *err)
+                             const struct xlcp_ports **mports, size_t *opened, struct xlcp_err *err)
 {
     int rc = 0;
 
@@ -99,8 +98,9 @@ int xlcp_group_create(xlcp_ctx *ctx, const char *const *domains, size_t n,
     xlcp_err_clear(&err);
     if (!opts || n < 1 || n > XLCP_GROUP_MAX || !domains || opts->version < 1 ||
         opts->version > XLCP_GROUP_OPTIONS_VERSION) {
-        xlcp_err_set(&err, XLCP_EINVAL, "a group has 1 to %d domains, and options (version 1 to %d)",
-                     XLCP_GROUP_MAX, XLCP_GROUP_OPTIONS_VERSION);
+        xlcp_err_set(&err, XLCP_EINVAL,
+                     "a group has 1 to %d domains, and options (version 1 to %d)", XLCP_GROUP_MAX,
+                     XLCP_GROUP_OPTIONS_VERSION);
         return xlcp_api_fail(ctx, &err);
     }
     memcpy(&o, opts, opts->version == 1 ? GROUP_OPTIONS_V1_SIZE : sizeof(o));
@@ -291,8 +291,8 @@ int xlcp_group_agent(xlcp_ctx *ctx, int in_fd, int out_fd)
     xlcp_err_clear(&err);
     rc = xlcp_engine_group_agent(&ctx->ports, &ops, in_fd, out_fd, &err);
     agent_close_ports(&ap);
-    audit(ctx, &(struct xlcp_audit_rec){"group-agent", NULL, NULL, NULL, rc, err.msg, -1, -1,
-                                        NULL});
+    audit(ctx,
+          &(struct xlcp_audit_rec){"group-agent", NULL, NULL, NULL, rc, err.msg, -1, -1, NULL});
     return rc ? xlcp_api_fail(ctx, &err) : 0;
 }
 

@@ -133,8 +133,7 @@ int xlcp_engine_group_hosts(const struct xlcp_ports *p, size_t n, const char *co
  * members' ports (mports[0..n-1]) and close_ports closes them. */
 struct xlcp_agent_ports {
     void *self;
-    int (*open_ports)(void *self, size_t n, const struct xlcp_ports **mports,
-                      struct xlcp_err *err);
+    int (*open_ports)(void *self, size_t n, const struct xlcp_ports **mports, struct xlcp_err *err);
     void (*close_ports)(void *self);
 };
 int xlcp_engine_group_agent(const struct xlcp_ports *p, const struct xlcp_agent_ports *ap,

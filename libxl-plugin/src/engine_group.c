@@ -49,7 +49,7 @@ struct xlcp_group_sync {
     int n;
     unsigned int wait_ms;
     const struct xlcp_group_link *link; /* a host of a group across hosts, else NULL */
-    int captured; /* members stopped with their disks captured */
+    int captured;                       /* members stopped with their disks captured */
     int failed;   /* a member failed: everyone resumes, nothing is committed */
     int released; /* with a link: the coordinator said resume */
 };
@@ -162,8 +162,8 @@ static void *member_main(void *arg)
             break;
         slice = until - t < 50000000u ? until - t : 50000000u;
         if (link && link->gone(link->self)) {
-            mb->rc = xlcp_err_set(&mb->err, XLCP_ETIMEDOUT,
-                                  "the group's coordinator is gone: aborting");
+            mb->rc =
+                xlcp_err_set(&mb->err, XLCP_ETIMEDOUT, "the group's coordinator is gone: aborting");
             sync_fail(mb->sync);
             xlcp_run_fail(&mb->r, mb->domain, mb->rc, &mb->err);
             mb->ended = 1;
@@ -343,8 +343,9 @@ static int plan_starts(struct member *mbs, size_t n, uint64_t at_mono, uint64_t 
         est[i] = mbs[i].est_ns = xlcp_group_time_to_stop(mbs[i].r.p, mbs[i].r.dom.uuid,
                                                          mbs[i].r.dom.memory_kib, mbs[i].opts.live);
     if (at_mono && at_mono <= now_ns)
-        return xlcp_err_set(err, XLCP_EINVAL, "the time to stop at has passed during the "
-                                              "preparation");
+        return xlcp_err_set(err, XLCP_EINVAL,
+                            "the time to stop at has passed during the "
+                            "preparation");
     rc = xlcp_group_plan(est, n, at_mono ? at_mono - now_ns : 0, delay, err);
     for (size_t i = 0; i < n && rc == 0; i++)
         mbs[i].delay_ns = delay[i];
@@ -356,8 +357,8 @@ static uint64_t longest_est(const struct member *mbs, size_t n)
     uint64_t l = 0;
 
     for (size_t i = 0; i < n; i++) {
-        uint64_t e = xlcp_group_time_to_stop(mbs[i].r.p, mbs[i].r.dom.uuid,
-                                             mbs[i].r.dom.memory_kib, mbs[i].opts.live);
+        uint64_t e = xlcp_group_time_to_stop(mbs[i].r.p, mbs[i].r.dom.uuid, mbs[i].r.dom.memory_kib,
+                                             mbs[i].opts.live);
         l = e > l ? e : l;
     }
     return l;

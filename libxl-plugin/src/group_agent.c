@@ -36,8 +36,8 @@ struct agent {
 
 /* The coordinator's next line, split: its first word must be one of `want` (a
  * space-separated list); "abort" is an error, as is anything else. */
-static int expect(struct agent *a, int timeout_ms, const char *want, char *line, char **w,
-                  int max, int *nw, struct xlcp_err *err)
+static int expect(struct agent *a, int timeout_ms, const char *want, char *line, char **w, int max,
+                  int *nw, struct xlcp_err *err)
 {
     int rc = xlcp_proto_recv(&a->io, timeout_ms, line, err);
     size_t len;
@@ -116,8 +116,8 @@ static int setup(struct agent *a, struct xlcp_err *err)
     snprintf(a->id, sizeof(a->id), "%s", w[1]);
     snprintf(a->name, sizeof(a->name), "%s", w[2]);
     for (;;) {
-        rc = expect(a, SETUP_WAIT_MS, "options member time prepare", line, w, XLCP_PROTO_WORDS,
-                    &nw, err);
+        rc = expect(a, SETUP_WAIT_MS, "options member time prepare", line, w, XLCP_PROTO_WORDS, &nw,
+                    err);
         if (rc)
             return rc;
         if (strcmp(w[0], "options") == 0) {
@@ -198,12 +198,11 @@ static int link_committed(void *self, const struct xlcp_group_manifest *g, struc
 
     for (int i = 0; i < g->n && rc == 0; i++) {
         const struct xlcp_group_member *m = &g->members[i];
-        rc = xlcp_proto_send(&a->io, err,
-                             "member %d %s %s %s %" PRId64 " %" PRId64 " %" PRIu64 " %" PRIu64
-                             " %" PRId64,
-                             i, m->checkpoint_id, m->dom_uuid, m->dom_name,
-                             on_wall(a->p, m->stopped_ns), on_wall(a->p, m->resumed_ns),
-                             m->waited_ns, m->start_delay_ns, m->deviation_ns);
+        rc = xlcp_proto_send(
+            &a->io, err,
+            "member %d %s %s %s %" PRId64 " %" PRId64 " %" PRIu64 " %" PRIu64 " %" PRId64, i,
+            m->checkpoint_id, m->dom_uuid, m->dom_name, on_wall(a->p, m->stopped_ns),
+            on_wall(a->p, m->resumed_ns), m->waited_ns, m->start_delay_ns, m->deviation_ns);
     }
     if (rc == 0)
         rc = xlcp_proto_send(&a->io, err, "committed %d", g->n);
@@ -267,8 +266,8 @@ int xlcp_engine_group_agent(const struct xlcp_ports *p, const struct xlcp_agent_
         gopts.name = a->name;
         gopts.member = &a->copts;
         gopts.max_wait_ms = a->max_wait_ms;
-        link = (struct xlcp_group_link){a, a->id, link_prepared, link_captured, link_committed,
-                                        link_gone};
+        link = (struct xlcp_group_link){
+            a, a->id, link_prepared, link_captured, link_committed, link_gone};
         rc = xlcp_engine_group_run(mports, a->n, doms, &gopts, &link, g, err);
     }
     if (opened)

@@ -167,8 +167,8 @@ static int collect(struct coord *c, on_line_fn on_line, uint64_t deadline_ms, un
             if (!h->answered) {
                 if (h->io.eof) {
                     h->gone = 1;
-                    return xlcp_err_set(err, XLCP_EIO, "host %s: the agent is gone (%s)",
-                                        h->name, what);
+                    return xlcp_err_set(err, XLCP_EIO, "host %s: the agent is gone (%s)", h->name,
+                                        what);
                 }
                 pf[np] = (struct pollfd){h->io.in_fd, POLLIN, 0};
                 hk[np++] = h;
@@ -200,9 +200,9 @@ static int on_hello(struct coord *c, struct host *h, char **w, int nw, struct xl
         xlcp_proto_u64(w[2], &v) != 0)
         return xlcp_err_set(err, XLCP_EINVAL, "protocol: not an agent's hello");
     if (v != XLCP_PROTO_VERSION)
-        return xlcp_err_set(err, XLCP_EUNSUPPORTED, "the agent speaks protocol %" PRIu64
-                                                    ", we speak %d",
-                            v, XLCP_PROTO_VERSION);
+        return xlcp_err_set(err, XLCP_EUNSUPPORTED,
+                            "the agent speaks protocol %" PRIu64 ", we speak %d", v,
+                            XLCP_PROTO_VERSION);
     return 1;
 }
 
@@ -251,8 +251,8 @@ static int on_committed(struct coord *c, struct host *h, char **w, int nw, struc
 
     if (nw == 2 && strcmp(w[0], "committed") == 0) {
         if (xlcp_proto_u64(w[1], &n) != 0 || n != h->n || h->reported != h->n)
-            return xlcp_err_set(err, XLCP_EINVAL, "protocol: committed %s of %zu members",
-                                w[1], h->n);
+            return xlcp_err_set(err, XLCP_EINVAL, "protocol: committed %s of %zu members", w[1],
+                                h->n);
         return 1;
     }
     if (nw != 10 || strcmp(w[0], "member") != 0 || xlcp_proto_u64(w[1], &i) != 0 || i >= h->n ||
@@ -322,16 +322,15 @@ static int start_agents(struct coord *c, struct xlcp_err *err)
         rc = collect(c, on_hello, xlcp_proto_now_ms() + HELLO_WAIT_MS, 0, "hello", err);
     for (size_t k = 0; k < c->nh && rc == 0; k++) {
         struct host *h = &c->h[k];
-        rc = xlcp_proto_send(&h->io, err, "group %s %s %u %u", c->g->id, c->g->name,
-                             c->opts->max_wait_ms ? c->opts->max_wait_ms : 10000u,
-                             c->phase_wait_ms);
+        rc =
+            xlcp_proto_send(&h->io, err, "group %s %s %u %u", c->g->id, c->g->name,
+                            c->opts->max_wait_ms ? c->opts->max_wait_ms : 10000u, c->phase_wait_ms);
         if (rc == 0)
             rc = xlcp_proto_send(&h->io, err,
                                  "options live=%d quiesce=%d skip-non-lvm=%d "
                                  "suspend-timeout-ms=%u%s%s",
                                  mo->live != 0, mo->quiesce != 0, mo->skip_non_lvm != 0,
-                                 mo->suspend_timeout_ms,
-                                 mo->snapshot_size ? " snapshot-size=" : "",
+                                 mo->suspend_timeout_ms, mo->snapshot_size ? " snapshot-size=" : "",
                                  mo->snapshot_size ? mo->snapshot_size : "");
         for (size_t i = 0; i < h->n && rc == 0; i++)
             rc = xlcp_proto_send(&h->io, err, "member %s", c->dom[h->member[i]]);
@@ -391,8 +390,8 @@ static int run_phases(struct coord *c, struct xlcp_err *err)
     }
     /* every host stopped and captured, at most max-wait after the first one */
     rc = collect(c, on_captured,
-                 xlcp_proto_now_ms() + (uint64_t)((at - wall(c)) / 1000000) + longest / 1000000 * 2 +
-                     c->phase_wait_ms,
+                 xlcp_proto_now_ms() + (uint64_t)((at - wall(c)) / 1000000) +
+                     longest / 1000000 * 2 + c->phase_wait_ms,
                  c->opts->max_wait_ms ? c->opts->max_wait_ms : 10000u, "stop", err);
     if (rc)
         return rc;

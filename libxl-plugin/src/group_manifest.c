@@ -231,8 +231,7 @@ static int parse_v2(xmlNodePtr root, const char *what, struct xlcp_group_manifes
         if (h->type != XML_ELEMENT_NODE)
             continue;
         if (g->nhosts >= XLCP_GROUP_MAX)
-            return xlcp_err_set(err, XLCP_ECORRUPT, "%s: more than %d hosts", what,
-                                XLCP_GROUP_MAX);
+            return xlcp_err_set(err, XLCP_ECORRUPT, "%s: more than %d hosts", what, XLCP_GROUP_MAX);
         gh = &g->hosts[g->nhosts++];
         rc = get_str(h, "name", gh->name, sizeof(gh->name), what, err);
         if (!rc)

@@ -25,8 +25,8 @@ struct xlcp_group_member {
     char checkpoint_id[XLCP_ID_MAX];
     uint64_t stopped_ns; /* instants on the group's clock (clock port's now_ns) */
     uint64_t resumed_ns;
-    uint64_t waited_ns;      /* stopped and captured, waiting for the other members */
-    uint64_t start_delay_ns; /* its copy started this much after the group's first */
+    uint64_t waited_ns;             /* stopped and captured, waiting for the other members */
+    uint64_t start_delay_ns;        /* its copy started this much after the group's first */
     char host[XLCP_GROUP_HOST_MAX]; /* "" on a group of one host */
     int has_deviation;              /* the group had a time to stop at */
     int64_t deviation_ns;           /* its stop minus that time (positive: late) */

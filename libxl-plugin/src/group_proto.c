@@ -117,8 +117,7 @@ int xlcp_proto_recv(struct xlcp_proto *p, int timeout_ms, char *line, struct xlc
         if (rc < 0)
             return xlcp_err_set(err, XLCP_EIO, "waiting for the peer: %s", strerror(errno));
         if (rc == 0)
-            return xlcp_err_set(err, XLCP_ETIMEDOUT, "the peer said nothing for %d ms",
-                                timeout_ms);
+            return xlcp_err_set(err, XLCP_ETIMEDOUT, "the peer said nothing for %d ms", timeout_ms);
         if ((rc = xlcp_proto_fill(p, err)) != 0)
             return rc;
     }

@@ -70,8 +70,8 @@ int xlcp_transport_open(const char *host, struct xlcp_transport *t, struct xlcp_
     if (rc != 0) {
         close(sv[0]);
         t->pid = -1;
-        return xlcp_err_set(err, XLCP_EINVAL, "cannot run '%s' to reach host %s: %s", argv[0],
-                            host, strerror(rc));
+        return xlcp_err_set(err, XLCP_EINVAL, "cannot run '%s' to reach host %s: %s", argv[0], host,
+                            strerror(rc));
     }
     t->fd = sv[0];
     return 0;

@@ -484,7 +484,8 @@ static void test_at_schedule_and_deviation(void **state)
     assert_true(x->g.members[0].has_deviation);
     assert_in_range(x->g.members[0].start_delay_ns, 4500000000ull, 4700000000ull);
     /* the stop lands within the fake copy's own few ms of the time */
-    assert_true(x->g.members[0].deviation_ns > -20000000 && x->g.members[0].deviation_ns < 20000000);
+    assert_true(x->g.members[0].deviation_ns > -20000000 &&
+                x->g.members[0].deviation_ns < 20000000);
     assert_int_equal(xlcp_engine_group_load(&x->w->ports, x->g.id, &g2, &x->err), 0);
     assert_int_equal(g2.at_ns, x->gopts.at_ns);
     assert_int_equal(g2.members[0].deviation_ns, x->g.members[0].deviation_ns);

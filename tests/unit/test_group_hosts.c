@@ -390,13 +390,13 @@ static void test_agent_refuses_malformed(void **state)
 {
     struct hx *x = *state;
     static const char *const bad[] = {
-        "group",                                                 /* words missing */
+        "group",                                                /* words missing */
         "group 20261202T060000.000Z-abcdef bad/name 2000 3000", /* a bad group name */
-        "frobnicate now",                                        /* no such word */
+        "frobnicate now",                                       /* no such word */
         "group  20261202T060000.000Z-abcdef job1 2000 3000",    /* two spaces */
         "group 20261202T060000.000Z-abcdef job1 2000 3000\001", /* a control byte */
         "group 20261202T060000.000Z-abcdef job1 -1 3000",       /* a bad number */
-        "group ../../etc job1 2000 3000",                        /* not an id */
+        "group ../../etc job1 2000 3000",                       /* not an id */
     };
     char big[XLCP_PROTO_LINE_MAX + 64];
 
@@ -450,11 +450,12 @@ static void test_coordinator_refuses_malformed(void **state)
     f = fopen(script, "w");
     assert_non_null(f);
     /* hostb: a bad answer to prepare; hosta: the real agent */
-    fprintf(f, "#!/bin/sh\n"
-               "if [ \"$1\" = hosta ]; then exec %s --agent \"$@\"; fi\n"
-               "echo 'hello xlcp-group-agent 1 fake'\n"
-               "while read -r l; do case \"$l\" in time) echo 'time 12';; prepare) echo "
-               "'prepared twelve';; esac; done\n",
+    fprintf(f,
+            "#!/bin/sh\n"
+            "if [ \"$1\" = hosta ]; then exec %s --agent \"$@\"; fi\n"
+            "echo 'hello xlcp-group-agent 1 fake'\n"
+            "while read -r l; do case \"$l\" in time) echo 'time 12';; prepare) echo "
+            "'prepared twelve';; esac; done\n",
             self_exe);
     fclose(f);
     assert_int_equal(chmod(script, 0700), 0);
