@@ -4,7 +4,8 @@
  * program with --agent: each agent is a child process on a fake world of its own, which
  * writes a report (rc, its guests' state, what its catalog holds) when it ends. Cases:
  * two hosts committed with offsets and deviations; the coordinator killed (SIGKILL)
- * between phases; an agent failing in prepare; malformed protocol lines refused, by the
+ * between phases; an agent failing in prepare; a host that never reports its members
+ * captured (the others resume after --max-wait); malformed protocol lines refused, by the
  * agent and by the coordinator.
  */
 #include <setjmp.h>
@@ -474,6 +475,39 @@ static void test_coordinator_refuses_malformed(void **state)
     assert_non_null(strstr(x->err.msg, "protocol 7"));
 }
 
+/* The consistency rule across hosts: hostb never reports its members captured; hosta's,
+ * stopped and captured, wait at most --max-wait, then the group gives up and hosta
+ * resumes its guests and removes their work. */
+static void test_host_never_captures(void **state)
+{
+    struct hx *x = *state;
+    const char *members[2] = {"hosta:web1", "hostb:web1"};
+    char script[256];
+    FILE *f;
+
+    snprintf(script, sizeof(script), "%s/fake-ssh", x->w->root);
+    f = fopen(script, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "#!/bin/sh\n"
+            "if [ \"$1\" = hosta ]; then exec %s --agent \"$@\"; fi\n"
+            "echo 'hello xlcp-group-agent 1 fake'\n"
+            "while read -r l; do case \"$l\" in time) echo 'time 1795000001000000000';; "
+            "prepare) echo 'prepared 0';; esac; done\n",
+            self_exe);
+    fclose(f);
+    assert_int_equal(chmod(script, 0700), 0);
+    setenv("XLCP_SSH", script, 1);
+    x->gopts.max_wait_ms = 1000;
+    assert_int_equal(hosts_create(x, 2, members), XLCP_ETIMEDOUT);
+    assert_non_null(strstr(x->err.msg, "hostb"));
+    assert_host_clean(x, "hosta");
+    assert_non_null(strstr(report(x, "hosta"), "dom web1 suspended 0 resumes 1"));
+    assert_int_equal(x->w->ports.store.ops->group_get(x->w->ports.store.self, XLCP_GROUP_MANIFEST,
+                                                      x->g.id, &(char *){NULL}, &x->err),
+                     XLCP_ENOTFOUND);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -485,6 +519,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_coordinator_killed_before_finish, setup, teardown),
         cmocka_unit_test_setup_teardown(test_agent_refuses_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coordinator_refuses_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_never_captures, setup, teardown),
     };
 
     if (argc >= 3 && strcmp(argv[1], "--agent") == 0)
