@@ -323,8 +323,11 @@ static int prepare_all(struct member *mbs, size_t n, const struct xlcp_ports *gp
     }
     for (size_t i = 0; i < n; i++) {
         int jrc = xlcp_run_join_arming(&mbs[i].r, 0, &mbs[i].err);
-        if (jrc && !mbs[i].rc)
+        if (jrc && !mbs[i].rc) {
             mbs[i].rc = jrc;
+            xlcp_err_prefix(&mbs[i].err, "domain '%s' step %s", mbs[i].r.dom.name,
+                            xlcp_step_name(XLCP_STEP_PREPARE));
+        }
         if (jrc && !rc)
             rc = jrc;
     }

@@ -275,8 +275,7 @@ int xlcp_engine_group_agent(const struct xlcp_ports *p, const struct xlcp_agent_
     if (rc) {
         struct xlcp_err e2;
         xlcp_err_clear(&e2);
-        xlcp_err_prefix(err, "agent on %s", host);
-        /* the coordinator may be gone: then there is no one to tell */
+        /* the coordinator may be gone: then there is no one to tell (it names the host) */
         if (xlcp_proto_send(&a->io, &e2, "fail %d %s", rc, err->msg) != 0)
             xlcp_err_clear(&e2);
     } else {

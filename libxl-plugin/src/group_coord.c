@@ -108,15 +108,20 @@ static void tell_all(struct coord *c, const char *word)
  * error. "fail CODE MESSAGE" is the agent's own failure. */
 typedef int (*on_line_fn)(struct coord *c, struct host *h, char **w, int nw, struct xlcp_err *err);
 
-static int agent_failed(struct host *h, char *line, struct xlcp_err *err)
+static int agent_failed(struct host *h, const char *prefix, char *line, struct xlcp_err *err)
 {
     char *w[3];
     int64_t code;
 
     h->gone = 1;
     if (xlcp_proto_split(line, w, 3, 1) == 3 && xlcp_proto_i64(w[1], &code) == 0 && code < 0 &&
-        code >= XLCP_EINTERNAL)
-        return xlcp_err_set(err, (int)code, "host %s: %s", h->name, w[2]);
+        code >= XLCP_EINTERNAL) {
+        const char *msg = w[2];
+        size_t pl = strlen(prefix);
+        if (strncmp(msg, prefix, pl) == 0) /* the group's name: said once, by us */
+            msg += pl;
+        return xlcp_err_set(err, (int)code, "host %s: %s", h->name, msg);
+    }
     return xlcp_err_set(err, XLCP_EINVAL, "host %s: protocol: a malformed 'fail' line", h->name);
 }
 
@@ -148,8 +153,11 @@ static int collect(struct coord *c, on_line_fn on_line, uint64_t deadline_ms, un
                     return xlcp_err_prefix(err, "host %s", h->name);
                 snprintf(copy, sizeof(copy), "%s", line);
                 nw = xlcp_proto_split(line, w, XLCP_PROTO_WORDS, 0);
-                if (nw >= 1 && strcmp(w[0], "fail") == 0)
-                    return agent_failed(h, copy, err);
+                if (nw >= 1 && strcmp(w[0], "fail") == 0) {
+                    char prefix[XLCP_GROUP_NAME_MAX + 16];
+                    snprintf(prefix, sizeof(prefix), "group '%s': ", c->g->name);
+                    return agent_failed(h, prefix, copy, err);
+                }
                 rc = nw < 1 ? xlcp_err_set(err, XLCP_EINVAL, "protocol: a malformed line")
                             : on_line(c, h, w, nw, err);
                 if (rc < 0)

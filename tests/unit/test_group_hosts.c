@@ -252,8 +252,9 @@ static void test_agent_fails_in_prepare(void **state)
     setenv("XLCP_TEST_FAIL", "hostb:disk.arm", 1);
     assert_int_equal(hosts_create(x, 2, members), XLCP_ENOSPC);
     assert_non_null(strstr(x->err.msg, "group 'job1'"));
-    assert_non_null(strstr(x->err.msg, "hostb"));
-    assert_non_null(strstr(x->err.msg, "web1"));
+    /* one "group 'job1'", the host, the domain, the step, the cause */
+    assert_non_null(strstr(x->err.msg, "group 'job1': host hostb: domain 'web1' step prepare: "));
+    assert_non_null(strstr(x->err.msg, "disk.arm"));
     assert_host_clean(x, "hosta");
     assert_host_clean(x, "hostb");
     assert_non_null(strstr(report(x, "hosta"), "resumes 0")); /* never touched */
