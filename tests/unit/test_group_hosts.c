@@ -86,7 +86,8 @@ static int agent_main(const char *host)
     if (xlcp_ctx_new_with_ports(&ctx, &w->ports) != 0)
         return 3;
     rc = xlcp_group_agent(ctx, 0, 1);
-    snprintf(path, sizeof(path), "%s/%s", dir ? dir : "/tmp", host);
+    /* written whole, then renamed: the test never reads half a report */
+    snprintf(path, sizeof(path), "%s/.%s", dir ? dir : "/tmp", host);
     f = fopen(path, "w");
     if (f) {
         xlcp_err_clear(&e);
@@ -103,7 +104,12 @@ static int agent_main(const char *host)
         fprintf(f, "committed %zu\nsnapshots %d\nheld %d\nintents %zu\nerror %s\n", n,
                 fake_snapshot_count(w), fake_held_count(w), count_kind(w, XLCP_GROUP_INTENT),
                 rc ? xlcp_last_error(ctx) : "");
-        fclose(f);
+        if (fclose(f) == 0) {
+            char final[PATH_MAX];
+            snprintf(final, sizeof(final), "%s/%s", dir ? dir : "/tmp", host);
+            if (rename(path, final) != 0)
+                perror("rename report");
+        }
     }
     xlcp_ctx_free(ctx);
     fake_world_free(w);
