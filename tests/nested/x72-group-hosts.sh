@@ -48,6 +48,9 @@ grep -qF "$(cat /root/.ssh/id_ed25519.pub)" /root/.ssh/authorized_keys 2>/dev/nu
     cat /root/.ssh/id_ed25519.pub >>/root/.ssh/authorized_keys
 chmod 600 /root/.ssh/authorized_keys
 grep -qw hosta /etc/hosts || echo '127.0.0.1 hosta hostb' >>/etc/hosts
+# and whatever the image's resolver does: ssh itself maps the two names to dom0
+grep -qw hosta /root/.ssh/config 2>/dev/null || printf 'Host hosta hostb\n    HostName 127.0.0.1\n' >>/root/.ssh/config
+chmod 600 /root/.ssh/config
 if ! pgrep -x sshd >/dev/null; then
     systemctl start ssh 2>/dev/null || /usr/sbin/sshd
 fi
@@ -121,12 +124,12 @@ check "delete --group t72" xl-checkpoint delete --group t72
 nothing_left "after delete --group"
 
 # ---- the coordinator killed (SIGKILL) between phases ---------------------------------------
-# both agents prepared (their intent records written), waiting for TIME 90 s ahead: kill -9
-at=$(($(date +%s) + 90))
+# both agents prepared (their intent records written), waiting for TIME 150 s ahead: kill -9
+at=$(($(date +%s) + 150))
 XLCP_DEBUG=1 xl-checkpoint create --group t72 --at "@$at" "hosta:$g1" "hostb:$g2" >"$XLCP_RUN/t72-kill.out" 2>&1 &
 pid=$!
 prepared=0
-for _ in $(seq 1 600); do
+for _ in $(seq 1 1400); do
     [ "$(intents)" = 2 ] && prepared=1 && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
