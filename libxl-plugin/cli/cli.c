@@ -421,7 +421,7 @@ static const struct cmd commands[] = {
      "                            prints the group's id\n"
      "      --max-wait SEC        with --group: how long a stopped member waits for the\n"
      "                            others before the group gives up (default 10)\n"
-     "      --at TIME             with --group: stop every member at TIME (RFC 3339, e.g.\n"
+     "      --at TIME             stop the guest (every member) at TIME (RFC 3339, e.g.\n"
      "                            2026-12-02T06:00:00Z, or @EPOCH[.FRACTION]); each copy\n"
      "                            starts early enough; the deviation is recorded\n"
      "                            A member HOST:DOMAIN is on another host (over ssh,\n"

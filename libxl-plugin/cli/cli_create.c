@@ -173,8 +173,7 @@ int cmd_create(struct cli *c)
     }
     if (max_wait_ms && !group)
         return usage_error(c, "--max-wait only applies to --group");
-    if (at_ns && !group)
-        return usage_error(c, "--at only applies to --group (a group of one domain will do)");
+    opts.at_ns = at_ns; /* a group takes it from its own options */
     if (group && dry)
         return usage_error(c, "no dry run of a group checkpoint yet");
     if (group)

@@ -95,7 +95,7 @@ xlcp_step xlcp_last_error_step(const xlcp_ctx *ctx);
 /* Progress callback: called at the start of each step. */
 typedef void (*xlcp_progress_cb)(xlcp_step step, const char *what, void *arg);
 
-#define XLCP_CREATE_OPTIONS_VERSION 1
+#define XLCP_CREATE_OPTIONS_VERSION 2
 typedef struct {
     unsigned int version;
     const char *name;                /* free-form label stored in the manifest, may be NULL */
@@ -110,10 +110,17 @@ typedef struct {
     const char *group_id; /* set by group checkpoints, NULL otherwise */
     xlcp_progress_cb progress;
     void *progress_arg;
+    /* Version 2: the instant the guest should stop at, in nanoseconds since the epoch
+     * (CLOCK_REALTIME); 0: at once. The live copy starts that much earlier than its
+     * expected duration (from the domain's last checkpoints and its memory); a time past
+     * is refused before anything is touched, one too near after the preparation
+     * (XLCP_EINVAL). The manifest records the time and the stop's deviation from it.
+     * Ignored in a group's member options (the group's at_ns applies). */
+    int64_t at_ns;
 } xlcp_create_options;
 #define XLCP_CREATE_OPTIONS_INIT                                                                   \
     {                                                                                              \
-        XLCP_CREATE_OPTIONS_VERSION, NULL, 1, 0, 10000, 60000, NULL, 0, NULL, NULL, NULL           \
+        XLCP_CREATE_OPTIONS_VERSION, NULL, 1, 0, 10000, 60000, NULL, 0, NULL, NULL, NULL, 0        \
     }
 int xlcp_create_options_init(xlcp_create_options *opts, unsigned int version);
 

@@ -89,6 +89,7 @@ int xlcp_group_create(xlcp_ctx *ctx, const char *const *domains, size_t n,
     const struct xlcp_ports *mports[XLCP_GROUP_MAX];
     struct xlcp_group_manifest g;
     xlcp_group_options o = XLCP_GROUP_OPTIONS_INIT;
+    xlcp_create_options member;
     struct xlcp_err err;
     size_t opened = 0;
     int rc, hosts;
@@ -105,6 +106,7 @@ int xlcp_group_create(xlcp_ctx *ctx, const char *const *domains, size_t n,
     }
     memcpy(&o, opts, opts->version == 1 ? GROUP_OPTIONS_V1_SIZE : sizeof(o));
     o.version = XLCP_GROUP_OPTIONS_VERSION;
+    o.member = xlcp_api_create_opts(o.member, &member);
     opts = &o;
     hosts = across_hosts(domains, n);
     /* across hosts, this host only coordinates (its own members run under an agent) */

@@ -534,6 +534,7 @@ int xlcp_engine_group_run(const struct xlcp_ports *const *mports, size_t n,
     for (size_t i = 0; i < n; i++) {
         struct member *mb = &mbs[i];
         mb->opts = opts->member ? *opts->member : defaults;
+        mb->opts.at_ns = 0; /* the group's time applies, not a member's */
         mb->opts.group_id = out->id;
         mb->opts.progress = NULL; /* the members run in threads of their own */
         mb->opts.progress_arg = NULL;

@@ -174,9 +174,20 @@ static void test_create_at(void **state)
     assert_string_equal(f->w->log, "");
     assert_int_equal(run(f, "create", "--group", "job1", "--at", "noon", "web1", NULL),
                      XLCP_EXIT_USAGE);
-    assert_int_equal(run(f, "create", "--at", "@2000000000", "web1", NULL), XLCP_EXIT_USAGE);
-    /* 10 s ahead: done, the deviation shown */
+    /* one domain: its manifest records the time and the deviation */
     snprintf(at, sizeof(at), "@%lld", (long long)(wall / 1000000000 + 10));
+    assert_int_equal(run(f, "create", "--at", at, "db1", NULL), 0);
+    {
+        char id[XLCP_ID_MAX];
+        assert_true(f->outlen > 1 && f->outlen < sizeof(id));
+        memcpy(id, f->out, f->outlen - 1);
+        id[f->outlen - 1] = '\0';
+        assert_int_equal(run(f, "info", "--xml", id, NULL), 0);
+        assert_non_null(strstr(f->out, "<stop-at ns=\""));
+        assert_non_null(strstr(f->out, "deviation-ns=\""));
+    }
+    /* 10 s ahead: done, the deviation shown */
+    snprintf(at, sizeof(at), "@%lld", (long long)(wall / 1000000000 + 20));
     assert_int_equal(run(f, "create", "--group", "job1", "--at", at, "web1", "db1", NULL), 0);
     assert_int_equal(run(f, "info", "--group", "job1", NULL), 0);
     assert_non_null(strstr(f->out, "at:  "));

@@ -6,7 +6,8 @@
  * committed; a run killed after its members committed is undone by recover; verify,
  * delete and restore of a group; --at: copies started so that the stops land at the
  * time, the deviation recorded, a time past or too near refused before anything is
- * touched; a version 1 group.xml still read.
+ * touched; create --at of one domain; a version 1 group.xml, and callers of version 1 of
+ * the options, still work.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ctx.h"
 #include "engine.h"
 #include "fakes/fakes.h"
 #include "group_manifest.h"
@@ -538,6 +540,94 @@ static void test_at_refused(void **state)
     assert_nothing_left(x);
 }
 
+/* create --at for one domain: its copy starts early by its expected duration; the time
+ * and the deviation are in its manifest; a time past or too near is refused. */
+static void test_single_create_at(void **state)
+{
+    struct gx *x = *state;
+    struct xlcp_manifest m, m2;
+    char dir[XLCP_PATH_MAX];
+
+    x->doms[0]->precopy_ns = 400000000;
+    history(x, 1);
+    x->copts.at_ns = wall_now(x) + 3000000000ll;
+    xlcp_err_clear(&x->err);
+    assert_int_equal(xlcp_engine_create(&x->w->ports, "web1", &x->copts, &m, &x->err), 0);
+    assert_int_equal(m.at_ns, x->copts.at_ns);
+    assert_true(m.deviation_ns > -20000000 && m.deviation_ns < 20000000);
+    assert_int_equal(xlcp_engine_load(&x->w->ports, m.id, &m2, dir, sizeof(dir), &x->err), 0);
+    assert_int_equal(m2.at_ns, m.at_ns);
+    assert_int_equal(m2.deviation_ns, m.deviation_ns);
+    xlcp_manifest_free(&m2);
+    xlcp_manifest_free(&m);
+    /* past: nothing touched at all */
+    x->w->log[0] = '\0';
+    x->copts.at_ns = wall_now(x) - 1;
+    assert_int_equal(xlcp_engine_create(&x->w->ports, "web1", &x->copts, &m, &x->err), XLCP_EINVAL);
+    assert_non_null(strstr(x->err.msg, "in the past"));
+    assert_string_equal(x->w->log, "");
+    /* too near for a 400 ms copy: refused after the preparation, the guest untouched */
+    x->copts.at_ns = wall_now(x) + 300000000ll;
+    assert_int_equal(xlcp_engine_create(&x->w->ports, "web1", &x->copts, &m, &x->err), XLCP_EINVAL);
+    assert_non_null(strstr(x->err.msg, "too near"));
+    assert_non_null(strstr(x->err.msg, "domain 'web1'"));
+    assert_int_equal(log_pos(x->w->log, "hv.save", 0), -1);
+    assert_int_equal(fake_held_count(x->w), 0);
+    assert_int_equal(fake_snapshot_count(x->w), 2); /* the two checkpoints' only */
+}
+
+/* Version 1 of the option structs, as a caller built against 0.3 has them. */
+typedef struct {
+    unsigned int version;
+    const char *name;
+    int live;
+    int quiesce;
+    unsigned int quiesce_timeout_ms;
+    unsigned int suspend_timeout_ms;
+    const char *snapshot_size;
+    int skip_non_lvm;
+    const char *group_id;
+    xlcp_progress_cb progress;
+    void *progress_arg;
+} create_options_v1;
+typedef struct {
+    unsigned int version;
+    const char *name;
+    const create_options_v1 *member;
+    unsigned int max_wait_ms;
+} group_options_v1;
+
+/* Callers of version 1 of the create and group options (their structs end before at_ns)
+ * still work: the library reads no byte past their struct (ASan would say). */
+static void test_version1_options(void **state)
+{
+    struct gx *x = *state;
+    create_options_v1 *c1 = malloc(sizeof(*c1));
+    group_options_v1 *g1 = malloc(sizeof(*g1));
+    const char *doms[2] = {"web1", "db1"};
+    char id[XLCP_ID_MAX];
+    xlcp_ctx *ctx = NULL;
+
+    assert_int_equal(sizeof(*c1), offsetof(xlcp_create_options, at_ns));
+    assert_int_equal(sizeof(*g1), offsetof(xlcp_group_options, at_ns));
+    assert_non_null(c1);
+    assert_non_null(g1);
+    assert_int_equal(xlcp_create_options_init((xlcp_create_options *)c1, 1), 0);
+    assert_int_equal(c1->version, 1);
+    assert_int_equal(c1->live, 1);
+    assert_int_equal(xlcp_group_options_init((xlcp_group_options *)g1, 1), 0);
+    assert_int_equal(g1->version, 1);
+    assert_int_equal(g1->max_wait_ms, 10000);
+    g1->name = "job1";
+    g1->member = c1;
+    assert_int_equal(xlcp_ctx_new_with_ports(&ctx, &x->w->ports), 0);
+    assert_int_equal(xlcp_create(ctx, "web1", (const xlcp_create_options *)c1, id), 0);
+    assert_int_equal(xlcp_group_create(ctx, doms, 2, (const xlcp_group_options *)g1, id), 0);
+    xlcp_ctx_free(ctx);
+    free(c1);
+    free(g1);
+}
+
 /* A group.xml of version 1 (before --at and hosts) is still valid and read. */
 static void test_version1_manifest_read(void **state)
 {
@@ -589,6 +679,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_at_three_members, setup, teardown),
         cmocka_unit_test_setup_teardown(test_at_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version1_manifest_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_single_create_at, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version1_options, setup, teardown),
     };
     return cmocka_run_group_tests_name("group", tests, NULL, NULL);
 }
