@@ -222,7 +222,8 @@ install: all
 	install -m 0644 libxl-plugin/schema/manifest.rng libxl-plugin/schema/group.rng \
 		$(DESTDIR)$(DATADIR)/
 	install -m 0644 xenstore-schema/protocol.xml $(DESTDIR)$(DATADIR)/xenstore-protocol.xml
-	install -m 0644 libxl-plugin/man/xl-checkpoint-json.schema.json $(DESTDIR)$(DATADIR)/
+	install -m 0644 libxl-plugin/man/xl-checkpoint-json.schema.json libxl-plugin/man/group-agent.md \
+		$(DESTDIR)$(DATADIR)/
 	install -d $(DESTDIR)$(LIBEXECDIR)/xl-checkpoint
 	install -m 0755 $(GUARDIAN) $(DESTDIR)$(GUARDIAN_PATH)
 	install -m 0755 $(B)/xl $(DESTDIR)$(LIBEXECDIR)/xl-checkpoint/xl

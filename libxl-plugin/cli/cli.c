@@ -421,6 +421,11 @@ static const struct cmd commands[] = {
      "                            prints the group's id\n"
      "      --max-wait SEC        with --group: how long a stopped member waits for the\n"
      "                            others before the group gives up (default 10)\n"
+     "      --at TIME             stop the guest (every member) at TIME (RFC 3339, e.g.\n"
+     "                            2026-12-02T06:00:00Z, or @EPOCH[.FRACTION]); each copy\n"
+     "                            starts early enough; the deviation is recorded\n"
+     "                            A member HOST:DOMAIN is on another host (over ssh,\n"
+     "                            $XLCP_SSH; see man xl-checkpoint, GROUPS ACROSS HOSTS)\n"
      "  -n, --dry-run             check and show what would be done, change nothing (xl -n)\n"
      "      --name NAME           label stored in the manifest\n"
      "      --no-live             keep the guest stopped during the memory copy\n"
@@ -500,6 +505,11 @@ static const struct cmd commands[] = {
     {"version", cmd_version, "version", "Show the version", ""},
 };
 
+/* Not in the list of subcommands: only a group's coordinator runs it (over ssh). */
+static const struct cmd group_agent_cmd = {
+    "group-agent", cmd_group_agent, "group-agent",
+    "The agent of a group checkpoint across hosts (run by its coordinator over ssh)", ""};
+
 static const struct cmd *find_cmd(const char *name)
 {
     if (!name)
@@ -507,7 +517,7 @@ static const struct cmd *find_cmd(const char *name)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(commands[i].name, name) == 0)
             return &commands[i];
-    return NULL;
+    return strcmp(name, group_agent_cmd.name) == 0 ? &group_agent_cmd : NULL;
 }
 
 static void print_cmd_help(FILE *f, const struct cmd *cmd)

@@ -67,6 +67,7 @@ int cmd_create(struct cli *c)
         {"json", no_argument, NULL, OPT_JSON},
         {"group", required_argument, NULL, 'g'},
         {"max-wait", required_argument, NULL, OPT_MAX_WAIT},
+        {"at", required_argument, NULL, OPT_AT},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -76,6 +77,7 @@ int cmd_create(struct cli *c)
     int o, rc, dash_n = 0, dry = c->dry_run;
     const char *old_name = NULL, *group = NULL;
     unsigned int max_wait_ms = 0;
+    int64_t at_ns = 0;
 
     if (xlcp_create_options_init(&opts, XLCP_CREATE_OPTIONS_VERSION) != 0) {
         errorf(c, "library does not support create options version %d",
@@ -93,6 +95,13 @@ int cmd_create(struct cli *c)
         switch (o) {
         case 'g':
             group = optarg;
+            break;
+        case OPT_AT:
+            if (cli_parse_time(optarg, &at_ns) != 0 || at_ns <= 0)
+                return usage_error(c,
+                                   "bad --at '%s' (RFC 3339, e.g. 2026-12-02T06:00:00Z, "
+                                   "or @EPOCH[.FRACTION])",
+                                   optarg);
             break;
         case OPT_MAX_WAIT:
             if (parse_seconds(optarg, &max_wait_ms) != 0 || max_wait_ms == 0)
@@ -164,10 +173,11 @@ int cmd_create(struct cli *c)
     }
     if (max_wait_ms && !group)
         return usage_error(c, "--max-wait only applies to --group");
+    opts.at_ns = at_ns; /* a group takes it from its own options */
     if (group && dry)
         return usage_error(c, "no dry run of a group checkpoint yet");
     if (group)
-        return cli_group_create(c, group, &opts, max_wait_ms, c->json);
+        return cli_group_create(c, group, &opts, max_wait_ms, at_ns, c->json);
     if ((rc = positional(c, 1, 1, "<domain>")))
         return rc;
     if ((rc = need_ctx(c)))

@@ -5,8 +5,10 @@
  */
 #include "cli_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void jw_u64(struct jw *j, const char *key, uint64_t v)
 {
@@ -18,6 +20,20 @@ static void jw_ms(struct jw *j, const char *key, uint64_t ns)
 {
     jw_key(j, key);
     jw_check(j, yajl_gen_double(j->g, ns_to_ms(ns)));
+}
+
+/* RFC 3339 (UTC, microseconds) of ns since the epoch. */
+static void rfc3339(int64_t ns, char *out, size_t len)
+{
+    time_t secs = (time_t)(ns / 1000000000);
+    struct tm tm;
+
+    if (!gmtime_r(&secs, &tm)) {
+        snprintf(out, len, "@%lld", (long long)secs);
+        return;
+    }
+    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((ns % 1000000000) / 1000));
 }
 
 /* One group as a JSON object (the group_doc of the JSON schema; each element of
@@ -40,6 +56,27 @@ static void jw_group(struct jw *j, const xlcp_group *g, int open)
     jw_ms(j, "skew_ms", xlcp_group_skew_ns(g));
     jw_ms(j, "longest_stop_ms", xlcp_group_longest_stop_ns(g));
     jw_ms(j, "total_ms", xlcp_group_total_ns(g));
+    jw_key(j, "at");
+    if (xlcp_group_at_ns(g)) {
+        char when[48];
+        rfc3339(xlcp_group_at_ns(g), when, sizeof(when));
+        jw_str(j, when);
+    } else {
+        jw_check(j, yajl_gen_null(j->g));
+    }
+    jw_key(j, "hosts");
+    jw_check(j, yajl_gen_array_open(j->g));
+    for (size_t i = 0; i < xlcp_group_host_count(g); i++) {
+        const xlcp_group_host_info *h = xlcp_group_host(g, i);
+        jw_check(j, yajl_gen_map_open(j->g));
+        jw_key(j, "host");
+        jw_str(j, h->host);
+        jw_key(j, "offset_ms");
+        jw_check(j, yajl_gen_double(j->g, (double)h->offset_ns / 1e6));
+        jw_ms(j, "rtt_ms", h->rtt_ns);
+        jw_check(j, yajl_gen_map_close(j->g));
+    }
+    jw_check(j, yajl_gen_array_close(j->g));
     jw_key(j, "members");
     jw_check(j, yajl_gen_array_open(j->g));
     for (size_t i = 0; i < xlcp_group_member_count(g); i++) {
@@ -56,6 +93,16 @@ static void jw_group(struct jw *j, const xlcp_group *g, int open)
         jw_ms(j, "stop_ms", m->resumed_ns - m->stopped_ns);
         jw_ms(j, "waited_ms", m->waited_ns);
         jw_ms(j, "start_delay_ms", m->start_delay_ns);
+        jw_key(j, "host");
+        if (m->host && m->host[0])
+            jw_str(j, m->host);
+        else
+            jw_check(j, yajl_gen_null(j->g));
+        jw_key(j, "deviation_ms");
+        if (m->has_deviation)
+            jw_check(j, yajl_gen_double(j->g, (double)m->deviation_ns / 1e6));
+        else
+            jw_check(j, yajl_gen_null(j->g));
         jw_check(j, yajl_gen_map_close(j->g));
     }
     jw_check(j, yajl_gen_array_close(j->g));
@@ -77,19 +124,103 @@ static void print_group(FILE *f, const xlcp_group *g)
     fprintf(f, "longest stop:  %.3f ms\n", ns_to_ms(xlcp_group_longest_stop_ns(g)));
     fprintf(f, "total:         %.3f ms\n", ns_to_ms(xlcp_group_total_ns(g)));
     fprintf(f, "clock:         %s\n", xlcp_group_clock(g));
+    if (xlcp_group_at_ns(g)) {
+        char when[48];
+        rfc3339(xlcp_group_at_ns(g), when, sizeof(when));
+        fprintf(f, "at:            %s (the time to stop at)\n", when);
+    }
+    for (size_t i = 0; i < xlcp_group_host_count(g); i++) {
+        const xlcp_group_host_info *h = xlcp_group_host(g, i);
+        fprintf(f, "host:          %s clock offset %+.3f ms (round trip %.3f ms)\n", h->host,
+                (double)h->offset_ns / 1e6, ns_to_ms(h->rtt_ns));
+    }
     fprintf(f, "members:       %zu\n", xlcp_group_member_count(g));
-    fprintf(f, "  %-16s %-28s %12s %12s %12s\n", "DOMAIN", "CHECKPOINT", "STOPPED(ms)", "STOP(ms)",
-            "WAITED(ms)");
+    fprintf(f, "  %-16s %-28s %12s %12s %12s %14s\n", "DOMAIN", "CHECKPOINT", "STOPPED(ms)",
+            "STOP(ms)", "WAITED(ms)", "DEVIATION(ms)");
     for (size_t i = 0; i < xlcp_group_member_count(g); i++) {
         const xlcp_group_member_info *m = xlcp_group_member(g, i);
-        fprintf(f, "  %-16s %-28s %12.3f %12.3f %12.3f\n", m->domain_name, m->checkpoint_id,
+        char who[128], dev[32] = "-";
+        snprintf(who, sizeof(who), "%s%s%s", m->host && m->host[0] ? m->host : "",
+                 m->host && m->host[0] ? ":" : "", m->domain_name);
+        if (m->has_deviation)
+            snprintf(dev, sizeof(dev), "%+.3f", (double)m->deviation_ns / 1e6);
+        fprintf(f, "  %-16s %-28s %12.3f %12.3f %12.3f %14s\n", who, m->checkpoint_id,
                 ns_to_ms(m->stopped_ns - first), ns_to_ms(m->resumed_ns - m->stopped_ns),
-                ns_to_ms(m->waited_ns));
+                ns_to_ms(m->waited_ns), dev);
     }
 }
 
+int cli_parse_time(const char *s, int64_t *ns)
+{
+    int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0;
+    int64_t frac = 0, scale = 1000000000;
+    struct tm tm;
+    time_t t;
+
+    if (s[0] == '@') { /* @EPOCH[.FRACTION] */
+        char *end = NULL;
+        long long e;
+        errno = 0;
+        e = strtoll(s + 1, &end, 10);
+        if (errno || end == s + 1 || s[1] < '0' || s[1] > '9' || e > 4000000000ll)
+            return -1;
+        s = end;
+        *ns = (int64_t)e * 1000000000;
+    } else {
+        if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+            n != 19 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+            return -1;
+        memset(&tm, 0, sizeof(tm));
+        tm.tm_year = y - 1900;
+        tm.tm_mon = mo - 1;
+        tm.tm_mday = d;
+        tm.tm_hour = h;
+        tm.tm_min = mi;
+        tm.tm_sec = sec;
+        t = timegm(&tm);
+        if (t == (time_t)-1)
+            return -1;
+        s += n;
+        *ns = (int64_t)t * 1000000000;
+    }
+    if (*s == '.') {
+        if (s[1] < '0' || s[1] > '9')
+            return -1;
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            if (scale > 1) {
+                scale /= 10;
+                frac += (*s - '0') * scale;
+            }
+        *ns += frac;
+    }
+    if (*s == '\0')
+        return n ? -1 : 0; /* RFC 3339 needs its zone; @EPOCH has none */
+    if (!n)
+        return -1;
+    if ((*s == 'Z' || *s == 'z') && s[1] == '\0')
+        return 0;
+    if ((*s != '+' && *s != '-') || sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5 ||
+        s[6] != '\0' || oh > 23 || om > 59)
+        return -1;
+    *ns -= (*s == '+' ? 1 : -1) * ((int64_t)oh * 3600 + om * 60) * 1000000000;
+    return 0;
+}
+
+int cmd_group_agent(struct cli *c)
+{
+    int rc;
+
+    if ((rc = positional(c, 0, 0, "")))
+        return rc;
+    if ((rc = need_ctx(c)))
+        return rc;
+    fflush(c->out); /* the protocol owns stdout from here */
+    rc = xlcp_group_agent(c->ctx, 0, 1);
+    return rc ? lib_error(c, rc) : XLCP_EXIT_OK;
+}
+
 int cli_group_create(struct cli *c, const char *name, const xlcp_create_options *member,
-                     unsigned int max_wait_ms, int json)
+                     unsigned int max_wait_ms, int64_t at_ns, int json)
 {
     xlcp_group_options opts;
     char id[XLCP_ID_MAX];
@@ -103,6 +234,7 @@ int cli_group_create(struct cli *c, const char *name, const xlcp_create_options 
     opts.member = member;
     if (max_wait_ms)
         opts.max_wait_ms = max_wait_ms;
+    opts.at_ns = at_ns;
     if ((rc = positional(c, 1, XLCP_GROUP_MAX_MEMBERS, "<domain>")))
         return rc;
     if ((rc = need_ctx(c)))

@@ -57,6 +57,7 @@ enum {
     OPT_GROUP,
     OPT_GROUPS,
     OPT_MAX_WAIT,
+    OPT_AT,
 };
 
 /* The version of every JSON document the CLI prints (its "format_version" field); the
@@ -145,7 +146,12 @@ int cmd_recover(struct cli *c);  /* cli_recover.c */
 /* cli_group.c: the group forms (create --group, list --groups, info|verify|delete|restore
  * --group). Each returns an exit code. */
 int cli_group_create(struct cli *c, const char *name, const xlcp_create_options *member,
-                     unsigned int max_wait_ms, int json);
+                     unsigned int max_wait_ms, int64_t at_ns, int json);
+/* TIME of --at: RFC 3339 ("2026-12-02T06:00:00Z", "2026-12-02T07:00:00.25+01:00") or
+ * "@EPOCH[.FRACTION]": ns since the epoch; -1 if malformed. */
+int cli_parse_time(const char *s, int64_t *ns);
+/* The hidden subcommand `group-agent` (a group across hosts: run by its coordinator). */
+int cmd_group_agent(struct cli *c);
 int cli_group_list(struct cli *c, const char *name, int json);
 int cli_group_info(struct cli *c, const char *group, int json, int xml);
 int cli_group_verify(struct cli *c, const char *group, unsigned int flags);

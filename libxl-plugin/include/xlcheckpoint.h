@@ -95,7 +95,7 @@ xlcp_step xlcp_last_error_step(const xlcp_ctx *ctx);
 /* Progress callback: called at the start of each step. */
 typedef void (*xlcp_progress_cb)(xlcp_step step, const char *what, void *arg);
 
-#define XLCP_CREATE_OPTIONS_VERSION 1
+#define XLCP_CREATE_OPTIONS_VERSION 2
 typedef struct {
     unsigned int version;
     const char *name;                /* free-form label stored in the manifest, may be NULL */
@@ -110,10 +110,17 @@ typedef struct {
     const char *group_id; /* set by group checkpoints, NULL otherwise */
     xlcp_progress_cb progress;
     void *progress_arg;
+    /* Version 2: the instant the guest should stop at, in nanoseconds since the epoch
+     * (CLOCK_REALTIME); 0: at once. The live copy starts that much earlier than its
+     * expected duration (from the domain's last checkpoints and its memory); a time past
+     * is refused before anything is touched, one too near after the preparation
+     * (XLCP_EINVAL). The manifest records the time and the stop's deviation from it.
+     * Ignored in a group's member options (the group's at_ns applies). */
+    int64_t at_ns;
 } xlcp_create_options;
 #define XLCP_CREATE_OPTIONS_INIT                                                                   \
     {                                                                                              \
-        XLCP_CREATE_OPTIONS_VERSION, NULL, 1, 0, 10000, 60000, NULL, 0, NULL, NULL, NULL           \
+        XLCP_CREATE_OPTIONS_VERSION, NULL, 1, 0, 10000, 60000, NULL, 0, NULL, NULL, NULL, 0        \
     }
 int xlcp_create_options_init(xlcp_create_options *opts, unsigned int version);
 
@@ -271,7 +278,7 @@ int xlcp_restore(xlcp_ctx *ctx, const char *id, const xlcp_restore_options *opts
 /* ---- group checkpoints ------------------------------------------------------------ */
 
 /*
- * A group checkpoint: several domains of this host checkpointed at one instant. Every
+ * A group checkpoint: several domains checkpointed at one instant. Every
  * member is prepared (locks, space, snapshot volumes armed) before any is touched; their
  * memory is copied concurrently; no member resumes until every member has stopped and had
  * its disks captured (so no message a guest sends after its checkpoint reaches another
@@ -279,8 +286,15 @@ int xlcp_restore(xlcp_ctx *ctx, const char *id, const xlcp_restore_options *opts
  * (group.xml, RelaxNG-validated) names the members' checkpoints. Any failure resumes
  * every guest and removes every member's partial work. Each member is an ordinary
  * checkpoint too (its manifest's group id says which group it belongs to).
+ *
+ * Members may be on other hosts: "host:domain". This host then coordinates: it runs
+ * `xl-checkpoint group-agent` on each host named over ssh ($XLCP_SSH, default
+ * "ssh -o BatchMode=yes"; a member without a host is "localhost:domain" then), prepares
+ * everywhere, stops every member at one common instant, applies the consistency rule
+ * across the hosts and commits everywhere or nowhere (libxl-plugin/man/group-agent.md).
+ * The group manifest is written on this host; each member's checkpoint on its own host.
  */
-#define XLCP_GROUP_OPTIONS_VERSION 1
+#define XLCP_GROUP_OPTIONS_VERSION 2
 typedef struct {
     unsigned int version;
     const char *name; /* the group's name, [A-Za-z0-9._-]{1,63}; required */
@@ -290,10 +304,16 @@ typedef struct {
     /* How long a member that has stopped and been captured waits, stopped, for the others
      * before the group gives up and resumes all; milliseconds, default 10000. */
     unsigned int max_wait_ms;
+    /* Version 2: the instant the members should stop at, in nanoseconds since the epoch
+     * (CLOCK_REALTIME of this host); 0: as soon as they can. Each live copy starts early
+     * enough for its guest to stop then (estimated from the domain's memory and its last
+     * checkpoints); a time already past, or too near for the copies, is refused
+     * (XLCP_EINVAL) before any guest is touched. Each member's deviation is recorded. */
+    int64_t at_ns;
 } xlcp_group_options;
 #define XLCP_GROUP_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        XLCP_GROUP_OPTIONS_VERSION, NULL, NULL, 10000                                              \
+        XLCP_GROUP_OPTIONS_VERSION, NULL, NULL, 10000, 0                                           \
     }
 int xlcp_group_options_init(xlcp_group_options *opts, unsigned int version);
 
@@ -315,7 +335,22 @@ typedef struct {
     /* its live copy started this much after the first member's, so that the copies reach
      * their stop together (estimated from the member's last checkpoint); 0: at once */
     uint64_t start_delay_ns;
+    /* Appended (group options version 2): the host it ran on ("" on a group of this
+     * host alone); when the group had a time to stop at (xlcp_group_at_ns), how far its
+     * stop fell from it (positive: late) and has_deviation 1. */
+    const char *host;
+    int64_t deviation_ns;
+    int has_deviation;
 } xlcp_group_member_info;
+
+/* A host of a group across hosts: its clock's offset from the coordinator's as measured
+ * by a timestamp exchange (its CLOCK_REALTIME minus the coordinator's), and the round
+ * trip of the best exchange (the offset's uncertainty is half of it). */
+typedef struct {
+    const char *host;
+    int64_t offset_ns;
+    uint64_t rtt_ns;
+} xlcp_group_host_info;
 
 /* Opens a group checkpoint by id, or by name when exactly one group has that name. */
 int xlcp_group_open(xlcp_ctx *ctx, const char *id_or_name, xlcp_group **out);
@@ -331,6 +366,12 @@ uint64_t xlcp_group_total_ns(const xlcp_group *g);
 size_t xlcp_group_member_count(const xlcp_group *g);
 const xlcp_group_member_info *xlcp_group_member(const xlcp_group *g, size_t i);
 const char *xlcp_group_manifest_xml(const xlcp_group *g);
+/* The time the group was asked to stop at (ns since the epoch, the coordinator's clock);
+ * 0 if none. */
+int64_t xlcp_group_at_ns(const xlcp_group *g);
+/* The hosts of a group across hosts (none for a group of this host alone). */
+size_t xlcp_group_host_count(const xlcp_group *g);
+const xlcp_group_host_info *xlcp_group_host(const xlcp_group *g, size_t i);
 /* Ids of the group checkpoints, oldest first; of one name, or all when name is NULL. */
 int xlcp_group_list(xlcp_ctx *ctx, const char *name, char ***ids_out, size_t *count_out);
 /* Verifies the group manifest and every member (flags as xlcp_verify). */
@@ -343,6 +384,10 @@ int xlcp_group_delete(xlcp_ctx *ctx, const char *id_or_name);
  * max domids (in the order of the group's members). */
 int xlcp_group_restore(xlcp_ctx *ctx, const char *id_or_name, const xlcp_restore_options *opts,
                        uint32_t *domids_out, size_t max);
+/* The agent of a group across hosts (`xl-checkpoint group-agent`, run by the coordinator
+ * over ssh): speaks the protocol of libxl-plugin/man/group-agent.md on in_fd/out_fd until
+ * the group is committed or aborted; its guests are never left stopped. */
+int xlcp_group_agent(xlcp_ctx *ctx, int in_fd, int out_fd);
 
 /* ---- leftovers of interrupted checkpoints ----------------------------------------- */
 

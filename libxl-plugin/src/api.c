@@ -83,13 +83,30 @@ int xlcp_ctx_options_init(xlcp_ctx_options *opts, unsigned int version)
     return 0;
 }
 
+/* Version 1 of the create options ends before at_ns. */
+#define CREATE_OPTIONS_V1_SIZE offsetof(xlcp_create_options, at_ns)
+
 int xlcp_create_options_init(xlcp_create_options *opts, unsigned int version)
 {
-    if (!opts || !version_ok(version, XLCP_CREATE_OPTIONS_VERSION))
+    if (!opts || version < 1 || version > XLCP_CREATE_OPTIONS_VERSION)
         return XLCP_EINVAL;
     xlcp_create_options init = XLCP_CREATE_OPTIONS_INIT;
-    *opts = init;
+    init.version = version;
+    memcpy(opts, &init, version == 1 ? CREATE_OPTIONS_V1_SIZE : sizeof(init));
     return 0;
+}
+
+const xlcp_create_options *xlcp_api_create_opts(const xlcp_create_options *in,
+                                                xlcp_create_options *buf)
+{
+    xlcp_create_options init = XLCP_CREATE_OPTIONS_INIT;
+
+    if (!in || in->version != 1)
+        return in; /* the current version, or one the engine refuses */
+    *buf = init;
+    memcpy(buf, in, CREATE_OPTIONS_V1_SIZE);
+    buf->version = XLCP_CREATE_OPTIONS_VERSION;
+    return buf;
 }
 
 int xlcp_restore_options_init(xlcp_restore_options *opts, unsigned int version)
@@ -207,7 +224,7 @@ int xlcp_api_usable(xlcp_ctx *ctx)
 int xlcp_create(xlcp_ctx *ctx, const char *domain, const xlcp_create_options *opts,
                 char id_out[XLCP_ID_MAX])
 {
-    xlcp_create_options defaults = XLCP_CREATE_OPTIONS_INIT;
+    xlcp_create_options defaults = XLCP_CREATE_OPTIONS_INIT, v2;
     struct xlcp_manifest m;
     struct xlcp_err err;
     int rc;
@@ -215,6 +232,7 @@ int xlcp_create(xlcp_ctx *ctx, const char *domain, const xlcp_create_options *op
     if ((rc = usable(ctx)) || (rc = need_hv(ctx)) || (rc = need_disk(ctx)))
         return rc;
     xlcp_err_clear(&err);
+    opts = xlcp_api_create_opts(opts, &v2);
     rc = xlcp_engine_create(&ctx->ports, domain, opts ? opts : &defaults, &m, &err);
     if (rc) {
         audit(ctx,

@@ -28,7 +28,9 @@ int xlcp_create_plan(xlcp_ctx *ctx, const char *domain, const xlcp_create_option
     if ((rc = usable(ctx)) || (rc = need_hv(ctx)) || (rc = need_disk(ctx)))
         return rc;
     xlcp_err_clear(&err);
-    rc = xlcp_engine_plan(&ctx->ports, domain, opts ? opts : &defaults, report_out, &err);
+    rc = xlcp_engine_plan(&ctx->ports, domain,
+                          opts ? xlcp_api_create_opts(opts, &defaults) : &defaults, report_out,
+                          &err);
     return rc ? fail(ctx, &err) : 0;
 }
 

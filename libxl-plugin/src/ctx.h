@@ -31,6 +31,10 @@ size_t xlcp_restore_options_size(unsigned int version);
 /* One audit line (audit.h) for an operation on ctx: only contexts on the real adapters
  * write them (a context on caller-owned ports, as in tests, is not acting on this host). */
 struct xlcp_audit_rec;
+/* Create options as the engine takes them (the current version): a caller's version 1
+ * struct is copied into buf (it ends before at_ns); NULL stays NULL. */
+const xlcp_create_options *xlcp_api_create_opts(const xlcp_create_options *in,
+                                                xlcp_create_options *buf);
 void xlcp_api_audit(const xlcp_ctx *ctx, const struct xlcp_audit_rec *rec);
 
 #endif

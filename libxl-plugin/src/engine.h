@@ -104,6 +104,46 @@ struct xlcp_group_manifest;
 int xlcp_engine_group_create(const struct xlcp_ports *const *mports, size_t n,
                              const char *const *domains, const xlcp_group_options *opts,
                              struct xlcp_group_manifest *out, struct xlcp_err *err);
+/*
+ * The members of one host of a group across hosts, run by its agent (group_agent.c): the
+ * engine asks the link at each phase and goes on only on the coordinator's word. Every
+ * call blocks at most a bounded time; an error means abort (the coordinator said so,
+ * vanished or did not answer): every guest resumes and nothing stays committed.
+ */
+struct xlcp_group_link {
+    void *self;
+    const char *group_id; /* the coordinator's id of the group */
+    /* every member prepared and armed; est_ns: the longest time from a member's copy
+     * start to its stop. Returns 0 with the time to stop at (ns since the epoch, this
+     * host's CLOCK_REALTIME), or an error. */
+    int (*prepared)(void *self, uint64_t est_ns, int64_t *at_ns, struct xlcp_err *err);
+    /* every member of this host stopped and captured: 0 on the coordinator's "resume" */
+    int (*captured)(void *self, struct xlcp_err *err);
+    /* every member committed (g: their instants on this host's monotonic clock): 0 on the
+     * coordinator's "finish" (keep them), else they are deleted */
+    int (*committed)(void *self, const struct xlcp_group_manifest *g, struct xlcp_err *err);
+    /* nonzero once the coordinator is gone (looked at while members wait to start) */
+    int (*gone)(void *self);
+};
+/* xlcp_engine_group_create with a link (NULL: a group of this host, committed here). */
+int xlcp_engine_group_run(const struct xlcp_ports *const *mports, size_t n,
+                          const char *const *domains, const xlcp_group_options *opts,
+                          const struct xlcp_group_link *link, struct xlcp_group_manifest *out,
+                          struct xlcp_err *err);
+/* The coordinator of a group across hosts (group_coord.c): members[i] is "host:domain" (or
+ * "domain": localhost); p's store gets the group manifest, p's clock is the group's. */
+int xlcp_engine_group_hosts(const struct xlcp_ports *p, size_t n, const char *const *members,
+                            const xlcp_group_options *opts, struct xlcp_group_manifest *out,
+                            struct xlcp_err *err);
+/* The agent (group_agent.c): serves the protocol on in_fd/out_fd; open_ports gives n
+ * members' ports (mports[0..n-1]) and close_ports closes them. */
+struct xlcp_agent_ports {
+    void *self;
+    int (*open_ports)(void *self, size_t n, const struct xlcp_ports **mports, struct xlcp_err *err);
+    void (*close_ports)(void *self);
+};
+int xlcp_engine_group_agent(const struct xlcp_ports *p, const struct xlcp_agent_ports *ap,
+                            int in_fd, int out_fd, struct xlcp_err *err);
 /* Loads (validated) the group of that id, or the one group of that name. */
 int xlcp_engine_group_load(const struct xlcp_ports *p, const char *id_or_name,
                            struct xlcp_group_manifest *g, struct xlcp_err *err);

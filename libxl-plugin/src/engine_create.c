@@ -573,19 +573,55 @@ void xlcp_run_end(struct run *r, int rc)
     }
 }
 
+/* create --at: after the preparation, waits until the time to stop at minus the copy's
+ * expected duration (engine_group_plan.c); *at_mono: that time on the clock port's
+ * monotonic clock. A time too near for the copy is refused (the guest is not touched). */
+static int wait_for_time(struct run *r, uint64_t *at_mono, struct xlcp_err *err)
+{
+    const struct xlcp_clock *ck = &r->p->clock;
+    int64_t wall = ck->ops->wall_ns(ck->self);
+    uint64_t t = ck->ops->now_ns(ck->self), est, delay, until;
+    int rc;
+
+    if (r->opts->at_ns <= wall)
+        return xlcp_err_set(err, XLCP_EINVAL,
+                            "the time to stop at has passed during the "
+                            "preparation");
+    *at_mono = t + (uint64_t)(r->opts->at_ns - wall);
+    est = xlcp_group_time_to_stop(r->p, r->dom.uuid, r->dom.memory_kib, r->opts->live);
+    rc = xlcp_group_plan(&est, 1, *at_mono - t, &delay, err);
+    if (rc)
+        return rc;
+    for (until = t + delay; (t = ck->ops->now_ns(ck->self)) < until;)
+        ck->ops->sleep_ns(ck->self, until - t < 50000000u ? until - t : 50000000u);
+    return 0;
+}
+
 int xlcp_engine_create(const struct xlcp_ports *p, const char *domain,
                        const xlcp_create_options *opts, struct xlcp_manifest *out,
                        struct xlcp_err *err)
 {
     struct run r;
+    uint64_t at_mono = 0;
     int rc;
 
     xlcp_run_init(&r, p, opts, out);
+    if (opts && opts->version == XLCP_CREATE_OPTIONS_VERSION && opts->at_ns &&
+        opts->at_ns <= p->clock.ops->wall_ns(p->clock.self))
+        return xlcp_err_set(err, XLCP_EINVAL, "the time to stop at is in the past");
     rc = xlcp_run_prepare(&r, domain, err);
     if (rc == XLCP_EINVAL && r.step == XLCP_STEP_NONE)
         return rc; /* bad arguments: nothing started */
+    if (rc == 0 && opts->at_ns)
+        rc = wait_for_time(&r, &at_mono, err);
     if (rc == 0)
-        rc = xlcp_run_steps(&r, XLCP_STEP_QUIESCE, XLCP_STEP_COMMIT, err);
+        rc = xlcp_run_steps(&r, XLCP_STEP_QUIESCE, XLCP_STEP_THAW, err);
+    if (rc == 0 && at_mono) {
+        out->at_ns = opts->at_ns;
+        out->deviation_ns = (int64_t)(r.suspended_at - at_mono);
+    }
+    if (rc == 0)
+        rc = xlcp_run_steps(&r, XLCP_STEP_COMMIT, XLCP_STEP_COMMIT, err);
     if (rc)
         xlcp_run_fail(&r, domain, rc, err);
     xlcp_run_end(&r, rc);

@@ -16,6 +16,11 @@
  *
  * The instants (stopped, resumed) are the clock port's now_ns: CLOCK_MONOTONIC of dom0,
  * one clock for every domain of the host (Xen's system time is not read).
+ *
+ * With a time to stop at (opts->at_ns), each copy starts that time minus its expected
+ * duration (engine_group_plan.c) and each member's deviation is recorded. The members of
+ * one host of a group across hosts run here too, with a link to their coordinator
+ * (engine.h, group_agent.c) asked at each phase.
  */
 #include "engine_run.h"
 #include "group_manifest.h"
@@ -43,8 +48,10 @@ struct xlcp_group_sync {
     pthread_cond_t cv; /* signalled when captured or failed changes */
     int n;
     unsigned int wait_ms;
-    int captured; /* members stopped with their disks captured */
+    const struct xlcp_group_link *link; /* a host of a group across hosts, else NULL */
+    int captured;                       /* members stopped with their disks captured */
     int failed;   /* a member failed: everyone resumes, nothing is committed */
+    int released; /* with a link: the coordinator said resume */
 };
 
 /* One member. The main thread owns it except while the member's thread runs (from
@@ -65,6 +72,7 @@ struct member {
      * copy is expected to take until the guest stops, and how long to wait before it */
     uint64_t est_ns;
     uint64_t delay_ns;
+    uint64_t start_at; /* the clock when the threads start: its copy starts at + delay_ns */
     pthread_t th;
     int th_running;
 };
@@ -102,11 +110,28 @@ int xlcp_group_sync_captured(struct xlcp_group_sync *g, int member, struct xlcp_
     }
     pthread_mutex_lock(&g->mu);
     g->captured++;
+    if (g->link && g->captured == g->n && !g->failed) {
+        /* the last of this host: ask the coordinator (bounded), then release the others */
+        pthread_mutex_unlock(&g->mu);
+        rc = g->link->captured(g->link->self, err);
+        pthread_mutex_lock(&g->mu);
+        if (rc)
+            g->failed = 1;
+        else if (!g->failed)
+            g->released = 1;
+        rc = rc ? rc : g->failed ? xlcp_err_set(err, XLCP_ESTATE, "%s", XLCP_GROUP_ABORTED) : 0;
+        pthread_cond_broadcast(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        return rc;
+    }
     pthread_cond_broadcast(&g->cv);
-    while (!g->failed && g->captured < g->n && rc == 0)
+    if (g->link) { /* the last one waits for the coordinator (its own bound) meanwhile */
+        until.tv_sec += g->wait_ms / 1000 + 5;
+    }
+    while (!g->failed && (g->captured < g->n || (g->link && !g->released)) && rc == 0)
         rc = pthread_cond_timedwait(&g->cv, &g->mu, &until);
     captured = g->captured;
-    if (!g->failed && captured < g->n) {
+    if (!g->failed && (captured < g->n || (g->link && !g->released))) {
         g->failed = 1; /* waited long enough, stopped: the whole group gives up */
         pthread_cond_broadcast(&g->cv);
         pthread_mutex_unlock(&g->mu);
@@ -129,11 +154,22 @@ static void *member_main(void *arg)
     pthread_setname_np(pthread_self(), "xlcp-member");
     /* a shorter copy starts later, so that all reach their stop together; the guest runs
      * meanwhile, and a member that fails cuts the wait short */
-    for (uint64_t left = mb->delay_ns; left > 0 && !xlcp_group_sync_failed(mb->sync);) {
-        uint64_t slice = left < 50000000u ? left : 50000000u;
+    for (uint64_t until = mb->start_at + mb->delay_ns; !xlcp_group_sync_failed(mb->sync);) {
         const struct xlcp_clock *ck = &mb->r.p->clock;
-        ck->ops->sleep_ns(ck->self, slice);
-        left -= slice;
+        const struct xlcp_group_link *link = mb->sync->link;
+        uint64_t t = ck->ops->now_ns(ck->self), slice;
+        if (t >= until)
+            break;
+        slice = until - t < 50000000u ? until - t : 50000000u;
+        if (link && link->gone(link->self)) {
+            mb->rc =
+                xlcp_err_set(&mb->err, XLCP_ETIMEDOUT, "the group's coordinator is gone: aborting");
+            sync_fail(mb->sync);
+            xlcp_run_fail(&mb->r, mb->domain, mb->rc, &mb->err);
+            mb->ended = 1;
+            return NULL;
+        }
+        ck->ops->sleep_ns(ck->self, slice); /* to a deadline: sleeps that overrun add nothing */
     }
     mb->rc = xlcp_run_steps(&mb->r, XLCP_STEP_QUIESCE, XLCP_STEP_THAW, &mb->err);
     if (mb->rc) {
@@ -188,9 +224,11 @@ static int check_group_space(struct member *mbs, size_t n, const struct xlcp_por
     return 0;
 }
 
-/* The group's intent record: its members' checkpoints, before any is touched. */
-static int write_group_intent(const struct xlcp_group_manifest *g, struct member *mbs, size_t n,
-                              const struct xlcp_ports *gp, struct xlcp_err *err)
+/* The group's intent record (named rec_id): its members' checkpoints, before any is
+ * touched. */
+static int write_group_intent(const struct xlcp_group_manifest *g, const char *rec_id,
+                              struct member *mbs, size_t n, const struct xlcp_ports *gp,
+                              struct xlcp_err *err)
 {
     char buf[256 + XLCP_GROUP_MAX * (XLCP_UUID_LEN + XLCP_ID_MAX + 16)];
     size_t len;
@@ -203,7 +241,7 @@ static int write_group_intent(const struct xlcp_group_manifest *g, struct member
                                 mbs[i].m.id);
     if (len >= sizeof(buf))
         return xlcp_err_set(err, XLCP_EINTERNAL, "group record too long");
-    return CALL(&gp->store, group_put, XLCP_GROUP_INTENT, g->id, buf, len, err);
+    return CALL(&gp->store, group_put, XLCP_GROUP_INTENT, rec_id, buf, len, err);
 }
 
 /* The group's error: the first member's own failure, with what others could not undo. */
@@ -285,69 +323,57 @@ static int prepare_all(struct member *mbs, size_t n, const struct xlcp_ports *gp
     }
     for (size_t i = 0; i < n; i++) {
         int jrc = xlcp_run_join_arming(&mbs[i].r, 0, &mbs[i].err);
-        if (jrc && !mbs[i].rc)
+        if (jrc && !mbs[i].rc) {
             mbs[i].rc = jrc;
+            xlcp_err_prefix(&mbs[i].err, "domain '%s' step %s", mbs[i].r.dom.name,
+                            xlcp_step_name(XLCP_STEP_PREPARE));
+        }
         if (jrc && !rc)
             rc = jrc;
     }
     return rc;
 }
 
-/* How long the domain's last live checkpoint took from the start of its copy to the
- * guest's stop, scaled to the memory it has now (0: unknown, or its last copy was not
- * live: it stopped at once). */
-static uint64_t time_to_stop(const struct xlcp_ports *p, const char *uuid, uint64_t mem_kib)
+/* The schedule: each member's expected time to its stop, and its start delay; with a
+ * time to stop at (at_mono: on the group's clock, 0: none), refused if too near. */
+static int plan_starts(struct member *mbs, size_t n, uint64_t at_mono, uint64_t now_ns,
+                       struct xlcp_err *err)
 {
-    struct xlcp_manifest m;
-    struct xlcp_err e2;
-    char dir[XLCP_PATH_MAX];
-    char **ids = NULL;
-    size_t n = 0;
-    uint64_t t = 0;
+    uint64_t est[XLCP_GROUP_MAX], delay[XLCP_GROUP_MAX];
+    int rc;
 
-    xlcp_err_clear(&e2);
-    if (CALL(&p->store, list, uuid, &ids, &n, &e2) != 0)
-        return 0;
-    for (size_t i = n; t == 0 && i-- > 0;) { /* newest first */
-        if (xlcp_engine_load(p, ids[i], &m, dir, sizeof(dir), &e2) == 0 && m.live &&
-            m.step_start_ns[XLCP_STEP_SUSPEND] > m.step_start_ns[XLCP_STEP_LIVE_COPY])
-            t = m.step_start_ns[XLCP_STEP_SUSPEND] - m.step_start_ns[XLCP_STEP_LIVE_COPY];
-        if (t && m.memory_kib && mem_kib && m.memory_kib != mem_kib)
-            t = (uint64_t)((double)t * (double)mem_kib / (double)m.memory_kib);
-        xlcp_manifest_free(&m);
-        xlcp_err_clear(&e2);
-    }
     for (size_t i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
-    return t;
+        est[i] = mbs[i].est_ns = xlcp_group_time_to_stop(mbs[i].r.p, mbs[i].r.dom.uuid,
+                                                         mbs[i].r.dom.memory_kib, mbs[i].opts.live);
+    if (at_mono && at_mono <= now_ns)
+        return xlcp_err_set(err, XLCP_EINVAL,
+                            "the time to stop at has passed during the "
+                            "preparation");
+    rc = xlcp_group_plan(est, n, at_mono ? at_mono - now_ns : 0, delay, err);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        mbs[i].delay_ns = delay[i];
+    return rc;
 }
 
-/* Item 2's schedule: live copies reach their stop together. Each member's time to stop
- * is estimated from its last checkpoint, scaled to its memory now; the longest starts at
- * once, the others that much later (at most XLCP_GROUP_MAX_DELAY_NS). A member without an
- * estimate, or whose copy is not live, starts at once. */
-#define XLCP_GROUP_MAX_DELAY_NS (30ull * 1000000000ull)
-static void plan_starts(struct member *mbs, size_t n)
+static uint64_t longest_est(const struct member *mbs, size_t n)
 {
-    uint64_t longest = 0;
+    uint64_t l = 0;
 
     for (size_t i = 0; i < n; i++) {
-        struct member *mb = &mbs[i];
-        mb->est_ns =
-            mb->opts.live ? time_to_stop(mb->r.p, mb->r.dom.uuid, mb->r.dom.memory_kib) : 0;
-        longest = mb->est_ns > longest ? mb->est_ns : longest;
+        uint64_t e = xlcp_group_time_to_stop(mbs[i].r.p, mbs[i].r.dom.uuid, mbs[i].r.dom.memory_kib,
+                                             mbs[i].opts.live);
+        l = e > l ? e : l;
     }
-    for (size_t i = 0; i < n; i++) {
-        uint64_t d = mbs[i].est_ns ? longest - mbs[i].est_ns : 0;
-        mbs[i].delay_ns = d < XLCP_GROUP_MAX_DELAY_NS ? d : XLCP_GROUP_MAX_DELAY_NS;
-    }
+    return l;
 }
 
 static int run_members(struct member *mbs, size_t n, struct xlcp_err *err)
 {
     int rc = 0;
+    uint64_t start = mbs[0].r.p->clock.ops->now_ns(mbs[0].r.p->clock.self);
 
+    for (size_t i = 0; i < n; i++)
+        mbs[i].start_at = start;
     for (size_t i = 0; i < n; i++) {
         if (pthread_create(&mbs[i].th, NULL, member_main, &mbs[i]) != 0) {
             sync_fail(mbs[i].sync);
@@ -368,7 +394,8 @@ static int run_members(struct member *mbs, size_t n, struct xlcp_err *err)
 }
 
 static int commit_all(struct member *mbs, size_t n, struct xlcp_group_manifest *g,
-                      const struct xlcp_ports *gp, uint64_t t0, struct xlcp_err *err)
+                      const struct xlcp_ports *gp, uint64_t t0, uint64_t at_mono,
+                      const struct xlcp_group_link *link, struct xlcp_err *err)
 {
     char *xml = NULL;
     int rc = 0;
@@ -395,9 +422,13 @@ static int commit_all(struct member *mbs, size_t n, struct xlcp_group_manifest *
         gm->resumed_ns = mbs[i].r.resumed_at;
         gm->waited_ns = mbs[i].r.waited_ns;
         gm->start_delay_ns = mbs[i].delay_ns;
+        gm->has_deviation = at_mono != 0;
+        gm->deviation_ns = at_mono ? (int64_t)(mbs[i].r.suspended_at - at_mono) : 0;
     }
     xlcp_group_manifest_measure(g);
     g->total_ns = gp->clock.ops->now_ns(gp->clock.self) - t0;
+    if (link) /* the coordinator writes the group's manifest; keep them on its word */
+        return link->committed(link->self, g, err);
     rc = xlcp_group_manifest_to_xml(g, &xml, err);
     if (rc == 0)
         rc = CALL(&gp->store, group_put, XLCP_GROUP_MANIFEST, g->id, xml, strlen(xml), err);
@@ -428,6 +459,31 @@ int xlcp_engine_group_create(const struct xlcp_ports *const *mports, size_t n,
                              const char *const *domains, const xlcp_group_options *opts,
                              struct xlcp_group_manifest *out, struct xlcp_err *err)
 {
+    return xlcp_engine_group_run(mports, n, domains, opts, NULL, out, err);
+}
+
+/* The time to stop at on the group's clock (0: none): its CLOCK_REALTIME time moved
+ * onto its monotonic clock. */
+static uint64_t at_on_clock(const struct xlcp_ports *gp, int64_t at_ns)
+{
+    int64_t wall = gp->clock.ops->wall_ns(gp->clock.self);
+    uint64_t mono = gp->clock.ops->now_ns(gp->clock.self);
+
+    if (at_ns == 0)
+        return 0;
+    if (at_ns <= wall)
+        return 1; /* passed: plan_starts refuses it */
+    return mono + (uint64_t)(at_ns - wall);
+}
+
+int xlcp_engine_group_run(const struct xlcp_ports *const *mports, size_t n,
+                          const char *const *domains, const xlcp_group_options *opts,
+                          const struct xlcp_group_link *link, struct xlcp_group_manifest *out,
+                          struct xlcp_err *err)
+{
+    uint64_t at_mono = 0;
+    int64_t at_ns;
+    char rec_id[XLCP_ID_MAX];
     xlcp_create_options defaults = XLCP_CREATE_OPTIONS_INIT;
     const struct xlcp_ports *gp = mports ? mports[0] : NULL;
     struct xlcp_group_sync sync;
@@ -445,6 +501,12 @@ int xlcp_engine_group_create(const struct xlcp_ports *const *mports, size_t n,
         return xlcp_err_set(err, XLCP_EINVAL, "a group has 1 to %d domains", XLCP_GROUP_MAX);
     if (opts->member && opts->member->version != XLCP_CREATE_OPTIONS_VERSION)
         return xlcp_err_set(err, XLCP_EINVAL, "create options of unknown version");
+    at_ns = opts->at_ns;
+    if (at_ns && at_ns <= gp->clock.ops->wall_ns(gp->clock.self)) {
+        char when[40];
+        xlcp_group_rfc3339(at_ns, when, sizeof(when));
+        return xlcp_err_set(err, XLCP_EINVAL, "the time to stop at (%s) is in the past", when);
+    }
     mbs = calloc(n, sizeof(*mbs));
     if (!mbs)
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
@@ -459,12 +521,20 @@ int xlcp_engine_group_create(const struct xlcp_ports *const *mports, size_t n,
     }
     sync.n = (int)n;
     sync.wait_ms = opts->max_wait_ms ? opts->max_wait_ms : 10000;
+    sync.link = link;
 
     t0 = gp->clock.ops->now_ns(gp->clock.self);
     group_init(out, gp, opts->name);
+    /* A host of a group across hosts: the coordinator's id for the group, a fresh one for
+     * this host's record (several "hosts" may share one catalog); `recover` on this host
+     * finds no group.xml of that id and undoes what a killed agent committed. */
+    snprintf(rec_id, sizeof(rec_id), "%s", out->id);
+    if (link && link->group_id)
+        snprintf(out->id, sizeof(out->id), "%s", link->group_id);
     for (size_t i = 0; i < n; i++) {
         struct member *mb = &mbs[i];
         mb->opts = opts->member ? *opts->member : defaults;
+        mb->opts.at_ns = 0; /* the group's time applies, not a member's */
         mb->opts.group_id = out->id;
         mb->opts.progress = NULL; /* the members run in threads of their own */
         mb->opts.progress_arg = NULL;
@@ -478,15 +548,23 @@ int xlcp_engine_group_create(const struct xlcp_ports *const *mports, size_t n,
 
     rc = prepare_all(mbs, n, gp, err);
     if (rc == 0) {
-        rc = write_group_intent(out, mbs, n, gp, err);
+        rc = write_group_intent(out, rec_id, mbs, n, gp, err);
         intent = rc == 0;
     }
-    if (rc == 0) {
-        plan_starts(mbs, n);
-        rc = run_members(mbs, n, err);
+    if (rc == 0 && link) { /* the coordinator says when to stop (or abort) */
+        rc = link->prepared(link->self, longest_est(mbs, n), &at_ns, err);
+        if (rc == 0 && at_ns && at_ns <= gp->clock.ops->wall_ns(gp->clock.self))
+            rc = xlcp_err_set(err, XLCP_EINVAL, "the coordinator's time to stop at has passed");
     }
     if (rc == 0) {
-        rc = commit_all(mbs, n, out, gp, t0, err);
+        at_mono = at_on_clock(gp, at_ns);
+        out->at_ns = at_ns;
+        rc = plan_starts(mbs, n, at_mono, gp->clock.ops->now_ns(gp->clock.self), err);
+    }
+    if (rc == 0)
+        rc = run_members(mbs, n, err);
+    if (rc == 0) {
+        rc = commit_all(mbs, n, out, gp, t0, at_mono, link, err);
         died = rc == XLCP_EINTERNAL && err->code == XLCP_OK; /* the test hook: "killed" */
     }
     if (rc && !died) {
@@ -502,7 +580,7 @@ int xlcp_engine_group_create(const struct xlcp_ports *const *mports, size_t n,
         struct xlcp_err e2;
         xlcp_err_clear(&e2);
         /* a record left behind is dropped by the next `recover` (group committed or not) */
-        if (CALL(&gp->store, group_drop, XLCP_GROUP_INTENT, out->id, &e2) != 0 && rc == 0)
+        if (CALL(&gp->store, group_drop, XLCP_GROUP_INTENT, rec_id, &e2) != 0 && rc == 0)
             xlcp_err_clear(&e2);
     }
     for (size_t i = 0; i < n; i++) {

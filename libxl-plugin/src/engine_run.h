@@ -130,6 +130,22 @@ struct xlcp_group_sync;
 int xlcp_group_sync_captured(struct xlcp_group_sync *g, int member, struct xlcp_err *err);
 int xlcp_group_sync_failed(struct xlcp_group_sync *g);
 
+/* engine_group_plan.c: the schedule of the members' live copies. */
+/* How long the domain's copy is expected to take from its start to the guest's stop: its
+ * last checkpoint's, scaled to its memory now; a live copy without one, from its memory
+ * at XLCP_GROUP_COPY_BPS; 0 for a copy that is not live (the guest stops at once). */
+#define XLCP_GROUP_COPY_BPS (128ull << 20)
+uint64_t xlcp_group_time_to_stop(const struct xlcp_ports *p, const char *uuid, uint64_t mem_kib,
+                                 int live);
+/* The members' start delays: with no time to stop at (lead_ns 0), each starts later by
+ * the difference between its estimate and the longest (at most XLCP_GROUP_MAX_DELAY_NS);
+ * with one (lead_ns: from now to that time), each starts at lead - its estimate.
+ * XLCP_EINVAL if the time is too near for the longest copy. */
+#define XLCP_GROUP_MAX_DELAY_NS (30ull * 1000000000ull)
+#define XLCP_GROUP_AT_MARGIN_NS (200ull * 1000000ull)
+int xlcp_group_plan(const uint64_t *est, size_t n, uint64_t lead_ns, uint64_t *delay,
+                    struct xlcp_err *err);
+
 /* engine_snap.c: arming (before the pause), capture (inside it), completion (after it). */
 int xlcp_run_start_arming(struct run *r, struct xlcp_err *err);
 /* Waits for the arming thread at most wait_ms (0: no limit); XLCP_ETIMEDOUT if it is

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -46,6 +47,32 @@ void xlcp_group_manifest_measure(struct xlcp_group_manifest *g)
     g->longest_stop_ns = longest;
 }
 
+void xlcp_group_rfc3339(int64_t ns, char *out, size_t len)
+{
+    time_t secs = (time_t)(ns / 1000000000);
+    long us = (long)((ns % 1000000000) / 1000);
+    struct tm tm;
+
+    if (us < 0) {
+        secs--;
+        us += 1000000;
+    }
+    if (!gmtime_r(&secs, &tm)) {
+        snprintf(out, len, "@%lld", (long long)(ns / 1000000000));
+        return;
+    }
+    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
+}
+
+static void attri(xmlNodePtr n, const char *name, int64_t v)
+{
+    char buf[32];
+
+    snprintf(buf, sizeof(buf), "%" PRId64, v);
+    xmlNewProp(n, BAD_CAST name, BAD_CAST buf);
+}
+
 static void attru(xmlNodePtr n, const char *name, uint64_t v)
 {
     char buf[32];
@@ -73,11 +100,27 @@ int xlcp_group_manifest_to_xml(const struct xlcp_group_manifest *g, char **xml_o
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
     }
     xmlDocSetRootElement(doc, root);
-    xmlNewProp(root, BAD_CAST "version", BAD_CAST "1");
+    xmlNewProp(root, BAD_CAST "version", BAD_CAST "2");
     xmlNewTextChild(root, NULL, BAD_CAST "id", BAD_CAST g->id);
     xmlNewTextChild(root, NULL, BAD_CAST "name", BAD_CAST g->name);
     xmlNewTextChild(root, NULL, BAD_CAST "created", BAD_CAST g->created);
     xmlNewTextChild(root, NULL, BAD_CAST "tool-version", BAD_CAST g->tool_version);
+    if (g->at_ns) {
+        char when[40];
+        xmlNodePtr at;
+        xlcp_group_rfc3339(g->at_ns, when, sizeof(when));
+        at = xmlNewTextChild(root, NULL, BAD_CAST "at", BAD_CAST when);
+        attri(at, "ns", g->at_ns);
+    }
+    if (g->nhosts > 0) {
+        xmlNodePtr hs = xmlNewChild(root, NULL, BAD_CAST "hosts", NULL);
+        for (int i = 0; i < g->nhosts; i++) {
+            xmlNodePtr h = xmlNewChild(hs, NULL, BAD_CAST "host", NULL);
+            xmlNewProp(h, BAD_CAST "name", BAD_CAST g->hosts[i].name);
+            attri(h, "offset-ns", g->hosts[i].offset_ns);
+            attru(h, "rtt-ns", g->hosts[i].rtt_ns);
+        }
+    }
     inst = xmlNewChild(root, NULL, BAD_CAST "instants", NULL);
     xmlNewProp(inst, BAD_CAST "clock", BAD_CAST g->clock);
     attru(inst, "skew-ns", g->skew_ns);
@@ -93,6 +136,10 @@ int xlcp_group_manifest_to_xml(const struct xlcp_group_manifest *g, char **xml_o
         attru(e, "waited-ns", m->waited_ns);
         if (m->start_delay_ns)
             attru(e, "start-delay-ns", m->start_delay_ns);
+        if (m->host[0])
+            xmlNewProp(e, BAD_CAST "host", BAD_CAST m->host);
+        if (m->has_deviation)
+            attri(e, "deviation-ns", m->deviation_ns);
     }
     snprintf(num, sizeof(num), "%" PRIu64, g->total_ns);
     xmlNewTextChild(root, NULL, BAD_CAST "total-ns", BAD_CAST num);
@@ -155,6 +202,46 @@ static int get_u64(xmlNodePtr n, const char *attr, uint64_t *out, const char *wh
     return 0;
 }
 
+static int get_i64(xmlNodePtr n, const char *attr, int64_t *out, const char *what,
+                   struct xlcp_err *err)
+{
+    char buf[32], *end = NULL;
+    int rc = get_str(n, attr, buf, sizeof(buf), what, err);
+
+    if (rc)
+        return rc;
+    errno = 0;
+    *out = strtoll(buf, &end, 10);
+    if (errno || !end || *end || end == buf)
+        return xlcp_err_set(err, XLCP_ECORRUPT, "%s: bad number in %s", what, attr);
+    return 0;
+}
+
+/* Version 2's additions to the group: <at> and <hosts>. */
+static int parse_v2(xmlNodePtr root, const char *what, struct xlcp_group_manifest *g,
+                    struct xlcp_err *err)
+{
+    xmlNodePtr at = child(root, "at"), hs = child(root, "hosts");
+    int rc = 0;
+
+    if (at)
+        rc = get_i64(at, "ns", &g->at_ns, what, err);
+    for (xmlNodePtr h = hs ? hs->children : NULL; h && !rc; h = h->next) {
+        struct xlcp_group_host *gh;
+        if (h->type != XML_ELEMENT_NODE)
+            continue;
+        if (g->nhosts >= XLCP_GROUP_MAX)
+            return xlcp_err_set(err, XLCP_ECORRUPT, "%s: more than %d hosts", what, XLCP_GROUP_MAX);
+        gh = &g->hosts[g->nhosts++];
+        rc = get_str(h, "name", gh->name, sizeof(gh->name), what, err);
+        if (!rc)
+            rc = get_i64(h, "offset-ns", &gh->offset_ns, what, err);
+        if (!rc)
+            rc = get_u64(h, "rtt-ns", &gh->rtt_ns, what, err);
+    }
+    return rc;
+}
+
 static int parse(xmlNodePtr root, const char *what, struct xlcp_group_manifest *g,
                  struct xlcp_err *err)
 {
@@ -198,7 +285,15 @@ static int parse(xmlNodePtr root, const char *what, struct xlcp_group_manifest *
             rc = get_u64(e, "waited-ns", &m->waited_ns, what, err);
         if (!rc && xmlHasProp(e, BAD_CAST "start-delay-ns"))
             rc = get_u64(e, "start-delay-ns", &m->start_delay_ns, what, err);
+        if (!rc && xmlHasProp(e, BAD_CAST "host"))
+            rc = get_str(e, "host", m->host, sizeof(m->host), what, err);
+        if (!rc && xmlHasProp(e, BAD_CAST "deviation-ns")) {
+            m->has_deviation = 1;
+            rc = get_i64(e, "deviation-ns", &m->deviation_ns, what, err);
+        }
     }
+    if (!rc)
+        rc = parse_v2(root, what, g, err);
     return rc;
 }
 

@@ -186,6 +186,14 @@ static xmlDocPtr build(const struct xlcp_manifest *m)
     addu(t, "downtime-ns", m->downtime_ns);
     addu(t, "guest-downtime-ns", m->guest_downtime_ns);
     addu(t, "total-ns", m->total_ns);
+    if (m->at_ns) {
+        char buf[32];
+        n = xmlNewChild(t, NULL, BAD_CAST "stop-at", NULL);
+        snprintf(buf, sizeof(buf), "%" PRId64, m->at_ns);
+        attr(n, "ns", buf);
+        snprintf(buf, sizeof(buf), "%" PRId64, m->deviation_ns);
+        attr(n, "deviation-ns", buf);
+    }
     return doc;
 }
 
@@ -269,6 +277,22 @@ static void get_str(struct reader *r, xmlNodePtr n, const char *attr_name, char 
     else
         snprintf(out, len, "%s", (const char *)v);
     xmlFree(v);
+}
+
+static int64_t get_i64(struct reader *r, xmlNodePtr n, const char *attr_name)
+{
+    char buf[32], *end = NULL;
+    long long v;
+
+    get_str(r, n, attr_name, buf, sizeof(buf));
+    if (r->rc)
+        return 0;
+    errno = 0;
+    v = strtoll(buf, &end, 10);
+    if (errno || !end || *end || end == buf)
+        r->rc = xlcp_err_set(r->err, XLCP_ECORRUPT, "%s: bad number in %s", r->path,
+                             (const char *)n->name);
+    return (int64_t)v;
 }
 
 static uint64_t get_u64(struct reader *r, xmlNodePtr n, const char *attr_name)
@@ -379,6 +403,10 @@ static void parse(struct reader *r, xmlNodePtr root, struct xlcp_manifest *m)
     m->downtime_ns = get_u64(r, child(tim, "downtime-ns"), NULL);
     m->guest_downtime_ns = get_u64(r, child(tim, "guest-downtime-ns"), NULL);
     m->total_ns = get_u64(r, child(tim, "total-ns"), NULL);
+    if (child(tim, "stop-at")) {
+        m->at_ns = get_i64(r, child(tim, "stop-at"), "ns");
+        m->deviation_ns = get_i64(r, child(tim, "stop-at"), "deviation-ns");
+    }
 }
 
 int xlcp_manifest_read(const char *path, struct xlcp_manifest *m, struct xlcp_err *err)

@@ -66,6 +66,10 @@ struct xlcp_manifest {
     uint64_t downtime_ns;       /* dom0-side: guest stopped -> resumed */
     uint64_t guest_downtime_ns; /* reported by the guest module, 0 if unknown */
     uint64_t total_ns;
+    /* create --at: the time to stop at (ns since the epoch, 0: none) and the stop's
+     * deviation from it (positive: late) */
+    int64_t at_ns;
+    int64_t deviation_ns;
 };
 
 void xlcp_manifest_init(struct xlcp_manifest *m);

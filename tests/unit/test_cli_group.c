@@ -2,7 +2,8 @@
  * test_cli_group.c - the group forms of the command line on the fakes: create --group
  * prints the group's id; list --groups, info --group (human, JSON, XML), verify --group,
  * restore --group and delete --group by id and by name; a failing member's exit code and
- * one-line error; usage errors.
+ * one-line error; usage errors; --at: TIME parsed (RFC 3339, @epoch), the deviation shown
+ * by info, a time in the past refused with nothing touched.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,8 @@
 #include <cmocka.h>
 
 #include "cli_fx.h"
+
+#include "../../libxl-plugin/cli/cli_int.h"
 
 static void group_world(struct fx *f)
 {
@@ -56,7 +59,7 @@ static void test_create_list_info(void **state)
     assert_non_null(strstr(f->out, "\"stopped_ns\""));
     assert_non_null(strstr(f->out, "\"dom0-monotonic\""));
     assert_int_equal(run(f, "info", "--group", "--xml", gid, NULL), 0);
-    assert_non_null(strstr(f->out, "<group version=\"1\">"));
+    assert_non_null(strstr(f->out, "<group version=\"2\">"));
     assert_int_equal(run(f, "list", "--groups", "--json", NULL), 0);
     assert_non_null(strstr(f->out, "\"groups\""));
     assert_non_null(strstr(f->out, gid));
@@ -131,6 +134,73 @@ static void test_usage(void **state)
     assert_int_equal(run(f, "info", "--group", "nosuch", NULL), XLCP_EXIT_NOTFOUND);
 }
 
+static void test_parse_time(void **state)
+{
+    int64_t ns = 0;
+
+    (void)state;
+    assert_int_equal(cli_parse_time("@1795000000", &ns), 0);
+    assert_int_equal(ns, 1795000000ll * 1000000000ll);
+    assert_int_equal(cli_parse_time("@1795000000.25", &ns), 0);
+    assert_int_equal(ns, 1795000000ll * 1000000000ll + 250000000);
+    assert_int_equal(cli_parse_time("2026-12-02T06:00:00Z", &ns), 0);
+    assert_int_equal(ns, 1796191200ll * 1000000000ll);
+    assert_int_equal(cli_parse_time("2026-12-02T07:00:00.5+01:00", &ns), 0);
+    assert_int_equal(ns, 1796191200ll * 1000000000ll + 500000000);
+    assert_int_equal(cli_parse_time("2026-12-02 05:30:00-00:30", &ns), 0);
+    assert_int_equal(ns, 1796191200ll * 1000000000ll);
+    assert_int_equal(cli_parse_time("2026-12-02T06:00:00", &ns), -1); /* no zone */
+    assert_int_equal(cli_parse_time("2026-13-02T06:00:00Z", &ns), -1);
+    assert_int_equal(cli_parse_time("2026-12-02T06:00:00Zx", &ns), -1);
+    assert_int_equal(cli_parse_time("@", &ns), -1);
+    assert_int_equal(cli_parse_time("@-5", &ns), -1);
+    assert_int_equal(cli_parse_time("@12.", &ns), -1);
+    assert_int_equal(cli_parse_time("tomorrow", &ns), -1);
+}
+
+static void test_create_at(void **state)
+{
+    struct fx *f = *state;
+    char at[64];
+    int64_t wall = f->w->wall_ns + (int64_t)f->w->now_ns;
+
+    group_world(f);
+    /* the past: refused (usage), nothing touched */
+    snprintf(at, sizeof(at), "@%lld", (long long)(wall / 1000000000 - 10));
+    assert_int_equal(run(f, "create", "--group", "job1", "--at", at, "web1", "db1", NULL),
+                     XLCP_EXIT_USAGE);
+    assert_one_error_line(f, "xl-checkpoint: create: the time to stop at");
+    assert_non_null(strstr(f->err, "in the past"));
+    assert_string_equal(f->w->log, "");
+    assert_int_equal(run(f, "create", "--group", "job1", "--at", "noon", "web1", NULL),
+                     XLCP_EXIT_USAGE);
+    /* one domain: its manifest records the time and the deviation */
+    snprintf(at, sizeof(at), "@%lld", (long long)(wall / 1000000000 + 10));
+    assert_int_equal(run(f, "create", "--at", at, "db1", NULL), 0);
+    {
+        char id[XLCP_ID_MAX];
+        assert_true(f->outlen > 1 && f->outlen < sizeof(id));
+        memcpy(id, f->out, f->outlen - 1);
+        id[f->outlen - 1] = '\0';
+        assert_int_equal(run(f, "info", "--xml", id, NULL), 0);
+        assert_non_null(strstr(f->out, "<stop-at ns=\""));
+        assert_non_null(strstr(f->out, "deviation-ns=\""));
+    }
+    /* 10 s ahead: done, the deviation shown */
+    snprintf(at, sizeof(at), "@%lld", (long long)(wall / 1000000000 + 20));
+    assert_int_equal(run(f, "create", "--group", "job1", "--at", at, "web1", "db1", NULL), 0);
+    assert_int_equal(run(f, "info", "--group", "job1", NULL), 0);
+    assert_non_null(strstr(f->out, "at:  "));
+    assert_non_null(strstr(f->out, "DEVIATION(ms)"));
+    assert_int_equal(run(f, "info", "--group", "--json", "job1", NULL), 0);
+    assert_non_null(strstr(f->out, "\"deviation_ms\": "));
+    assert_null(strstr(f->out, "\"deviation_ms\": null"));
+    assert_non_null(strstr(f->out, "\"hosts\": ["));
+    assert_int_equal(run(f, "info", "--group", "--xml", "job1", NULL), 0);
+    assert_non_null(strstr(f->out, "deviation-ns="));
+    assert_non_null(strstr(f->out, "<at ns="));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +208,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_then_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
+        cmocka_unit_test(test_parse_time),
+        cmocka_unit_test_setup_teardown(test_create_at, setup, teardown),
     };
     return cmocka_run_group_tests_name("cli_group", tests, NULL, NULL);
 }

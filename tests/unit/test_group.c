@@ -4,7 +4,10 @@
  * from the fakes' call log; one member failing at each phase (prepare, arming, never
  * suspends, capture, commit, group manifest) leaves every guest running and nothing
  * committed; a run killed after its members committed is undone by recover; verify,
- * delete and restore of a group.
+ * delete and restore of a group; --at: copies started so that the stops land at the
+ * time, the deviation recorded, a time past or too near refused before anything is
+ * touched; create --at of one domain; a version 1 group.xml, and callers of version 1 of
+ * the options, still work.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ctx.h"
 #include "engine.h"
 #include "fakes/fakes.h"
 #include "group_manifest.h"
@@ -450,6 +454,207 @@ static void test_corrupt_group_manifest(void **state)
     assert_non_null(strstr(x->err.msg, "schema"));
 }
 
+/* One checkpoint of each member alone: the catalog then knows how long each copy takes. */
+static void history(struct gx *x, size_t n)
+{
+    struct xlcp_manifest m;
+
+    for (size_t i = 0; i < n; i++) {
+        xlcp_err_clear(&x->err);
+        assert_int_equal(xlcp_engine_create(&x->w->ports, names[i], &x->copts, &m, &x->err), 0);
+        xlcp_manifest_free(&m);
+    }
+}
+
+static int64_t wall_now(struct gx *x)
+{
+    return x->w->ports.clock.ops->wall_ns(x->w->ports.clock.self);
+}
+
+/* --at: each copy starts at the time minus its expected duration, so each stop lands at
+ * the time (the fake clock: a few ms of fake work on the way); recorded in group.xml. */
+static void test_at_schedule_and_deviation(void **state)
+{
+    struct gx *x = *state;
+    struct xlcp_group_manifest g2;
+
+    x->doms[0]->precopy_ns = 400000000; /* web1: 400 ms of rounds before its stop */
+    history(x, 1);
+    x->gopts.at_ns = wall_now(x) + 5000000000ll; /* in 5 s */
+    assert_int_equal(gcreate(x, 1), 0);
+    assert_int_equal(x->g.at_ns, x->gopts.at_ns);
+    assert_true(x->g.members[0].has_deviation);
+    assert_in_range(x->g.members[0].start_delay_ns, 4500000000ull, 4700000000ull);
+    /* the stop lands within the fake copy's own few ms of the time */
+    assert_true(x->g.members[0].deviation_ns > -20000000 &&
+                x->g.members[0].deviation_ns < 20000000);
+    assert_int_equal(xlcp_engine_group_load(&x->w->ports, x->g.id, &g2, &x->err), 0);
+    assert_int_equal(g2.at_ns, x->gopts.at_ns);
+    assert_int_equal(g2.members[0].deviation_ns, x->g.members[0].deviation_ns);
+    assert_true(g2.members[0].has_deviation);
+}
+
+/* Three members with different copies: the longest starts first; deviations recorded. */
+static void test_at_three_members(void **state)
+{
+    struct gx *x = *state;
+
+    x->doms[0]->precopy_ns = 300000000;
+    x->doms[1]->precopy_ns = 30000000;
+    x->doms[2]->precopy_ns = 3000000;
+    history(x, 3);
+    x->gopts.at_ns = wall_now(x) + 3000000000ll;
+    assert_int_equal(gcreate(x, 3), 0);
+    assert_true(x->g.members[0].start_delay_ns < x->g.members[1].start_delay_ns);
+    assert_true(x->g.members[1].start_delay_ns < x->g.members[2].start_delay_ns);
+    /* one fake clock shared by concurrent threads runs fast (each one's sleeps and copies
+     * add up), so only the single member above lands exactly: here, every deviation is
+     * recorded and is its stop minus one common instant */
+    for (int i = 0; i < 3; i++) {
+        assert_true(x->g.members[i].has_deviation);
+        assert_int_equal(x->g.members[i].deviation_ns - x->g.members[0].deviation_ns,
+                         (int64_t)(x->g.members[i].stopped_ns - x->g.members[0].stopped_ns));
+    }
+    /* without --at: no deviation recorded */
+    x->gopts.at_ns = 0;
+    assert_int_equal(gcreate(x, 3), 0);
+    assert_false(x->g.members[0].has_deviation);
+    assert_int_equal(x->g.at_ns, 0);
+}
+
+/* A time past, or too near for the longest copy: refused, no guest touched, nothing left. */
+static void test_at_refused(void **state)
+{
+    struct gx *x = *state;
+
+    x->gopts.at_ns = wall_now(x) - 1000000000ll;
+    assert_int_equal(gcreate(x, 3), XLCP_EINVAL);
+    assert_non_null(strstr(x->err.msg, "in the past"));
+    assert_string_equal(x->w->log, ""); /* not even a look at the domains */
+    assert_nothing_left(x);
+    /* 256 MiB with no history: about 2 s at the assumed rate; 500 ms is too near */
+    x->gopts.at_ns = wall_now(x) + 500000000ll;
+    assert_int_equal(gcreate(x, 3), XLCP_EINVAL);
+    assert_non_null(strstr(x->err.msg, "too near"));
+    assert_int_equal(log_pos(x->w->log, "hv.save", 0), -1);
+    assert_nothing_left(x);
+}
+
+/* create --at for one domain: its copy starts early by its expected duration; the time
+ * and the deviation are in its manifest; a time past or too near is refused. */
+static void test_single_create_at(void **state)
+{
+    struct gx *x = *state;
+    struct xlcp_manifest m, m2;
+    char dir[XLCP_PATH_MAX];
+
+    x->doms[0]->precopy_ns = 400000000;
+    history(x, 1);
+    x->copts.at_ns = wall_now(x) + 3000000000ll;
+    xlcp_err_clear(&x->err);
+    assert_int_equal(xlcp_engine_create(&x->w->ports, "web1", &x->copts, &m, &x->err), 0);
+    assert_int_equal(m.at_ns, x->copts.at_ns);
+    assert_true(m.deviation_ns > -20000000 && m.deviation_ns < 20000000);
+    assert_int_equal(xlcp_engine_load(&x->w->ports, m.id, &m2, dir, sizeof(dir), &x->err), 0);
+    assert_int_equal(m2.at_ns, m.at_ns);
+    assert_int_equal(m2.deviation_ns, m.deviation_ns);
+    xlcp_manifest_free(&m2);
+    xlcp_manifest_free(&m);
+    /* past: nothing touched at all */
+    x->w->log[0] = '\0';
+    x->copts.at_ns = wall_now(x) - 1;
+    assert_int_equal(xlcp_engine_create(&x->w->ports, "web1", &x->copts, &m, &x->err), XLCP_EINVAL);
+    assert_non_null(strstr(x->err.msg, "in the past"));
+    assert_string_equal(x->w->log, "");
+    /* too near for a 400 ms copy: refused after the preparation, the guest untouched */
+    x->copts.at_ns = wall_now(x) + 300000000ll;
+    assert_int_equal(xlcp_engine_create(&x->w->ports, "web1", &x->copts, &m, &x->err), XLCP_EINVAL);
+    assert_non_null(strstr(x->err.msg, "too near"));
+    assert_non_null(strstr(x->err.msg, "domain 'web1'"));
+    assert_int_equal(log_pos(x->w->log, "hv.save", 0), -1);
+    assert_int_equal(fake_held_count(x->w), 0);
+    assert_int_equal(fake_snapshot_count(x->w), 2); /* the two checkpoints' only */
+}
+
+/* Version 1 of the option structs, as a caller built against 0.3 has them. */
+typedef struct {
+    unsigned int version;
+    const char *name;
+    int live;
+    int quiesce;
+    unsigned int quiesce_timeout_ms;
+    unsigned int suspend_timeout_ms;
+    const char *snapshot_size;
+    int skip_non_lvm;
+    const char *group_id;
+    xlcp_progress_cb progress;
+    void *progress_arg;
+} create_options_v1;
+typedef struct {
+    unsigned int version;
+    const char *name;
+    const create_options_v1 *member;
+    unsigned int max_wait_ms;
+} group_options_v1;
+
+/* Callers of version 1 of the create and group options (their structs end before at_ns)
+ * still work: the library reads no byte past their struct (ASan would say). */
+static void test_version1_options(void **state)
+{
+    struct gx *x = *state;
+    create_options_v1 *c1 = malloc(sizeof(*c1));
+    group_options_v1 *g1 = malloc(sizeof(*g1));
+    const char *doms[2] = {"web1", "db1"};
+    char id[XLCP_ID_MAX];
+    xlcp_ctx *ctx = NULL;
+
+    assert_int_equal(sizeof(*c1), offsetof(xlcp_create_options, at_ns));
+    assert_int_equal(sizeof(*g1), offsetof(xlcp_group_options, at_ns));
+    assert_non_null(c1);
+    assert_non_null(g1);
+    assert_int_equal(xlcp_create_options_init((xlcp_create_options *)c1, 1), 0);
+    assert_int_equal(c1->version, 1);
+    assert_int_equal(c1->live, 1);
+    assert_int_equal(xlcp_group_options_init((xlcp_group_options *)g1, 1), 0);
+    assert_int_equal(g1->version, 1);
+    assert_int_equal(g1->max_wait_ms, 10000);
+    g1->name = "job1";
+    g1->member = c1;
+    assert_int_equal(xlcp_ctx_new_with_ports(&ctx, &x->w->ports), 0);
+    assert_int_equal(xlcp_create(ctx, "web1", (const xlcp_create_options *)c1, id), 0);
+    assert_int_equal(xlcp_group_create(ctx, doms, 2, (const xlcp_group_options *)g1, id), 0);
+    xlcp_ctx_free(ctx);
+    free(c1);
+    free(g1);
+}
+
+/* A group.xml of version 1 (before --at and hosts) is still valid and read. */
+static void test_version1_manifest_read(void **state)
+{
+    struct gx *x = *state;
+    const struct xlcp_store *st = &x->w->ports.store;
+    struct xlcp_group_manifest g2;
+    const char *v1 =
+        "<?xml version=\"1.0\"?>\n<group version=\"1\"><id>20260101T000000.000Z-abcdef</id>"
+        "<name>job1</name><created>2026-01-01T00:00:00.000Z</created>"
+        "<tool-version>0.3.0</tool-version>"
+        "<instants clock=\"dom0-monotonic\" skew-ns=\"5\" longest-stop-ns=\"9\">"
+        "<member domain=\"web1\" uuid=\"00000000-0000-0000-0000-000000000001\" "
+        "checkpoint=\"20260101T000000.000Z-000001\" stopped-ns=\"10\" resumed-ns=\"19\" "
+        "waited-ns=\"3\"/></instants><total-ns>100</total-ns></group>";
+
+    assert_int_equal(st->ops->group_put(st->self, XLCP_GROUP_MANIFEST,
+                                        "20260101T000000.000Z-abcdef", v1, strlen(v1), &x->err),
+                     0);
+    assert_int_equal(
+        xlcp_engine_group_load(&x->w->ports, "20260101T000000.000Z-abcdef", &g2, &x->err), 0);
+    assert_int_equal(g2.n, 1);
+    assert_int_equal(g2.at_ns, 0);
+    assert_int_equal(g2.nhosts, 0);
+    assert_false(g2.members[0].has_deviation);
+    assert_string_equal(g2.members[0].host, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +675,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_fails_cleans_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_group_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_group_manifest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_at_schedule_and_deviation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_at_three_members, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_at_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version1_manifest_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_single_create_at, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version1_options, setup, teardown),
     };
     return cmocka_run_group_tests_name("group", tests, NULL, NULL);
 }
