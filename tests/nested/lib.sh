@@ -7,6 +7,7 @@
 #   guest_start NAME [DISK...]    DISK = thick:SIZE | thin:SIZE | raw:DEVICE | none
 #                                 (default thick:256M)
 #                                 LVs are vg0/NAME-d0, -d1, ... as xvda, xvdb, ...
+#                                 (hotplug: dom0/xlcp-block.sh; XLCP_STOCK_HOTPLUG=1: Xen's)
 #   guest_wait_ready NAME [SECS]  wait until the guest agent reports in xenstore
 #   guest_counter NAME            the agent's liveness counter (~1/s)
 #   guest_wait_counter NAME MIN [SECS]   wait until counter > MIN, print it
@@ -35,6 +36,16 @@ XLCP_RUN=${XLCP_RUN:-/run/xlcp}
 XLCP_LVM_TIMEOUT=${XLCP_LVM_TIMEOUT:-180}
 XLCP_GUEST_MEMORY_DEFAULT=128 # MiB (guest_start)
 mkdir -p "$XLCP_RUN"
+# The disks guest_start makes are attached by a light hotplug script (dom0/xlcp-block.sh:
+# Xen's stock block script costs several seconds per disk under emulation), installed where
+# libxl can execute it (/run is noexec in dom0); XLCP_STOCK_HOTPLUG=1 keeps Xen's own.
+XLCP_BLOCK_SCRIPT=/var/tmp/xlcp-block
+if [ "${XLCP_STOCK_HOTPLUG:-0}" != 1 ] && [ -f "$(dirname "${BASH_SOURCE[0]}")/dom0/xlcp-block.sh" ]; then
+    cmp -s "$(dirname "${BASH_SOURCE[0]}")/dom0/xlcp-block.sh" "$XLCP_BLOCK_SCRIPT" ||
+        install -m 0755 "$(dirname "${BASH_SOURCE[0]}")/dom0/xlcp-block.sh" "$XLCP_BLOCK_SCRIPT"
+else
+    XLCP_BLOCK_SCRIPT=""
+fi
 
 # ---- TAP ---------------------------------------------------------------------------------
 _tap_n=0
@@ -123,7 +134,7 @@ _letters=abcdefghijklmnop
 # set 256), and
 # XLCP_GUEST_EXTRA: more kernel parameters, e.g. panic=1)
 guest_start() {
-    local name=$1 i=0 spec kind size lv disks="" cfg out rc try
+    local name=$1 i=0 spec kind size lv target disks="" cfg out rc try
     shift
     [ $# -gt 0 ] || set -- thick:256M
     for spec in "$@"; do
@@ -146,11 +157,9 @@ guest_start() {
             return 1
             ;;
         esac
-        if [ "$kind" = raw ]; then
-            disks="$disks'phy:$size,xvd${_letters:$i:1},w', "
-        else
-            disks="$disks'phy:/dev/$VG/$lv,xvd${_letters:$i:1},w', "
-        fi
+        target=/dev/$VG/$lv
+        [ "$kind" = raw ] && target=$size
+        disks="$disks'format=raw, vdev=xvd${_letters:$i:1}, access=rw,${XLCP_BLOCK_SCRIPT:+ script=$XLCP_BLOCK_SCRIPT,} target=$target', "
         i=$((i + 1))
     done
     cfg=$XLCP_RUN/$name.cfg

@@ -15,6 +15,7 @@
 #     Xen's xl and the staged /usr/local install (the other tests use it) are intact.
 # timeout: 600
 set -uo pipefail
+export XLCP_STOCK_HOTPLUG=1 # as an administrator's host: Xen's own block hotplug script
 . "$(dirname "$0")/lib.sh"
 
 D=$XLCP_PAYLOAD/deb
