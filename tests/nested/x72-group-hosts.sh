@@ -110,7 +110,7 @@ grep -q '"host": "hosta"' "$json" && grep -q '"host": "hostb"' "$json" && ok "ea
     not_ok "each member's host recorded" "$(cat "$json")"
 if command -v xmllint >/dev/null; then
     check "group.xml passes the RelaxNG schema (xmllint)" \
-        xmllint --noout --relaxng /usr/local/share/xl-checkpoint/group.rng \
+        xmllint --noout --relaxng "$XLCP_DATADIR"/group.rng \
         "$XLCP_CATALOG_ROOT/.groups/$gid/group.xml"
 else
     skip "xmllint" "not installed in dom0 (info validated group.xml against the schema)"
