@@ -3,8 +3,8 @@
  * and instants; the consistency rule (no member resumes before the last capture) read
  * from the fakes' call log; one member failing at each phase (prepare, arming, never
  * suspends, capture, commit, group manifest) leaves every guest running and nothing
- * committed; a run killed after its members committed is undone by recover; verify,
- * delete and restore of a group; --at: copies started so that the stops land at the
+ * committed; a run killed after its members committed is undone by recover; verify and
+ * delete of a group (restore and the rest: test_group_ops.c); --at: copies started so that the stops land at the
  * time, the deviation recorded, a time past or too near refused before anything is
  * touched; create --at of one domain; a version 1 group.xml, and callers of version 1 of
  * the options, still work.
@@ -24,6 +24,7 @@
 #include "engine.h"
 #include "fakes/fakes.h"
 #include "group_manifest.h"
+#include "group_ops.h"
 
 struct gx {
     struct fake_world *w;
@@ -31,6 +32,8 @@ struct gx {
     xlcp_create_options copts;
     xlcp_group_options gopts;
     struct xlcp_group_manifest g;
+    struct xlcp_group_manifest g2; /* the group an operation loaded */
+    struct xlcp_group_result res[XLCP_GROUP_MAX];
     struct xlcp_err err;
 };
 
@@ -158,7 +161,8 @@ static void test_group_of_three(void **state)
     assert_int_equal(g2.members[1].stopped_ns, x->g.members[1].stopped_ns);
     assert_int_equal(xlcp_engine_group_load(&x->w->ports, "job1", &g2, &x->err), 0);
     assert_string_equal(g2.id, x->g.id);
-    assert_int_equal(xlcp_engine_group_verify(&x->w->ports, "job1", 0, &x->err), 0);
+    assert_int_equal(
+        xlcp_engine_group_verify(&x->w->ports, "job1", 0, &x->g2, x->res, &x->err), 0);
 }
 
 /* The consistency rule, as the fakes saw it: every member stopped and every disk captured
@@ -210,7 +214,7 @@ static void test_copies_scheduled_to_stop_together(void **state)
     assert_int_equal(gcreate(x, 3), 0);
     for (int i = 0; i < 3; i++)
         assert_int_equal(x->g.members[i].start_delay_ns, 0);
-    assert_int_equal(xlcp_engine_group_delete(&x->w->ports, x->g.id, &x->err), 0);
+    assert_int_equal(xlcp_engine_group_delete(&x->w->ports, x->g.id, &x->g2, x->res, &x->err), 0);
     /* one checkpoint each, alone: clean timings */
     for (int i = 0; i < 3; i++) {
         xlcp_err_clear(&x->err);
@@ -361,49 +365,6 @@ static void test_killed_run_recovered(void **state)
     assert_non_null(strstr(report, "group not committed"));
     free(report);
     assert_nothing_left(x);
-}
-
-static void test_delete_and_restore(void **state)
-{
-    struct gx *x = *state;
-    xlcp_restore_options ro = XLCP_RESTORE_OPTIONS_INIT;
-    uint32_t domids[3] = {0, 0, 0};
-    size_t n = 0;
-    long last_restore, first_unpause;
-
-    assert_int_equal(gcreate(x, 3), 0);
-    x->w->log[0] = '\0';
-    assert_int_equal(xlcp_engine_group_restore(&x->w->ports, "job1", &ro, domids, 3, &n, &x->err),
-                     0);
-    assert_int_equal(n, 3);
-    for (int i = 0; i < 3; i++)
-        assert_true(domids[i] != 0);
-    /* every member restored (paused) before any is unpaused */
-    last_restore = log_pos(x->w->log, "hv.restore", 1);
-    first_unpause = log_pos(x->w->log, "hv.unpause", 0);
-    assert_true(last_restore >= 0 && first_unpause > last_restore);
-    assert_int_equal(xlcp_engine_group_delete(&x->w->ports, x->g.id, &x->err), 0);
-    assert_int_equal(count_groups(x, XLCP_GROUP_MANIFEST), 0);
-    assert_int_equal(fake_catalog_entries(x->w), 0);
-    assert_int_equal(xlcp_engine_group_load(&x->w->ports, "job1", &x->g, &x->err), XLCP_ENOTFOUND);
-}
-
-/* A member restore that fails: the members restored before it are destroyed. */
-static void test_restore_fails_cleans_up(void **state)
-{
-    struct gx *x = *state;
-    xlcp_restore_options ro = XLCP_RESTORE_OPTIONS_INIT;
-    uint32_t domids[3] = {0, 0, 0};
-    size_t n = 0;
-
-    assert_int_equal(gcreate(x, 3), 0);
-    x->w->log[0] = '\0';
-    fake_fail_after(x->w, "hv.restore", XLCP_EHV, 2);
-    assert_int_equal(xlcp_engine_group_restore(&x->w->ports, "job1", &ro, domids, 3, &n, &x->err),
-                     XLCP_EHV);
-    assert_int_equal(log_pos(x->w->log, "hv.unpause", 0), -1);
-    assert_true(log_pos(x->w->log, "hv.destroy", 0) >= 0);
-    assert_int_equal(n, 0);
 }
 
 /* The catalog's group files: written whole or not at all, never overwritten, a half
@@ -671,8 +632,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_member_prepare_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_run_recovered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_and_restore, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restore_fails_cleans_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_group_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_group_manifest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_at_schedule_and_deviation, setup, teardown),
