@@ -183,11 +183,15 @@ int xlcp_engine_hosts_restore(const struct xlcp_ports *p, const struct xlcp_grou
             rc = xlcp_err_set(err, XLCP_ECORRUPT, "too many hosts");
     }
     if (rc == 0) {
+        /* every host reached before any is asked to restore anything */
         xlcp_hosts_start(hs, 2, 1, err);
-        for (size_t k = 0; k < hs->nh; k++)
-            if (!hs->h[k].gone && send_setup(r, &hs->h[k], opts, err) != 0)
+        for (size_t k = 0; k < hs->nh && rc == 0; k++)
+            rc = hs->h[k].rc;
+        for (size_t k = 0; k < hs->nh && rc == 0; k++)
+            if (send_setup(r, &hs->h[k], opts, err) != 0)
                 xlcp_host_failed(&hs->h[k], err);
-        rc = phase(r, NULL, "ready", err);
+        if (rc == 0)
+            rc = phase(r, NULL, "ready", err);
     }
     if (rc == 0) {
         step = "replace";
