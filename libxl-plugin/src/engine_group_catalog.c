@@ -102,7 +102,8 @@ void xlcp_group_results_init(const struct xlcp_group_manifest *g, struct xlcp_gr
 }
 
 int xlcp_group_results_error(const struct xlcp_group_manifest *g,
-                             const struct xlcp_group_result *res, struct xlcp_err *err)
+                             const struct xlcp_group_result *res, const char *what,
+                             struct xlcp_err *err)
 {
     int first = -1, others = 0;
 
@@ -113,10 +114,10 @@ int xlcp_group_results_error(const struct xlcp_group_manifest *g,
             others++;
     if (first < 0)
         return 0;
-    xlcp_err_set(err, res[first].rc, "group '%s' (%s): %s%s%sdomain '%s' step %s: %s", g->name,
-                 g->id, res[first].host[0] ? "host " : "", res[first].host,
-                 res[first].host[0] ? ": " : "", res[first].dom_name, res[first].step,
-                 res[first].msg);
+    xlcp_err_set(err, res[first].rc, "group '%s' (%s): %s%s%s%s%sdomain '%s' step %s: %s", g->name,
+                 g->id, what ? what : "", what ? ": " : "", res[first].host[0] ? "host " : "",
+                 res[first].host, res[first].host[0] ? ": " : "", res[first].dom_name,
+                 res[first].step, res[first].msg);
     if (others)
         snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg),
                  " (and %d other member%s)", others, others > 1 ? "s" : "");
@@ -231,7 +232,7 @@ int xlcp_engine_group_verify(const struct xlcp_ports *p, const char *id_or_name,
 {
     int rc = load_and_ask(p, id_or_name, XLCP_MEMBER_VERIFY, flags, g, res, err);
 
-    return rc ? rc : xlcp_group_results_error(g, res, err);
+    return rc ? rc : xlcp_group_results_error(g, res, NULL, err);
 }
 
 /* All or report: the group file goes only once every member is deleted (or was gone);
@@ -248,11 +249,12 @@ int xlcp_engine_group_delete(const struct xlcp_ports *p, const char *id_or_name,
     for (int i = 0; i < g->n; i++)
         left += res[i].rc != 0;
     if (left) {
-        xlcp_group_results_error(g, res, err);
-        return xlcp_err_prefix(err,
-                               "%d of %d members not deleted, the group is kept (delete --group "
-                               "again to finish)",
-                               left, g->n);
+        char what[160];
+        snprintf(what, sizeof(what),
+                 "%d of %d members not deleted, the group is kept (delete --group again to "
+                 "finish)",
+                 left, g->n);
+        return xlcp_group_results_error(g, res, what, err);
     }
     rc = CALL(&p->store, group_drop, XLCP_GROUP_MANIFEST, g->id, err);
     return rc ? xlcp_err_prefix(err, "group '%s' (%s): every member deleted", g->name, g->id) : 0;

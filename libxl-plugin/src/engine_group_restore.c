@@ -143,7 +143,7 @@ int xlcp_engine_group_restore(const struct xlcp_ports *p, const char *id_or_name
         rc = xlcp_engine_group_restore_run(p, g->id, ids, uuids, (size_t)g->n, opts, NULL, res,
                                            err);
     /* the member that failed, with its host, domain and step; else the cause as it is */
-    if (rc && xlcp_group_results_error(g, res, err) == 0)
+    if (rc && xlcp_group_results_error(g, res, NULL, err) == 0)
         xlcp_err_prefix(err, "group '%s' (%s)", g->name, g->id);
     return rc;
 }

@@ -209,8 +209,10 @@ int xlcp_agent_restore(struct agent *a, char **w, int nw, struct xlcp_err *err)
         for (size_t i = 0; i < r->n; i++) {
             struct xlcp_err e2;
             xlcp_err_clear(&e2);
-            if (xlcp_proto_send(&a->io, &e2, "outcome %zu %s %u %d %s %s", i, res[i].outcome,
-                                res[i].domid, res[i].rc, res[i].rc && res[i].step[0] ? res[i].step : "-",
+            const char *name = xlcp_proto_name_ok(res[i].new_name) ? res[i].new_name : "-";
+            if (xlcp_proto_send(&a->io, &e2, "outcome %zu %s %u %s %d %s %s", i, res[i].outcome,
+                                res[i].domid, name, res[i].rc,
+                                res[i].rc && res[i].step[0] ? res[i].step : "-",
                                 res[i].rc ? res[i].msg : "-") != 0)
                 break; /* the coordinator is gone: no one to tell */
         }

@@ -34,7 +34,7 @@ static int on_result(void *arg, struct xlcp_host *h, char **w, int nw, struct xl
     }
     r = &k->res[h->member[h->reported]];
     want = r->checkpoint_id;
-    if (nw != 6 || strcmp(w[0], "result") != 0 || strcmp(w[1], want) != 0 ||
+    if (nw < 6 || strcmp(w[0], "result") != 0 || strcmp(w[1], want) != 0 ||
         xlcp_proto_i64(w[3], &code) != 0 || code > 0 || code < XLCP_EINTERNAL ||
         strlen(w[2]) >= sizeof(r->outcome))
         return xlcp_err_set(err, XLCP_EINVAL, "protocol: expected 'result %s OUTCOME CODE ...'",

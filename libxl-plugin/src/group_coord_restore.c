@@ -39,7 +39,7 @@ static int member_of(const struct xlcp_host *h, const char *s)
 }
 
 /* Every line a host may say during a restore: "restored I DOMID NAME", "outcome I OUTCOME
- * DOMID CODE STEP MESSAGE" (its members' fate, before its last word), and the word that
+ * DOMID NAME CODE STEP MESSAGE" (its members' fate, before its last word), and the word that
  * completes the phase ("ready N", "committed", "done"). */
 static int on_line(void *arg, struct xlcp_host *h, char **w, int nw, struct xlcp_err *err)
 {
@@ -61,16 +61,19 @@ static int on_line(void *arg, struct xlcp_host *h, char **w, int nw, struct xlcp
         return 0;
     }
     if (strcmp(w[0], "outcome") == 0) {
-        i = nw == 7 ? member_of(h, w[1]) : -1;
+        i = nw >= 8 ? member_of(h, w[1]) : -1;
         if (i < 0 || xlcp_proto_u64(w[3], &domid) != 0 || domid > 0xffffffffu ||
-            xlcp_proto_i64(w[4], &code) != 0 || code > 0 || code < XLCP_EINTERNAL ||
+            xlcp_proto_i64(w[5], &code) != 0 || code > 0 || code < XLCP_EINTERNAL ||
             strlen(w[2]) >= sizeof(r->res[i].outcome))
-            return xlcp_err_set(err, XLCP_EINVAL,
-                                "protocol: expected 'outcome I OUTCOME DOMID CODE STEP MESSAGE'");
+            return xlcp_err_set(
+                err, XLCP_EINVAL,
+                "protocol: expected 'outcome I OUTCOME DOMID NAME CODE STEP MESSAGE'");
         m = &r->res[i];
         if (domid)
             m->domid = (uint32_t)domid;
-        xlcp_group_result_set(m, w[2], (int)code, w[5], xlcp_proto_rest(w, nw, 6));
+        if (strcmp(w[4], "-") != 0)
+            snprintf(m->new_name, sizeof(m->new_name), "%s", w[4]);
+        xlcp_group_result_set(m, w[2], (int)code, w[6], xlcp_proto_rest(w, nw, 7));
         r->told[i] = 1;
         return 0;
     }

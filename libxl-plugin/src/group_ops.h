@@ -41,10 +41,11 @@ void xlcp_group_result_set(struct xlcp_group_result *r, const char *outcome, int
                            const char *step, const char *msg);
 /* Names every member of g in res[0..g->n-1], outcome "not-restored"/"" (none yet). */
 void xlcp_group_results_init(const struct xlcp_group_manifest *g, struct xlcp_group_result *res);
-/* The first member that failed as err ("group NAME (ID): host H: domain 'D' step S:
- * cause", and how many others failed); its code, or 0 if none failed. */
+/* The first member that failed as err ("group NAME (ID): [what: ]host H: domain 'D' step
+ * S: cause", and how many others failed); its code, or 0 if none failed. */
 int xlcp_group_results_error(const struct xlcp_group_manifest *g,
-                             const struct xlcp_group_result *res, struct xlcp_err *err);
+                             const struct xlcp_group_result *res, const char *what,
+                             struct xlcp_err *err);
 
 /* One member's checkpoint on this host: status, verify (flags as xlcp_verify) or delete,
  * each only if its manifest names group gid and domain uuid (never another's checkpoint:
