@@ -11,8 +11,7 @@
 
 static void who(const xlcp_group_member_result *m, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s%s%s", m->host[0] ? m->host : "", m->host[0] ? ":" : "",
-             m->domain_name);
+    snprintf(buf, len, "%s%s%s", m->host[0] ? m->host : "", m->host[0] ? ":" : "", m->domain_name);
 }
 
 void cli_print_results(FILE *f, const xlcp_group_report *rep)

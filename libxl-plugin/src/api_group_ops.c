@@ -45,9 +45,9 @@ static void publish(xlcp_group_report *r)
 {
     for (int i = 0; i < r->g.n; i++) {
         const struct xlcp_group_result *e = &r->res[i];
-        r->out[i] = (xlcp_group_member_result){e->host,   e->dom_name, e->checkpoint_id,
-                                               e->outcome, e->rc,      e->step,
-                                               e->msg,    e->domid,    e->new_name};
+        r->out[i] =
+            (xlcp_group_member_result){e->host, e->dom_name, e->checkpoint_id, e->outcome, e->rc,
+                                       e->step, e->msg,      e->domid,         e->new_name};
     }
 }
 
@@ -114,7 +114,7 @@ static int run(xlcp_ctx *ctx, enum op op, const char *id_or_name, unsigned int f
         rc = xlcp_engine_group_restore(&ctx->ports, id_or_name, ropts, &r->g, r->res, &err);
     if (op != OP_STATUS)
         xlcp_api_audit(ctx, &(struct xlcp_audit_rec){names[op], r->g.id[0] ? r->g.id : id_or_name,
-                                                      NULL, NULL, rc, err.msg, -1, -1, NULL});
+                                                     NULL, NULL, rc, err.msg, -1, -1, NULL});
     publish(r);
     if (out && r->g.id[0])
         *out = r;
@@ -167,8 +167,7 @@ int xlcp_group_restore(xlcp_ctx *ctx, const char *id_or_name, const xlcp_restore
     xlcp_group_report *r = NULL;
     int rc = xlcp_group_restore_members(ctx, id_or_name, opts, &r);
 
-    for (size_t i = 0; rc == 0 && r && domids_out && i < xlcp_group_report_count(r) && i < max;
-         i++)
+    for (size_t i = 0; rc == 0 && r && domids_out && i < xlcp_group_report_count(r) && i < max; i++)
         domids_out[i] = r->res[i].domid;
     xlcp_group_report_free(r);
     return rc;

@@ -206,8 +206,8 @@ int xlcp_engine_group_members(const struct xlcp_ports *p, const struct xlcp_grou
     return 0;
 }
 
-static int load_and_ask(const struct xlcp_ports *p, const char *id_or_name,
-                        enum xlcp_member_op op, unsigned int flags, struct xlcp_group_manifest *g,
+static int load_and_ask(const struct xlcp_ports *p, const char *id_or_name, enum xlcp_member_op op,
+                        unsigned int flags, struct xlcp_group_manifest *g,
                         struct xlcp_group_result *res, struct xlcp_err *err)
 {
     int rc = xlcp_engine_group_load(p, id_or_name, g, err);

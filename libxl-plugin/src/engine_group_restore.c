@@ -140,8 +140,8 @@ int xlcp_engine_group_restore(const struct xlcp_ports *p, const char *id_or_name
     if (hosts || g->nhosts > 0)
         rc = xlcp_engine_hosts_restore(p, g, opts, res, err);
     else
-        rc = xlcp_engine_group_restore_run(p, g->id, ids, uuids, (size_t)g->n, opts, NULL, res,
-                                           err);
+        rc =
+            xlcp_engine_group_restore_run(p, g->id, ids, uuids, (size_t)g->n, opts, NULL, res, err);
     /* the member that failed, with its host, domain and step; else the cause as it is */
     if (rc && xlcp_group_results_error(g, res, NULL, err) == 0)
         xlcp_err_prefix(err, "group '%s' (%s)", g->name, g->id);

@@ -139,9 +139,9 @@ static int find_original(struct xlcp_restore_run *r, const struct xlcp_manifest 
         rc = 0, xlcp_err_clear(err);
     if (rc == 0 && r->opts.replace) {
         if (r->have_orig && r->orig.state == XLCP_DOM_RUNNING && !r->opts.force)
-            return xlcp_err_set(err, XLCP_ESTATE,
-                                "domain '%s' is running; stop it first or use --force to replace it",
-                                r->orig.name);
+            return xlcp_err_set(
+                err, XLCP_ESTATE,
+                "domain '%s' is running; stop it first or use --force to replace it", r->orig.name);
         if (!r->opts.new_name || !*r->opts.new_name)
             snprintf(r->name, sizeof(r->name), "%s", m->dom_name);
     } else if (rc == 0) {
@@ -196,8 +196,8 @@ static int make_domain(struct xlcp_restore_run *r, const struct xlcp_manifest *m
     } else {
         snprintf(r->made.name, sizeof(r->made.name), "%s", r->name);
     }
-    rc = CALL(HV(p), restore, m->config_json, r->made.name, rdisks, nr, fd, paused,
-              r->opts.replace, &r->made.domid, err);
+    rc = CALL(HV(p), restore, m->config_json, r->made.name, rdisks, nr, fd, paused, r->opts.replace,
+              &r->made.domid, err);
     close(fd);
     if (rc)
         return rc;

@@ -98,8 +98,8 @@ static int setup(struct agent *a, char **w, int nw, struct xlcp_err *err)
     snprintf(a->id, sizeof(a->id), "%s", w[1]);
     snprintf(a->name, sizeof(a->name), "%s", w[2]);
     for (;;) {
-        rc = xlcp_agent_expect(a, XLCP_AGENT_SETUP_WAIT_MS, "options member time prepare", line, w, XLCP_PROTO_WORDS, &nw,
-                    err);
+        rc = xlcp_agent_expect(a, XLCP_AGENT_SETUP_WAIT_MS, "options member time prepare", line, w,
+                               XLCP_PROTO_WORDS, &nw, err);
         if (rc)
             return rc;
         if (strcmp(w[0], "options") == 0) {
@@ -157,7 +157,8 @@ static int link_captured(void *self, struct xlcp_err *err)
     if (rc)
         return xlcp_err_prefix(err, "the coordinator");
     /* the guests are stopped: the coordinator's own bound, and a little for the wire */
-    rc = xlcp_agent_expect(a, (int)a->max_wait_ms + 2000, "resume", line, w, XLCP_PROTO_WORDS, &nw, err);
+    rc = xlcp_agent_expect(a, (int)a->max_wait_ms + 2000, "resume", line, w, XLCP_PROTO_WORDS, &nw,
+                           err);
     if (rc == 0 && nw != 1)
         rc = xlcp_err_set(err, XLCP_EINVAL, "protocol: expected 'resume'");
     return rc;
@@ -229,8 +230,8 @@ static int serve_create(struct agent *a, char **w, int nw, struct xlcp_err *err)
     gopts.name = a->name;
     gopts.member = &a->copts;
     gopts.max_wait_ms = a->max_wait_ms;
-    link = (struct xlcp_group_link){a, a->id, link_prepared, link_captured, link_committed,
-                                    link_gone};
+    link =
+        (struct xlcp_group_link){a, a->id, link_prepared, link_captured, link_committed, link_gone};
     rc = xlcp_engine_group_run(mports, a->n, doms, &gopts, &link, g, err);
     free(g);
     return rc;
@@ -254,7 +255,7 @@ int xlcp_engine_group_agent(const struct xlcp_ports *p, const struct xlcp_agent_
                             int in_fd, int out_fd, struct xlcp_err *err)
 {
     xlcp_create_options defaults = XLCP_CREATE_OPTIONS_INIT;
-    char line[XLCP_PROTO_LINE_MAX + 1], *w[XLCP_PROTO_WORDS];
+    char line[XLCP_PROTO_LINE_MAX + 1], *w[XLCP_PROTO_WORDS] = {NULL};
     struct agent *a;
     char host[256];
     int nw = 0, rc;

@@ -147,16 +147,15 @@ static int link_restored(void *self, const struct xlcp_group_result *res, size_t
     int nw, rc = 0;
 
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = xlcp_proto_send(&r->a->io, err, "restored %zu %u %s", i, res[i].domid,
-                             res[i].new_name);
+        rc =
+            xlcp_proto_send(&r->a->io, err, "restored %zu %u %s", i, res[i].domid, res[i].new_name);
     if (rc == 0)
         rc = xlcp_proto_send(&r->a->io, err, "ready %zu", n);
     if (rc)
         return xlcp_err_prefix(err, "the coordinator");
-    rc = xlcp_agent_expect(r->a, (int)r->a->phase_wait_ms, "commit", line, w, XLCP_PROTO_WORDS,
-                           &nw, err);
-    return rc == 0 && nw != 1 ? xlcp_err_set(err, XLCP_EINVAL, "protocol: expected 'commit'")
-                              : rc;
+    rc = xlcp_agent_expect(r->a, (int)r->a->phase_wait_ms, "commit", line, w, XLCP_PROTO_WORDS, &nw,
+                           err);
+    return rc == 0 && nw != 1 ? xlcp_err_set(err, XLCP_EINVAL, "protocol: expected 'commit'") : rc;
 }
 
 /* Every original replaced (if asked): said; then "unpause" or "finish" (stay paused). */
@@ -203,8 +202,7 @@ int xlcp_agent_restore(struct agent *a, char **w, int nw, struct xlcp_err *err)
             uuids[i] = r->uuids[i];
         }
         link = (struct xlcp_group_restore_link){r, link_restored, link_committed};
-        rc = xlcp_engine_group_restore_run(mp, r->gid, ids, uuids, r->n, &r->opts, &link, res,
-                                           err);
+        rc = xlcp_engine_group_restore_run(mp, r->gid, ids, uuids, r->n, &r->opts, &link, res, err);
         /* what became of each member, before the last word ("done" or "fail") */
         for (size_t i = 0; i < r->n; i++) {
             struct xlcp_err e2;

@@ -62,8 +62,8 @@ void xlcp_host_failed(struct xlcp_host *h, const struct xlcp_err *err)
             why += 7 + hl;
         else if (strncmp(why + 5 + hl, " (", 2) == 0 && strstr(why, "): ")) {
             const char *end = strstr(why, "): ");
-            snprintf(h->why, sizeof(h->why), "%.*s: %s", (int)(end - why - 7 - hl),
-                     why + 7 + hl, end + 3);
+            snprintf(h->why, sizeof(h->why), "%.*s: %s", (int)(end - why - 7 - hl), why + 7 + hl,
+                     end + 3);
             return;
         }
     }
@@ -162,7 +162,14 @@ int xlcp_hosts_collect(struct xlcp_hosts *hs, const struct xlcp_collect *how, st
                 continue;
             if (h->io.eof) {
                 h->gone = 1;
-                xlcp_err_set(err, XLCP_EIO, "host %s: the agent is gone (%s)", h->name, how->what);
+                if (strcmp(how->what, "hello") == 0) /* ssh said why on our stderr */
+                    xlcp_err_set(err, XLCP_EIO,
+                                 "host %s: not reached: the transport ended before the agent's "
+                                 "hello (ssh's message is above)",
+                                 h->name);
+                else
+                    xlcp_err_set(err, XLCP_EIO, "host %s: the agent is gone (%s)", h->name,
+                                 how->what);
                 if (!how->lenient)
                     return err->code;
                 xlcp_host_failed(h, err);

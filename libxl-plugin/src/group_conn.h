@@ -55,15 +55,14 @@ typedef int (*xlcp_on_line_fn)(void *arg, struct xlcp_host *h, char **w, int nw,
 struct xlcp_collect {
     xlcp_on_line_fn on_line;
     void *arg;
-    const char *what;     /* the phase, for messages */
-    uint64_t deadline_ms; /* xlcp_proto_now_ms() time by which every host has answered */
-    unsigned int rule_ms; /* > 0: at most this long after the first host's answer */
+    const char *what;       /* the phase, for messages */
+    uint64_t deadline_ms;   /* xlcp_proto_now_ms() time by which every host has answered */
+    unsigned int rule_ms;   /* > 0: at most this long after the first host's answer */
     unsigned int extend_ms; /* > 0: each line heard moves the deadline to at least now + this */
     int lenient;            /* a host that fails is marked, the others go on */
 };
 /* Waits until every host still there has answered. 0, or the first failure (not lenient). */
-int xlcp_hosts_collect(struct xlcp_hosts *hs, const struct xlcp_collect *how,
-                       struct xlcp_err *err);
+int xlcp_hosts_collect(struct xlcp_hosts *hs, const struct xlcp_collect *how, struct xlcp_err *err);
 /* Marks h failed with err's cause (lenient phases). */
 void xlcp_host_failed(struct xlcp_host *h, const struct xlcp_err *err);
 /* Closes every transport: each agent sees its end of input; waits for it to end (at most

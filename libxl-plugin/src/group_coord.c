@@ -61,8 +61,8 @@ static int plan_hosts(struct coord *c, size_t n, const char *const *members, str
         for (size_t k = 0; k < c->hs.nh; k++)
             for (size_t j = 0; strcmp(c->hs.h[k].name, host) == 0 && j < c->hs.h[k].n; j++)
                 if (strcmp(c->dom[c->hs.h[k].member[j]], d) == 0)
-                    return xlcp_err_set(err, XLCP_EINVAL,
-                                        "domain '%s' is named twice in the group", members[i]);
+                    return xlcp_err_set(err, XLCP_EINVAL, "domain '%s' is named twice in the group",
+                                        members[i]);
         h = xlcp_hosts_add(&c->hs, host, i);
         if (!h)
             return xlcp_err_set(err, XLCP_EINVAL, "member '%s': too many hosts", members[i]);
@@ -190,9 +190,9 @@ static int start_agents(struct coord *c, struct xlcp_err *err)
     rc = xlcp_hosts_start(&c->hs, 1, 0, err); /* create: as in version 1 */
     for (size_t k = 0; k < c->hs.nh && rc == 0; k++) {
         struct xlcp_host *h = &c->hs.h[k];
-        rc =
-            xlcp_proto_send(&h->io, err, "group %s %s %u %u", c->g->id, c->g->name,
-                            c->opts->max_wait_ms ? c->opts->max_wait_ms : 10000u, c->hs.phase_wait_ms);
+        rc = xlcp_proto_send(&h->io, err, "group %s %s %u %u", c->g->id, c->g->name,
+                             c->opts->max_wait_ms ? c->opts->max_wait_ms : 10000u,
+                             c->hs.phase_wait_ms);
         if (rc == 0)
             rc = xlcp_proto_send(&h->io, err,
                                  "options live=%d quiesce=%d skip-non-lvm=%d "

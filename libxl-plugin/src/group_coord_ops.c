@@ -98,9 +98,8 @@ int xlcp_engine_hosts_members(const struct xlcp_ports *p, const struct xlcp_grou
         struct xlcp_host *h = &hs->h[j];
         /* the members it did not answer for: what stopped it */
         for (size_t m = h->reported; h->rc && m < h->n; m++)
-            xlcp_group_result_set(&res[h->member[m]], h->version ? "failed" : "unreachable",
-                                  h->rc, h->version ? xlcp_member_op_name(op) : "connect",
-                                  h->why);
+            xlcp_group_result_set(&res[h->member[m]], h->version ? "failed" : "unreachable", h->rc,
+                                  h->version ? xlcp_member_op_name(op) : "connect", h->why);
     }
     xlcp_hosts_close(hs);
     free(hs);

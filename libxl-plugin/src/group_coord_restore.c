@@ -25,8 +25,8 @@ struct rs {
     const struct xlcp_group_manifest *g;
     struct xlcp_group_result *res;
     struct xlcp_hosts *hs;
-    const char *until;         /* the word that completes the phase */
-    int told[XLCP_GROUP_MAX];  /* per member: its host said what became of it */
+    const char *until;          /* the word that completes the phase */
+    int told[XLCP_GROUP_MAX];   /* per member: its host said what became of it */
     int failed[XLCP_GROUP_MAX]; /* per host: it failed (not an abort's echo) */
 };
 
@@ -78,8 +78,8 @@ static int on_line(void *arg, struct xlcp_host *h, char **w, int nw, struct xlcp
         return 0;
     }
     if (strcmp(w[0], r->until) != 0)
-        return xlcp_err_set(err, XLCP_EINVAL, "protocol: '%s' where the agent should say %s",
-                            w[0], r->until);
+        return xlcp_err_set(err, XLCP_EINVAL, "protocol: '%s' where the agent should say %s", w[0],
+                            r->until);
     if (strcmp(w[0], "ready") == 0) {
         uint64_t n;
         if (nw != 2 || xlcp_proto_u64(w[1], &n) != 0 || n != h->n || h->reported != h->n)
@@ -120,8 +120,7 @@ static int send_setup(struct rs *r, struct xlcp_host *h, const xlcp_restore_opti
         rc = xlcp_proto_send(&h->io, err, "options replace=%d force=%d paused=%d",
                              opts->replace != 0, opts->force != 0, opts->paused != 0);
     for (size_t m = 0; m < h->n && rc == 0; m++)
-        rc = xlcp_proto_send(&h->io, err, "member %s %s",
-                             r->g->members[h->member[m]].checkpoint_id,
+        rc = xlcp_proto_send(&h->io, err, "member %s %s", r->g->members[h->member[m]].checkpoint_id,
                              r->g->members[h->member[m]].dom_uuid);
     if (rc == 0)
         rc = xlcp_proto_send(&h->io, err, "prepare");

@@ -4,10 +4,10 @@
  * from the fakes' call log; one member failing at each phase (prepare, arming, never
  * suspends, capture, commit, group manifest) leaves every guest running and nothing
  * committed; a run killed after its members committed is undone by recover; verify and
- * delete of a group (restore and the rest: test_group_ops.c); --at: copies started so that the stops land at the
- * time, the deviation recorded, a time past or too near refused before anything is
- * touched; create --at of one domain; a version 1 group.xml, and callers of version 1 of
- * the options, still work.
+ * delete of a group (restore and the rest: test_group_ops.c); --at: copies started so that the
+ * stops land at the time, the deviation recorded, a time past or too near refused before anything
+ * is touched; create --at of one domain; a version 1 group.xml, and callers of version 1 of the
+ * options, still work.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -161,8 +161,7 @@ static void test_group_of_three(void **state)
     assert_int_equal(g2.members[1].stopped_ns, x->g.members[1].stopped_ns);
     assert_int_equal(xlcp_engine_group_load(&x->w->ports, "job1", &g2, &x->err), 0);
     assert_string_equal(g2.id, x->g.id);
-    assert_int_equal(
-        xlcp_engine_group_verify(&x->w->ports, "job1", 0, &x->g2, x->res, &x->err), 0);
+    assert_int_equal(xlcp_engine_group_verify(&x->w->ports, "job1", 0, &x->g2, x->res, &x->err), 0);
 }
 
 /* The consistency rule, as the fakes saw it: every member stopped and every disk captured

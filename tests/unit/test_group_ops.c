@@ -158,8 +158,7 @@ static void test_delete_all_or_report(void **state)
     assert_string_equal(x->res[1].outcome, "deleted");
     assert_int_equal(fake_catalog_entries(x->w), 0);
     assert_int_equal(fake_snapshot_count(x->w), 0);
-    assert_int_equal(xlcp_engine_group_load(&x->w->ports, "job1", &x->g2, &x->err),
-                     XLCP_ENOTFOUND);
+    assert_int_equal(xlcp_engine_group_load(&x->w->ports, "job1", &x->g2, &x->err), XLCP_ENOTFOUND);
 }
 
 /* A member checkpoint of another group (the group file says otherwise): not deleted. */
@@ -186,8 +185,7 @@ static void test_delete_refuses_another_groups_checkpoint(void **state)
     assert_int_equal(xlcp_engine_group_delete(&x->w->ports, "job1", &x->g2, x->res, &x->err),
                      XLCP_ECORRUPT);
     assert_string_equal(x->res[0].outcome, "refused");
-    assert_int_equal(xlcp_engine_group_verify(&x->w->ports, "job2", 0, &x->g2, x->res, &x->err),
-                     0);
+    assert_int_equal(xlcp_engine_group_verify(&x->w->ports, "job2", 0, &x->g2, x->res, &x->err), 0);
 }
 
 static void test_restore_unpauses_together(void **state)
@@ -257,10 +255,9 @@ static void test_undo_spares_a_domain_no_longer_ours(void **state)
     struct xlcp_restore_run run;
     struct fake_dom *d;
 
-    assert_int_equal(
-        xlcp_engine_restore_begin(&x->w->ports, x->g.members[0].checkpoint_id, &x->ro, 1, &run,
-                                  &x->err),
-        0);
+    assert_int_equal(xlcp_engine_restore_begin(&x->w->ports, x->g.members[0].checkpoint_id, &x->ro,
+                                               1, &run, &x->err),
+                     0);
     assert_true(run.made.uuid[0] != '\0');
     d = fake_find_domain(x->w, run.made.name);
     assert_non_null(d);
@@ -283,8 +280,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_unpauses_together, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_fails_cleans_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_replace, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_undo_spares_a_domain_no_longer_ours, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_undo_spares_a_domain_no_longer_ours, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("group_ops", tests, NULL, NULL);

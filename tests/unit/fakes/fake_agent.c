@@ -79,8 +79,8 @@ static void write_report(struct fake_world *w, const char *host, int rc, const c
     fprintf(f, "rc %d\n", rc);
     for (int i = 0; i < FAKE_MAX_DOMS; i++)
         if (w->doms[i].used) {
-            fprintf(f, "dom %s suspended %d resumes %d\n", w->doms[i].d.name,
-                    w->doms[i].suspended, w->doms[i].resumes);
+            fprintf(f, "dom %s suspended %d resumes %d\n", w->doms[i].d.name, w->doms[i].suspended,
+                    w->doms[i].resumes);
             fprintf(f, "domain %s domid %u %s\n", w->doms[i].d.name, w->doms[i].d.domid,
                     w->doms[i].d.state == XLCP_DOM_PAUSED ? "paused" : "running");
         }
