@@ -66,15 +66,6 @@ void cli_status_summary(const xlcp_group_report *rep, char *buf, size_t len)
     }
 }
 
-static void jw_str_or_null(struct jw *j, const char *key, const char *s)
-{
-    jw_key(j, key);
-    if (s && *s)
-        jw_str(j, s);
-    else
-        jw_check(j, yajl_gen_null(j->g));
-}
-
 void jw_group_results(struct jw *j, const xlcp_group_report *rep)
 {
     jw_key(j, "members");
@@ -114,24 +105,6 @@ static int group_failed(struct cli *c, int rc, const xlcp_group_report *rep)
     return rc;
 }
 
-/* {"format_version", "id", key: true, "members": [...]}: verify_doc and delete_doc. */
-static int json_done_members(struct cli *c, const char *id, const char *key,
-                             const xlcp_group_report *rep)
-{
-    struct jw j;
-
-    if (jw_open_doc(c, &j) != 0)
-        return XLCP_EXIT_FAILURE;
-    jw_key(&j, "id");
-    jw_str(&j, id);
-    jw_key(&j, key);
-    jw_check(&j, yajl_gen_bool(j.g, 1));
-    if (rep)
-        jw_group_results(&j, rep);
-    jw_check(&j, yajl_gen_map_close(j.g));
-    return jw_close(c, &j);
-}
-
 int cli_group_verify(struct cli *c, const char *group, unsigned int flags)
 {
     xlcp_group_report *rep = NULL;
@@ -140,7 +113,7 @@ int cli_group_verify(struct cli *c, const char *group, unsigned int flags)
     if (rc)
         rc = group_failed(c, rc, rep);
     else if (c->json)
-        rc = json_done_members(c, group, "ok", rep);
+        rc = json_done_report(c, group, "ok", rep);
     else {
         cli_print_results(c->out, rep);
         fprintf(c->out, "group %s: OK\n", group);
@@ -159,7 +132,7 @@ int cli_group_delete(struct cli *c, const char *group, int force)
     else if (rc)
         rc = group_failed(c, rc, rep);
     else if (c->json)
-        rc = json_done_members(c, group, "deleted", rep);
+        rc = json_done_report(c, group, "deleted", rep);
     else if (c->verbose) {
         cli_print_results(c->err, rep);
         fprintf(c->err, "deleted group %s\n", group);

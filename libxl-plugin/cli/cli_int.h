@@ -121,6 +121,10 @@ int jw_open_doc(struct cli *c, struct jw *j);
 void jw_lines(struct jw *j, const char *key, const char *text);
 /* A small result document {"format_version", "id", key: true}; returns an exit code. */
 int json_done(struct cli *c, const char *id, const char *key);
+/* The same with a group operation's report as its "members" (rep may be NULL). */
+int json_done_report(struct cli *c, const char *id, const char *key, const xlcp_group_report *rep);
+/* key: s, or null if s is NULL or empty. */
+void jw_str_or_null(struct jw *j, const char *k, const char *s);
 /* Writes the document to c->out and frees the writer. Returns an exit code. */
 int jw_close(struct cli *c, struct jw *j);
 void jw_checkpoint(struct jw *j, const struct cli_cp *cp);

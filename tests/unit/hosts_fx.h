@@ -106,6 +106,25 @@ static inline void assert_host_clean(struct hx *x, const char *host)
     assert_null(strstr(r, "rc 0\n")); /* it aborted */
 }
 
+/* XLCP_SSH: a script that runs the real agent for hosta (if hosta_real) and `other`, a
+ * shell script's body, for every other host (a fake "agent" speaking by hand). */
+static inline void fake_ssh(struct hx *x, int hosta_real, const char *other)
+{
+    char script[300];
+    FILE *f;
+
+    snprintf(script, sizeof(script), "%s/fake-ssh", x->w->root);
+    f = fopen(script, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\n");
+    if (hosta_real)
+        fprintf(f, "if [ \"$1\" = hosta ]; then exec %s --agent \"$@\"; fi\n", self_exe);
+    fprintf(f, "%s", other);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(script, 0700), 0);
+    setenv("XLCP_SSH", script, 1);
+}
+
 /* The agents' last reports removed: the next ones are the next run's. */
 static inline void forget_reports(struct hx *x)
 {

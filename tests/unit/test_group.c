@@ -103,25 +103,6 @@ static void assert_nothing_left(struct gx *x)
     assert_int_equal(count_groups(x, XLCP_GROUP_INTENT), 0);
 }
 
-/* Position in the log of the first (or last) line starting with prefix; -1 if none. */
-static long log_pos(const char *log, const char *prefix, int last)
-{
-    long found = -1;
-
-    for (const char *l = log; *l;) {
-        const char *nl = strchr(l, '\n');
-        if (strncmp(l, prefix, strlen(prefix)) == 0) {
-            found = l - log;
-            if (!last)
-                return found;
-        }
-        if (!nl)
-            break;
-        l = nl + 1;
-    }
-    return found;
-}
-
 static void test_group_of_three(void **state)
 {
     struct gx *x = *state;
@@ -174,14 +155,14 @@ static void test_no_resume_before_last_capture(void **state)
     for (int round = 0; round < 5; round++) { /* threads: a few interleavings */
         x->w->log[0] = '\0';
         assert_int_equal(gcreate(x, 3), 0);
-        last_capture = log_pos(x->w->log, "disk.capture", 1);
-        last_stop = log_pos(x->w->log, "hv.stopped", 1);
-        first_resume = log_pos(x->w->log, "hv.resume", 0);
+        last_capture = fake_log_pos(x->w->log, "disk.capture", 1);
+        last_stop = fake_log_pos(x->w->log, "hv.stopped", 1);
+        first_resume = fake_log_pos(x->w->log, "hv.resume", 0);
         assert_true(last_capture >= 0 && last_stop >= 0 && first_resume >= 0);
         assert_true(last_capture < first_resume);
         assert_true(last_stop < first_resume);
         /* and the arming of every member came before any guest was touched */
-        assert_true(log_pos(x->w->log, "disk.arm", 1) < log_pos(x->w->log, "hv.save", 0));
+        assert_true(fake_log_pos(x->w->log, "disk.arm", 1) < fake_log_pos(x->w->log, "hv.save", 0));
     }
 }
 
@@ -256,7 +237,7 @@ static void test_member_disk_full_at_arming(void **state)
 
     fake_fail_after(x->w, "disk.arm", XLCP_ENOSPC, 2); /* the third member's volume */
     assert_int_equal(gcreate(x, 3), XLCP_ENOSPC);
-    assert_int_equal(log_pos(x->w->log, "hv.save", 0), -1); /* no guest touched */
+    assert_int_equal(fake_log_pos(x->w->log, "hv.save", 0), -1); /* no guest touched */
     assert_nothing_left(x);
 }
 
@@ -268,7 +249,7 @@ static void test_group_space_together(void **state)
     x->w->vg_free_bytes = (1ull << 30) / 5 * 2; /* room for two 20 % snapshots of 1 GiB */
     assert_int_equal(gcreate(x, 3), XLCP_ENOSPC);
     assert_non_null(strstr(x->err.msg, "together"));
-    assert_int_equal(log_pos(x->w->log, "hv.save", 0), -1);
+    assert_int_equal(fake_log_pos(x->w->log, "hv.save", 0), -1);
     assert_nothing_left(x);
 }
 
@@ -308,7 +289,7 @@ static void test_member_prepare_fails(void **state)
 
     fake_fail_after(x->w, "store.intent_write", XLCP_EIO, 1);
     assert_int_equal(gcreate(x, 3), XLCP_EIO);
-    assert_int_equal(log_pos(x->w->log, "hv.save", 0), -1);
+    assert_int_equal(fake_log_pos(x->w->log, "hv.save", 0), -1);
     assert_nothing_left(x);
 }
 
@@ -322,7 +303,7 @@ static void test_bad_arguments(void **state)
     assert_int_equal(gcreate(x, 3), XLCP_EINVAL);
     x->gopts.name = "job1";
     assert_int_not_equal(xlcp_engine_group_create(mp, 2, twice, &x->gopts, &x->g, &x->err), 0);
-    assert_int_equal(log_pos(x->w->log, "hv.save", 0), -1);
+    assert_int_equal(fake_log_pos(x->w->log, "hv.save", 0), -1);
     assert_nothing_left(x);
 }
 
@@ -496,7 +477,7 @@ static void test_at_refused(void **state)
     x->gopts.at_ns = wall_now(x) + 500000000ll;
     assert_int_equal(gcreate(x, 3), XLCP_EINVAL);
     assert_non_null(strstr(x->err.msg, "too near"));
-    assert_int_equal(log_pos(x->w->log, "hv.save", 0), -1);
+    assert_int_equal(fake_log_pos(x->w->log, "hv.save", 0), -1);
     assert_nothing_left(x);
 }
 
@@ -531,7 +512,7 @@ static void test_single_create_at(void **state)
     assert_int_equal(xlcp_engine_create(&x->w->ports, "web1", &x->copts, &m, &x->err), XLCP_EINVAL);
     assert_non_null(strstr(x->err.msg, "too near"));
     assert_non_null(strstr(x->err.msg, "domain 'web1'"));
-    assert_int_equal(log_pos(x->w->log, "hv.save", 0), -1);
+    assert_int_equal(fake_log_pos(x->w->log, "hv.save", 0), -1);
     assert_int_equal(fake_held_count(x->w), 0);
     assert_int_equal(fake_snapshot_count(x->w), 2); /* the two checkpoints' only */
 }

@@ -248,33 +248,18 @@ static void test_coordinator_refuses_malformed(void **state)
 {
     struct hx *x = *state;
     const char *members[2] = {"hosta:web1", "hostb:web1"};
-    char script[256], ssh[300];
-    FILE *f;
 
-    snprintf(script, sizeof(script), "%s/fake-ssh", x->w->root);
-    f = fopen(script, "w");
-    assert_non_null(f);
     /* hostb: a bad answer to prepare; hosta: the real agent */
-    fprintf(f,
-            "#!/bin/sh\n"
-            "if [ \"$1\" = hosta ]; then exec %s --agent \"$@\"; fi\n"
-            "echo 'hello xlcp-group-agent 1 fake'\n"
-            "while read -r l; do case \"$l\" in time) echo 'time 12';; prepare) echo "
-            "'prepared twelve';; esac; done\n",
-            self_exe);
-    fclose(f);
-    assert_int_equal(chmod(script, 0700), 0);
-    snprintf(ssh, sizeof(ssh), "%s", script);
-    setenv("XLCP_SSH", ssh, 1);
+    fake_ssh(x, 1,
+             "echo 'hello xlcp-group-agent 1 fake'\n"
+             "while read -r l; do case \"$l\" in time) echo 'time 12';; prepare) echo "
+             "'prepared twelve';; esac; done\n");
     assert_int_equal(hosts_create(x, 2, members), XLCP_EINVAL);
     assert_non_null(strstr(x->err.msg, "hostb"));
     assert_non_null(strstr(x->err.msg, "protocol"));
     assert_host_clean(x, "hosta");
     /* an agent of another protocol version */
-    f = fopen(script, "w");
-    assert_non_null(f);
-    fprintf(f, "#!/bin/sh\necho 'hello xlcp-group-agent 7 fake'\ncat >/dev/null\n");
-    fclose(f);
+    fake_ssh(x, 0, "echo 'hello xlcp-group-agent 7 fake'\ncat >/dev/null\n");
     assert_int_equal(hosts_create(x, 2, members), XLCP_EUNSUPPORTED);
     assert_non_null(strstr(x->err.msg, "protocol 7"));
 }
@@ -286,22 +271,11 @@ static void test_host_never_captures(void **state)
 {
     struct hx *x = *state;
     const char *members[2] = {"hosta:web1", "hostb:web1"};
-    char script[256];
-    FILE *f;
 
-    snprintf(script, sizeof(script), "%s/fake-ssh", x->w->root);
-    f = fopen(script, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "#!/bin/sh\n"
-            "if [ \"$1\" = hosta ]; then exec %s --agent \"$@\"; fi\n"
-            "echo 'hello xlcp-group-agent 1 fake'\n"
-            "while read -r l; do case \"$l\" in time) echo 'time 1795000001000000000';; "
-            "prepare) echo 'prepared 0';; esac; done\n",
-            self_exe);
-    fclose(f);
-    assert_int_equal(chmod(script, 0700), 0);
-    setenv("XLCP_SSH", script, 1);
+    fake_ssh(x, 1,
+             "echo 'hello xlcp-group-agent 1 fake'\n"
+             "while read -r l; do case \"$l\" in time) echo 'time 1795000001000000000';; "
+             "prepare) echo 'prepared 0';; esac; done\n");
     x->gopts.max_wait_ms = 1000;
     assert_int_equal(hosts_create(x, 2, members), XLCP_ETIMEDOUT);
     assert_non_null(strstr(x->err.msg, "hostb"));

@@ -167,20 +167,8 @@ static void test_host_unreachable(void **state)
 static void test_old_agent(void **state)
 {
     struct hx *x = *state;
-    char script[300];
-    FILE *f;
 
-    snprintf(script, sizeof(script), "%s/old-ssh", x->w->root);
-    f = fopen(script, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "#!/bin/sh\n"
-            "if [ \"$1\" = hosta ]; then exec %s --agent \"$@\"; fi\n"
-            "echo 'hello xlcp-group-agent 1 old'\ncat >/dev/null\n",
-            self_exe);
-    assert_int_equal(fclose(f), 0);
-    assert_int_equal(chmod(script, 0700), 0);
-    setenv("XLCP_SSH", script, 1);
+    fake_ssh(x, 1, "echo 'hello xlcp-group-agent 1 old'\ncat >/dev/null\n");
     assert_int_equal(status(x), 0);
     assert_outcome("hosta", "web1", "present");
     assert_outcome("hostb", "web1", "failed");
@@ -412,16 +400,23 @@ static void test_restore_replace(void **state)
                 log_time(report(x, "hosta"), "hv.restore", 1));
 }
 
-/* --replace, a member fails: no original anywhere is touched. */
-static void test_restore_replace_fails(void **state)
+/* restore --replace --force with op failing once on hostb. */
+static int restore_replacing(struct hx *x, const char *fail)
 {
-    struct hx *x = *state;
     xlcp_restore_options ro = XLCP_RESTORE_OPTIONS_INIT;
 
     ro.replace = 1;
     ro.force = 1;
-    setenv("XLCP_TEST_FAIL", "hostb:hv.restore", 1);
-    assert_int_not_equal(restore(x, &ro), 0);
+    setenv("XLCP_TEST_FAIL", fail, 1);
+    return restore(x, &ro);
+}
+
+/* --replace, a member fails: no original anywhere is touched. */
+static void test_restore_replace_fails(void **state)
+{
+    struct hx *x = *state;
+
+    assert_int_not_equal(restore_replacing(x, "hostb:hv.restore"), 0);
     assert_outcome("hosta", "web1", "undone");
     assert_nothing_restored(x, "hosta", 1);
     assert_null(strstr(report(x, "hosta"), "domain web1--restoring"));
@@ -433,12 +428,8 @@ static void test_restore_replace_fails(void **state)
 static void test_restore_fails_at_replace(void **state)
 {
     struct hx *x = *state;
-    xlcp_restore_options ro = XLCP_RESTORE_OPTIONS_INIT;
 
-    ro.replace = 1;
-    ro.force = 1;
-    setenv("XLCP_TEST_FAIL", "hostb:hv.destroy", 1);
-    assert_int_not_equal(restore(x, &ro), 0);
+    assert_int_not_equal(restore_replacing(x, "hostb:hv.destroy"), 0);
     assert_outcome("hostb", "web1", "failed");
     assert_string_equal(of("hostb", "web1")->step, "replace");
     assert_outcome("hosta", "web1", "kept");

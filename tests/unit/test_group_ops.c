@@ -65,24 +65,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static long log_pos(const char *log, const char *prefix, int last)
-{
-    long found = -1;
-
-    for (const char *l = log; *l;) {
-        const char *nl = strchr(l, '\n');
-        if (strncmp(l, prefix, strlen(prefix)) == 0) {
-            found = l - log;
-            if (!last)
-                return found;
-        }
-        if (!nl)
-            break;
-        l = nl + 1;
-    }
-    return found;
-}
-
 static int restore(struct ox *x)
 {
     xlcp_err_clear(&x->err);
@@ -199,8 +181,8 @@ static void test_restore_unpauses_together(void **state)
         assert_true(x->res[i].domid != 0);
         assert_int_equal(fake_find_domain(x->w, x->res[i].new_name)->d.state, XLCP_DOM_RUNNING);
     }
-    last_restore = log_pos(x->w->log, "hv.restore", 1);
-    first_unpause = log_pos(x->w->log, "hv.unpause", 0);
+    last_restore = fake_log_pos(x->w->log, "hv.restore", 1);
+    first_unpause = fake_log_pos(x->w->log, "hv.unpause", 0);
     assert_true(last_restore >= 0 && first_unpause > last_restore);
     assert_originals(x);
 }
@@ -216,7 +198,7 @@ static void test_restore_fails_cleans_up(void **state)
     assert_string_equal(x->res[0].outcome, "undone");
     assert_string_equal(x->res[1].outcome, "undone");
     assert_string_equal(x->res[2].outcome, "failed");
-    assert_int_equal(log_pos(x->w->log, "hv.unpause", 0), -1);
+    assert_int_equal(fake_log_pos(x->w->log, "hv.unpause", 0), -1);
     assert_int_equal(domains(x), 3);
     assert_int_equal(restored_volumes(x), 0);
     assert_originals(x);
@@ -231,13 +213,14 @@ static void test_restore_replace(void **state)
     x->ro.force = 1;
     fake_fail_after(x->w, "hv.restore", XLCP_EHV, 2);
     assert_int_equal(restore(x), XLCP_EHV);
-    assert_int_equal(log_pos(x->w->log, "hv.destroy web1\n", 0), -1);
+    assert_int_equal(fake_log_pos(x->w->log, "hv.destroy web1\n", 0), -1);
     assert_originals(x);
     assert_int_equal(domains(x), 3);
     assert_int_equal(restored_volumes(x), 0);
     x->w->log[0] = '\0';
     assert_int_equal(restore(x), 0);
-    assert_true(log_pos(x->w->log, "hv.destroy web1", 0) > log_pos(x->w->log, "hv.restore", 1));
+    assert_true(fake_log_pos(x->w->log, "hv.destroy web1", 0) >
+                fake_log_pos(x->w->log, "hv.restore", 1));
     for (int i = 0; i < 3; i++) {
         struct fake_dom *d = fake_find_domain(x->w, names[i]);
         assert_string_equal(x->res[i].new_name, names[i]);

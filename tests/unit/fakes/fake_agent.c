@@ -33,34 +33,23 @@ static const char *for_host(const char *name, const char *host)
     return NULL;
 }
 
-static size_t count_kind(struct fake_world *w, enum xlcp_group_kind kind)
+/* How many checkpoints the catalog holds (kind < 0), or group files of that kind; 999 if
+ * it cannot tell. */
+static size_t count(struct fake_world *w, int kind)
 {
+    const struct xlcp_store *st = &w->ports.store;
     struct xlcp_err e;
     char **ids = NULL;
     size_t n = 0;
+    int rc;
 
     xlcp_err_clear(&e);
-    if (w->ports.store.ops->group_list(w->ports.store.self, kind, &ids, &n, &e) != 0)
-        return 999;
+    rc = kind < 0 ? st->ops->list(st->self, NULL, &ids, &n, &e)
+                  : st->ops->group_list(st->self, (enum xlcp_group_kind)kind, &ids, &n, &e);
     for (size_t i = 0; i < n; i++)
         free(ids[i]);
     free(ids);
-    return n;
-}
-
-static size_t count_checkpoints(struct fake_world *w)
-{
-    struct xlcp_err e;
-    char **ids = NULL;
-    size_t n = 0;
-
-    xlcp_err_clear(&e);
-    if (w->ports.store.ops->list(w->ports.store.self, NULL, &ids, &n, &e) != 0)
-        return 999;
-    for (size_t i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
-    return n;
+    return rc ? 999 : n;
 }
 
 static void write_report(struct fake_world *w, const char *host, int rc, const char *error)
@@ -87,8 +76,8 @@ static void write_report(struct fake_world *w, const char *host, int rc, const c
     for (int i = 0; i < FAKE_MAX_VOLS; i++)
         restored += w->vols[i].used && strcmp(w->vols[i].tag, "xlcp-restored") == 0;
     fprintf(f, "committed %zu\nsnapshots %d\nheld %d\nintents %zu\nrestored-volumes %d\n",
-            count_checkpoints(w), fake_snapshot_count(w), fake_held_count(w),
-            count_kind(w, XLCP_GROUP_INTENT), restored);
+            count(w, -1), fake_snapshot_count(w), fake_held_count(w), count(w, XLCP_GROUP_INTENT),
+            restored);
     fprintf(f, "error %s\nlog:\n%s", error, w->log);
     if (fclose(f) == 0 && rename(path, final) != 0)
         perror("rename report");

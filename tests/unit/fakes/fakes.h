@@ -102,6 +102,9 @@ void fake_world_attach(struct fake_world *w);
  * and faults start empty. fake_host_save writes it back (0, or -1). */
 struct fake_world *fake_host_open(const char *dir);
 int fake_host_save(const struct fake_world *w, const char *dir);
+/* Position in the log of the first (or last) line starting with prefix; -1 if none
+ * (fake_log.c). */
+long fake_log_pos(const char *log, const char *prefix, int last);
 /* The agent of fake host `host` (fake_agent.c): `xl-checkpoint group-agent` on stdin and
  * stdout; returns its exit status. */
 int fake_agent_main(const char *host);
