@@ -169,6 +169,13 @@ int xlcp_engine_hosts_restore(const struct xlcp_ports *p, const struct xlcp_grou
     int rc = 0;
 
     (void)p;
+    if (opts->version >= 2 && opts->ndisk_paths > 0) {
+        free(r);
+        free(hs);
+        return xlcp_err_set(err, XLCP_EINVAL,
+                            "--disk VDEV=PATH does not apply to a group across hosts (a path is "
+                            "one host's)");
+    }
     if (!r || !hs) {
         free(r);
         free(hs);
