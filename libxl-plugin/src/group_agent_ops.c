@@ -3,18 +3,20 @@
  * (protocol version 2, libxl-plugin/man/group-agent.md): a catalog session (each member
  * checkpoint of this host asked about, verified or deleted, one request a line, only if
  * its manifest names the group and the domain the coordinator says) and a restore (this
- * host's members restored paused, the originals replaced and the members unpaused only on
- * the coordinator's word). If the coordinator says abort, goes away or falls silent past
- * the phase bound, every domain the restore made is destroyed again (the originals are
- * untouched) and the agent ends.
+ * host's members restored paused, saying "working" meanwhile, the originals replaced and
+ * the members unpaused only on the coordinator's word). If the coordinator says abort, goes away or
+ * falls silent past the phase bound, every domain the restore made is destroyed again (the
+ * originals are untouched) and the agent ends.
  */
 #include "group_agent.h"
 #include "group_ops.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A domain's uuid as the protocol carries it. */
 static int uuid_ok(const char *s)
@@ -83,7 +85,54 @@ struct restore {
     char uuids[XLCP_GROUP_MAX][XLCP_UUID_LEN + 1];
     size_t n;
     xlcp_restore_options opts;
+    /* While the members are restored (a restore copies disks: longer than the
+     * coordinator's bound of silence, maybe), a thread says "working" every third of that
+     * bound. The main thread says nothing to the coordinator meanwhile: it stops the
+     * thread (beat_stop) before its next line. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t beat;
+    int beating;
+    int stop;
 };
+
+static void *beat_main(void *arg)
+{
+    struct restore *r = arg;
+    unsigned int every = r->a->phase_wait_ms / 3 ? r->a->phase_wait_ms / 3 : 1;
+
+    pthread_mutex_lock(&r->mu);
+    while (!r->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += every / 1000;
+        until.tv_nsec += (long)(every % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        if (pthread_cond_timedwait(&r->cv, &r->mu, &until) != 0 && !r->stop) {
+            struct xlcp_err e2;
+            xlcp_err_clear(&e2);
+            if (xlcp_proto_send(&r->a->io, &e2, "working") != 0)
+                break; /* the coordinator is gone: the main thread finds out itself */
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static void beat_stop(struct restore *r)
+{
+    if (!r->beating)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->stop = 1;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->beat, NULL);
+    r->beating = 0;
+}
 
 /* From "restore GROUP-ID NAME PHASE-WAIT-MS" to "prepare": options and members. */
 static int restore_setup(struct restore *r, char **w, int nw, struct xlcp_err *err)
@@ -146,6 +195,7 @@ static int link_restored(void *self, const struct xlcp_group_result *res, size_t
     char line[XLCP_PROTO_LINE_MAX + 1], *w[XLCP_PROTO_WORDS];
     int nw, rc = 0;
 
+    beat_stop(r);
     for (size_t i = 0; i < n && rc == 0; i++)
         rc =
             xlcp_proto_send(&r->a->io, err, "restored %zu %u %s", i, res[i].domid, res[i].new_name);
@@ -153,8 +203,11 @@ static int link_restored(void *self, const struct xlcp_group_result *res, size_t
         rc = xlcp_proto_send(&r->a->io, err, "ready %zu", n);
     if (rc)
         return xlcp_err_prefix(err, "the coordinator");
-    rc = xlcp_agent_expect(r->a, (int)r->a->phase_wait_ms, "commit", line, w, XLCP_PROTO_WORDS, &nw,
-                           err);
+    /* "wait" while other hosts restore theirs: each resets the bound of its silence */
+    do
+        rc = xlcp_agent_expect(r->a, (int)r->a->phase_wait_ms, "commit wait", line, w,
+                               XLCP_PROTO_WORDS, &nw, err);
+    while (rc == 0 && nw == 1 && strcmp(w[0], "wait") == 0);
     return rc == 0 && nw != 1 ? xlcp_err_set(err, XLCP_EINVAL, "protocol: expected 'commit'") : rc;
 }
 
@@ -202,7 +255,13 @@ int xlcp_agent_restore(struct agent *a, char **w, int nw, struct xlcp_err *err)
             uuids[i] = r->uuids[i];
         }
         link = (struct xlcp_group_restore_link){r, link_restored, link_committed};
+        pthread_mutex_init(&r->mu, NULL);
+        pthread_cond_init(&r->cv, NULL);
+        r->beating = pthread_create(&r->beat, NULL, beat_main, r) == 0;
         rc = xlcp_engine_group_restore_run(mp, r->gid, ids, uuids, r->n, &r->opts, &link, res, err);
+        beat_stop(r); /* it failed before its "restored" lines */
+        pthread_cond_destroy(&r->cv);
+        pthread_mutex_destroy(&r->mu);
         /* what became of each member, before the last word ("done" or "fail") */
         for (size_t i = 0; i < r->n; i++) {
             struct xlcp_err e2;

@@ -125,7 +125,7 @@ static int one_line(struct xlcp_hosts *hs, struct xlcp_host *h, const struct xlc
 
 int xlcp_hosts_collect(struct xlcp_hosts *hs, const struct xlcp_collect *how, struct xlcp_err *err)
 {
-    uint64_t deadline = how->deadline_ms;
+    uint64_t deadline = how->deadline_ms, tick = xlcp_proto_now_ms() + how->tick_ms;
     unsigned int rule_ms = how->rule_ms;
     size_t left = 0;
 
@@ -181,7 +181,13 @@ int xlcp_hosts_collect(struct xlcp_hosts *hs, const struct xlcp_collect *how, st
         }
         if (left == 0)
             break;
-        rc = poll(pf, (nfds_t)np, xlcp_proto_left_ms(deadline));
+        if (how->tick_ms && xlcp_proto_left_ms(tick) == 0) {
+            how->on_tick(how->arg, hs);
+            tick = xlcp_proto_now_ms() + how->tick_ms;
+        }
+        rc = poll(pf, (nfds_t)np,
+                  how->tick_ms && tick < deadline ? xlcp_proto_left_ms(tick)
+                                                  : xlcp_proto_left_ms(deadline));
         if (rc == 0 && xlcp_proto_left_ms(deadline) == 0) {
             for (int i = 0; i < np; i++) {
                 xlcp_err_set(err, XLCP_ETIMEDOUT, "host %s: no answer in time (%s)", hk[i]->name,
@@ -228,7 +234,7 @@ static int on_hello(void *arg, struct xlcp_host *h, char **w, int nw, struct xlc
 int xlcp_hosts_start(struct xlcp_hosts *hs, unsigned int min_version, int lenient,
                      struct xlcp_err *err)
 {
-    struct xlcp_collect how = {on_hello, &min_version, "hello", 0, 0, 0, lenient};
+    struct xlcp_collect how = {on_hello, &min_version, "hello", 0, 0, 0, lenient, 0, NULL};
 
     for (size_t k = 0; k < hs->nh; k++) {
         struct xlcp_host *h = &hs->h[k];

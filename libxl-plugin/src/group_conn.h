@@ -60,6 +60,10 @@ struct xlcp_collect {
     unsigned int rule_ms;   /* > 0: at most this long after the first host's answer */
     unsigned int extend_ms; /* > 0: each line heard moves the deadline to at least now + this */
     int lenient;            /* a host that fails is marked, the others go on */
+    /* > 0: on_tick(arg, hs) every tick_ms while the phase lasts (a word to the hosts
+     * that answered already and wait for the others: "wait") */
+    unsigned int tick_ms;
+    void (*on_tick)(void *arg, struct xlcp_hosts *hs);
 };
 /* Waits until every host still there has answered. 0, or the first failure (not lenient). */
 int xlcp_hosts_collect(struct xlcp_hosts *hs, const struct xlcp_collect *how, struct xlcp_err *err);

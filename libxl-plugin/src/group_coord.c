@@ -74,7 +74,7 @@ static int plan_hosts(struct coord *c, size_t n, const char *const *members, str
 static int collect(struct coord *c, xlcp_on_line_fn on_line, uint64_t deadline_ms,
                    unsigned int rule_ms, const char *what, struct xlcp_err *err)
 {
-    struct xlcp_collect how = {on_line, c, what, deadline_ms, rule_ms, 0, 0};
+    struct xlcp_collect how = {on_line, c, what, deadline_ms, rule_ms, 0, 0, 0, NULL};
 
     return xlcp_hosts_collect(&c->hs, &how, err);
 }

@@ -64,7 +64,7 @@ int xlcp_engine_hosts_members(const struct xlcp_ports *p, const struct xlcp_grou
 {
     struct ask k = {g, res, op};
     struct xlcp_hosts *hs = calloc(1, sizeof(*hs));
-    struct xlcp_collect how = {on_result, &k, xlcp_member_op_name(op), 0, 0, 0, 1};
+    struct xlcp_collect how = {on_result, &k, xlcp_member_op_name(op), 0, 0, 0, 1, 0, NULL};
 
     (void)p;
     if (!hs)

@@ -77,6 +77,8 @@ static int on_line(void *arg, struct xlcp_host *h, char **w, int nw, struct xlcp
         r->told[i] = 1;
         return 0;
     }
+    if (strcmp(w[0], "working") == 0 && nw == 1)
+        return 0; /* restoring, maybe for long: heard, the bound of silence starts again */
     if (strcmp(w[0], r->until) != 0)
         return xlcp_err_set(err, XLCP_EINVAL, "protocol: '%s' where the agent should say %s", w[0],
                             r->until);
@@ -91,12 +93,30 @@ static int on_line(void *arg, struct xlcp_host *h, char **w, int nw, struct xlcp
     return 1;
 }
 
+/* While the others restore: "wait" to each host ready already, whose members wait paused
+ * for "commit" at most a phase bound of our silence. */
+static void keep_waiting(void *arg, struct xlcp_hosts *hs)
+{
+    (void)arg;
+    for (size_t k = 0; k < hs->nh; k++) {
+        struct xlcp_err e2;
+        xlcp_err_clear(&e2);
+        if (hs->h[k].answered && !hs->h[k].gone && xlcp_proto_send(&hs->h[k].io, &e2, "wait"))
+            xlcp_host_failed(&hs->h[k], &e2);
+    }
+}
+
 /* Says word (if any) to every host still there and collects their answers up to until:
  * at most a phase bound of silence. The first host that failed: its code, else 0. */
 static int phase(struct rs *r, const char *word, const char *until, struct xlcp_err *err)
 {
     struct xlcp_hosts *hs = r->hs;
-    struct xlcp_collect how = {on_line, r, until, 0, 0, hs->phase_wait_ms, 1};
+    struct xlcp_collect how = {on_line, r, until, 0, 0, hs->phase_wait_ms, 1, 0, NULL};
+
+    if (strcmp(until, "ready") == 0) {
+        how.tick_ms = hs->phase_wait_ms / 3 ? hs->phase_wait_ms / 3 : 1;
+        how.on_tick = keep_waiting;
+    }
 
     if (word)
         xlcp_hosts_tell(hs, word);

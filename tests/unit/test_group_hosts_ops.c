@@ -8,7 +8,8 @@
  *   finishes the job), a checkpoint that is not the group's never deleted, a delete
  *   failing on one host;
  *   restore: every member restored paused on its host, none unpaused before all are
- *   restored (the fakes' call logs, real time, across the two hosts); --paused; a member
+ *   restored (the fakes' call logs, real time, across the two hosts), a slow host (the
+ *   others kept waiting past their bound by the coordinator's "wait"); --paused; a member
  *   failing at each phase (restore: every domain made destroyed, originals untouched;
  *   replace; unpause); --replace; a host unreachable (nothing restored anywhere); the
  *   coordinator killed, or silent, while the members wait paused (each agent destroys
@@ -452,6 +453,23 @@ static void test_restore_fails_at_unpause(void **state)
     assert_nothing_restored(x, "hostb", 0);
 }
 
+/* hostb restores for 3 s, more than the bound of silence (1.5 s): hosta's members wait
+ * paused that long, kept waiting by the coordinator's "wait", and all run together. */
+static void test_restore_slow_host(void **state)
+{
+    struct hx *x = *state;
+    xlcp_restore_options ro = XLCP_RESTORE_OPTIONS_INIT;
+
+    setenv("XLCP_GROUP_PHASE_WAIT_MS", "1500", 1);
+    setenv("XLCP_TEST_SLOW", "hostb:3000", 1);
+    if (restore(x, &ro) != 0)
+        fail_msg("%s", x->err.msg);
+    assert_outcome("hosta", "web1", "running");
+    assert_outcome("hostb", "web1", "running");
+    assert_true(log_time(report(x, "hosta"), "hv.unpause", 0) >
+                log_time(report(x, "hostb"), "hv.restore", 1));
+}
+
 /* ---- the coordinator gone during a restore ----------------------------------------------- */
 
 /* A coordinator by hand: hosta's members restored, paused ("ready"); then it dies
@@ -575,6 +593,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_restore_replace_fails, setup_group, teardown),
         cmocka_unit_test_setup_teardown(test_restore_fails_at_replace, setup_group, teardown),
         cmocka_unit_test_setup_teardown(test_restore_fails_at_unpause, setup_group, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_slow_host, setup_group, teardown),
         cmocka_unit_test_setup_teardown(test_coordinator_killed_during_restore, setup_group,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_coordinator_silent_during_restore, setup_group,

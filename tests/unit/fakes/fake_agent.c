@@ -8,6 +8,7 @@
  *                          (fake_host.c); unset: a new world each run
  *   XLCP_TEST_FAIL         "HOST:OP": OP fails once on HOST (ENOSPC)
  *   XLCP_TEST_SKEW         "HOST:NS": HOST's wall clock that far ahead
+ *   XLCP_TEST_SLOW         "HOST:MS": each restore on HOST takes that long (real time)
  *   XLCP_TEST_UNREACHABLE  "HOST:1": HOST cannot be reached (as ssh fails: exit 255)
  *   XLCP_TEST_REPORT       where the agent writes its report when it ends, <dir>/HOST:
  *                          its rc, its domains, what its catalog and volume group hold,
@@ -87,6 +88,7 @@ int fake_agent_main(const char *host)
 {
     const char *doms = getenv("XLCP_TEST_DOMS"), *fail = for_host("XLCP_TEST_FAIL", host);
     const char *skew = for_host("XLCP_TEST_SKEW", host), *hosts = getenv("XLCP_TEST_HOSTS");
+    const char *slow = for_host("XLCP_TEST_SLOW", host);
     struct fake_world *w;
     char names[256], dir[PATH_MAX];
     xlcp_ctx *ctx = NULL;
@@ -112,6 +114,7 @@ int fake_agent_main(const char *host)
         fake_fail(w, fail, XLCP_ENOSPC, 1);
     if (skew)
         w->wall_ns += strtoll(skew, NULL, 10);
+    w->restore_delay_ms = slow ? (unsigned int)strtoul(slow, NULL, 10) : 0;
     if (xlcp_ctx_new_with_ports(&ctx, &w->ports) != 0)
         return 3;
     rc = xlcp_group_agent(ctx, 0, 1);

@@ -384,6 +384,10 @@ static int hv_restore(void *self, const char *config, const char *name,
         if (w->doms[i].used && strcmp(w->doms[i].d.name, name) == 0)
             return xlcp_err_set(err, XLCP_EHV, "a domain named '%s' exists", name);
     FAULT(w, "hv.restore");
+    if (w->restore_delay_ms) {
+        struct timespec ts = {w->restore_delay_ms / 1000, (w->restore_delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     if (pread(fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
         memcmp(magic, "Xen saved domain, xl format\n", 28) != 0)
         return xlcp_err_set(err, XLCP_ECORRUPT, "not an xl save image");

@@ -81,8 +81,9 @@ struct fake_world {
         char tag[XLCP_ID_MAX + 8];
     } armed[FAKE_MAX_VOLS]; /* tags of armed thick snapshots, made at complete */
     int narmed;
-    int no_suspend_callback;   /* hv.save does not report the suspend instant */
-    unsigned int arm_delay_ms; /* disk.arm takes this long (real time) */
+    int no_suspend_callback;       /* hv.save does not report the suspend instant */
+    unsigned int arm_delay_ms;     /* disk.arm takes this long (real time) */
+    unsigned int restore_delay_ms; /* hv.restore takes this long (real time) */
     /* Call log: "hv.save web1", "disk.capture vg0/web1-disk", ... newline separated;
      * with log_times, each line starts "T<CLOCK_MONOTONIC ns> " (fake hosts). */
     char log[8192];
