@@ -236,7 +236,7 @@ int xlcp_agent_restore(struct agent *a, char **w, int nw, struct xlcp_err *err)
     const char *ids[XLCP_GROUP_MAX], *uuids[XLCP_GROUP_MAX];
     const struct xlcp_ports *mp = NULL;
     struct restore *r = calloc(1, sizeof(*r));
-    int rc;
+    int rc, beats = 0;
 
     res = calloc(XLCP_GROUP_MAX, sizeof(*res));
     if (!r || !res) {
@@ -255,13 +255,25 @@ int xlcp_agent_restore(struct agent *a, char **w, int nw, struct xlcp_err *err)
             uuids[i] = r->uuids[i];
         }
         link = (struct xlcp_group_restore_link){r, link_restored, link_committed};
-        pthread_mutex_init(&r->mu, NULL);
-        pthread_cond_init(&r->cv, NULL);
-        r->beating = pthread_create(&r->beat, NULL, beat_main, r) == 0;
+        /* without the thread (it could not start) the coordinator's bound is a member's
+         * restore: said, not fatal */
+        if (pthread_mutex_init(&r->mu, NULL) == 0) {
+            if (pthread_cond_init(&r->cv, NULL) == 0) {
+                beats = r->beating = pthread_create(&r->beat, NULL, beat_main, r) == 0;
+                if (!beats)
+                    pthread_cond_destroy(&r->cv);
+            }
+            if (!beats)
+                pthread_mutex_destroy(&r->mu);
+        }
+        if (!beats)
+            fprintf(stderr, "xl-checkpoint group-agent: no 'working' lines while restoring\n");
         rc = xlcp_engine_group_restore_run(mp, r->gid, ids, uuids, r->n, &r->opts, &link, res, err);
-        beat_stop(r); /* it failed before its "restored" lines */
-        pthread_cond_destroy(&r->cv);
-        pthread_mutex_destroy(&r->mu);
+        if (beats) {
+            beat_stop(r); /* if it failed before its "restored" lines */
+            pthread_cond_destroy(&r->cv);
+            pthread_mutex_destroy(&r->mu);
+        }
         /* what became of each member, before the last word ("done" or "fail") */
         for (size_t i = 0; i < r->n; i++) {
             struct xlcp_err e2;

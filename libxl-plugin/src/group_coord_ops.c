@@ -76,7 +76,12 @@ int xlcp_engine_hosts_members(const struct xlcp_ports *p, const struct xlcp_grou
             free(hs);
             return xlcp_err_set(err, XLCP_ECORRUPT, "too many hosts");
         }
-    xlcp_hosts_start(hs, 2, 1, err);
+    /* lenient: a host not reached is marked (its members reported), the others asked */
+    if (xlcp_hosts_start(hs, 2, 1, err) != 0) {
+        xlcp_hosts_close(hs);
+        free(hs);
+        return err->code;
+    }
     /* every request at once: each agent answers them in turn */
     for (size_t j = 0; j < hs->nh; j++) {
         struct xlcp_host *h = &hs->h[j];
@@ -93,7 +98,11 @@ int xlcp_engine_hosts_members(const struct xlcp_ports *p, const struct xlcp_grou
     /* at most a phase bound of silence per answer (a verify reads a whole image) */
     how.deadline_ms = xlcp_proto_now_ms() + hs->phase_wait_ms;
     how.extend_ms = hs->phase_wait_ms;
-    xlcp_hosts_collect(hs, &how, err);
+    if (xlcp_hosts_collect(hs, &how, err) != 0) { /* lenient: each host's own failure */
+        xlcp_hosts_close(hs);
+        free(hs);
+        return err->code;
+    }
     for (size_t j = 0; j < hs->nh; j++) {
         struct xlcp_host *h = &hs->h[j];
         /* the members it did not answer for: what stopped it */

@@ -122,7 +122,8 @@ static int phase(struct rs *r, const char *word, const char *until, struct xlcp_
         xlcp_hosts_tell(hs, word);
     r->until = until;
     how.deadline_ms = xlcp_proto_now_ms() + hs->phase_wait_ms;
-    xlcp_hosts_collect(hs, &how, err);
+    if (xlcp_hosts_collect(hs, &how, err) != 0) /* lenient: each host's own failure */
+        return err->code;
     for (size_t k = 0; k < hs->nh; k++)
         if (hs->h[k].rc)
             return hs->h[k].rc;
@@ -213,7 +214,7 @@ int xlcp_engine_hosts_restore(const struct xlcp_ports *p, const struct xlcp_grou
     }
     if (rc == 0) {
         /* every host reached before any is asked to restore anything */
-        xlcp_hosts_start(hs, 2, 1, err);
+        rc = xlcp_hosts_start(hs, 2, 1, err);
         for (size_t k = 0; k < hs->nh && rc == 0; k++)
             rc = hs->h[k].rc;
         for (size_t k = 0; k < hs->nh && rc == 0; k++)
@@ -235,8 +236,10 @@ int xlcp_engine_hosts_restore(const struct xlcp_ports *p, const struct xlcp_grou
     } else {
         for (size_t k = 0; k < hs->nh; k++)
             r->failed[k] = hs->h[k].rc != 0;
-        /* every other host undoes what it made; what it says of its members is kept */
-        phase(r, "abort", "done", err);
+        /* every other host undoes what it made; what it says of its members is kept (its
+         * "fail", the answer to our abort, is no failure of its own) */
+        if (phase(r, "abort", "done", err) != 0)
+            xlcp_err_clear(err);
     }
     reconcile(r, step);
     xlcp_hosts_close(hs);
