@@ -48,6 +48,20 @@ clean_restored() {
         lvm_run lvremove -q -f -y "$VG/$lv" >/dev/null 2>&1
     done
 }
+# kill_coordinator PID SECS WHEN: SIGKILL, then every agent must end on its own within SECS
+kill_coordinator() {
+    local t0
+    kill -9 "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    t0=$(now)
+    for _ in $(seq 1 $(($2 * 5))); do
+        [ "$(agents)" = 0 ] && break
+        sleep 0.2
+    done
+    [ "$(agents)" = 0 ] && ok "coordinator killed $3: both agents ended on their own ($(elapsed "$t0")s)" ||
+        not_ok "coordinator killed $3: both agents ended" "$(pgrep -af group-agent)"
+    sleep 2
+}
 # originals_untouched DESC: both guests are the domains they were (same domid), running
 originals_untouched() {
     local g id want
@@ -227,16 +241,7 @@ for _ in $(seq 1 1500); do
 done
 [ "$seen" = 1 ] && ok "a member being restored ($(restored_doms | tr '\n' ' '))" ||
     not_ok "a member being restored" "$(cat "$XLCP_RUN/t72-restore-kill.out")"
-kill -9 "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-t0=$(now)
-for _ in $(seq 1 2000); do
-    [ "$(agents)" = 0 ] && break
-    sleep 0.2
-done
-[ "$(agents)" = 0 ] && ok "coordinator killed during the restore: both agents ended on their own ($(elapsed "$t0")s)" ||
-    not_ok "coordinator killed during the restore: both agents ended" "$(pgrep -af group-agent)"
-sleep 2
+kill_coordinator "$pid" 400 "during the restore"
 [ -z "$(restored_doms)" ] && ok "no restored domain left: each agent destroyed what it had restored" ||
     not_ok "no restored domain left" "$("$XL" list 2>&1)"
 [ "$(restored_vols)" = 0 ] && ok "no restored volume left" ||
@@ -292,16 +297,7 @@ for _ in $(seq 1 1400); do
 done
 [ "$prepared" = 1 ] && ok "both agents prepared ($(date +%s), TIME $at)" ||
     not_ok "both agents prepared" "$(intents) intent records; $(cat "$XLCP_RUN/t72-kill.out")"
-kill -9 "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-t0=$(now)
-for _ in $(seq 1 900); do
-    [ "$(agents)" = 0 ] && break
-    sleep 0.2
-done
-[ "$(agents)" = 0 ] && ok "coordinator killed: both agents ended on their own ($(elapsed "$t0")s)" ||
-    not_ok "coordinator killed: both agents ended" "$(pgrep -af group-agent)"
-sleep 2
+kill_coordinator "$pid" 180 "between the phases of a create"
 for g in "$g1" "$g2"; do guest_not_suspended "$g" "after the coordinator was killed"; done
 nothing_left "after the coordinator was killed"
 [ -z "$(find "$XLCP_CATALOG_ROOT/.groups" -name '*.xml' 2>/dev/null)" ] && ok "no group committed" ||
