@@ -79,6 +79,10 @@ static int on_line(void *arg, struct xlcp_host *h, char **w, int nw, struct xlcp
     }
     if (strcmp(w[0], "working") == 0 && nw == 1)
         return 0; /* restoring, maybe for long: heard, the bound of silence starts again */
+    /* the answer to a phase the group has left (an abort crossed it): its outcome follows */
+    if (strcmp(r->until, "done") == 0 &&
+        (strcmp(w[0], "ready") == 0 || strcmp(w[0], "committed") == 0))
+        return 0;
     if (strcmp(w[0], r->until) != 0)
         return xlcp_err_set(err, XLCP_EINVAL, "protocol: '%s' where the agent should say %s", w[0],
                             r->until);
@@ -150,7 +154,7 @@ static int send_setup(struct rs *r, struct xlcp_host *h, const xlcp_restore_opti
 
 /* Members whose host did not say what became of them: from what is known. The cause of a
  * host's failure is on at least one of its members. */
-static void reconcile(struct rs *r, const char *step)
+static void reconcile(struct rs *r, const char *step, int aborted)
 {
     for (size_t k = 0; k < r->hs->nh; k++) {
         const struct xlcp_host *h = &r->hs->h[k];
@@ -160,6 +164,14 @@ static void reconcile(struct rs *r, const char *step)
             said |= m->rc != 0;
             if (r->told[h->member[j]])
                 continue;
+            if (!r->failed[k] && aborted && m->domid) {
+                /* told to abort, it said nothing more of a domain it had restored */
+                xlcp_group_result_set(m, "failed", XLCP_EIO, "undo",
+                                      "its agent said nothing more after the abort: the domain "
+                                      "it restored may be left, paused");
+                said = 1;
+                continue;
+            }
             if (!r->failed[k])
                 continue; /* restored, or never started: as the phases left it */
             if (!h->version)
@@ -241,7 +253,7 @@ int xlcp_engine_hosts_restore(const struct xlcp_ports *p, const struct xlcp_grou
         if (phase(r, "abort", "done", err) != 0)
             xlcp_err_clear(err);
     }
-    reconcile(r, step);
+    reconcile(r, step, rc != 0);
     xlcp_hosts_close(hs);
     free(hs);
     free(r);

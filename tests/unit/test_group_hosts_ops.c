@@ -348,12 +348,15 @@ static void assert_nothing_restored(struct hx *x, const char *host, int with_db1
     assert_originals(r, with_db1);
 }
 
+/* hostb fails while hosta is still restoring (slow): the abort crosses hosta's "ready";
+ * hosta destroys both members it restored. */
 static void test_restore_member_fails(void **state)
 {
     struct hx *x = *state;
     xlcp_restore_options ro = XLCP_RESTORE_OPTIONS_INIT;
 
     setenv("XLCP_TEST_FAIL", "hostb:hv.restore", 1);
+    setenv("XLCP_TEST_SLOW", "hosta:1000", 1);
     assert_int_equal(restore(x, &ro), XLCP_ENOSPC);
     assert_non_null(strstr(x->err.msg, "host hostb: domain 'web1' step restore: "));
     assert_outcome("hostb", "web1", "failed");
