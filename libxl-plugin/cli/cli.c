@@ -457,8 +457,12 @@ static const struct cmd commands[] = {
      "Delete a checkpoint (or every member of a group) and its snapshot volumes",
      "  -f, --force               no error if the checkpoint does not exist\n"
      "      --group               <id> is a group checkpoint's id, or its name\n"},
-    {"restore", cmd_restore, "restore [options] [--group] <id>",
+    {"restore", cmd_restore, "restore [options] <id> [<ConfigFile>] | --group <id>",
      "Start a new domain from a checkpoint, or every member of a group; prints the domids",
+     "  <ConfigFile>              restore with this domain configuration instead of the\n"
+     "                            saved one (as xl restore's; xl's format, read by the\n"
+     "                            system's xl, or libxl JSON); its disks of the checkpoint\n"
+     "                            are pointed at the restored copies\n"
      "      --group               <id> is a group checkpoint's id, or its name: every member\n"
      "                            restored paused, then all unpaused together; prints one\n"
      "                            line \"DOMID NAME\" per member\n"

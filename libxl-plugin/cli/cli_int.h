@@ -101,6 +101,12 @@ int parse_seconds(const char *s, unsigned int *ms_out);
 int valid_snapshot_size(const char *s);
 void on_progress(xlcp_step step, const char *what, void *arg);
 
+/* ---- cli_config.c: restore's <ConfigFile> ---- */
+
+/* The libxl JSON of the domain configuration in file (xl's format, parsed by the system's
+ * xl, or JSON); malloc'd into *json_out. Returns 0 or an exit code (error reported). */
+int cli_config_json(struct cli *c, const char *file, char **json_out);
+
 /* ---- cli_output.c: human and JSON output ---- */
 
 /* JSON writer: remembers the first yajl failure so that callers check once. */

@@ -3,6 +3,7 @@
  */
 #include "cli_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int cmd_restore(struct cli *c)
@@ -21,6 +22,7 @@ int cmd_restore(struct cli *c)
     xlcp_restore_options opts;
     const char *disks[XLCP_CLI_MAX_DISKS];
     uint32_t domid = 0;
+    char *config = NULL;
     int o, rc;
 
     if (xlcp_restore_options_init(&opts, XLCP_RESTORE_OPTIONS_VERSION) != 0) {
@@ -77,13 +79,23 @@ int cmd_restore(struct cli *c)
         return usage_error(c, "--force only makes sense with --replace");
     if (opts.replace && opts.new_name)
         return usage_error(c, "--replace takes the original name; drop --name");
-    if ((rc = positional(c, 1, 1, c->group ? "<group id or name>" : "<id>")))
+    if ((rc = positional(c, 1, 2, c->group ? "<group id or name>" : "<id> [<ConfigFile>]")))
         return rc;
-    if ((rc = need_ctx(c)))
+    if (c->group && optind + 1 < c->argc)
+        return usage_error(c, "a <ConfigFile> names one domain: restore the member alone");
+    if (optind + 1 < c->argc) { /* as xl restore's <ConfigFile>: restore with it */
+        if ((rc = cli_config_json(c, c->argv[optind + 1], &config)))
+            return rc;
+        opts.config_json = config;
+    }
+    if ((rc = need_ctx(c))) {
+        free(config);
         return rc;
+    }
     if (c->group)
         return cli_group_restore(c, c->argv[optind], &opts);
     rc = xlcp_restore(c->ctx, c->argv[optind], &opts, &domid);
+    free(config);
     if (rc)
         return lib_error(c, rc);
     if (c->json) {

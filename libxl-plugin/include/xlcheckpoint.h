@@ -244,7 +244,9 @@ int xlcp_guest_check(xlcp_ctx *ctx, const char *domain, char **report_out,
 
 /* ---- restore ---------------------------------------------------------------------- */
 
-#define XLCP_RESTORE_OPTIONS_VERSION 2 /* 1 is still accepted: without disk_paths */
+#define XLCP_RESTORE_OPTIONS_VERSION                                                               \
+    3 /* 1 (without disk_paths) and 2 (without                                                     \
+       * config_json) are still accepted */
 typedef struct {
     unsigned int version;
     const char *new_name; /* name of the restored domain; NULL: "<name>-<id>" */
@@ -256,10 +258,16 @@ typedef struct {
      * path is the running original's writable disk. */
     const char *const *disk_paths;
     size_t ndisk_paths;
+    /* Version 3. The domain configuration to restore with instead of the one saved in the
+     * checkpoint (as `xl restore <ConfigFile>`): libxl JSON of a libxl_domain_config (what
+     * `xl create -n` prints under "config"). Its disks with the vdevs the checkpoint
+     * captured are pointed at the restored copies and every one of them must be there;
+     * the name follows new_name / replace. One domain only (not for group restores). */
+    const char *config_json;
 } xlcp_restore_options;
 #define XLCP_RESTORE_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        XLCP_RESTORE_OPTIONS_VERSION, NULL, 0, 0, 0, NULL, 0                                       \
+        XLCP_RESTORE_OPTIONS_VERSION, NULL, 0, 0, 0, NULL, 0, NULL                                 \
     }
 int xlcp_restore_options_init(xlcp_restore_options *opts, unsigned int version);
 

@@ -115,13 +115,22 @@ int xlcp_restore_options_init(xlcp_restore_options *opts, unsigned int version)
 
     if (!opts || version < 1 || version > XLCP_RESTORE_OPTIONS_VERSION)
         return XLCP_EINVAL;
-    if (version == 1) { /* a caller's struct of version 1 ends before disk_paths */
-        memcpy(opts, &init, offsetof(xlcp_restore_options, disk_paths));
-        opts->version = 1;
+    if (version < XLCP_RESTORE_OPTIONS_VERSION) { /* a caller's older, shorter struct */
+        memcpy(opts, &init, xlcp_restore_options_size(version));
+        opts->version = version;
         return 0;
     }
     *opts = init;
     return 0;
+}
+
+size_t xlcp_restore_options_size(unsigned int version)
+{
+    if (version == 1)
+        return offsetof(xlcp_restore_options, disk_paths);
+    if (version == 2)
+        return offsetof(xlcp_restore_options, config_json);
+    return sizeof(xlcp_restore_options);
 }
 
 static xlcp_ctx *ctx_alloc(void)
@@ -467,8 +476,8 @@ int xlcp_restore(xlcp_ctx *ctx, const char *id, const xlcp_restore_options *opts
 
     if ((rc = usable(ctx)) || (rc = need_hv(ctx)) || (rc = need_disk(ctx)))
         return rc;
-    if (opts && opts->version == 1) { /* the fields of version 1 only */
-        memcpy(&defaults, opts, offsetof(xlcp_restore_options, disk_paths));
+    if (opts && opts->version < XLCP_RESTORE_OPTIONS_VERSION) { /* its version's fields */
+        memcpy(&defaults, opts, xlcp_restore_options_size(opts->version));
         opts = NULL;
     }
     xlcp_err_clear(&err);

@@ -144,9 +144,19 @@ int xlcp_group_restore_members(xlcp_ctx *ctx, const char *id_or_name,
 {
     xlcp_restore_options defaults = XLCP_RESTORE_OPTIONS_INIT;
 
-    if (opts && opts->version == 1) { /* the fields of version 1 only */
-        memcpy(&defaults, opts, offsetof(xlcp_restore_options, disk_paths));
+    if (opts && opts->version < XLCP_RESTORE_OPTIONS_VERSION) { /* its version's fields */
+        memcpy(&defaults, opts, xlcp_restore_options_size(opts->version));
         opts = NULL;
+    }
+    if ((opts ? opts : &defaults)->config_json) {
+        struct xlcp_err err;
+        int rc = xlcp_api_usable(ctx);
+        if (rc)
+            return rc;
+        xlcp_err_set(&err, XLCP_EINVAL,
+                     "group restore: a configuration to restore with names one domain; "
+                     "restore the member alone to use it");
+        return xlcp_api_fail(ctx, &err);
     }
     return run(ctx, OP_RESTORE, id_or_name, 0, opts ? opts : &defaults, out);
 }

@@ -26,6 +26,8 @@ int xlcp_api_fail(xlcp_ctx *ctx, const struct xlcp_err *err);
 int xlcp_api_need_hv(xlcp_ctx *ctx);
 int xlcp_api_need_disk(xlcp_ctx *ctx);
 int xlcp_api_usable(xlcp_ctx *ctx);
+/* How many bytes of an xlcp_restore_options of that version the caller's struct has. */
+size_t xlcp_restore_options_size(unsigned int version);
 /* One audit line (audit.h) for an operation on ctx: only contexts on the real adapters
  * write them (a context on caller-owned ports, as in tests, is not acting on this host). */
 struct xlcp_audit_rec;

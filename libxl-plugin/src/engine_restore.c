@@ -162,6 +162,7 @@ static int make_domain(struct xlcp_restore_run *r, const struct xlcp_manifest *m
     const struct xlcp_ports *p = r->p;
     struct xlcp_restore_disk rdisks[XLCP_MAX_DISKS];
     char path[XLCP_PATH_MAX + 80];
+    const char *cfg;
     int nr = 0, fd, rc = skipped_disks(m, &r->opts, rdisks, &nr, err);
 
     for (int i = 0; rc == 0 && i < m->ndisks; i++) {
@@ -196,7 +197,10 @@ static int make_domain(struct xlcp_restore_run *r, const struct xlcp_manifest *m
     } else {
         snprintf(r->made.name, sizeof(r->made.name), "%s", r->name);
     }
-    rc = CALL(HV(p), restore, m->config_json, r->made.name, rdisks, nr, fd, paused, r->opts.replace,
+    /* the configuration to restore with: the caller's (xl restore's <ConfigFile>) or the
+     * one saved in the checkpoint */
+    cfg = r->opts.version >= 3 && r->opts.config_json ? r->opts.config_json : m->config_json;
+    rc = CALL(HV(p), restore, cfg, r->made.name, rdisks, nr, fd, paused, r->opts.replace,
               &r->made.domid, err);
     close(fd);
     if (rc)

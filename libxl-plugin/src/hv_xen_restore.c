@@ -37,7 +37,7 @@ int hx_restore(void *self, const char *config_json_in, const char *new_name,
     rc = libxl_domain_config_from_json(hx->ctx, &cfg, config_json_in);
     if (rc) {
         libxl_domain_config_dispose(&cfg);
-        return hx_fail(hx, err, rc, "the saved domain configuration is not valid libxl JSON");
+        return hx_fail(hx, err, rc, "the domain configuration is not valid libxl JSON");
     }
     free(cfg.c_info.name);
     cfg.c_info.name = strdup(new_name);
@@ -55,7 +55,9 @@ int hx_restore(void *self, const char *config_json_in, const char *new_name,
         }
         if (!found) {
             libxl_domain_config_dispose(&cfg);
-            return xlcp_err_set(err, XLCP_ECORRUPT, "saved configuration has no disk %s",
+            return xlcp_err_set(err, XLCP_EINVAL,
+                                "the configuration to restore with has no disk %s (the "
+                                "checkpoint captured it)",
                                 disks[i].vdev);
         }
     }

@@ -85,6 +85,8 @@ fresh_guest() {
     fi
     return 0
 }
+# what record writes (each run sets what it measured; record clears them again)
+gap="" pause="" total="" ngap="" extra="" reason=""
 # record M W STATUS [WINDOW]
 record() {
     echo "$1 $2 $3 ${gap:-null} ${pause:-null} ${total:-null} ${ngap:-null} ${4:-null} $reason" >>"$runs"

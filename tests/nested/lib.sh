@@ -33,7 +33,7 @@ XLCP_GUEST_KERNEL=${XLCP_GUEST_KERNEL:-$XLCP_PAYLOAD/guest/vmlinuz}
 XLCP_GUEST_INITRD=${XLCP_GUEST_INITRD:-$XLCP_PAYLOAD/guest/initrd.img}
 XLCP_RUN=${XLCP_RUN:-/run/xlcp}
 XLCP_LVM_TIMEOUT=${XLCP_LVM_TIMEOUT:-180}
-XLCP_GUEST_MEMORY_DEFAULT=96 # MiB (guest_start)
+XLCP_GUEST_MEMORY_DEFAULT=128 # MiB (guest_start)
 mkdir -p "$XLCP_RUN"
 
 # ---- TAP ---------------------------------------------------------------------------------
@@ -115,10 +115,12 @@ guest_xspath() {
 # ---- guests ----------------------------------------------------------------------------
 _letters=abcdefghijklmnop
 # guest_start NAME [DISK...]  (XLCP_GUEST_TYPE pv|pvh, XLCP_GUEST_MEMORY MiB (default
-# XLCP_GUEST_MEMORY_DEFAULT, 96: what most tests check does not depend on the size, and a
-# smaller guest is a shorter copy and restore, i.e. the suite's time; with 64 MiB Debian's
-# kernel does not fit: "xc_dom_chk_alloc_pages: segment kernel too large"; the benchmarks
-# and tests whose bounds assume a longer copy set 256), and
+# XLCP_GUEST_MEMORY_DEFAULT, 128: what most tests check does not depend on the size, and a
+# smaller guest is a shorter copy and restore, i.e. the suite's time; but with 64 MiB
+# Debian's kernel does not fit ("xc_dom_chk_alloc_pages: segment kernel too large") and
+# with 96 MiB a PVH guest runs out of memory unpacking its initramfs and a PV guest's
+# gzip of 4 MB is OOM-killed; the benchmarks and tests whose bounds assume a longer copy
+# set 256), and
 # XLCP_GUEST_EXTRA: more kernel parameters, e.g. panic=1)
 guest_start() {
     local name=$1 i=0 spec kind size lv disks="" cfg out rc try

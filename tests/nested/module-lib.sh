@@ -1,4 +1,4 @@
-# module-lib.sh - helpers of the guest-module tests (t55, t56, t57, x58), sourced after
+# module-lib.sh - helpers of the guest-module tests (t55, t56, t57, t58), sourced after
 # lib.sh: xenstore reads and waits, checkpoint ids, suspend announcements, and a writer on the guest's ext4 whose
 # progress (on tmpfs) tells whether its file system is frozen.
 xsr() { xenstore-read "$1" 2>/dev/null; }

@@ -81,7 +81,7 @@ nothing_left "VG without room"
 running "$g" "VG without room"
 
 # Catalog without room for the memory image: a 32 MiB tmpfs as its root (the guest has
-# 96 MiB). Refused before the guest is touched; the real catalog stays as it was.
+# 128 MiB). Refused before the guest is touched; the real catalog stays as it was.
 small=$XLCP_RUN/small-catalog
 mkdir -p "$small" && mount -t tmpfs -o size=32m xlcp-small "$small" && ok "32 MiB catalog mounted" ||
     not_ok "mount a 32 MiB tmpfs"

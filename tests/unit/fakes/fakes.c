@@ -378,7 +378,6 @@ static int hv_restore(void *self, const char *config, const char *name,
     struct fake_dom *d;
     char magic[32];
 
-    (void)config;
     (void)keep_macs;
     for (int i = 0; i < FAKE_MAX_DOMS; i++)
         if (w->doms[i].used && strcmp(w->doms[i].d.name, name) == 0)
@@ -388,6 +387,7 @@ static int hv_restore(void *self, const char *config, const char *name,
         struct timespec ts = {w->restore_delay_ms / 1000, (w->restore_delay_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
+    snprintf(w->restored_config, sizeof(w->restored_config), "%s", config ? config : "");
     if (pread(fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
         memcmp(magic, "Xen saved domain, xl format\n", 28) != 0)
         return xlcp_err_set(err, XLCP_ECORRUPT, "not an xl save image");

@@ -84,6 +84,7 @@ struct fake_world {
     int no_suspend_callback;       /* hv.save does not report the suspend instant */
     unsigned int arm_delay_ms;     /* disk.arm takes this long (real time) */
     unsigned int restore_delay_ms; /* hv.restore takes this long (real time) */
+    char restored_config[1024];    /* the configuration the last hv.restore was given */
     /* Call log: "hv.save web1", "disk.capture vg0/web1-disk", ... newline separated;
      * with log_times, each line starts "T<CLOCK_MONOTONIC ns> " (fake hosts). */
     char log[8192];

@@ -1,7 +1,6 @@
 #!/bin/bash
-# x58-module-restore.sh - (out of make check until it has run on nested Xen in this form)
-# a PVH guest with the module loaded is saved and restored (`xl save` + `xl restore`) and
-# migrated to localhost (`xl migrate`): libxl notifies the module's event channel for both,
+# t58-module-restore.sh - a PVH guest with the module loaded is saved and restored
+# (`xl save` + `xl restore`) and migrated to localhost (`xl migrate`): libxl notifies the module's event channel for both,
 # and the module, finding no announcement of ours, hands each to the kernel's stock path
 # (issue 14 item 4): the guest froze its processes, the module reports "stock" in
 # data/checkpoint/last-suspend, and in each new domain the guest runs, its disk works and the
@@ -21,7 +20,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/module-lib.sh"
 
-export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-x58
+export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t58
 rm -rf "$XLCP_CATALOG_ROOT"
 KO=/lib/xlcp/extra/xlcp_guest.ko
 g=g58
