@@ -250,7 +250,7 @@ originals_untouched "after the coordinator was killed during the restore"
 clean_restored
 
 # ---- delete --group with hostb out of reach, then again -----------------------------------------
-wrap=$XLCP_RUN/t72-ssh-hostb-down
+wrap=/var/tmp/t72-ssh-hostb-down # not under /run: dom0 mounts it noexec
 {
     echo '#!/bin/sh'
     echo '# hostb out of reach: its ssh goes to a port where nothing listens'
