@@ -31,7 +31,7 @@ CC ?= gcc
 B := build
 SOVER := 0
 
-PKGS_CORE := libxml-2.0 libcrypto libxxhash devmapper libsystemd
+PKGS_CORE := libxml-2.0 libcrypto libxxhash libzstd devmapper libsystemd
 PKGS_XEN := xenlight xencontrol xenstore xentoollog
 CPPFLAGS_ALL := -Ilibxl-plugin/include -Ilibxl-plugin/src -I$(B)/gen -D_GNU_SOURCE -DXLCP_HAVE_SYSTEMD \
 	$(shell pkg-config --cflags $(PKGS_CORE) 2>/dev/null) $(CPPFLAGS)

@@ -6,9 +6,10 @@
 set -eu
 
 pkgs="make gcc libc6-dev pkg-config libxen-dev libxml2-dev libxml2-utils xsltproc libssl-dev
-      libyajl-dev libcmocka-dev libdevmapper-dev libxxhash-dev libsystemd-dev python3-jsonschema clang-format cppcheck kmod bc
+      libyajl-dev libcmocka-dev libdevmapper-dev libxxhash-dev libzstd-dev libsystemd-dev python3-jsonschema clang-format cppcheck kmod bc
       debhelper dpkg-dev devscripts lintian clang-14 libclang-rt-14-dev thin-provisioning-tools"
 # clang-14 + libclang-rt-14-dev: the stream parser's libFuzzer target (make fuzz-short).
+# libzstd-dev: the page store compresses its pack blocks (libxl-plugin/src/pagestore_pack.c).
 # thin-provisioning-tools: thin_delta, for `export --since` (changed blocks of thin volumes)
 # The nested harness installs its own packages (tools/nested/deps.sh).
 # The guest module is built against the exact kernel the nested guest boots.

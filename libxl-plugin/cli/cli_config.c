@@ -29,48 +29,6 @@
 
 extern char **environ;
 
-/* Reads at most max bytes of fd into a NUL-terminated buffer; -1 past max or on error. */
-static int slurp_fd(int fd, size_t max, char **out, size_t *len_out)
-{
-    size_t len = 0, cap = 4096;
-    char *buf = malloc(cap + 1);
-
-    if (!buf)
-        return -1;
-    for (;;) {
-        if (len == cap) {
-            char *nb;
-            if (cap >= max) {
-                free(buf);
-                errno = EFBIG;
-                return -1;
-            }
-            cap = cap * 2 > max ? max : cap * 2;
-            nb = realloc(buf, cap + 1);
-            if (!nb) {
-                free(buf);
-                return -1;
-            }
-            buf = nb;
-        }
-        ssize_t n = read(fd, buf + len, cap - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            free(buf);
-            return -1;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    if (len_out)
-        *len_out = len;
-    return 0;
-}
-
 /* Writes v as JSON into g. */
 static yajl_gen_status gen_value(yajl_gen g, yajl_val v)
 {
@@ -276,12 +234,21 @@ int cli_config_json(struct cli *c, const char *file, char **json_out)
         errorf(c, "config file %s: %s", file, strerror(errno));
         return XLCP_EXIT_USAGE;
     }
-    rc = slurp_fd(fd, CONFIG_MAX, &text, NULL);
-    close(fd);
-    if (rc != 0) {
-        errorf(c, "config file %s: %s", file, strerror(errno));
-        return XLCP_EXIT_USAGE;
+    {
+        size_t len = 0, cap = 0;
+        int over = 0;
+        while ((rc = drain(fd, &text, &len, &cap, CONFIG_MAX, &over)) == 0 && !over)
+            ;
+        if (rc > 0 && !text) /* an empty file: xl says what it makes of it */
+            text = strdup("");
+        if (rc < 0 || over || !text) {
+            errorf(c, "config file %s: %s", file, over ? "more than 4 MiB" : strerror(errno));
+            close(fd);
+            free(text);
+            return XLCP_EXIT_USAGE;
+        }
     }
+    close(fd);
     for (p = text; *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'; p++)
         ;
     if (*p != '{') { /* xl's format: xl parses it */

@@ -62,6 +62,12 @@ int xlcp_engine_restore_unpause(struct xlcp_restore_run *r, struct xlcp_err *err
 void xlcp_engine_restore_undo(struct xlcp_restore_run *r, struct xlcp_err *err);
 void xlcp_engine_restore_end(struct xlcp_restore_run *r);
 
+/* The opt-in page store (engine_pagestore.c, XLCP_PAGESTORE=DIR): stores the whole image
+ * in mem_fd as map m->id and records the outcome in m; releases map id and collects. Both
+ * do nothing without XLCP_PAGESTORE and never fail. */
+void xlcp_engine_ps_store(struct xlcp_manifest *m, int mem_fd);
+void xlcp_engine_ps_release(const char *id);
+
 /* Makes a new time-sortable checkpoint id: 20261124T191342.123Z-1a2b3c */
 void xlcp_engine_new_id(const struct xlcp_clock *clock, char id_out[XLCP_ID_MAX]);
 /* 1 if id has exactly the shape xlcp_engine_new_id makes. */

@@ -162,6 +162,8 @@ int xlcp_engine_delete_locked(const struct xlcp_ports *p, const char *id, struct
         rc = xlcp_engine_id_ok(id) ? CALL(&p->disk, remove_tagged, tag, err) : 0;
         if (rc == 0)
             rc = CALL(&p->store, remove, id, err);
+        if (rc == 0)
+            xlcp_engine_ps_release(id); /* opt-in (XLCP_PAGESTORE): its map is named so */
         return rc ? xlcp_err_prefix(err, "checkpoint %s", id) : 0;
     }
     if (rc)
@@ -178,6 +180,8 @@ int xlcp_engine_delete_locked(const struct xlcp_ports *p, const char *id, struct
     }
     if (rc == 0)
         rc = CALL(&p->store, remove, id, err);
+    if (rc == 0)
+        xlcp_engine_ps_release(id); /* opt-in (XLCP_PAGESTORE): the map is named by the id */
     if (rc)
         xlcp_err_prefix(err, "checkpoint %s", id);
     xlcp_manifest_free(&m);

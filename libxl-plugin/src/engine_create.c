@@ -439,6 +439,7 @@ static int step_commit(struct run *r, struct xlcp_err *err)
     r->sink = NULL;
     if (rc)
         return rc;
+    xlcp_engine_ps_store(m, r->mem_fd); /* opt-in (XLCP_PAGESTORE), never fails */
     for (int i = 0; i < r->dom.ndisks; i++)
         if (r->vol_of_disk[i] >= 0)
             m->disks[i].snap = r->snaps[r->vol_of_disk[i]];

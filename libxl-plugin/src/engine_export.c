@@ -24,14 +24,15 @@ int xlcp_x_write_all(int fd, const void *buf, size_t len, uint64_t off, const ch
 {
     const char *p = buf;
     while (len) {
-        ssize_t w = pwrite(fd, p, len, (off_t)off);
+        ssize_t w = off == XLCP_X_SEQ ? write(fd, p, len) : pwrite(fd, p, len, (off_t)off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
             return xlcp_err_errno(err, w < 0 ? errno : ENOSPC, "write %s", what);
         p += w;
         len -= (size_t)w;
-        off += (uint64_t)w;
+        if (off != XLCP_X_SEQ)
+            off += (uint64_t)w;
     }
     return 0;
 }

@@ -19,6 +19,8 @@ struct xlcp_x_progress {
     uint64_t done, total;
 };
 
+/* off XLCP_X_SEQ: write() at the descriptor's own offset (a pipe, a socket) */
+#define XLCP_X_SEQ UINT64_MAX
 int xlcp_x_write_all(int fd, const void *buf, size_t len, uint64_t off, const char *what,
                      struct xlcp_err *err);
 int xlcp_x_read_full(int fd, void *buf, size_t len, uint64_t off, const char *what,

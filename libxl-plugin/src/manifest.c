@@ -143,8 +143,17 @@ static xmlDocPtr build(const struct xlcp_manifest *m)
     n = xmlNewChild(root, NULL, BAD_CAST "memory", NULL);
     add(n, "file", m->memory_file);
     addu(n, "bytes", m->memory_bytes);
-    n = add(n, "digest", m->memory_digest);
-    xmlNewProp(n, BAD_CAST "algorithm", BAD_CAST m->memory_digest_alg);
+    d = add(n, "digest", m->memory_digest);
+    xmlNewProp(d, BAD_CAST "algorithm", BAD_CAST m->memory_digest_alg);
+    if (m->pagestore_map[0]) {
+        d = xmlNewChild(n, NULL, BAD_CAST "pagestore", NULL);
+        add(d, "map", m->pagestore_map);
+        addu(d, "received-bytes", m->pagestore_received);
+        addu(d, "stored-bytes", m->pagestore_stored);
+        addu(d, "pfns", m->pagestore_pfns);
+    } else if (m->pagestore_note[0]) {
+        add(n, "pagestore-note", m->pagestore_note);
+    }
     disks = xmlNewChild(root, NULL, BAD_CAST "disks", NULL);
     for (int i = 0; i < m->ndisks; i++) {
         const struct xlcp_manifest_disk *md = &m->disks[i];
@@ -340,6 +349,16 @@ static void parse(struct reader *r, xmlNodePtr root, struct xlcp_manifest *m)
     } else { /* manifests written before the algorithm was recorded */
         get_str(r, child(mem, "sha256"), NULL, m->memory_digest, sizeof(m->memory_digest));
         snprintf(m->memory_digest_alg, sizeof(m->memory_digest_alg), "sha256");
+    }
+    if (child(mem, "pagestore")) {
+        xmlNodePtr ps = child(mem, "pagestore");
+        get_str(r, child(ps, "map"), NULL, m->pagestore_map, sizeof(m->pagestore_map));
+        m->pagestore_received = get_u64(r, child(ps, "received-bytes"), NULL);
+        m->pagestore_stored = get_u64(r, child(ps, "stored-bytes"), NULL);
+        m->pagestore_pfns = get_u64(r, child(ps, "pfns"), NULL);
+    } else if (child(mem, "pagestore-note")) {
+        get_str(r, child(mem, "pagestore-note"), NULL, m->pagestore_note,
+                sizeof(m->pagestore_note));
     }
     for (xmlNodePtr d = disks->children; d && !r->rc; d = d->next) {
         struct xlcp_manifest_disk *md;

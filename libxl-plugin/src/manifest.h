@@ -50,6 +50,12 @@ struct xlcp_manifest {
     uint64_t memory_bytes;
     char memory_digest[XLCP_DIGEST_HEX + 1];
     char memory_digest_alg[XLCP_DIGEST_ALG_MAX]; /* digest.h: "xxh3-128", ... */
+    /* the opt-in page store (engine_pagestore.c): map name (empty: not stored), the
+     * stream's bytes, the bytes the store added for it (packs and map), its pfns; or why
+     * it was not stored */
+    char pagestore_map[XLCP_ID_MAX];
+    uint64_t pagestore_received, pagestore_stored, pagestore_pfns;
+    char pagestore_note[256];
 
     int ndisks;
     struct xlcp_manifest_disk disks[XLCP_MAX_DISKS];

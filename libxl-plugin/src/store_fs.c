@@ -32,7 +32,7 @@ struct xlcp_store_txn {
     int nfds;
 };
 
-static int fsync_path(const char *path, struct xlcp_err *err)
+int xlcp_fs_fsync_dir(const char *path, struct xlcp_err *err)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = 0;
@@ -156,11 +156,11 @@ static int fs_commit(void *self, struct xlcp_store_txn *t, struct xlcp_err *err)
         if (fsync(t->fds[i]) != 0)
             rc = xlcp_err_errno(err, errno, "fsync in %s", t->tmp);
     if (rc == 0)
-        rc = fsync_path(t->tmp, err);
+        rc = xlcp_fs_fsync_dir(t->tmp, err);
     if (rc == 0 && rename(t->tmp, t->final) != 0)
         rc = xlcp_err_errno(err, errno, "rename %s", t->tmp);
     if (rc == 0)
-        rc = fsync_path(t->parent, err);
+        rc = xlcp_fs_fsync_dir(t->parent, err);
     if (rc) {
         char name[XLCP_PATH_MAX + 80];
         const char *base = strrchr(t->tmp, '/');

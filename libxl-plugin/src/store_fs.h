@@ -19,6 +19,8 @@ struct fs {
 /* 1 if `id` is a safe single path component (checkpoint ids, uuids, file names). */
 int xlcp_fs_id_ok(const char *id);
 int xlcp_fs_mkdir_p(const char *path, struct xlcp_err *err);
+/* fsync of a directory (what was renamed or created in it is durable). */
+int xlcp_fs_fsync_dir(const char *path, struct xlcp_err *err);
 /* Removes dirfd/name, a file or a directory tree. */
 void xlcp_fs_rm_rf(int dirfd, const char *name);
 /* <root>/<uuid>, created if missing. */

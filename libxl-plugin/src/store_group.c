@@ -29,19 +29,6 @@ static int groups_dir(struct fs *fs, char *out, size_t len, struct xlcp_err *err
     return 0;
 }
 
-static int fsync_dir(const char *dir, struct xlcp_err *err)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = 0;
-
-    if (fd < 0)
-        return xlcp_err_errno(err, errno, "open %s", dir);
-    if (fsync(fd) != 0)
-        rc = xlcp_err_errno(err, errno, "fsync %s", dir);
-    close(fd);
-    return rc;
-}
-
 static int write_file(const char *path, const char *text, size_t len, struct xlcp_err *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -110,7 +97,7 @@ int xlcp_fs_group_put(void *self, enum xlcp_group_kind kind, const char *gid, co
         snprintf(file, sizeof(file), "%s/" GROUP_FILE, tmp);
         rc = write_file(file, text, len, err);
         if (rc == 0)
-            rc = fsync_dir(tmp, err);
+            rc = xlcp_fs_fsync_dir(tmp, err);
     } else {
         unlink(tmp);
         rc = write_file(tmp, text, len, err);
@@ -118,7 +105,7 @@ int xlcp_fs_group_put(void *self, enum xlcp_group_kind kind, const char *gid, co
     if (rc == 0 && rename(tmp, final) != 0)
         rc = xlcp_err_errno(err, errno, "rename %s", tmp);
     if (rc == 0)
-        rc = fsync_dir(dir, err);
+        rc = xlcp_fs_fsync_dir(dir, err);
     if (rc) {
         int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0) {
@@ -194,7 +181,7 @@ int xlcp_fs_group_drop(void *self, enum xlcp_group_kind kind, const char *gid, s
         if (unlink(final) != 0)
             return errno == ENOENT ? xlcp_err_set(err, XLCP_ENOTFOUND, "no record %s", final)
                                    : xlcp_err_errno(err, errno, "unlink %s", final);
-        return fsync_dir(dir, err);
+        return xlcp_fs_fsync_dir(dir, err);
     }
     /* rename away first: the group is gone at once, whatever the removal leaves */
     snprintf(del, sizeof(del), "%s/.del-%s", dir, gid);

@@ -9,6 +9,12 @@
  *   xlcp-stream cut [--records N] [--pages M] IN OUT
  *        keeps the headers and every non-page record, the first N PAGE_DATA records (default
  *        4), each cut to its first M pfns (default: all): a small fixture that still parses.
+ *   xlcp-stream ps store DIR NAME FILE|-   the page store DIR/pagestore (pagestore.h), for
+ *   xlcp-stream ps rebuild DIR NAME OUT|-  trying it on real images: store an image as map
+ *   xlcp-stream ps verify DIR              NAME (prints what was received and stored),
+ *   xlcp-stream ps release DIR NAME        rebuild it as a standard image, verify every
+ *   xlcp-stream ps gc DIR                  page, release a map, collect, list the maps.
+ *   xlcp-stream ps list DIR
  *
  * Installed to libexec (not an `xl checkpoint` subcommand). Exit status: 0 fine, 1 usage or
  * I/O error, 8 the image's structure is corrupt (as `xl checkpoint verify`).
@@ -21,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pagestore.h"
 #include "stream.h"
 
 #define EXIT_CORRUPT 8
@@ -314,6 +321,96 @@ static int cmd_cut(int argc, char **argv)
     return 0;
 }
 
+/* ---- the page store ------------------------------------------------------------------ */
+
+static void print_bad(void *arg, const struct xlcp_ps_bad *b)
+{
+    (void)arg;
+    printf("bad map %s pfn %#" PRIx64 " pack %016" PRIx64 ": %s\n", b->map ? b->map : "-", b->pfn,
+           b->pack, b->why);
+}
+
+static int ps_run(struct xlcp_pagestore *ps, int argc, char **argv, struct xlcp_err *err)
+{
+    const char *cmd = argv[1];
+    int fd, rc;
+
+    if (strcmp(cmd, "store") == 0 && argc == 5) {
+        struct xlcp_ps_stats s;
+        if ((fd = open_in(argv[4])) < 0)
+            return xlcp_err_set(err, XLCP_EIO, "cannot read %s", argv[4]);
+        rc = xlcp_ps_store_fd(ps, argv[3], fd, &s, err);
+        close(fd);
+        if (rc == 0)
+            printf("stream_bytes %" PRIu64 "\npages_received %" PRIu64 "\npfns %" PRIu64
+                   "\npfns_data %" PRIu64 "\npages_new %" PRIu64 "\nbytes_stored %" PRIu64
+                   "\nmap_bytes %" PRIu64 "\n",
+                   s.stream_bytes, s.pages_received, s.pfns, s.pfns_data, s.pages_new,
+                   s.bytes_stored, s.map_bytes);
+        return rc;
+    }
+    if (strcmp(cmd, "rebuild") == 0 && argc == 5) {
+        fd = strcmp(argv[4], "-") == 0
+                 ? dup(1)
+                 : open(argv[4], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return xlcp_err_errno(err, errno, "%s", argv[4]);
+        rc = xlcp_ps_rebuild(ps, argv[3], fd, NULL, err);
+        if (close(fd) != 0 && rc == 0)
+            rc = xlcp_err_errno(err, errno, "closing %s", argv[4]);
+        return rc;
+    }
+    if (strcmp(cmd, "verify") == 0 && argc == 3) {
+        struct xlcp_ps_verify_stats s;
+        rc = xlcp_ps_verify(ps, print_bad, NULL, &s, err);
+        printf("packs %" PRIu64 "\npages %" PRIu64 "\nmaps %" PRIu64 "\npfns %" PRIu64
+               "\nbad %" PRIu64 "\n",
+               s.packs, s.pages, s.maps, s.pfns, s.bad);
+        return rc;
+    }
+    if (strcmp(cmd, "release") == 0 && argc == 4)
+        return xlcp_ps_release(ps, argv[3], err);
+    if (strcmp(cmd, "gc") == 0 && argc == 3) {
+        struct xlcp_ps_gc_stats s;
+        if ((rc = xlcp_ps_gc(ps, &s, err)) == 0)
+            printf("maps %" PRIu64 "\nlive_pages %" PRIu64 "\npages_copied %" PRIu64
+                   "\nbytes_before %" PRIu64 "\nbytes_after %" PRIu64 "\n",
+                   s.maps, s.live_pages, s.pages_copied, s.bytes_before, s.bytes_after);
+        return rc;
+    }
+    if (strcmp(cmd, "list") == 0 && argc == 3) {
+        char **names;
+        size_t n;
+        if ((rc = xlcp_ps_list(ps, &names, &n, err)) != 0)
+            return rc;
+        for (size_t i = 0; i < n; i++) {
+            printf("%s\n", names[i]);
+            free(names[i]);
+        }
+        free(names);
+        return 0;
+    }
+    return -1;
+}
+
+static int cmd_ps(int argc, char **argv)
+{
+    struct xlcp_pagestore *ps;
+    struct xlcp_err err;
+    int rc;
+
+    if (argc < 3)
+        return -1;
+    xlcp_err_clear(&err);
+    if ((rc = xlcp_ps_open(argv[2], NULL, &ps, &err)) != 0)
+        return report(argv[2], rc, &err);
+    rc = ps_run(ps, argc, argv, &err);
+    xlcp_ps_close(ps);
+    if (rc > 0)
+        return report(argv[2], rc, &err);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     int rc = -1;
@@ -326,11 +423,16 @@ int main(int argc, char **argv)
         rc = cmd_list(argc - 1, argv + 1);
     else if (argc >= 2 && strcmp(argv[1], "cut") == 0)
         rc = cmd_cut(argc - 1, argv + 1);
+    else if (argc >= 2 && strcmp(argv[1], "ps") == 0)
+        rc = cmd_ps(argc - 1, argv + 1);
     if (rc < 0) {
         fprintf(stderr, "usage: xlcp-stream summary [--json] FILE|-\n"
                         "       xlcp-stream check FILE|-\n"
                         "       xlcp-stream list FILE|-\n"
-                        "       xlcp-stream cut [--records N] [--pages M] IN OUT\n");
+                        "       xlcp-stream cut [--records N] [--pages M] IN OUT\n"
+                        "       xlcp-stream ps store|rebuild DIR NAME FILE|-\n"
+                        "       xlcp-stream ps verify|gc|list DIR\n"
+                        "       xlcp-stream ps release DIR NAME\n");
         return 1;
     }
     return rc;

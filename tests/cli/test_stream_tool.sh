@@ -37,6 +37,26 @@ printf 'Y' | dd of="$tmp/m.xl" bs=1 seek=0 conv=notrunc status=none
 out=$("$t" summary "$tmp/m.xl" 2>&1)
 [ $? -eq 8 ] && echo "$out" | grep -q "offset 0: xl header at offset 0: bad magic" && yes ||
     no "bad magic: exit 8 ($out)"
+# the page store: both fixtures stored (the second adds no page), rebuilt into images that
+# parse with the same pages, verified, released and collected
+ps=$tmp/ps
+"$t" ps store "$ps" pv "$fx/stream-pv.xl" >"$tmp/s1" && yes || no "ps store"
+grep -qx "stream_bytes $(stat -c %s "$fx/stream-pv.xl")" "$tmp/s1" && yes || no "ps store counts every byte"
+"$t" ps store "$ps" pvh - <"$fx/stream-pvh.xl" | grep -qx "pages_new 0" && yes ||
+    no "ps store: the second image's pages are all held"
+for m in pv pvh; do
+    "$t" ps rebuild "$ps" $m "$tmp/$m.xl" && yes || no "ps rebuild $m"
+    f=$fx/stream-$m.xl
+    [ "$("$t" summary "$tmp/$m.xl" | grep -E '^(pages|domain|config_bytes|distinct_pfns) ')" = \
+        "$("$t" summary "$f" | grep -E '^(pages|domain|config_bytes|distinct_pfns) ')" ] &&
+        yes || no "ps rebuild $m: the same pages"
+done
+"$t" ps verify "$ps" | grep -qx "bad 0" && yes || no "ps verify"
+[ "$("$t" ps list "$ps" | tr '\n' ' ')" = "pv pvh " ] && yes || no "ps list"
+"$t" ps release "$ps" pv && "$t" ps release "$ps" pvh && "$t" ps gc "$ps" |
+    grep -qx "bytes_after 0" && yes || no "ps release + gc: nothing left"
+"$t" ps rebuild "$ps" pv "$tmp/x.xl" 2>/dev/null
+[ $? -eq 1 ] && yes || no "ps rebuild of a released map exits 1"
 "$t" frobnicate >/dev/null 2>&1
 [ $? -eq 1 ] && yes || no "usage error exits 1"
 "$t" check "$tmp/none.xl" >/dev/null 2>&1

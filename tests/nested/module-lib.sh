@@ -43,6 +43,20 @@ moving() {
     b=$(progress "$1")
     [ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt "$a" ]
 }
+# moves_within GUEST SECS: the writer advances at some point within SECS (a guest just
+# restored may need a while before its block front end takes writes again)
+moves_within() {
+    local a b t0
+    t0=$(date +%s)
+    a=$(progress "$1")
+    while [ $(($(date +%s) - t0)) -lt "$2" ]; do
+        sleep 2
+        b=$(progress "$1")
+        [ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt "$a" ] && return 0
+        [ -n "$a" ] || a=$b
+    done
+    return 1
+}
 # module_test_end GUEST: no oops, warning or hung task in the guest's log; the module's
 # last messages as a diag; unload, destroy, remove the guest's volumes; end the plan
 module_test_end() {

@@ -540,19 +540,6 @@ static int collect(void *arg, const struct xlcp_stream_unit *u, struct xlcp_err 
     return 0;
 }
 
-static int load(const char *path, struct sb *b)
-{
-    uint8_t buf[65536];
-    ssize_t n;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    while ((n = read(fd, buf, sizeof(buf))) > 0)
-        sb_bytes(b, buf, (size_t)n);
-    close(fd);
-    return n < 0 ? -1 : 0;
-}
-
 static void real_image(const char *name, uint32_t domtype)
 {
     char path[256];
@@ -565,7 +552,7 @@ static void real_image(const char *name, uint32_t domtype)
     int fd;
 
     snprintf(path, sizeof(path), "tests/fixtures/stream/%s", name);
-    if (load(path, &b) != 0)
+    if (sb_load(path, &b) != 0)
         fail_msg("fixture %s missing", path);
     a = calloc(1, sizeof(*a));
     assert_non_null(a);

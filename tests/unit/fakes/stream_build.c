@@ -4,8 +4,10 @@
  */
 #include "stream_build.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void sb_free(struct sb *b)
 {
@@ -28,6 +30,19 @@ void sb_bytes(struct sb *b, const void *data, size_t n)
     if (n)
         memcpy(b->p + b->len, data, n);
     b->len += n;
+}
+
+int sb_load(const char *path, struct sb *b)
+{
+    uint8_t buf[65536];
+    ssize_t n;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        sb_bytes(b, buf, (size_t)n);
+    close(fd);
+    return n < 0 ? -1 : 0;
 }
 
 void sb_le32(struct sb *b, uint32_t v)

@@ -37,6 +37,8 @@ size_t sb_rec(struct sb *b, uint32_t type, const void *body, uint32_t len);
  * and its pfn (sb_page_byte). Returns its offset. */
 size_t sb_page_data(struct sb *b, uint32_t count, const uint64_t *pfns, uint64_t seed);
 uint8_t sb_page_byte(uint64_t seed, uint64_t pfn, size_t i);
+/* Appends the whole file at path to b: 0, or -1 if it cannot be read. */
+int sb_load(const char *path, struct sb *b);
 /* Complete valid images: a PV guest with max pfn 1023 (a second batch of npages pfns
  * 0x100...; an optional libxl record near the end fills it up to pad_to bytes if that is
  * larger, to a multiple of 8), an HVM guest. o may be NULL. */
