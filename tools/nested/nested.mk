@@ -48,4 +48,4 @@ bench: stage
 	@rc=0; XLCP_NESTED_TIMEOUT=$${XLCP_NESTED_TIMEOUT:-9000} XLCP_NESTED_GLOB='b[0-9]*.sh' \
 		XLCP_NESTED_TESTS="$(T)" bash tools/nested/run.sh || rc=$$?; \
 	echo "---- benchmark (build/bench.json) ----"; \
-	sh tools/nested/bench-json.sh build/nested/logs/bench $(B)/bench.json build/nested/results.tap || rc=1; exit $$rc
+	XLCP_NESTED_TESTS="$(T)" sh tools/nested/bench-json.sh build/nested/logs/bench $(B)/bench.json build/nested/results.tap || rc=1; exit $$rc

@@ -9,8 +9,10 @@
  * The same measure for every method: from Xen's first "stopped" reading to its first
  * "runs" reading (resolution: the poll interval plus a hypercall).
  * Prints on stdout, one line per interval, as it ends:
- *     stop <ms> <flags at the start: p = paused, s = shut down (suspend)>
- * On SIGTERM/SIGINT prints "open <ms> <flags>" for an interval still running, then
+ *     stop <ms> <flags at the start: p = paused, s = shut down (suspend)> <start>
+ * where <start> is the instant of the first "stopped" reading, in ms of dom0's
+ * CLOCK_MONOTONIC (one clock for every watcher: b30 compares the members' stop instants).
+ * On SIGTERM/SIGINT prints "open <ms> <flags> <start>" for an interval still running, then
  * "end <polls>" and exits 0; "gone" and exit 0 when the domain went away (saved,
  * destroyed); exit 1 when Xen cannot be asked at all.
  * Usage: xlcp-domwatch DOMID [INTERVAL_US]
@@ -69,7 +71,7 @@ int main(int argc, char **argv)
         polls++;
         if (n != 1 || info.domid != domid || info.dying) {
             if (stopped)
-                printf("open %.1f %s\n", t - since, flags);
+                printf("open %.1f %s %.1f\n", t - since, flags, since);
             printf("gone\n");
             xc_interface_close(xch);
             return 0;
@@ -81,12 +83,12 @@ int main(int argc, char **argv)
             snprintf(flags, sizeof flags, "%s%s", info.paused ? "p" : "", info.shutdown ? "s" : "");
         } else if (!down && stopped) {
             stopped = 0;
-            printf("stop %.1f %s\n", t - since, flags);
+            printf("stop %.1f %s %.1f\n", t - since, flags, since);
         }
         nanosleep(&tick, NULL);
     }
     if (stopped)
-        printf("open %.1f %s\n", now_ms() - since, flags);
+        printf("open %.1f %s %.1f\n", now_ms() - since, flags, since);
     printf("end %ld\n", polls);
     xc_interface_close(xch);
     return 0;
