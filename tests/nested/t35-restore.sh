@@ -61,9 +61,9 @@ while :; do
 done
 W
 sh /run/writer.sh </dev/null >/dev/null 2>&1 &
-sleep 3; cat /run/seq-mem' 240)
+i=0; while [ ! -s /run/seq-mem ] && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done; cat /run/seq-mem' 240)
 rc=$?
-[ $rc -eq 0 ] && [ "${out:-0}" -gt 0 ] 2>/dev/null && ok "sequence writer running (at $out after 3 s)" ||
+[ $rc -eq 0 ] && [ "${out:-0}" -gt 0 ] 2>/dev/null && ok "sequence writer running (at $out)" ||
     bail "sequence writer running" "rc $rc, '$out'"
 
 out=$(watchdog 600 xl-checkpoint create --json "$g" 2>&1)
