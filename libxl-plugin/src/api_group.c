@@ -345,7 +345,8 @@ int xlcp_group_verify(xlcp_ctx *ctx, const char *id_or_name, unsigned int flags)
         (!(flags & XLCP_VERIFY_NO_DISKS) && (rc = xlcp_api_need_disk(ctx))))
         return rc;
     xlcp_err_clear(&err);
-    rc = xlcp_engine_group_verify(&ctx->ports, id_or_name, flags, &err);
+    rc = xlcp_engine_group_verify(&ctx->ports, id_or_name, flags & ~XLCP_VERIFY_ENGINE_QUICK_MAP,
+                                  &err);
     return rc ? xlcp_api_fail(ctx, &err) : 0;
 }
 

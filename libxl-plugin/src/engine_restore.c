@@ -1,6 +1,12 @@
 /*
  * engine_restore.c - a new domain from a checkpoint: clones of its snapshots, its memory
  * image, and with --replace the original destroyed once its replacement exists.
+ *
+ * The image is memory.xl, or for a checkpoint whose image the page store holds alone, the
+ * standard stream rebuilt from its map, written into a pipe by a thread while the
+ * hypervisor port reads the other end (engine_ps_read.c). That domain is made paused and
+ * runs only once the whole stream was written: a rebuild that fails (a corrupt page)
+ * fails the restore, whatever the port said, and the new domain and the clones go.
  */
 #include "engine.h"
 
@@ -63,6 +69,51 @@ static int restore_locked(const struct xlcp_ports *p, const char *id, const stru
                           const char *dir, const xlcp_restore_options *opts, uint32_t *domid_out,
                           struct xlcp_err *err);
 
+/* Where the image is read from: memory.xl, or the pipe a rebuild from the store feeds. */
+struct image_src {
+    int fd;
+    struct xlcp_ps_feed *feed;
+};
+
+static int image_open(const struct xlcp_manifest *m, const char *dir, struct image_src *src,
+                      struct xlcp_err *err)
+{
+    char path[XLCP_PATH_MAX + 80];
+
+    src->fd = -1;
+    src->feed = NULL;
+    if (xlcp_manifest_memory_in_store(m))
+        return xlcp_engine_ps_feed_start(m, &src->fd, &src->feed, err);
+    snprintf(path, sizeof(path), "%s/%s", dir, m->memory_file);
+    src->fd = open(path, O_RDONLY | O_CLOEXEC);
+    return src->fd < 0 ? xlcp_err_errno(err, errno, "open %s", path) : 0;
+}
+
+/* The reader is done (rc: how hv.restore went). A rebuild that failed fails the restore
+ * even if hv.restore took what it got, and its error (a corrupt page: map, pfn, pack) is
+ * the cause unless hv.restore failed first and the rebuild failed only for want of a
+ * reader (a broken pipe). */
+static int image_close(struct image_src *src, int rc, struct xlcp_err *err)
+{
+    struct xlcp_err fe;
+    int frc;
+
+    if (!src->feed) {
+        if (src->fd >= 0)
+            close(src->fd);
+        src->fd = -1;
+        return rc;
+    }
+    xlcp_err_clear(&fe);
+    frc = xlcp_engine_ps_feed_end(src->feed, src->fd, &fe);
+    src->feed = NULL;
+    src->fd = -1;
+    if (frc == 0 || (rc != 0 && frc != XLCP_ECORRUPT))
+        return rc;
+    *err = fe;
+    return frc;
+}
+
 int xlcp_engine_restore(const struct xlcp_ports *p, const char *id,
                         const xlcp_restore_options *opts, uint32_t *domid_out, struct xlcp_err *err)
 {
@@ -74,7 +125,8 @@ int xlcp_engine_restore(const struct xlcp_ports *p, const char *id,
     xlcp_err_clear(err);
     if (!opts || opts->version < 1 || opts->version > XLCP_RESTORE_OPTIONS_VERSION)
         return xlcp_err_set(err, XLCP_EINVAL, "restore options of unknown version");
-    rc = xlcp_engine_verify(p, id, 0, err);
+    /* a map's pages are checked as the restore rebuilds them, not read twice */
+    rc = xlcp_engine_verify(p, id, XLCP_VERIFY_ENGINE_QUICK_MAP, err);
     if (rc)
         return rc;
     rc = xlcp_engine_load(p, id, &m, dir, sizeof(dir), err);
@@ -96,13 +148,13 @@ static int restore_locked(const struct xlcp_ports *p, const char *id, const stru
     struct xlcp_restore_disk rdisks[XLCP_MAX_DISKS];
     struct xlcp_snapshot clones[XLCP_MAX_DISKS];
     struct xlcp_domain orig;
-    char path[XLCP_PATH_MAX + 80];
-    char name[XLCP_NAME_MAX];
+    struct image_src src = {-1, NULL};
+    char name[XLCP_NAME_MAX], rname[XLCP_NAME_MAX + 16];
     const char *suffix;
     /* the configuration to restore with: the caller's (xl restore's <ConfigFile>) or the
      * one saved in the checkpoint */
     const char *cfg = opts->version >= 3 && opts->config_json ? opts->config_json : m->config_json;
-    int nr = 0, nclones = 0, fd = -1, have_orig = 0, restored = 0, orig_gone = 0;
+    int nr = 0, nclones = 0, have_orig = 0, restored = 0, orig_gone = 0;
     int rc;
 
     suffix = strrchr(id, '-');
@@ -182,21 +234,17 @@ static int restore_locked(const struct xlcp_ports *p, const char *id, const stru
         nclones++;
         nr++;
     }
-    if (rc == 0) {
-        snprintf(path, sizeof(path), "%s/%s", dir, m->memory_file);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            rc = xlcp_err_errno(err, errno, "open %s", path);
-    }
+    if (rc == 0)
+        rc = image_open(m, dir, &src, err);
     /* With --replace the original is destroyed only once its replacement exists: the
      * checkpoint is restored paused under a temporary name (keeping the MAC addresses),
      * then the original goes, the new domain takes its name and runs. */
     if (rc == 0 && opts->replace && have_orig) {
-        char tmpname[XLCP_NAME_MAX + 16];
-        snprintf(tmpname, sizeof(tmpname), "%s--restoring", name);
-        rc = CALL(HV(p), restore, cfg, tmpname, rdisks, nr, fd, 1, 1, domid_out, err);
+        snprintf(rname, sizeof(rname), "%s--restoring", name);
+        rc = CALL(HV(p), restore, cfg, rname, rdisks, nr, src.fd, 1, 1, domid_out, err);
+        restored = rc == 0;
+        rc = image_close(&src, rc, err);
         if (rc == 0) {
-            restored = 1;
             rc = CALL(HV(p), destroy, &orig, err);
             if (rc)
                 xlcp_err_prefix(err, "the original domain '%s' is still there", orig.name);
@@ -208,11 +256,17 @@ static int restore_locked(const struct xlcp_ports *p, const char *id, const stru
         if (rc == 0 && !opts->paused)
             rc = CALL(HV(p), unpause, *domid_out, err);
     } else if (rc == 0) {
-        rc = CALL(HV(p), restore, cfg, name, rdisks, nr, fd, opts->paused, opts->replace, domid_out,
+        /* from the store: paused until the whole stream was written */
+        int paused = opts->paused || src.feed != NULL;
+        snprintf(rname, sizeof(rname), "%s", name);
+        rc = CALL(HV(p), restore, cfg, name, rdisks, nr, src.fd, paused, opts->replace, domid_out,
                   err);
+        restored = rc == 0;
+        rc = image_close(&src, rc, err);
+        if (rc == 0 && paused && !opts->paused)
+            rc = CALL(HV(p), unpause, *domid_out, err);
     }
-    if (fd >= 0)
-        close(fd);
+    rc = image_close(&src, rc, err);
     if (rc && orig_gone) {
         /* the restored domain is all there is now: keep it and its volumes */
         xlcp_err_prefix(err,
@@ -225,7 +279,7 @@ static int restore_locked(const struct xlcp_ports *p, const char *id, const stru
             struct xlcp_err e2;
             memset(&nd, 0, sizeof(nd));
             nd.domid = *domid_out;
-            snprintf(nd.name, sizeof(nd.name), "%s--restoring", name);
+            snprintf(nd.name, sizeof(nd.name), "%s", rname);
             xlcp_err_clear(&e2);
             CALL(HV(p), destroy, &nd, &e2);
         }

@@ -3,9 +3,11 @@
  * wrapper around the real file-system catalog. See fakes.h.
  */
 #include "fakes.h"
+#include "stream.h"
 #include "stream_build.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -362,6 +364,47 @@ static int hv_resume(void *self, const struct xlcp_domain *dom, struct xlcp_err 
     return 0;
 }
 
+/* len bytes of fd (a pipe may give them in pieces); -1 if it ends first. */
+static int read_full(int fd, char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = read(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The rest of an image whose first bytes were head (32): all of it parsed, to its end. */
+static int stream_rest(int fd, const char *head, struct xlcp_err *err)
+{
+    struct xlcp_stream *s;
+    int rc = xlcp_stream_new(NULL, NULL, &s, err);
+
+    if (rc)
+        return rc;
+    rc = xlcp_stream_feed(s, head, 32, err);
+    while (rc == 0) {
+        char buf[8192];
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = xlcp_err_set(err, XLCP_EIO, "read the image: %s", strerror(errno));
+        if (n <= 0)
+            break;
+        rc = xlcp_stream_feed(s, buf, (size_t)n, err);
+    }
+    if (rc == 0)
+        rc = xlcp_stream_finish(s, err);
+    xlcp_stream_free(s);
+    return rc ? xlcp_err_prefix(err, "libxl_domain_create_restore (fake)") : 0;
+}
+
 static int hv_restore(void *self, const char *config, const char *name,
                       const struct xlcp_restore_disk *disks, int ndisks, int fd, int paused,
                       int keep_macs, uint32_t *domid, struct xlcp_err *err)
@@ -369,6 +412,7 @@ static int hv_restore(void *self, const char *config, const char *name,
     struct fake_world *w = self;
     struct fake_dom *d;
     char magic[32];
+    int rc;
 
     (void)keep_macs;
     for (int i = 0; i < FAKE_MAX_DOMS; i++)
@@ -376,12 +420,18 @@ static int hv_restore(void *self, const char *config, const char *name,
             return xlcp_err_set(err, XLCP_EHV, "a domain named '%s' exists", name);
     FAULT(w, "hv.restore");
     snprintf(w->restored_config, sizeof(w->restored_config), "%s", config ? config : "");
-    if (pread(fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
+    /* as libxl: from where fd stands, front to back (a file or a pipe), to its end */
+    if (read_full(fd, magic, sizeof(magic)) != 0 ||
         memcmp(magic, "Xen saved domain, xl format\n", 28) != 0)
         return xlcp_err_set(err, XLCP_ECORRUPT, "not an xl save image");
     d = fake_add_domain(w, name, 0);
     if (!d)
         return xlcp_err_set(err, XLCP_EINTERNAL, "fake domain table full");
+    if (!w->restore_reads_header_only && (rc = stream_rest(fd, magic, err)) != 0) {
+        d->used = 0; /* the half-made domain is destroyed, as hx_restore does */
+        logf_(w, "hv.restore %s failed", name);
+        return rc;
+    }
     for (int i = 0; i < ndisks && i < XLCP_MAX_DISKS; i++) {
         snprintf(d->d.disks[i].vdev, sizeof(d->d.disks[i].vdev), "%s", disks[i].vdev);
         snprintf(d->d.disks[i].target, sizeof(d->d.disks[i].target), "%s", disks[i].path);
@@ -892,6 +942,13 @@ static int st_create_file(void *self, struct xlcp_store_txn *txn, const char *na
     FAULT(fs->w, "store.create_file");
     return REAL(fs)->create_file(fs->real.self, txn, name, fd, err);
 }
+static int st_drop_file(void *self, struct xlcp_store_txn *txn, const char *name,
+                        struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    FAULT(fs->w, "store.drop_file");
+    return REAL(fs)->drop_file(fs->real.self, txn, name, err);
+}
 static int st_commit(void *self, struct xlcp_store_txn *txn, struct xlcp_err *err)
 {
     struct fake_store *fs = self;
@@ -975,6 +1032,7 @@ static const struct xlcp_store_ops fake_store_ops = {
     .leftover_remove = st_leftover_remove,
     .begin = st_begin,
     .create_file = st_create_file,
+    .drop_file = st_drop_file,
     .commit = st_commit,
     .abort = st_abort,
     .locate = st_locate,
