@@ -410,8 +410,8 @@ int xlcp_engine_export(const struct xlcp_ports *p, const struct xlcp_export_io *
         snprintf(from, sizeof(from), "%s/%s", cdir, m.memory_file);
         snprintf(to, sizeof(to), "%s/%s", tmp, XLCP_MEMORY_FILE);
         if (rc == 0)
-            rc = copy_file(from, to, m.memory_digest_alg, m.memory_digest, m.memory_bytes, &pr,
-                           err);
+            rc =
+                copy_file(from, to, m.memory_digest_alg, m.memory_digest, m.memory_bytes, &pr, err);
         if (rc == 0)
             rc = index_file(ix, tmp, XLCP_MEMORY_FILE, err);
     }

@@ -104,8 +104,7 @@ int xlcp_engine_ps_store(struct xlcp_manifest *m, const char *root, int mem_fd)
     rc = xlcp_ps_verify_map(ps, m->id, NULL, NULL, &vst, &err);
     if (rc == 0 && st.stream_bytes != m->memory_bytes)
         rc = xlcp_err_set(&err, XLCP_ECORRUPT, "stored %llu bytes of a %llu-byte image",
-                          (unsigned long long)st.stream_bytes,
-                          (unsigned long long)m->memory_bytes);
+                          (unsigned long long)st.stream_bytes, (unsigned long long)m->memory_bytes);
     xlcp_ps_close(ps);
     if (rc) {
         /* a map that does not hold the image is no use: gone, and said why */

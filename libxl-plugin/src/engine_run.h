@@ -101,7 +101,7 @@ struct run {
      * recorded in the intent record; ps_stored: map <id> is in it (the unwind releases it). */
     char ps_root[XLCP_PATH_MAX];
     int ps_stored;
-    uint64_t waited_ns;  /* stopped and captured, waiting for the other members */
+    uint64_t waited_ns; /* stopped and captured, waiting for the other members */
 };
 
 enum { SNAP_ARMED = 1, SNAP_CAPTURED, SNAP_COMPLETE };

@@ -60,8 +60,8 @@ int xlcp_fs_intent_write(void *self, const struct xlcp_intent *rec, struct xlcp_
         len += (size_t)snprintf(buf + len, sizeof(buf) - len, "volume %s/%s\n", rec->vols[i].vg,
                                 rec->vols[i].lv);
     if (rec->pagestore_root[0] && !strchr(rec->pagestore_root, '\n'))
-        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "pagestore %s\n",
-                                rec->pagestore_root);
+        len +=
+            (size_t)snprintf(buf + len, sizeof(buf) - len, "pagestore %s\n", rec->pagestore_root);
     snprintf(path, sizeof(path), "%s/" RECORD_PREFIX "%s", dir, rec->id);
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)

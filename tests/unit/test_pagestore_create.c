@@ -271,8 +271,7 @@ static void test_recover_releases_map(void **state)
     rec.domid = f->dom->d.domid;
     rec.pid = 999999999;
     snprintf(rec.pagestore_root, sizeof(rec.pagestore_root), "%s", x->real);
-    assert_int_equal(f->w->ports.store.ops->intent_write(f->w->ports.store.self, &rec, &f->err),
-                     0);
+    assert_int_equal(f->w->ports.store.ops->intent_write(f->w->ports.store.self, &rec, &f->err), 0);
     unsetenv("XLCP_PAGESTORE");
     assert_int_equal(
         xlcp_engine_recover(&f->w->ports, NULL, XLCP_RECOVER_DRY_RUN, &report, &count, &f->err), 0);

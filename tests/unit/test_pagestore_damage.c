@@ -393,10 +393,10 @@ static void test_forged(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_corrupt_pack),      cmocka_unit_test(test_verify_one_map),
-        cmocka_unit_test(test_corrupt_zstd),
-        cmocka_unit_test(test_corrupt_index),     cmocka_unit_test(test_corrupt_map),
-        cmocka_unit_test(test_truncated_missing), cmocka_unit_test(test_forged),
+        cmocka_unit_test(test_corrupt_pack), cmocka_unit_test(test_verify_one_map),
+        cmocka_unit_test(test_corrupt_zstd), cmocka_unit_test(test_corrupt_index),
+        cmocka_unit_test(test_corrupt_map),  cmocka_unit_test(test_truncated_missing),
+        cmocka_unit_test(test_forged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

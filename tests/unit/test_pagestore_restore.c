@@ -184,9 +184,9 @@ static void test_export_rebuilt_image(void **state)
     snprintf(vdir, sizeof(vdir), "%s/vols", f->w->root);
     assert_int_equal(fake_xio_init(&fio, vdir), 0);
     snprintf(out, sizeof(out), "%s/export", f->w->root);
-    assert_int_equal(xlcp_engine_export(&f->w->ports, &fio.io, f->m.id, NULL, out, NULL, NULL,
-                                        NULL, &f->err),
-                     0);
+    assert_int_equal(
+        xlcp_engine_export(&f->w->ports, &fio.io, f->m.id, NULL, out, NULL, NULL, NULL, &f->err),
+        0);
     /* memory.xl: a standard image our parser reads, what the store rebuilds */
     snprintf(path, sizeof(path), "%s/" XLCP_MEMORY_FILE, out);
     assert_int_equal(xlcp_stream_check_file(path, &f->err), 0);
@@ -210,8 +210,8 @@ static void test_export_rebuilt_image(void **state)
     /* imported, it is a checkpoint of memory.xl that owns no map */
     {
         const char *dirs[] = {out};
-        assert_int_equal(xlcp_engine_import(&f->w->ports, &fio.io, dirs, 1, "web1-back", NULL,
-                                            NULL, id, &f->err),
+        assert_int_equal(xlcp_engine_import(&f->w->ports, &fio.io, dirs, 1, "web1-back", NULL, NULL,
+                                            id, &f->err),
                          0);
     }
     assert_true(psx_has_file(x, id, XLCP_MEMORY_FILE));
@@ -221,9 +221,9 @@ static void test_export_rebuilt_image(void **state)
     /* a corrupt store: no export, nothing left of it */
     assert_int_equal(psfx_damage_first_block(x->dir), 0);
     snprintf(out, sizeof(out), "%s/export2", f->w->root);
-    assert_int_equal(xlcp_engine_export(&f->w->ports, &fio.io, f->m.id, NULL, out, NULL, NULL,
-                                        NULL, &f->err),
-                     XLCP_ECORRUPT);
+    assert_int_equal(
+        xlcp_engine_export(&f->w->ports, &fio.io, f->m.id, NULL, out, NULL, NULL, NULL, &f->err),
+        XLCP_ECORRUPT);
     assert_non_null(strstr(f->err.msg, "pfn "));
     assert_int_equal(access(out, F_OK), -1);
     sb_free(&img);

@@ -364,44 +364,34 @@ static int hv_resume(void *self, const struct xlcp_domain *dom, struct xlcp_err 
     return 0;
 }
 
-/* len bytes of fd (a pipe may give them in pieces); -1 if it ends first. */
-static int read_full(int fd, char *buf, size_t len)
+/* The image on fd as libxl reads it: from where fd stands, front to back (a file or a pipe),
+ * xl's magic first; with all, the rest parsed to its end (a stream cut short fails). */
+static int read_image(int fd, int all, struct xlcp_err *err)
 {
-    while (len > 0) {
-        ssize_t n = read(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
+    int dfd = dup(fd), rc;
+    FILE *in = dfd >= 0 ? fdopen(dfd, "rb") : NULL;
+    struct xlcp_stream *s = NULL;
+    char buf[8192];
+    size_t n;
 
-/* The rest of an image whose first bytes were head (32): all of it parsed, to its end. */
-static int stream_rest(int fd, const char *head, struct xlcp_err *err)
-{
-    struct xlcp_stream *s;
-    int rc = xlcp_stream_new(NULL, NULL, &s, err);
-
-    if (rc)
-        return rc;
-    rc = xlcp_stream_feed(s, head, 32, err);
-    while (rc == 0) {
-        char buf[8192];
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            rc = xlcp_err_set(err, XLCP_EIO, "read the image: %s", strerror(errno));
-        if (n <= 0)
-            break;
-        rc = xlcp_stream_feed(s, buf, (size_t)n, err);
+    if (!in) {
+        if (dfd >= 0)
+            close(dfd);
+        return xlcp_err_set(err, XLCP_EINTERNAL, "fdopen: %s", strerror(errno));
     }
-    if (rc == 0)
-        rc = xlcp_stream_finish(s, err);
+    setvbuf(in, NULL, _IONBF, 0); /* no read-ahead: only what is asked for is taken */
+    rc = 0;
+    if (fread(buf, 1, 32, in) != 32 || memcmp(buf, "Xen saved domain, xl format\n", 28) != 0)
+        rc = xlcp_err_set(err, XLCP_ECORRUPT, "not an xl save image");
+    else if (all && (rc = xlcp_stream_new(NULL, NULL, &s, err)) == 0)
+        rc = xlcp_stream_feed(s, buf, 32, err);
+    while (s && rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        rc = xlcp_stream_feed(s, buf, n, err);
+    if (s && rc == 0)
+        rc =
+            ferror(in) ? xlcp_err_set(err, XLCP_EIO, "read the image") : xlcp_stream_finish(s, err);
     xlcp_stream_free(s);
+    fclose(in);
     return rc ? xlcp_err_prefix(err, "libxl_domain_create_restore (fake)") : 0;
 }
 
@@ -411,7 +401,6 @@ static int hv_restore(void *self, const char *config, const char *name,
 {
     struct fake_world *w = self;
     struct fake_dom *d;
-    char magic[32];
     int rc;
 
     (void)keep_macs;
@@ -420,18 +409,14 @@ static int hv_restore(void *self, const char *config, const char *name,
             return xlcp_err_set(err, XLCP_EHV, "a domain named '%s' exists", name);
     FAULT(w, "hv.restore");
     snprintf(w->restored_config, sizeof(w->restored_config), "%s", config ? config : "");
-    /* as libxl: from where fd stands, front to back (a file or a pipe), to its end */
-    if (read_full(fd, magic, sizeof(magic)) != 0 ||
-        memcmp(magic, "Xen saved domain, xl format\n", 28) != 0)
-        return xlcp_err_set(err, XLCP_ECORRUPT, "not an xl save image");
-    d = fake_add_domain(w, name, 0);
-    if (!d)
-        return xlcp_err_set(err, XLCP_EINTERNAL, "fake domain table full");
-    if (!w->restore_reads_header_only && (rc = stream_rest(fd, magic, err)) != 0) {
-        d->used = 0; /* the half-made domain is destroyed, as hx_restore does */
+    /* a stream that fails leaves no domain, as hx_restore destroys the one it began */
+    if ((rc = read_image(fd, !w->restore_reads_header_only, err)) != 0) {
         logf_(w, "hv.restore %s failed", name);
         return rc;
     }
+    d = fake_add_domain(w, name, 0);
+    if (!d)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "fake domain table full");
     for (int i = 0; i < ndisks && i < XLCP_MAX_DISKS; i++) {
         snprintf(d->d.disks[i].vdev, sizeof(d->d.disks[i].vdev), "%s", disks[i].vdev);
         snprintf(d->d.disks[i].target, sizeof(d->d.disks[i].target), "%s", disks[i].path);

@@ -107,8 +107,9 @@ void fake_add_disk(struct fake_world *w, struct fake_dom *d, const char *vdev, i
  * hv.guest_features hv.quiesce hv.quiesce_result hv.thaw hv.save hv.wait_suspended hv.resume
  * hv.restore hv.destroy disk.inspect disk.check_space disk.arm disk.capture disk.complete
  * disk.release disk.remove disk.exists disk.clone disk.check
- * store.lock store.begin store.create_file store.drop_file store.commit store.intent_write store.intent_mark
- * store.leftovers store.leftover_remove (store faults fire before the real catalog is touched). */
+ * store.lock store.begin store.create_file store.drop_file store.commit store.intent_write
+ * store.intent_mark store.leftovers store.leftover_remove (store faults fire before the real
+ * catalog is touched). */
 void fake_fail(struct fake_world *w, const char *op, int code, int times);
 /* Like fake_fail, but the first `skip` calls succeed. */
 void fake_fail_after(struct fake_world *w, const char *op, int code, int skip);

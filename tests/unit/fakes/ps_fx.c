@@ -357,8 +357,8 @@ int psfx_damage_first_block(const char *root)
      * stored bytes (le32), 0; then a digest per page and the stored data */
     if (pread(fd, h, sizeof(h), 32) == (ssize_t)sizeof(h)) {
         n = (uint32_t)h[4] | (uint32_t)h[5] << 8;
-        stored = (uint32_t)h[8] | (uint32_t)h[9] << 8 | (uint32_t)h[10] << 16 |
-                 (uint32_t)h[11] << 24;
+        stored =
+            (uint32_t)h[8] | (uint32_t)h[9] << 8 | (uint32_t)h[10] << 16 | (uint32_t)h[11] << 24;
         at = (off_t)(32 + 16 + 16 * n + stored / 2);
         if (stored && pread(fd, &c, 1, at) == 1) {
             c ^= 0x5a;
