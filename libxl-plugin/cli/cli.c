@@ -160,6 +160,8 @@ static void json_error(struct cli *c, int exit_code, int xlcp_rc, const char *ms
         jw_check(&j, yajl_gen_null(j.g));
     jw_key(&j, "message");
     jw_str(&j, msg);
+    if (c->report) /* a group operation: what became of each member */
+        jw_group_results(&j, c->report);
     jw_check(&j, yajl_gen_map_close(j.g));
     jw_check(&j, yajl_gen_map_close(j.g));
     jw_close(c, &j);

@@ -161,7 +161,7 @@ int cmd_info(struct cli *c)
     if ((rc = need_ctx(c)))
         return rc;
     if (c->group)
-        return cli_group_info(c, c->argv[optind], c->json, xml);
+        return cli_group_info(c, c->argv[optind], c->json, xml, 1);
     if (c->json)
         return emit_json_checkpoint(c, c->argv[optind]);
     rc = xlcp_checkpoint_open(c->ctx, c->argv[optind], &cp);

@@ -1,7 +1,8 @@
 /*
  * cli_group.c - the group forms of the subcommands: `create --group NAME dom...`,
- * `list --groups`, and `info|verify|delete|restore --group ID|NAME` (cli_create.c,
- * cli_catalog.c and cli_restore.c hand over here when the option is given).
+ * `list --groups` and `info --group ID|NAME` (each member's status asked of its host),
+ * the hidden `group-agent`; verify, delete and restore --group: cli_group_ops.c
+ * (cli_create.c, cli_catalog.c and cli_restore.c hand over when the option is given).
  */
 #include "cli_int.h"
 
@@ -37,8 +38,9 @@ static void rfc3339(int64_t ns, char *out, size_t len)
 }
 
 /* One group as a JSON object (the group_doc of the JSON schema; each element of
- * list --groups' "groups"): instants in ns on the group's clock, durations in ms. */
-static void jw_group(struct jw *j, const xlcp_group *g, int open)
+ * list --groups' "groups"): instants in ns on the group's clock, durations in ms; with a
+ * status report, each member's "status" (its checkpoint on its host) and its cause. */
+static void jw_group(struct jw *j, const xlcp_group *g, int open, const xlcp_group_report *rep)
 {
     if (open) {
         jw_check(j, yajl_gen_map_open(j->g));
@@ -103,13 +105,23 @@ static void jw_group(struct jw *j, const xlcp_group *g, int open)
             jw_check(j, yajl_gen_double(j->g, (double)m->deviation_ns / 1e6));
         else
             jw_check(j, yajl_gen_null(j->g));
+        if (rep && xlcp_group_report_member(rep, i)) {
+            const xlcp_group_member_result *r = xlcp_group_report_member(rep, i);
+            jw_key(j, "status");
+            jw_str(j, r->outcome);
+            jw_key(j, "status_error");
+            if (r->error)
+                jw_str(j, r->message);
+            else
+                jw_check(j, yajl_gen_null(j->g));
+        }
         jw_check(j, yajl_gen_map_close(j->g));
     }
     jw_check(j, yajl_gen_array_close(j->g));
     jw_check(j, yajl_gen_map_close(j->g));
 }
 
-static void print_group(FILE *f, const xlcp_group *g)
+static void print_group(FILE *f, const xlcp_group *g, const xlcp_group_report *rep)
 {
     uint64_t first = UINT64_MAX;
 
@@ -135,8 +147,8 @@ static void print_group(FILE *f, const xlcp_group *g)
                 (double)h->offset_ns / 1e6, ns_to_ms(h->rtt_ns));
     }
     fprintf(f, "members:       %zu\n", xlcp_group_member_count(g));
-    fprintf(f, "  %-16s %-28s %12s %12s %12s %14s\n", "DOMAIN", "CHECKPOINT", "STOPPED(ms)",
-            "STOP(ms)", "WAITED(ms)", "DEVIATION(ms)");
+    fprintf(f, "  %-16s %-28s %12s %12s %12s %14s  %s\n", "DOMAIN", "CHECKPOINT", "STOPPED(ms)",
+            "STOP(ms)", "WAITED(ms)", "DEVIATION(ms)", rep ? "STATUS" : "");
     for (size_t i = 0; i < xlcp_group_member_count(g); i++) {
         const xlcp_group_member_info *m = xlcp_group_member(g, i);
         char who[128], dev[32] = "-";
@@ -144,10 +156,13 @@ static void print_group(FILE *f, const xlcp_group *g)
                  m->host && m->host[0] ? ":" : "", m->domain_name);
         if (m->has_deviation)
             snprintf(dev, sizeof(dev), "%+.3f", (double)m->deviation_ns / 1e6);
-        fprintf(f, "  %-16s %-28s %12.3f %12.3f %12.3f %14s\n", who, m->checkpoint_id,
+        fprintf(f, "  %-16s %-28s %12.3f %12.3f %12.3f %14s  %s\n", who, m->checkpoint_id,
                 ns_to_ms(m->stopped_ns - first), ns_to_ms(m->resumed_ns - m->stopped_ns),
-                ns_to_ms(m->waited_ns), dev);
+                ns_to_ms(m->waited_ns), dev,
+                rep && xlcp_group_report_member(rep, i) ? xlcp_group_report_member(rep, i)->outcome
+                                                        : "");
     }
+    cli_print_failures(f, rep);
 }
 
 int cli_parse_time(const char *s, int64_t *ns)
@@ -247,7 +262,7 @@ int cli_group_create(struct cli *c, const char *name, const xlcp_create_options 
     if (rc)
         return lib_error(c, rc);
     if (json)
-        return cli_group_info(c, id, 1, 0);
+        return cli_group_info(c, id, 1, 0, 0);
     fprintf(c->out, "%s\n", id);
     return XLCP_EXIT_OK;
 }
@@ -272,11 +287,13 @@ int cli_group_list(struct cli *c, const char *name, int json)
         jw_key(&j, "groups");
         jw_check(&j, yajl_gen_array_open(j.g));
     } else {
-        fprintf(c->out, "%-28s  %-16s  %-24s  %7s  %10s\n", "GROUP", "NAME", "CREATED", "MEMBERS",
-                "SKEW(ms)");
+        fprintf(c->out, "%-28s  %-16s  %-24s  %7s  %10s  %s\n", "GROUP", "NAME", "CREATED",
+                "MEMBERS", "SKEW(ms)", "STATUS");
     }
     for (size_t i = 0; i < n; i++) {
         xlcp_group *g = NULL;
+        xlcp_group_report *rep = NULL;
+        char status[600];
         if (xlcp_group_open(c->ctx, ids[i], &g) != 0) {
             if (!json) {
                 fprintf(c->out, "%-28s  (unreadable: ", ids[i]);
@@ -285,13 +302,22 @@ int cli_group_list(struct cli *c, const char *name, int json)
             }
             continue;
         }
+        /* each member's checkpoint, asked of its host */
+        if (xlcp_group_status(c->ctx, ids[i], &rep) != 0)
+            snprintf(status, sizeof(status), "unknown: %s", xlcp_last_error(c->ctx));
+        else
+            cli_status_summary(rep, status, sizeof(status));
         if (json) {
             jw_check(&j, yajl_gen_map_open(j.g));
-            jw_group(&j, g, 0);
-        } else
-            fprintf(c->out, "%-28s  %-16s  %-24s  %7zu  %10.3f\n", xlcp_group_id(g),
+            jw_group(&j, g, 0, rep);
+        } else {
+            fprintf(c->out, "%-28s  %-16s  %-24s  %7zu  %10.3f  ", xlcp_group_id(g),
                     xlcp_group_name(g), xlcp_group_created(g), xlcp_group_member_count(g),
                     ns_to_ms(xlcp_group_skew_ns(g)));
+            put_oneline(c->out, status);
+            fputc('\n', c->out);
+        }
+        xlcp_group_report_free(rep);
         xlcp_group_free(g);
     }
     xlcp_strv_free(ids, n);
@@ -303,8 +329,9 @@ int cli_group_list(struct cli *c, const char *name, int json)
     return XLCP_EXIT_OK;
 }
 
-int cli_group_info(struct cli *c, const char *group, int json, int xml)
+int cli_group_info(struct cli *c, const char *group, int json, int xml, int status)
 {
+    xlcp_group_report *rep = NULL;
     xlcp_group *g = NULL;
     struct jw j;
     int rc;
@@ -314,12 +341,17 @@ int cli_group_info(struct cli *c, const char *group, int json, int xml)
     rc = xlcp_group_open(c->ctx, group, &g);
     if (rc)
         return lib_error(c, rc);
+    /* each member's checkpoint, asked of its host (not for --xml: the file as it is) */
+    if (status && !xml && xlcp_group_status(c->ctx, xlcp_group_id(g), &rep) != 0)
+        warnf(c, "the members' status is unknown: %s", xlcp_last_error(c->ctx));
     if (json) {
         if (jw_open(c, &j) != 0) {
+            xlcp_group_report_free(rep);
             xlcp_group_free(g);
             return XLCP_EXIT_FAILURE;
         }
-        jw_group(&j, g, 1);
+        jw_group(&j, g, 1, rep);
+        xlcp_group_report_free(rep);
         xlcp_group_free(g);
         return jw_close(c, &j);
     }
@@ -330,86 +362,9 @@ int cli_group_info(struct cli *c, const char *group, int json, int xml)
         if (len && x[len - 1] != '\n')
             fputc('\n', c->out);
     } else {
-        print_group(c->out, g);
+        print_group(c->out, g, rep);
     }
-    xlcp_group_free(g);
-    return XLCP_EXIT_OK;
-}
-
-int cli_group_verify(struct cli *c, const char *group, unsigned int flags)
-{
-    int rc = xlcp_group_verify(c->ctx, group, flags);
-
-    if (rc)
-        return lib_error(c, rc);
-    if (c->json)
-        return json_done(c, group, "ok");
-    fprintf(c->out, "group %s: OK\n", group);
-    return XLCP_EXIT_OK;
-}
-
-int cli_group_delete(struct cli *c, const char *group, int force)
-{
-    int rc = xlcp_group_delete(c->ctx, group);
-
-    if (rc == XLCP_ENOTFOUND && force)
-        return c->json ? json_done(c, group, "absent") : XLCP_EXIT_OK;
-    if (rc)
-        return lib_error(c, rc);
-    if (c->json)
-        return json_done(c, group, "deleted");
-    if (c->verbose)
-        fprintf(c->err, "deleted group %s\n", group);
-    return XLCP_EXIT_OK;
-}
-
-int cli_group_restore(struct cli *c, const char *group, const xlcp_restore_options *opts)
-{
-    uint32_t domids[XLCP_GROUP_MAX_MEMBERS];
-    xlcp_group *g = NULL;
-    size_t n;
-    int rc;
-
-    if (opts->new_name)
-        return usage_error(c, "--name does not apply to --group (each member gets "
-                              "<name>-<its checkpoint id>)");
-    rc = xlcp_group_open(c->ctx, group, &g);
-    if (rc)
-        return lib_error(c, rc);
-    n = xlcp_group_member_count(g);
-    rc = xlcp_group_restore(c->ctx, xlcp_group_id(g), opts, domids, XLCP_GROUP_MAX_MEMBERS);
-    if (rc) {
-        xlcp_group_free(g);
-        return lib_error(c, rc);
-    }
-    if (c->json) {
-        struct jw j;
-        if (jw_open_doc(c, &j) != 0) {
-            xlcp_group_free(g);
-            return XLCP_EXIT_FAILURE;
-        }
-        jw_key(&j, "group");
-        jw_str(&j, xlcp_group_id(g));
-        jw_key(&j, "paused");
-        jw_check(&j, yajl_gen_bool(j.g, opts->paused != 0));
-        jw_key(&j, "members");
-        jw_check(&j, yajl_gen_array_open(j.g));
-        for (size_t i = 0; i < n; i++) {
-            jw_check(&j, yajl_gen_map_open(j.g));
-            jw_key(&j, "domain");
-            jw_str(&j, xlcp_group_member(g, i)->domain_name);
-            jw_key(&j, "checkpoint");
-            jw_str(&j, xlcp_group_member(g, i)->checkpoint_id);
-            jw_u64(&j, "domid", domids[i]);
-            jw_check(&j, yajl_gen_map_close(j.g));
-        }
-        jw_check(&j, yajl_gen_array_close(j.g));
-        jw_check(&j, yajl_gen_map_close(j.g));
-        xlcp_group_free(g);
-        return jw_close(c, &j);
-    }
-    for (size_t i = 0; i < n; i++)
-        fprintf(c->out, "%u %s\n", (unsigned int)domids[i], xlcp_group_member(g, i)->domain_name);
+    xlcp_group_report_free(rep);
     xlcp_group_free(g);
     return XLCP_EXIT_OK;
 }

@@ -35,6 +35,8 @@ struct cli {
     int quiet;   /* -q/--quiet (global): no progress, no notes */
     int dry_run; /* -N/--dry-run (global, as xl's -N): change nothing, say what would be done */
     int group;   /* --group (info, verify, delete, restore): the argument names a group */
+    /* a group operation's report: its members go into the JSON error document too */
+    const xlcp_group_report *report;
 };
 
 /* Long options without a short letter. */
@@ -125,6 +127,10 @@ int jw_open_doc(struct cli *c, struct jw *j);
 void jw_lines(struct jw *j, const char *key, const char *text);
 /* A small result document {"format_version", "id", key: true}; returns an exit code. */
 int json_done(struct cli *c, const char *id, const char *key);
+/* The same with a group operation's report as its "members" (rep may be NULL). */
+int json_done_report(struct cli *c, const char *id, const char *key, const xlcp_group_report *rep);
+/* key: s, or null if s is NULL or empty. */
+void jw_str_or_null(struct jw *j, const char *k, const char *s);
 /* Writes the document to c->out and frees the writer. Returns an exit code. */
 int jw_close(struct cli *c, struct jw *j);
 void jw_checkpoint(struct jw *j, const struct cli_cp *cp);
@@ -153,10 +159,20 @@ int cli_parse_time(const char *s, int64_t *ns);
 /* The hidden subcommand `group-agent` (a group across hosts: run by its coordinator). */
 int cmd_group_agent(struct cli *c);
 int cli_group_list(struct cli *c, const char *name, int json);
-int cli_group_info(struct cli *c, const char *group, int json, int xml);
+/* status: each member's checkpoint asked of its host (not for create's own output) */
+int cli_group_info(struct cli *c, const char *group, int json, int xml, int status);
 int cli_group_verify(struct cli *c, const char *group, unsigned int flags);
 int cli_group_delete(struct cli *c, const char *group, int force);
 int cli_group_restore(struct cli *c, const char *group, const xlcp_restore_options *opts);
+/* cli_group_ops.c: what became of each member. "host:domain" (or "domain"), checkpoint,
+ * outcome, and the cause of a failure: one line each on f; only the failed ones (the
+ * causes, indented) with cli_print_failures. */
+void cli_print_results(FILE *f, const xlcp_group_report *rep);
+void cli_print_failures(FILE *f, const xlcp_group_report *rep);
+/* "all 3 present", "2 of 3 present; hostb:db1 unreachable" */
+void cli_status_summary(const xlcp_group_report *rep, char *buf, size_t len);
+/* The members of a report as the JSON schema's group_results (under key "members"). */
+void jw_group_results(struct jw *j, const xlcp_group_report *rep);
 int cmd_prune(struct cli *c);  /* cli_prune.c */
 int cmd_export(struct cli *c); /* cli_export.c */
 int cmd_import(struct cli *c); /* cli_export.c */

@@ -44,7 +44,7 @@ void jw_key(struct jw *j, const char *k)
     jw_str(j, k);
 }
 
-static void jw_str_or_null(struct jw *j, const char *k, const char *s)
+void jw_str_or_null(struct jw *j, const char *k, const char *s)
 {
     jw_key(j, k);
     if (s && *s)
@@ -271,8 +271,9 @@ int emit_json_checkpoint(struct cli *c, const char *id)
     return rc;
 }
 
-/* {"format_version", "id", key: true}: verify_doc and delete_doc of the JSON schema. */
-int json_done(struct cli *c, const char *id, const char *key)
+/* {"format_version", "id", key: true[, "members": [...]]}: verify_doc and delete_doc of
+ * the JSON schema (members: a group operation's report, if rep). */
+int json_done_report(struct cli *c, const char *id, const char *key, const xlcp_group_report *rep)
 {
     struct jw j;
 
@@ -282,6 +283,13 @@ int json_done(struct cli *c, const char *id, const char *key)
     jw_str(&j, id);
     jw_key(&j, key);
     jw_check(&j, yajl_gen_bool(j.g, 1));
+    if (rep)
+        jw_group_results(&j, rep);
     jw_check(&j, yajl_gen_map_close(j.g));
     return jw_close(c, &j);
+}
+
+int json_done(struct cli *c, const char *id, const char *key)
+{
+    return json_done_report(c, id, key, NULL);
 }

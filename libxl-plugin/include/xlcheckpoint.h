@@ -374,20 +374,71 @@ size_t xlcp_group_host_count(const xlcp_group *g);
 const xlcp_group_host_info *xlcp_group_host(const xlcp_group *g, size_t i);
 /* Ids of the group checkpoints, oldest first; of one name, or all when name is NULL. */
 int xlcp_group_list(xlcp_ctx *ctx, const char *name, char ***ids_out, size_t *count_out);
-/* Verifies the group manifest and every member (flags as xlcp_verify). */
+/* Verifies the group manifest and every member (flags as xlcp_verify), on its host. */
 int xlcp_group_verify(xlcp_ctx *ctx, const char *id_or_name, unsigned int flags);
-/* Deletes every member's checkpoint, then the group. */
+/* Deletes every member's checkpoint (on its host), then the group. */
 int xlcp_group_delete(xlcp_ctx *ctx, const char *id_or_name);
 /* Restores every member paused (opts as xlcp_restore, new_name ignored: each member
- * gets "<name>-<its checkpoint id>"), then unpauses them all together unless
+ * gets "<name>-<its checkpoint id>", or its original's name with replace), on its host;
+ * only then the originals are replaced (replace), then all are unpaused together unless
  * opts->paused. On failure the members already restored are destroyed. Writes up to
  * max domids (in the order of the group's members). */
 int xlcp_group_restore(xlcp_ctx *ctx, const char *id_or_name, const xlcp_restore_options *opts,
                        uint32_t *domids_out, size_t max);
 /* The agent of a group across hosts (`xl-checkpoint group-agent`, run by the coordinator
  * over ssh): speaks the protocol of libxl-plugin/man/group-agent.md on in_fd/out_fd until
- * the group is committed or aborted; its guests are never left stopped. */
+ * the group is committed or aborted, or (protocol 2) a committed group's members on its
+ * host are asked about, verified, deleted or restored; its guests are never left stopped,
+ * and no domain it restored is left paused without the coordinator's word. */
 int xlcp_group_agent(xlcp_ctx *ctx, int in_fd, int out_fd);
+
+/*
+ * Group operations member by member, with a report of what became of each member (on this
+ * host, or, for a group across hosts, as the agent of the member's host answered: the
+ * coordinator is the host that holds group.xml). A host that cannot be reached does not
+ * stop the others: its members are reported "unreachable".
+ *
+ * Outcomes: status: "present", "missing"; verify: "ok", "missing"; delete: "deleted",
+ * "gone" (was gone already); restore: "running", "paused", "undone" (restored, then
+ * destroyed again because another member failed), "kept" (with replace: its original was
+ * already replaced, left paused), "not-restored"; any operation: "failed", "refused" (the
+ * checkpoint there is not this group's member: never touched), "unreachable".
+ */
+typedef struct {
+    const char *host; /* its host ("" for a group of this host alone) */
+    const char *domain_name;
+    const char *checkpoint_id;
+    const char *outcome;
+    int error;           /* 0, or the xlcp_error of the step that failed */
+    const char *step;    /* that step ("" if none): connect status verify delete restore
+                          * replace unpause undo */
+    const char *message; /* its cause ("" if none) */
+    uint32_t domid;      /* restore: the new domain (0 if none) */
+    const char *new_name;
+} xlcp_group_member_result;
+typedef struct xlcp_group_report xlcp_group_report;
+const char *xlcp_group_report_group(const xlcp_group_report *r); /* the group's id */
+size_t xlcp_group_report_count(const xlcp_group_report *r);
+const xlcp_group_member_result *xlcp_group_report_member(const xlcp_group_report *r, size_t i);
+void xlcp_group_report_free(xlcp_group_report *r);
+
+/* Each member's checkpoint there or not (list --groups, info --group). Returns 0 when the
+ * group was read, whatever the members' outcomes. */
+int xlcp_group_status(xlcp_ctx *ctx, const char *id_or_name, xlcp_group_report **out);
+/* As xlcp_group_verify, xlcp_group_delete and xlcp_group_restore (0, or the first
+ * member's error), with the report. delete is all or report: the group stays, naming
+ * every member, until each is deleted; a later delete finishes the job. A member
+ * checkpoint whose manifest does not name the group is never touched. restore: every
+ * member is restored paused before any original is touched or any member runs; if one
+ * fails, every member restored so far is destroyed again (only a domain that is still the
+ * one restored: domid, name and the uuid the restore gave it) and the originals are
+ * untouched. *out (free with xlcp_group_report_free) is set whenever the group was read,
+ * else NULL. */
+int xlcp_group_verify_members(xlcp_ctx *ctx, const char *id_or_name, unsigned int flags,
+                              xlcp_group_report **out);
+int xlcp_group_delete_members(xlcp_ctx *ctx, const char *id_or_name, xlcp_group_report **out);
+int xlcp_group_restore_members(xlcp_ctx *ctx, const char *id_or_name,
+                               const xlcp_restore_options *opts, xlcp_group_report **out);
 
 /* ---- leftovers of interrupted checkpoints ----------------------------------------- */
 

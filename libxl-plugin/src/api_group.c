@@ -1,6 +1,7 @@
 /*
  * api_group.c - the public API of group checkpoints (xlcheckpoint.h, "group
- * checkpoints") on top of engine_group.c and engine_group_catalog.c.
+ * checkpoints"): create, open and read a group, the agent; on top of engine_group.c and
+ * group_agent.c (list, verify, delete, restore and their reports: api_group_ops.c).
  *
  * The members of a group run concurrently, each with its own Xen and LVM adapters (a
  * libxl context, its save watcher and guardian, the LVM adapter's holds are per adapter,
@@ -260,13 +261,14 @@ struct agent_ports {
     size_t opened;
 };
 
-static int agent_open_ports(void *self, size_t n, const struct xlcp_ports **mports,
-                            struct xlcp_err *err)
+static int agent_open_ports(void *self, size_t n, unsigned int need,
+                            const struct xlcp_ports **mports, struct xlcp_err *err)
 {
     struct agent_ports *ap = self;
     int rc;
 
-    if ((rc = xlcp_api_need_hv(ap->ctx)) || (rc = xlcp_api_need_disk(ap->ctx)))
+    if (((need & XLCP_AGENT_NEED_HV) && (rc = xlcp_api_need_hv(ap->ctx))) ||
+        ((need & XLCP_AGENT_NEED_DISK) && (rc = xlcp_api_need_disk(ap->ctx))))
         return xlcp_err_set(err, rc, "%s", xlcp_last_error(ap->ctx));
     return open_member_ports(ap->ctx, n, ap->own, mports, &ap->opened, err);
 }
@@ -295,102 +297,5 @@ int xlcp_group_agent(xlcp_ctx *ctx, int in_fd, int out_fd)
     agent_close_ports(&ap);
     audit(ctx,
           &(struct xlcp_audit_rec){"group-agent", NULL, NULL, NULL, rc, err.msg, -1, -1, NULL});
-    return rc ? xlcp_api_fail(ctx, &err) : 0;
-}
-
-int xlcp_group_list(xlcp_ctx *ctx, const char *name, char ***ids_out, size_t *count_out)
-{
-    struct xlcp_err err;
-    char **ids = NULL;
-    size_t n = 0, k = 0;
-    int rc;
-
-    if (!ids_out || !count_out)
-        return XLCP_EINVAL;
-    *ids_out = NULL;
-    *count_out = 0;
-    if ((rc = xlcp_api_usable(ctx)))
-        return rc;
-    xlcp_err_clear(&err);
-    rc = ctx->ports.store.ops->group_list(ctx->ports.store.self, XLCP_GROUP_MANIFEST, &ids, &n,
-                                          &err);
-    if (rc)
-        return xlcp_api_fail(ctx, &err);
-    for (size_t i = 0; i < n; i++) {
-        int keep = 1;
-        if (name) {
-            struct xlcp_group_manifest g;
-            struct xlcp_err e2;
-            xlcp_err_clear(&e2);
-            /* an unreadable group is listed (info says why) unless a name is asked for */
-            keep = xlcp_engine_group_load(&ctx->ports, ids[i], &g, &e2) == 0 &&
-                   strcmp(g.name, name) == 0;
-        }
-        if (keep)
-            ids[k++] = ids[i];
-        else
-            free(ids[i]);
-    }
-    *ids_out = ids;
-    *count_out = k;
-    return 0;
-}
-
-int xlcp_group_verify(xlcp_ctx *ctx, const char *id_or_name, unsigned int flags)
-{
-    struct xlcp_err err;
-    int rc;
-
-    if ((rc = xlcp_api_usable(ctx)) ||
-        (!(flags & XLCP_VERIFY_NO_DISKS) && (rc = xlcp_api_need_disk(ctx))))
-        return rc;
-    xlcp_err_clear(&err);
-    rc = xlcp_engine_group_verify(&ctx->ports, id_or_name, flags & ~XLCP_VERIFY_ENGINE_QUICK_MAP,
-                                  &err);
-    return rc ? xlcp_api_fail(ctx, &err) : 0;
-}
-
-int xlcp_group_delete(xlcp_ctx *ctx, const char *id_or_name)
-{
-    struct xlcp_err err;
-    int rc;
-
-    if ((rc = xlcp_api_usable(ctx)) || (rc = xlcp_api_need_disk(ctx)))
-        return rc;
-    xlcp_err_clear(&err);
-    rc = xlcp_engine_group_delete(&ctx->ports, id_or_name, &err);
-    audit(ctx, &(struct xlcp_audit_rec){"group-delete", id_or_name, NULL, NULL, rc, err.msg, -1, -1,
-                                        NULL});
-    return rc ? xlcp_api_fail(ctx, &err) : 0;
-}
-
-int xlcp_group_restore(xlcp_ctx *ctx, const char *id_or_name, const xlcp_restore_options *opts,
-                       uint32_t *domids_out, size_t max)
-{
-    xlcp_restore_options defaults = XLCP_RESTORE_OPTIONS_INIT;
-    struct xlcp_err err;
-    size_t n = 0;
-    int rc;
-
-    if ((rc = xlcp_api_usable(ctx)) || (rc = xlcp_api_need_hv(ctx)) ||
-        (rc = xlcp_api_need_disk(ctx)))
-        return rc;
-    if (opts && opts->version < XLCP_RESTORE_OPTIONS_VERSION) { /* its version's fields */
-        memcpy(&defaults, opts, xlcp_restore_options_size(opts->version));
-        opts = NULL;
-    }
-    xlcp_err_clear(&err);
-    if ((opts ? opts : &defaults)->config_json) {
-        xlcp_err_set(&err, XLCP_EINVAL,
-                     "group restore: a configuration to restore with names one domain; "
-                     "restore the member alone to use it");
-        audit(ctx, &(struct xlcp_audit_rec){"group-restore", id_or_name, NULL, NULL, XLCP_EINVAL,
-                                            err.msg, -1, -1, NULL});
-        return xlcp_api_fail(ctx, &err);
-    }
-    rc = xlcp_engine_group_restore(&ctx->ports, id_or_name, opts ? opts : &defaults, domids_out,
-                                   domids_out ? max : 0, &n, &err);
-    audit(ctx, &(struct xlcp_audit_rec){"group-restore", id_or_name, NULL, NULL, rc, err.msg, -1,
-                                        -1, NULL});
     return rc ? xlcp_api_fail(ctx, &err) : 0;
 }

@@ -28,6 +28,43 @@ int xlcp_engine_restore(const struct xlcp_ports *p, const char *id,
                         const xlcp_restore_options *opts, uint32_t *domid_out,
                         struct xlcp_err *err);
 
+/*
+ * One restore in steps (engine_restore.c), so that a group's members are all made before
+ * any original is touched or any of them runs. begin makes the new domain beside the
+ * original, which it leaves untouched (paused if hold or opts->paused; with --replace and
+ * an original there, paused under "<name>--restoring"); on failure it has undone itself.
+ * replace (with opts->replace) destroys the original and renames the new domain: from
+ * then on it is all there is, and undo keeps it. unpause runs it. undo destroys the new
+ * domain, only while it is the one begin made (its domid, the name it was given and the
+ * uuid the restore gave it: our tag on it), then removes the volumes made for it; what it
+ * could not do is added to err. end releases the original's lock. An image the page store
+ * holds is fed to the new domain by begin, made paused, through a pipe: begin returns only
+ * once the feed has ended and been checked (a corrupt page fails it, undone, naming map and
+ * pfn), the domain then as asked (paused or not), so the other steps know no store.
+ */
+struct xlcp_restore_run {
+    const struct xlcp_ports *p;
+    xlcp_restore_options opts;
+    char id[XLCP_ID_MAX];
+    struct xlcp_store_lock *lock;
+    struct xlcp_domain orig;
+    int have_orig;
+    char name[XLCP_NAME_MAX]; /* the name it ends with */
+    struct xlcp_domain made;  /* the new domain as made: domid, name (now), uuid */
+    int exists;               /* made, and not destroyed since */
+    int paused;               /* made paused and not unpaused since */
+    int replaced;             /* the original is gone */
+    struct xlcp_snapshot clones[XLCP_MAX_DISKS];
+    int nclones;
+};
+int xlcp_engine_restore_begin(const struct xlcp_ports *p, const char *id,
+                              const xlcp_restore_options *opts, int hold,
+                              struct xlcp_restore_run *r, struct xlcp_err *err);
+int xlcp_engine_restore_replace(struct xlcp_restore_run *r, struct xlcp_err *err);
+int xlcp_engine_restore_unpause(struct xlcp_restore_run *r, struct xlcp_err *err);
+void xlcp_engine_restore_undo(struct xlcp_restore_run *r, struct xlcp_err *err);
+void xlcp_engine_restore_end(struct xlcp_restore_run *r);
+
 /* engine_verify's flag for restore (engine-only; the library masks it out of callers'
  * flags): a memory image held by the page store is only checked to be there, not read,
  * since the restore's rebuild re-hashes every page as it feeds it. */
@@ -164,10 +201,14 @@ int xlcp_engine_group_hosts(const struct xlcp_ports *p, size_t n, const char *co
                             const xlcp_group_options *opts, struct xlcp_group_manifest *out,
                             struct xlcp_err *err);
 /* The agent (group_agent.c): serves the protocol on in_fd/out_fd; open_ports gives n
- * members' ports (mports[0..n-1]) and close_ports closes them. */
+ * members' ports (mports[0..n-1]) with the adapters `need` says (XLCP_AGENT_NEED_*: the
+ * catalog and the clock are always there), and close_ports closes them. */
+#define XLCP_AGENT_NEED_HV 0x1u
+#define XLCP_AGENT_NEED_DISK 0x2u
 struct xlcp_agent_ports {
     void *self;
-    int (*open_ports)(void *self, size_t n, const struct xlcp_ports **mports, struct xlcp_err *err);
+    int (*open_ports)(void *self, size_t n, unsigned int need, const struct xlcp_ports **mports,
+                      struct xlcp_err *err);
     void (*close_ports)(void *self);
 };
 int xlcp_engine_group_agent(const struct xlcp_ports *p, const struct xlcp_agent_ports *ap,
@@ -175,13 +216,7 @@ int xlcp_engine_group_agent(const struct xlcp_ports *p, const struct xlcp_agent_
 /* Loads (validated) the group of that id, or the one group of that name. */
 int xlcp_engine_group_load(const struct xlcp_ports *p, const char *id_or_name,
                            struct xlcp_group_manifest *g, struct xlcp_err *err);
-int xlcp_engine_group_verify(const struct xlcp_ports *p, const char *id_or_name, unsigned int flags,
-                             struct xlcp_err *err);
-int xlcp_engine_group_delete(const struct xlcp_ports *p, const char *id_or_name,
-                             struct xlcp_err *err);
-int xlcp_engine_group_restore(const struct xlcp_ports *p, const char *id_or_name,
-                              const xlcp_restore_options *opts, uint32_t *domids, size_t max,
-                              size_t *n_out, struct xlcp_err *err);
+/* status, verify, delete and restore of a group, member by member: group_ops.h */
 /* What group runs that died left (their intent records, writer gone): a committed group
  * only loses its record; otherwise every member checkpoint it committed is deleted (the
  * members' own intent records undo the rest). Reports as xlcp_engine_recover. */

@@ -1,10 +1,12 @@
 /*
- * engine_group_catalog.c - committed group checkpoints (load, verify, delete, restore)
+ * engine_group_catalog.c - committed group checkpoints: load, and status, verify and
+ * delete member by member (here, or through each member's host's agent: group_ops.h),
  * and what group runs that died left (recover). A group's members are ordinary
  * checkpoints whose manifests carry the group's id; group.xml names them.
  */
 #include "engine.h"
 #include "group_manifest.h"
+#include "group_ops.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -72,106 +74,190 @@ int xlcp_engine_group_load(const struct xlcp_ports *p, const char *id_or_name,
     return load_id(p, found, g, err);
 }
 
-int xlcp_engine_group_verify(const struct xlcp_ports *p, const char *id_or_name, unsigned int flags,
+/* ---- member by member ------------------------------------------------------------- */
+
+const char *xlcp_member_op_name(enum xlcp_member_op op)
+{
+    return op == XLCP_MEMBER_VERIFY ? "verify" : op == XLCP_MEMBER_DELETE ? "delete" : "status";
+}
+
+void xlcp_group_result_set(struct xlcp_group_result *r, const char *outcome, int rc,
+                           const char *step, const char *msg)
+{
+    snprintf(r->outcome, sizeof(r->outcome), "%s", outcome);
+    r->rc = rc;
+    snprintf(r->step, sizeof(r->step), "%s", rc ? step : "");
+    snprintf(r->msg, sizeof(r->msg), "%s", rc && msg ? msg : "");
+}
+
+void xlcp_group_results_init(const struct xlcp_group_manifest *g, struct xlcp_group_result *res)
+{
+    for (int i = 0; i < g->n; i++) {
+        memset(&res[i], 0, sizeof(res[i]));
+        snprintf(res[i].host, sizeof(res[i].host), "%s", g->members[i].host);
+        snprintf(res[i].dom_name, sizeof(res[i].dom_name), "%s", g->members[i].dom_name);
+        snprintf(res[i].checkpoint_id, sizeof(res[i].checkpoint_id), "%s",
+                 g->members[i].checkpoint_id);
+    }
+}
+
+int xlcp_group_results_error(const struct xlcp_group_manifest *g,
+                             const struct xlcp_group_result *res, const char *what,
                              struct xlcp_err *err)
 {
-    struct xlcp_group_manifest g;
-    int rc = xlcp_engine_group_load(p, id_or_name, &g, err);
+    int first = -1, others = 0;
 
-    for (int i = 0; rc == 0 && i < g.n; i++) {
-        const struct xlcp_group_member *gm = &g.members[i];
-        struct xlcp_manifest m;
-        char dir[XLCP_PATH_MAX];
+    for (int i = 0; i < g->n; i++)
+        if (res[i].rc && first < 0)
+            first = i;
+        else if (res[i].rc)
+            others++;
+    if (first < 0)
+        return 0;
+    xlcp_err_set(err, res[first].rc, "group '%s' (%s): %s%s%s%s%sdomain '%s' step %s: %s", g->name,
+                 g->id, what ? what : "", what ? ": " : "", res[first].host[0] ? "host " : "",
+                 res[first].host, res[first].host[0] ? ": " : "", res[first].dom_name,
+                 res[first].step, res[first].msg);
+    if (others)
+        snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg),
+                 " (and %d other member%s)", others, others > 1 ? "s" : "");
+    return res[first].rc;
+}
 
-        rc = xlcp_engine_verify(p, gm->checkpoint_id, flags, err);
-        if (rc == 0) {
-            rc = xlcp_engine_load(p, gm->checkpoint_id, &m, dir, sizeof(dir), err);
-            if (rc == 0 && (strcmp(m.group_id, g.id) != 0 || strcmp(m.dom_uuid, gm->dom_uuid)))
-                rc = xlcp_err_set(err, XLCP_ECORRUPT,
-                                  "checkpoint %s: its manifest names group '%s' and domain %s, "
-                                  "the group expects '%s' and %s",
-                                  gm->checkpoint_id, m.group_id, m.dom_uuid, g.id, gm->dom_uuid);
-            xlcp_manifest_free(&m);
-        }
-        if (rc)
-            xlcp_err_prefix(err, "member %s", gm->dom_name);
+int xlcp_engine_group_member(const struct xlcp_ports *p, enum xlcp_member_op op, const char *gid,
+                             const char *uuid, const char *id, unsigned int flags,
+                             struct xlcp_group_result *res)
+{
+    const char *step = xlcp_member_op_name(op);
+    struct xlcp_manifest m;
+    char dir[XLCP_PATH_MAX];
+    struct xlcp_err e;
+    int rc;
+
+    xlcp_err_clear(&e);
+    if (!xlcp_engine_id_ok(id)) {
+        xlcp_group_result_set(res, "failed", XLCP_EINVAL, step, "not a checkpoint id");
+        return res->rc;
     }
-    if (rc && g.id[0])
-        xlcp_err_prefix(err, "group %s", g.id);
+    rc = xlcp_engine_load(p, id, &m, dir, sizeof(dir), &e);
+    if (rc == 0 && (strcmp(m.group_id, gid) != 0 || strcmp(m.dom_uuid, uuid) != 0)) {
+        /* not this group's: never touched */
+        xlcp_err_set(&e, XLCP_ECORRUPT,
+                     "checkpoint %s: its manifest names group '%s' and domain %s, the group "
+                     "expects '%s' and %s: not touched",
+                     id, m.group_id, m.dom_uuid, gid, uuid);
+        xlcp_manifest_free(&m);
+        xlcp_group_result_set(res, "refused", XLCP_ECORRUPT, step, e.msg);
+        return res->rc;
+    }
+    xlcp_manifest_free(&m);
+    if (rc == XLCP_ENOTFOUND) {
+        if (op == XLCP_MEMBER_DELETE) {
+            xlcp_group_result_set(res, "gone", 0, step, NULL); /* a delete interrupted before */
+            return 0;
+        }
+        xlcp_err_set(&e, XLCP_ENOTFOUND, "checkpoint %s is not in the catalog", id);
+        xlcp_group_result_set(res, "missing", XLCP_ENOTFOUND, step, e.msg);
+        return res->rc;
+    }
+    /* an unreadable manifest: its id is the group's, in our catalog; delete removes it
+     * (and the volumes tagged with its id), status and verify report it */
+    if (rc && !(rc == XLCP_ECORRUPT && op == XLCP_MEMBER_DELETE)) {
+        xlcp_group_result_set(res, "failed", rc, step, e.msg);
+        return rc;
+    }
+    if (op == XLCP_MEMBER_VERIFY)
+        rc = xlcp_engine_verify(p, id, flags, &e);
+    else if (op == XLCP_MEMBER_DELETE)
+        rc = xlcp_engine_delete(p, id, &e);
+    else
+        rc = 0;
+    if (rc == XLCP_ENOTFOUND && op == XLCP_MEMBER_DELETE)
+        rc = 0; /* deleted meanwhile */
+    if (rc)
+        xlcp_group_result_set(res, "failed", rc, step, e.msg);
+    else
+        xlcp_group_result_set(res,
+                              op == XLCP_MEMBER_VERIFY   ? "ok"
+                              : op == XLCP_MEMBER_DELETE ? "deleted"
+                                                         : "present",
+                              0, step, NULL);
     return rc;
 }
 
-int xlcp_engine_group_delete(const struct xlcp_ports *p, const char *id_or_name,
-                             struct xlcp_err *err)
+/* Members on other hosts: their agents are asked. */
+static int across_hosts(const struct xlcp_group_manifest *g)
 {
-    struct xlcp_group_manifest g;
-    int rc = xlcp_engine_group_load(p, id_or_name, &g, err);
-
-    if (rc == XLCP_ECORRUPT)
-        return rc; /* its members are not known: delete them one by one */
-    /* the members first: a group interrupted here is deleted again (gone members skipped) */
-    for (int i = 0; rc == 0 && i < g.n; i++) {
-        rc = xlcp_engine_delete(p, g.members[i].checkpoint_id, err);
-        if (rc == XLCP_ENOTFOUND) {
-            xlcp_err_clear(err);
-            rc = 0;
-        }
-        if (rc)
-            xlcp_err_prefix(err, "member %s", g.members[i].dom_name);
-    }
-    if (rc == 0)
-        rc = CALL(&p->store, group_drop, XLCP_GROUP_MANIFEST, g.id, err);
-    if (rc && g.id[0])
-        xlcp_err_prefix(err, "group %s", g.id);
-    return rc;
+    for (int i = 0; i < g->n; i++)
+        if (g->members[i].host[0])
+            return 1;
+    return g->nhosts > 0;
 }
 
-int xlcp_engine_group_restore(const struct xlcp_ports *p, const char *id_or_name,
-                              const xlcp_restore_options *opts, uint32_t *domids, size_t max,
-                              size_t *n_out, struct xlcp_err *err)
+int xlcp_engine_group_members(const struct xlcp_ports *p, const struct xlcp_group_manifest *g,
+                              enum xlcp_member_op op, unsigned int flags,
+                              struct xlcp_group_result *res, struct xlcp_err *err)
 {
-    struct xlcp_group_manifest g;
-    xlcp_restore_options o;
-    uint32_t got[XLCP_GROUP_MAX];
-    int done = 0, rc;
+    if (across_hosts(g))
+        return xlcp_engine_hosts_members(p, g, op, flags, res, err);
+    for (int i = 0; i < g->n; i++)
+        xlcp_engine_group_member(p, op, g->id, g->members[i].dom_uuid, g->members[i].checkpoint_id,
+                                 flags, &res[i]);
+    return 0;
+}
 
-    *n_out = 0;
-    rc = xlcp_engine_group_load(p, id_or_name, &g, err);
+static int load_and_ask(const struct xlcp_ports *p, const char *id_or_name, enum xlcp_member_op op,
+                        unsigned int flags, struct xlcp_group_manifest *g,
+                        struct xlcp_group_result *res, struct xlcp_err *err)
+{
+    int rc = xlcp_engine_group_load(p, id_or_name, g, err);
+
     if (rc)
         return rc;
-    o = *opts;
-    o.new_name = NULL; /* each member: "<name>-<its checkpoint id>" */
-    o.paused = 1;      /* all paused until every member is restored */
-    for (int i = 0; rc == 0 && i < g.n; i++) {
-        rc = xlcp_engine_restore(p, g.members[i].checkpoint_id, &o, &got[i], err);
-        if (rc)
-            xlcp_err_prefix(err, "member %s", g.members[i].dom_name);
-        else
-            done = i + 1;
+    xlcp_group_results_init(g, res);
+    rc = xlcp_engine_group_members(p, g, op, flags, res, err);
+    return rc ? xlcp_err_prefix(err, "group '%s' (%s)", g->name, g->id) : 0;
+}
+
+int xlcp_engine_group_status(const struct xlcp_ports *p, const char *id_or_name,
+                             struct xlcp_group_manifest *g, struct xlcp_group_result *res,
+                             struct xlcp_err *err)
+{
+    return load_and_ask(p, id_or_name, XLCP_MEMBER_STATUS, 0, g, res, err);
+}
+
+int xlcp_engine_group_verify(const struct xlcp_ports *p, const char *id_or_name, unsigned int flags,
+                             struct xlcp_group_manifest *g, struct xlcp_group_result *res,
+                             struct xlcp_err *err)
+{
+    int rc = load_and_ask(p, id_or_name, XLCP_MEMBER_VERIFY, flags, g, res, err);
+
+    return rc ? rc : xlcp_group_results_error(g, res, NULL, err);
+}
+
+/* All or report: the group file goes only once every member is deleted (or was gone);
+ * else it stays, naming them all, and a later delete --group finishes the job. */
+int xlcp_engine_group_delete(const struct xlcp_ports *p, const char *id_or_name,
+                             struct xlcp_group_manifest *g, struct xlcp_group_result *res,
+                             struct xlcp_err *err)
+{
+    int rc = load_and_ask(p, id_or_name, XLCP_MEMBER_DELETE, 0, g, res, err);
+    int left = 0;
+
+    if (rc)
+        return rc; /* unreadable: its members are not known; delete them one by one */
+    for (int i = 0; i < g->n; i++)
+        left += res[i].rc != 0;
+    if (left) {
+        char what[160];
+        snprintf(what, sizeof(what),
+                 "%d of %d members not deleted, the group is kept (delete --group again to "
+                 "finish)",
+                 left, g->n);
+        return xlcp_group_results_error(g, res, what, err);
     }
-    /* then all together: each unpause is one hypercall, back to back */
-    for (int i = 0; rc == 0 && !opts->paused && i < g.n; i++) {
-        rc = CALL(&p->hv, unpause, got[i], err);
-        if (rc)
-            xlcp_err_prefix(err, "unpausing member %s (domid %u)", g.members[i].dom_name, got[i]);
-    }
-    if (rc) {
-        for (int i = 0; i < done; i++) {
-            struct xlcp_domain d;
-            struct xlcp_err e2;
-            char spec[16];
-            xlcp_err_clear(&e2);
-            snprintf(spec, sizeof(spec), "%u", got[i]);
-            if (CALL(&p->hv, lookup, spec, &d, &e2) != 0 || CALL(&p->hv, destroy, &d, &e2) != 0)
-                xlcp_err_prefix(err, "restored member domid %u left behind (%s); first error",
-                                got[i], e2.msg);
-        }
-        return xlcp_err_prefix(err, "group %s", g.id);
-    }
-    for (int i = 0; i < g.n && (size_t)i < max; i++)
-        domids[i] = got[i];
-    *n_out = (size_t)g.n;
-    return 0;
+    rc = CALL(&p->store, group_drop, XLCP_GROUP_MANIFEST, g->id, err);
+    return rc ? xlcp_err_prefix(err, "group '%s' (%s): every member deleted", g->name, g->id) : 0;
 }
 
 /* ---- what group runs that died left --------------------------------------------- */

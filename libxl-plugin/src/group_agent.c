@@ -1,15 +1,15 @@
 /*
  * group_agent.c - the agent of a group checkpoint across hosts (`xl-checkpoint
  * group-agent`): the coordinator runs it on each host over ssh and drives it over its
- * stdin/stdout with the protocol of libxl-plugin/man/group-agent.md. It takes this host's
- * members through the engine (xlcp_engine_group_run) with a link that reports each phase
- * and waits, bounded, for the coordinator's word: the time to stop at, resume, finish.
- * Whenever the coordinator says abort, closes its end or says nothing in time, the engine
- * resumes every guest and removes every member's work, committed or not.
+ * stdin/stdout with the protocol of libxl-plugin/man/group-agent.md. Its first word says
+ * what for: a create ("group", here), the catalog or a restore (group_agent_ops.c). A
+ * create takes this host's members through the engine (xlcp_engine_group_run) with a
+ * link that reports each phase and waits, bounded, for the coordinator's word: the time
+ * to stop at, resume, finish. Whenever the coordinator says abort, closes its end or says
+ * nothing in time, the engine resumes every guest and removes every member's work,
+ * committed or not.
  */
-#include "engine.h"
-#include "group_manifest.h"
-#include "group_proto.h"
+#include "group_agent.h"
 
 #include <inttypes.h>
 #include <poll.h>
@@ -19,25 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SETUP_WAIT_MS 60000
-
-struct agent {
-    struct xlcp_proto io;
-    const struct xlcp_ports *p;
-    char id[XLCP_ID_MAX];
-    char name[XLCP_GROUP_NAME_MAX];
-    unsigned int max_wait_ms;
-    unsigned int phase_wait_ms;
-    xlcp_create_options copts;
-    char snapshot_size[32];
-    char domains[XLCP_GROUP_MAX][256];
-    size_t n;
-};
-
-/* The coordinator's next line, split: its first word must be one of `want` (a
- * space-separated list); "abort" is an error, as is anything else. */
-static int expect(struct agent *a, int timeout_ms, const char *want, char *line, char **w, int max,
-                  int *nw, struct xlcp_err *err)
+int xlcp_agent_expect(struct agent *a, int timeout_ms, const char *want, char *line, char **w,
+                      int max, int *nw, struct xlcp_err *err)
 {
     int rc = xlcp_proto_recv(&a->io, timeout_ms, line, err);
     size_t len;
@@ -57,7 +40,7 @@ static int expect(struct agent *a, int timeout_ms, const char *want, char *line,
                         w[0], want);
 }
 
-static int parse_uint(const char *s, unsigned int *v)
+int xlcp_agent_uint(const char *s, unsigned int *v)
 {
     uint64_t u;
 
@@ -83,7 +66,7 @@ static int parse_options(struct agent *a, char **w, int nw, struct xlcp_err *err
             a->copts.snapshot_size = a->snapshot_size;
             continue;
         }
-        if (parse_uint(eq, &v) != 0)
+        if (xlcp_agent_uint(eq, &v) != 0)
             return xlcp_err_set(err, XLCP_EINVAL, "protocol: bad value of option %s", w[i]);
         if (strcmp(w[i], "live") == 0)
             a->copts.live = v != 0;
@@ -99,25 +82,24 @@ static int parse_options(struct agent *a, char **w, int nw, struct xlcp_err *err
     return 0;
 }
 
-/* From "group" to "prepare": the group, its options, its members here, clock readings. */
-static int setup(struct agent *a, struct xlcp_err *err)
+/* From "group" (its words w) to "prepare": the group, its options, its members here,
+ * clock readings. */
+static int setup(struct agent *a, char **w, int nw, struct xlcp_err *err)
 {
-    char line[XLCP_PROTO_LINE_MAX + 1], *w[XLCP_PROTO_WORDS];
-    int nw, rc;
+    char line[XLCP_PROTO_LINE_MAX + 1];
+    int rc;
 
-    rc = expect(a, SETUP_WAIT_MS, "group", line, w, XLCP_PROTO_WORDS, &nw, err);
-    if (rc)
-        return rc;
     if (nw != 5 || strlen(w[1]) >= sizeof(a->id) || !xlcp_engine_id_ok(w[1]) ||
-        !xlcp_group_name_ok(w[2]) || parse_uint(w[3], &a->max_wait_ms) != 0 ||
-        parse_uint(w[4], &a->phase_wait_ms) != 0 || a->max_wait_ms == 0 || a->phase_wait_ms == 0)
+        !xlcp_group_name_ok(w[2]) || xlcp_agent_uint(w[3], &a->max_wait_ms) != 0 ||
+        xlcp_agent_uint(w[4], &a->phase_wait_ms) != 0 || a->max_wait_ms == 0 ||
+        a->phase_wait_ms == 0)
         return xlcp_err_set(err, XLCP_EINVAL,
                             "protocol: expected 'group ID NAME MAX-WAIT-MS PHASE-WAIT-MS'");
     snprintf(a->id, sizeof(a->id), "%s", w[1]);
     snprintf(a->name, sizeof(a->name), "%s", w[2]);
     for (;;) {
-        rc = expect(a, SETUP_WAIT_MS, "options member time prepare", line, w, XLCP_PROTO_WORDS, &nw,
-                    err);
+        rc = xlcp_agent_expect(a, XLCP_AGENT_SETUP_WAIT_MS, "options member time prepare", line, w,
+                               XLCP_PROTO_WORDS, &nw, err);
         if (rc)
             return rc;
         if (strcmp(w[0], "options") == 0) {
@@ -157,7 +139,7 @@ static int link_prepared(void *self, uint64_t est_ns, int64_t *at_ns, struct xlc
     rc = xlcp_proto_send(&a->io, err, "prepared %" PRIu64, est_ns);
     if (rc)
         return xlcp_err_prefix(err, "the coordinator");
-    rc = expect(a, (int)a->phase_wait_ms, "stop", line, w, XLCP_PROTO_WORDS, &nw, err);
+    rc = xlcp_agent_expect(a, (int)a->phase_wait_ms, "stop", line, w, XLCP_PROTO_WORDS, &nw, err);
     if (rc)
         return rc;
     if (nw != 2 || xlcp_proto_i64(w[1], at_ns) != 0 || *at_ns <= 0)
@@ -175,7 +157,8 @@ static int link_captured(void *self, struct xlcp_err *err)
     if (rc)
         return xlcp_err_prefix(err, "the coordinator");
     /* the guests are stopped: the coordinator's own bound, and a little for the wire */
-    rc = expect(a, (int)a->max_wait_ms + 2000, "resume", line, w, XLCP_PROTO_WORDS, &nw, err);
+    rc = xlcp_agent_expect(a, (int)a->max_wait_ms + 2000, "resume", line, w, XLCP_PROTO_WORDS, &nw,
+                           err);
     if (rc == 0 && nw != 1)
         rc = xlcp_err_set(err, XLCP_EINVAL, "protocol: expected 'resume'");
     return rc;
@@ -208,7 +191,7 @@ static int link_committed(void *self, const struct xlcp_group_manifest *g, struc
         rc = xlcp_proto_send(&a->io, err, "committed %d", g->n);
     if (rc)
         return xlcp_err_prefix(err, "the coordinator");
-    rc = expect(a, (int)a->phase_wait_ms, "finish", line, w, XLCP_PROTO_WORDS, &nw, err);
+    rc = xlcp_agent_expect(a, (int)a->phase_wait_ms, "finish", line, w, XLCP_PROTO_WORDS, &nw, err);
     if (rc == 0 && nw != 1)
         rc = xlcp_err_set(err, XLCP_EINVAL, "protocol: expected 'finish'");
     return rc;
@@ -224,53 +207,85 @@ static int link_gone(void *self)
     return a->io.eof || a->io.len > 0 || poll(&pf, 1, 0) > 0;
 }
 
-int xlcp_engine_group_agent(const struct xlcp_ports *p, const struct xlcp_agent_ports *ap,
-                            int in_fd, int out_fd, struct xlcp_err *err)
+/* create: this host's members through the engine, with the link. */
+static int serve_create(struct agent *a, char **w, int nw, struct xlcp_err *err)
 {
-    xlcp_create_options defaults = XLCP_CREATE_OPTIONS_INIT;
     xlcp_group_options gopts = XLCP_GROUP_OPTIONS_INIT;
     const struct xlcp_ports *mports[XLCP_GROUP_MAX];
     const char *doms[XLCP_GROUP_MAX];
     struct xlcp_group_manifest *g;
     struct xlcp_group_link link;
+    int rc = setup(a, w, nw, err);
+
+    if (rc)
+        return rc;
+    rc = xlcp_agent_open(a, a->n, XLCP_AGENT_NEED_HV | XLCP_AGENT_NEED_DISK, mports, err);
+    if (rc)
+        return rc;
+    g = calloc(1, sizeof(*g));
+    if (!g)
+        return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+    for (size_t i = 0; i < a->n; i++)
+        doms[i] = a->domains[i];
+    gopts.name = a->name;
+    gopts.member = &a->copts;
+    gopts.max_wait_ms = a->max_wait_ms;
+    link =
+        (struct xlcp_group_link){a, a->id, link_prepared, link_captured, link_committed, link_gone};
+    rc = xlcp_engine_group_run(mports, a->n, doms, &gopts, &link, g, err);
+    free(g);
+    return rc;
+}
+
+int xlcp_agent_open(struct agent *a, size_t n, unsigned int need, const struct xlcp_ports **mports,
+                    struct xlcp_err *err)
+{
+    int rc;
+
+    if (a->opened)
+        a->ap->close_ports(a->ap->self);
+    a->opened = 0;
+    rc = a->ap->open_ports(a->ap->self, n, need, mports, err);
+    if (rc == 0)
+        a->opened = 1;
+    return rc;
+}
+
+int xlcp_engine_group_agent(const struct xlcp_ports *p, const struct xlcp_agent_ports *ap,
+                            int in_fd, int out_fd, struct xlcp_err *err)
+{
+    xlcp_create_options defaults = XLCP_CREATE_OPTIONS_INIT;
+    char line[XLCP_PROTO_LINE_MAX + 1], *w[XLCP_PROTO_WORDS] = {NULL};
     struct agent *a;
     char host[256];
-    int rc, opened = 0;
+    int nw = 0, rc;
 
     xlcp_err_clear(err);
     /* a coordinator gone (its ssh session closed) is seen as an error, never kills us */
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     a = calloc(1, sizeof(*a));
-    g = calloc(1, sizeof(*g));
-    if (!a || !g) {
-        free(a);
-        free(g);
+    if (!a)
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
-    }
     xlcp_proto_init(&a->io, in_fd, out_fd);
     a->p = p;
+    a->ap = ap;
     a->copts = defaults;
     if (gethostname(host, sizeof(host)) != 0 || !xlcp_proto_name_ok(host))
         snprintf(host, sizeof(host), "unknown");
     rc = xlcp_proto_send(&a->io, err, "hello %s %d %s", XLCP_PROTO_HELLO, XLCP_PROTO_VERSION, host);
+    /* what the coordinator wants: create (version 1), the catalog, restore (version 2) */
     if (rc == 0)
-        rc = setup(a, err);
-    if (rc == 0) {
-        rc = ap->open_ports(ap->self, a->n, mports, err);
-        opened = 1;
-    }
-    if (rc == 0) {
-        for (size_t i = 0; i < a->n; i++)
-            doms[i] = a->domains[i];
-        gopts.name = a->name;
-        gopts.member = &a->copts;
-        gopts.max_wait_ms = a->max_wait_ms;
-        link = (struct xlcp_group_link){
-            a, a->id, link_prepared, link_captured, link_committed, link_gone};
-        rc = xlcp_engine_group_run(mports, a->n, doms, &gopts, &link, g, err);
-    }
-    if (opened)
+        rc = xlcp_agent_expect(a, XLCP_AGENT_SETUP_WAIT_MS, "group catalog restore", line, w,
+                               XLCP_PROTO_WORDS, &nw, err);
+    if (rc == 0 && strcmp(w[0], "group") == 0)
+        rc = serve_create(a, w, nw, err);
+    else if (rc == 0 && strcmp(w[0], "catalog") == 0)
+        rc = nw == 1 ? xlcp_agent_catalog(a, err)
+                     : xlcp_err_set(err, XLCP_EINVAL, "protocol: expected 'catalog'");
+    else if (rc == 0)
+        rc = xlcp_agent_restore(a, w, nw, err);
+    if (a->opened)
         ap->close_ports(ap->self);
     if (rc) {
         struct xlcp_err e2;
@@ -280,10 +295,9 @@ int xlcp_engine_group_agent(const struct xlcp_ports *p, const struct xlcp_agent_
             xlcp_err_clear(&e2);
     } else {
         rc = xlcp_proto_send(&a->io, err, "done");
-        if (rc) /* committed and kept on the coordinator's word: only the goodbye is lost */
+        if (rc) /* done on the coordinator's word: only the goodbye is lost */
             rc = 0;
     }
-    free(g);
     free(a);
     return rc;
 }

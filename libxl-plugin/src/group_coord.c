@@ -15,9 +15,7 @@
  * host's CLOCK_MONOTONIC ("coordinator-monotonic"): each host's, moved by its offset.
  */
 #include "engine_run.h"
-#include "group_manifest.h"
-#include "group_proto.h"
-#include "group_transport.h"
+#include "group_conn.h"
 
 #include <inttypes.h>
 #include <poll.h>
@@ -25,32 +23,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HELLO_WAIT_MS 60000
 #define TIME_SAMPLES 4
 #define LINE (XLCP_PROTO_LINE_MAX + 1)
-
-struct host {
-    char name[XLCP_GROUP_HOST_MAX];
-    struct xlcp_transport t;
-    struct xlcp_proto io;
-    size_t member[XLCP_GROUP_MAX]; /* indices into the group's members */
-    size_t n;
-    int64_t offset_ns;
-    uint64_t rtt_ns;
-    uint64_t est_ns;
-    size_t reported; /* members reported committed */
-    int answered;    /* answered the current phase */
-    int gone;        /* said fail or closed: nothing more is sent to it */
-};
 
 struct coord {
     const struct xlcp_ports *p;
     const xlcp_group_options *opts;
     struct xlcp_group_manifest *g;
-    struct host h[XLCP_GROUP_MAX];
-    size_t nh;
+    struct xlcp_hosts hs;
     char dom[XLCP_GROUP_MAX][256];
-    unsigned int phase_wait_ms;
 };
 
 static int64_t wall(const struct coord *c)
@@ -64,8 +45,9 @@ static int plan_hosts(struct coord *c, size_t n, const char *const *members, str
     for (size_t i = 0; i < n; i++) {
         const char *colon = strchr(members[i], ':');
         char host[XLCP_GROUP_HOST_MAX];
-        size_t hl = colon ? (size_t)(colon - members[i]) : 9, k;
+        size_t hl = colon ? (size_t)(colon - members[i]) : 9;
         const char *d = colon ? colon + 1 : members[i];
+        struct xlcp_host *h;
 
         if (hl == 0 || hl >= sizeof(host))
             return xlcp_err_set(err, XLCP_EINVAL, "member '%s': bad host", members[i]);
@@ -76,164 +58,47 @@ static int plan_hosts(struct coord *c, size_t n, const char *const *members, str
                                 "domain [A-Za-z0-9._:@+%%=-])",
                                 members[i]);
         snprintf(c->dom[i], sizeof(c->dom[0]), "%s", d);
-        for (k = 0; k < c->nh && strcmp(c->h[k].name, host) != 0; k++)
-            ;
-        if (k == c->nh) {
-            snprintf(c->h[k].name, sizeof(c->h[k].name), "%s", host);
-            c->h[k].t.pid = -1;
-            c->h[k].t.fd = -1;
-            c->nh++;
-        }
-        for (size_t j = 0; j < c->h[k].n; j++)
-            if (strcmp(c->dom[c->h[k].member[j]], d) == 0)
-                return xlcp_err_set(err, XLCP_EINVAL, "domain '%s' is named twice in the group",
-                                    members[i]);
-        c->h[k].member[c->h[k].n++] = i;
+        for (size_t k = 0; k < c->hs.nh; k++)
+            for (size_t j = 0; strcmp(c->hs.h[k].name, host) == 0 && j < c->hs.h[k].n; j++)
+                if (strcmp(c->dom[c->hs.h[k].member[j]], d) == 0)
+                    return xlcp_err_set(err, XLCP_EINVAL, "domain '%s' is named twice in the group",
+                                        members[i]);
+        h = xlcp_hosts_add(&c->hs, host, i);
+        if (!h)
+            return xlcp_err_set(err, XLCP_EINVAL, "member '%s': too many hosts", members[i]);
     }
     return 0;
 }
 
-/* Tells every agent still there (best effort: one that is gone aborts on its own). */
-static void tell_all(struct coord *c, const char *word)
+/* One phase, strict: every host answers in time or the group aborts. */
+static int collect(struct coord *c, xlcp_on_line_fn on_line, uint64_t deadline_ms,
+                   unsigned int rule_ms, const char *what, struct xlcp_err *err)
 {
-    for (size_t k = 0; k < c->nh; k++) {
-        struct xlcp_err e2;
-        xlcp_err_clear(&e2);
-        if (!c->h[k].gone && c->h[k].t.fd >= 0 && xlcp_proto_send(&c->h[k].io, &e2, "%s", word))
-            c->h[k].gone = 1;
-    }
+    struct xlcp_collect how = {on_line, c, what, deadline_ms, rule_ms, 0, 0, 0, NULL};
+
+    return xlcp_hosts_collect(&c->hs, &how, err);
 }
 
-/* A host's answer to a phase, line by line: 1 when it is complete, 0 for more, or an
- * error. "fail CODE MESSAGE" is the agent's own failure. */
-typedef int (*on_line_fn)(struct coord *c, struct host *h, char **w, int nw, struct xlcp_err *err);
-
-static int agent_failed(struct host *h, const char *prefix, char *line, struct xlcp_err *err)
+static int on_prepared(void *arg, struct xlcp_host *h, char **w, int nw, struct xlcp_err *err)
 {
-    char *w[3];
-    int64_t code;
-
-    h->gone = 1;
-    if (xlcp_proto_split(line, w, 3, 1) == 3 && xlcp_proto_i64(w[1], &code) == 0 && code < 0 &&
-        code >= XLCP_EINTERNAL) {
-        const char *msg = w[2];
-        size_t pl = strlen(prefix);
-        if (strncmp(msg, prefix, pl) == 0) /* the group's name: said once, by us */
-            msg += pl;
-        return xlcp_err_set(err, (int)code, "host %s: %s", h->name, msg);
-    }
-    return xlcp_err_set(err, XLCP_EINVAL, "host %s: protocol: a malformed 'fail' line", h->name);
-}
-
-/* Waits until every host has answered (on_line says complete), until deadline_ms (the
- * monotonic ms of xlcp_proto_now_ms); rule_ms > 0: at most that long after the first
- * host's answer (the consistency rule's bound while guests are stopped). */
-static int collect(struct coord *c, on_line_fn on_line, uint64_t deadline_ms, unsigned int rule_ms,
-                   const char *what, struct xlcp_err *err)
-{
-    char line[LINE], copy[LINE];
-    size_t left = 0;
-
-    for (size_t k = 0; k < c->nh; k++) {
-        c->h[k].answered = 0;
-        left++;
-    }
-    while (left > 0) {
-        struct pollfd pf[XLCP_GROUP_MAX];
-        struct host *hk[XLCP_GROUP_MAX];
-        int np = 0, rc;
-
-        for (size_t k = 0; k < c->nh; k++) {
-            struct host *h = &c->h[k];
-            while (!h->answered && xlcp_proto_has_line(&h->io)) {
-                char *w[XLCP_PROTO_WORDS];
-                int nw;
-                rc = xlcp_proto_recv(&h->io, 0, line, err);
-                if (rc)
-                    return xlcp_err_prefix(err, "host %s", h->name);
-                snprintf(copy, sizeof(copy), "%s", line);
-                nw = xlcp_proto_split(line, w, XLCP_PROTO_WORDS, 0);
-                if (nw >= 1 && strcmp(w[0], "fail") == 0) {
-                    char prefix[XLCP_GROUP_NAME_MAX + 16];
-                    snprintf(prefix, sizeof(prefix), "group '%s': ", c->g->name);
-                    return agent_failed(h, prefix, copy, err);
-                }
-                rc = nw < 1 ? xlcp_err_set(err, XLCP_EINVAL, "protocol: a malformed line")
-                            : on_line(c, h, w, nw, err);
-                if (rc < 0)
-                    return xlcp_err_prefix(err, "host %s (%s)", h->name, what);
-                if (rc == 1) {
-                    h->answered = 1;
-                    left--;
-                    if (rule_ms) {
-                        uint64_t until = xlcp_proto_now_ms() + rule_ms;
-                        deadline_ms = until < deadline_ms ? until : deadline_ms;
-                        rule_ms = 0;
-                    }
-                }
-            }
-            if (!h->answered) {
-                if (h->io.eof) {
-                    h->gone = 1;
-                    return xlcp_err_set(err, XLCP_EIO, "host %s: the agent is gone (%s)", h->name,
-                                        what);
-                }
-                pf[np] = (struct pollfd){h->io.in_fd, POLLIN, 0};
-                hk[np++] = h;
-            }
-        }
-        if (left == 0)
-            break;
-        rc = poll(pf, (nfds_t)np, xlcp_proto_left_ms(deadline_ms));
-        if (rc == 0) {
-            for (int i = 0; i < np; i++)
-                if (!hk[i]->answered)
-                    return xlcp_err_set(err, XLCP_ETIMEDOUT, "host %s: no answer in time (%s)",
-                                        hk[i]->name, what);
-        }
-        for (int i = 0; i < np && rc > 0; i++)
-            if (pf[i].revents && xlcp_proto_fill(&hk[i]->io, err) != 0)
-                return xlcp_err_prefix(err, "host %s", hk[i]->name);
-    }
-    return 0;
-}
-
-static int on_hello(struct coord *c, struct host *h, char **w, int nw, struct xlcp_err *err)
-{
-    uint64_t v;
-
-    (void)c;
-    (void)h;
-    if (nw != 4 || strcmp(w[0], "hello") != 0 || strcmp(w[1], XLCP_PROTO_HELLO) != 0 ||
-        xlcp_proto_u64(w[2], &v) != 0)
-        return xlcp_err_set(err, XLCP_EINVAL, "protocol: not an agent's hello");
-    if (v != XLCP_PROTO_VERSION)
-        return xlcp_err_set(err, XLCP_EUNSUPPORTED,
-                            "the agent speaks protocol %" PRIu64 ", we speak %d", v,
-                            XLCP_PROTO_VERSION);
-    return 1;
-}
-
-static int on_prepared(struct coord *c, struct host *h, char **w, int nw, struct xlcp_err *err)
-{
-    (void)c;
+    (void)arg;
     if (nw != 2 || strcmp(w[0], "prepared") != 0 || xlcp_proto_u64(w[1], &h->est_ns) != 0)
         return xlcp_err_set(err, XLCP_EINVAL, "protocol: expected 'prepared EST-NS'");
     return 1;
 }
 
-static int on_captured(struct coord *c, struct host *h, char **w, int nw, struct xlcp_err *err)
+static int on_captured(void *arg, struct xlcp_host *h, char **w, int nw, struct xlcp_err *err)
 {
-    (void)c;
+    (void)arg;
     (void)h;
     if (nw != 1 || strcmp(w[0], "captured") != 0)
         return xlcp_err_set(err, XLCP_EINVAL, "protocol: expected 'captured'");
     return 1;
 }
 
-static int on_done(struct coord *c, struct host *h, char **w, int nw, struct xlcp_err *err)
+static int on_done(void *arg, struct xlcp_host *h, char **w, int nw, struct xlcp_err *err)
 {
-    (void)c;
+    (void)arg;
     (void)h;
     if (nw != 1 || strcmp(w[0], "done") != 0)
         return xlcp_err_set(err, XLCP_EINVAL, "protocol: expected 'done'");
@@ -241,7 +106,7 @@ static int on_done(struct coord *c, struct host *h, char **w, int nw, struct xlc
 }
 
 /* A host's instant (its CLOCK_REALTIME) on this host's monotonic clock. */
-static uint64_t on_our_clock(const struct coord *c, const struct host *h, int64_t t)
+static uint64_t on_our_clock(const struct coord *c, const struct xlcp_host *h, int64_t t)
 {
     int64_t w = wall(c);
     uint64_t mono = c->p->clock.ops->now_ns(c->p->clock.self);
@@ -251,8 +116,9 @@ static uint64_t on_our_clock(const struct coord *c, const struct host *h, int64_
 }
 
 /* "member I ID UUID NAME STOPPED RESUMED WAITED DELAY DEVIATION" ... "committed N" */
-static int on_committed(struct coord *c, struct host *h, char **w, int nw, struct xlcp_err *err)
+static int on_committed(void *arg, struct xlcp_host *h, char **w, int nw, struct xlcp_err *err)
 {
+    struct coord *c = arg;
     struct xlcp_group_member *gm;
     uint64_t i, n;
     int64_t stopped, resumed, dev;
@@ -290,8 +156,8 @@ static int measure_clocks(struct coord *c, struct xlcp_err *err)
 {
     char line[LINE], *w[XLCP_PROTO_WORDS];
 
-    for (size_t k = 0; k < c->nh; k++) {
-        struct host *h = &c->h[k];
+    for (size_t k = 0; k < c->hs.nh; k++) {
+        struct xlcp_host *h = &c->hs.h[k];
         h->rtt_ns = UINT64_MAX;
         for (int s = 0; s < TIME_SAMPLES; s++) {
             int64_t t0 = wall(c), t1, a;
@@ -321,18 +187,12 @@ static int start_agents(struct coord *c, struct xlcp_err *err)
     int rc = 0;
 
     mo = mo ? mo : &defaults;
-    for (size_t k = 0; k < c->nh && rc == 0; k++) {
-        rc = xlcp_transport_open(c->h[k].name, &c->h[k].t, err);
-        if (rc == 0)
-            xlcp_proto_init(&c->h[k].io, c->h[k].t.fd, c->h[k].t.fd);
-    }
-    if (rc == 0)
-        rc = collect(c, on_hello, xlcp_proto_now_ms() + HELLO_WAIT_MS, 0, "hello", err);
-    for (size_t k = 0; k < c->nh && rc == 0; k++) {
-        struct host *h = &c->h[k];
-        rc =
-            xlcp_proto_send(&h->io, err, "group %s %s %u %u", c->g->id, c->g->name,
-                            c->opts->max_wait_ms ? c->opts->max_wait_ms : 10000u, c->phase_wait_ms);
+    rc = xlcp_hosts_start(&c->hs, 1, 0, err); /* create: as in version 1 */
+    for (size_t k = 0; k < c->hs.nh && rc == 0; k++) {
+        struct xlcp_host *h = &c->hs.h[k];
+        rc = xlcp_proto_send(&h->io, err, "group %s %s %u %u", c->g->id, c->g->name,
+                             c->opts->max_wait_ms ? c->opts->max_wait_ms : 10000u,
+                             c->hs.phase_wait_ms);
         if (rc == 0)
             rc = xlcp_proto_send(&h->io, err,
                                  "options live=%d quiesce=%d skip-non-lvm=%d "
@@ -355,8 +215,8 @@ static int choose_time(struct coord *c, int64_t *at, struct xlcp_err *err)
     int64_t now = wall(c);
     uint64_t need = 0;
 
-    for (size_t k = 0; k < c->nh; k++) {
-        uint64_t n = c->h[k].est_ns + c->h[k].rtt_ns + XLCP_GROUP_AT_MARGIN_NS;
+    for (size_t k = 0; k < c->hs.nh; k++) {
+        uint64_t n = c->hs.h[k].est_ns + c->hs.h[k].rtt_ns + XLCP_GROUP_AT_MARGIN_NS;
         need = n > need ? n : need;
     }
     if (c->opts->at_ns == 0) {
@@ -383,15 +243,15 @@ static int run_phases(struct coord *c, struct xlcp_err *err)
         rc = measure_clocks(c, err);
     if (rc)
         return rc;
-    tell_all(c, "prepare");
-    rc = collect(c, on_prepared, xlcp_proto_now_ms() + c->phase_wait_ms, 0, "prepare", err);
+    xlcp_hosts_tell(&c->hs, "prepare");
+    rc = collect(c, on_prepared, xlcp_proto_now_ms() + c->hs.phase_wait_ms, 0, "prepare", err);
     if (rc == 0)
         rc = choose_time(c, &at, err);
     if (rc)
         return rc;
     c->g->at_ns = at;
-    for (size_t k = 0; k < c->nh; k++) {
-        struct host *h = &c->h[k];
+    for (size_t k = 0; k < c->hs.nh; k++) {
+        struct xlcp_host *h = &c->hs.h[k];
         longest = h->est_ns > longest ? h->est_ns : longest;
         if (xlcp_proto_send(&h->io, err, "stop %" PRId64, at + h->offset_ns) != 0)
             return xlcp_err_prefix(err, "host %s", h->name);
@@ -399,12 +259,12 @@ static int run_phases(struct coord *c, struct xlcp_err *err)
     /* every host stopped and captured, at most max-wait after the first one */
     rc = collect(c, on_captured,
                  xlcp_proto_now_ms() + (uint64_t)((at - wall(c)) / 1000000) +
-                     longest / 1000000 * 2 + c->phase_wait_ms,
+                     longest / 1000000 * 2 + c->hs.phase_wait_ms,
                  c->opts->max_wait_ms ? c->opts->max_wait_ms : 10000u, "stop", err);
     if (rc)
         return rc;
-    tell_all(c, "resume");
-    rc = collect(c, on_committed, xlcp_proto_now_ms() + c->phase_wait_ms, 0, "commit", err);
+    xlcp_hosts_tell(&c->hs, "resume");
+    rc = collect(c, on_committed, xlcp_proto_now_ms() + c->hs.phase_wait_ms, 0, "commit", err);
     return rc;
 }
 
@@ -413,11 +273,11 @@ static int write_manifest(struct coord *c, uint64_t t0, struct xlcp_err *err)
     char *xml = NULL;
     int rc;
 
-    c->g->nhosts = (int)c->nh;
-    for (size_t k = 0; k < c->nh; k++) {
-        snprintf(c->g->hosts[k].name, sizeof(c->g->hosts[k].name), "%s", c->h[k].name);
-        c->g->hosts[k].offset_ns = c->h[k].offset_ns;
-        c->g->hosts[k].rtt_ns = c->h[k].rtt_ns;
+    c->g->nhosts = (int)c->hs.nh;
+    for (size_t k = 0; k < c->hs.nh; k++) {
+        snprintf(c->g->hosts[k].name, sizeof(c->g->hosts[k].name), "%s", c->hs.h[k].name);
+        c->g->hosts[k].offset_ns = c->hs.h[k].offset_ns;
+        c->g->hosts[k].rtt_ns = c->hs.h[k].rtt_ns;
     }
     xlcp_group_manifest_measure(c->g);
     c->g->total_ns = c->p->clock.ops->now_ns(c->p->clock.self) - t0;
@@ -434,7 +294,6 @@ int xlcp_engine_group_hosts(const struct xlcp_ports *p, size_t n, const char *co
                             struct xlcp_err *err)
 {
     struct coord *c;
-    const char *pw = getenv("XLCP_GROUP_PHASE_WAIT_MS");
     uint64_t t0 = p->clock.ops->now_ns(p->clock.self);
     int rc;
 
@@ -457,10 +316,10 @@ int xlcp_engine_group_hosts(const struct xlcp_ports *p, size_t n, const char *co
     c->p = p;
     c->opts = opts;
     c->g = out;
-    c->phase_wait_ms = pw && atoi(pw) > 0 ? (unsigned int)atoi(pw) : 120000u;
     memset(out, 0, sizeof(*out));
     xlcp_engine_new_id(&p->clock, out->id);
     snprintf(out->name, sizeof(out->name), "%s", opts->name);
+    xlcp_hosts_init(&c->hs, out->name);
     xlcp_group_rfc3339(p->clock.ops->wall_ns(p->clock.self), out->created, sizeof(out->created));
     snprintf(out->tool_version, sizeof(out->tool_version), "%s", XLCP_VERSION_STRING);
     snprintf(out->clock, sizeof(out->clock), "%s", XLCP_GROUP_CLOCK_HOSTS);
@@ -471,16 +330,15 @@ int xlcp_engine_group_hosts(const struct xlcp_ports *p, size_t n, const char *co
     if (rc == 0)
         rc = write_manifest(c, t0, err); /* the decision: from here the group exists */
     if (rc == 0) {
-        tell_all(c, "finish");
-        if (collect(c, on_done, xlcp_proto_now_ms() + c->phase_wait_ms, 0, "finish", err) != 0)
+        xlcp_hosts_tell(&c->hs, "finish");
+        if (collect(c, on_done, xlcp_proto_now_ms() + c->hs.phase_wait_ms, 0, "finish", err) != 0)
             xlcp_err_clear(err); /* committed everywhere; a lost goodbye changes nothing */
     } else {
-        tell_all(c, "abort");
+        xlcp_hosts_tell(&c->hs, "abort");
         xlcp_err_prefix(err, "group '%s'", opts->name);
     }
     /* every agent ends (its guests running) before we return: bounded, then killed */
-    for (size_t k = 0; k < c->nh; k++)
-        xlcp_transport_close(&c->h[k].t, c->phase_wait_ms + 15000u);
+    xlcp_hosts_close(&c->hs);
     free(c);
     return rc;
 }

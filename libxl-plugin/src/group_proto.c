@@ -166,6 +166,17 @@ int xlcp_proto_split(char *line, char **words, int max, int rest)
     return n;
 }
 
+char *xlcp_proto_rest(char **words, int n, int from)
+{
+    static char none[] = "";
+
+    if (from >= n)
+        return none;
+    for (int i = from; i < n - 1; i++)
+        words[i][strlen(words[i])] = ' '; /* the split's NUL was a single space */
+    return words[from];
+}
+
 int xlcp_proto_u64(const char *s, uint64_t *v)
 {
     char *end = NULL;

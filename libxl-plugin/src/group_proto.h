@@ -12,7 +12,7 @@
 
 #include "err.h"
 
-#define XLCP_PROTO_VERSION 1
+#define XLCP_PROTO_VERSION 2
 #define XLCP_PROTO_HELLO "xlcp-group-agent"
 #define XLCP_PROTO_LINE_MAX 1024
 #define XLCP_PROTO_WORDS 16
@@ -39,6 +39,9 @@ int xlcp_proto_recv(struct xlcp_proto *p, int timeout_ms, char *line, struct xlc
 /* Splits line in place into at most max words; the last word keeps the rest of the line
  * when rest is 1. Returns the number of words, or -1 (an empty word, too many). */
 int xlcp_proto_split(char *line, char **words, int max, int rest);
+/* The words from `from` on as the one text they were (split undone in place): a
+ * message at the end of a line. "" if there are none. */
+char *xlcp_proto_rest(char **words, int n, int from);
 /* Numbers and names as the protocol writes them; 0 or -1. */
 int xlcp_proto_u64(const char *s, uint64_t *v);
 int xlcp_proto_i64(const char *s, int64_t *v);

@@ -6,7 +6,6 @@
 # beside the original; both run. Each step is printed.
 # timeout: 1200
 set -uo pipefail
-export XLCP_STOCK_HOTPLUG=1 # as an administrator's host: Xen's own block hotplug script
 . "$(dirname "$0")/lib.sh"
 
 export XLCP_CATALOG_ROOT=/var/lib/xl-checkpoint

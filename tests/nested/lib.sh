@@ -35,6 +35,15 @@ XLCP_GUEST_INITRD=${XLCP_GUEST_INITRD:-$XLCP_PAYLOAD/guest/initrd.img}
 XLCP_RUN=${XLCP_RUN:-/run/xlcp}
 XLCP_LVM_TIMEOUT=${XLCP_LVM_TIMEOUT:-180}
 XLCP_GUEST_MEMORY_DEFAULT=128 # MiB (guest_start)
+# Where the xl-checkpoint under test is installed (run-tests.sh): the staged `make install`
+# copied into / (PREFIX /usr/local), or the Debian packages (XLCP_NESTED_INSTALL=deb: /usr)
+if [ "${XLCP_NESTED_INSTALL:-stage}" = deb ]; then
+    XLCP_PREFIX=/usr XLCP_UNITDIR=/lib/systemd/system
+else
+    XLCP_PREFIX=/usr/local XLCP_UNITDIR=/usr/local/lib/systemd/system
+fi
+XLCP_LIBEXEC=$XLCP_PREFIX/libexec/xl-checkpoint
+XLCP_DATADIR=$XLCP_PREFIX/share/xl-checkpoint
 mkdir -p "$XLCP_RUN"
 # The disks guest_start makes are attached by a light hotplug script (dom0/xlcp-block.sh:
 # Xen's stock block script costs several seconds per disk under emulation), installed where

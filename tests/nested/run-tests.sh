@@ -9,7 +9,8 @@
 # Usage: run-tests.sh [--mode test|shell]
 # Reads $XLCP_PAYLOAD/config.env: XLCP_NESTED_TESTS (patterns, space/comma separated,
 # matched against test names), XLCP_TEST_TIMEOUT (default per-test limit; a test can set
-# its own with a "# timeout: SECS" line).
+# its own with a "# timeout: SECS" line), XLCP_NESTED_INSTALL (stage: the staged install
+# copied into /, the default; deb: the Debian packages installed with dpkg -i).
 set -uo pipefail
 
 mode="test"
@@ -49,7 +50,23 @@ setup() {
     for m in xen-evtchn xen-gntdev xen-gntalloc xen-blkback dm-mod dm-snapshot dm-thin-pool; do
         modprobe "$m" 2>/dev/null || echo "setup: modprobe $m failed"
     done
-    if [ -d "$XLCP_STAGE" ] && [ -n "$(ls -A "$XLCP_STAGE" 2>/dev/null)" ]; then
+    if [ "${XLCP_NESTED_INSTALL:-stage}" = deb ]; then
+        # the suite against the Debian packages (make check-nested-deb): dpkg -i with
+        # dom0's own packages (no network); the staged install stays out of /
+        local debs=() p f out
+        for p in xl-checkpoint libxlcheckpoint0 libxlcheckpoint-dev; do
+            f=$(ls "$XLCP_PAYLOAD/deb/${p}"_*.deb 2>/dev/null | head -n 1)
+            [ -n "$f" ] || { echo "setup: FATAL: no $p package on the payload (make deb-build)"; return 1; }
+            debs+=("$f")
+        done
+        out=$(timeout 300 dpkg -i "${debs[@]}" 2>&1) || {
+            echo "setup: FATAL: dpkg -i failed: $(printf '%s' "$out" | tail -n 5)"
+            return 1
+        }
+        # `xl checkpoint`: the packages' opt-in dispatcher ahead of Xen's xl
+        export PATH=/usr/libexec/xl-checkpoint:$PATH
+        echo "setup: Debian packages installed: ${debs[*]##*/}"
+    elif [ -d "$XLCP_STAGE" ] && [ -n "$(ls -A "$XLCP_STAGE" 2>/dev/null)" ]; then
         cp -a "$XLCP_STAGE/." /
         ldconfig
         echo "setup: staged install copied into / ($(find "$XLCP_STAGE" -type f | wc -l) files)"

@@ -52,7 +52,7 @@ dir=$(find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 -name "$id")
 [ -n "$dir" ] && [ -f "$dir/manifest.xml" ] && ok "checkpoint directory $dir" || not_ok "checkpoint directory" "none for $id"
 if command -v xmllint >/dev/null; then
     check "manifest passes the RelaxNG schema (xmllint)" \
-        xmllint --noout --relaxng /usr/local/share/xl-checkpoint/manifest.rng "$dir/manifest.xml"
+        xmllint --noout --relaxng "$XLCP_DATADIR/manifest.rng" "$dir/manifest.xml"
 else
     skip "xmllint" "not installed in dom0 (verify already validated the manifest against the schema)"
 fi

@@ -14,7 +14,7 @@ rm -rf "$XLCP_CATALOG_ROOT"
 snapvols() { lvs --noheadings -o lv_name "$VG" 2>/dev/null | grep -c '\.xlcp\.'; }
 dmstate() { dmsetup info "$VG-$(printf '%s' "$1" | sed 's/-/--/g')--$2" 2>&1 | sed -n 's/^State: *//p'; }
 
-helper=/usr/local/libexec/xl-checkpoint/xlcp-guardian
+helper=$XLCP_LIBEXEC/xlcp-guardian
 [ -x "$helper" ] && ok "the guardian is installed ($helper)" || bail "no $helper"
 
 g=gguard

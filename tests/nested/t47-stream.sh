@@ -9,7 +9,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-tool=/usr/local/libexec/xl-checkpoint/xlcp-stream
+tool=$XLCP_LIBEXEC/xlcp-stream
 xsv=/usr/lib/xen-4.17/bin/verify-stream-v2
 res=$XLCP_PAYLOAD/results
 export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t47

@@ -17,9 +17,10 @@ set -uo pipefail
 
 KO=/lib/xlcp/extra/xlcp_guest.ko
 OLD=/lib/xlcp/extra/xlcp_guest_old.ko
-# 50 light suspends back to back took 145 s on nested Xen; past the budget the test stops
-# early and says so (XLCP_T56_SAVES / XLCP_T56_BUDGET change them)
-NSAVES=${XLCP_T56_SAVES:-50}
+# 50 light suspends back to back took 145 s on nested Xen (issue 14's proof: make
+# check-nested-full, XLCP_SUITE=full); make check runs 20 of them for the suite's time. Past
+# the budget the test stops early and says so (XLCP_T56_SAVES / XLCP_T56_BUDGET change them)
+if [ "${XLCP_SUITE:-}" = full ]; then NSAVES=${XLCP_T56_SAVES:-50}; else NSAVES=${XLCP_T56_SAVES:-20}; fi
 BUDGET=${XLCP_T56_BUDGET:-600} # seconds for the saves: stop early (and say so) past it
 g=g56
 storm_total() { guest_run "$g" 'cat /run/storm.* 2>/dev/null | awk "{ n += \$1 } END { print n + 0 }"' 30; }

@@ -128,7 +128,7 @@ done
     not_ok "journal: one prune line" "$(msgs | grep -c '^op=prune ')"
 
 # ---- the systemd units ----
-units=/usr/local/lib/systemd/system
+units=$XLCP_UNITDIR
 if [ -f "$units/xl-checkpoint@.service" ]; then
     out=$(systemd-analyze verify "$units/xl-checkpoint@.service" "$units/xl-checkpoint@.timer" \
         "$units/xl-checkpoint-prune.service" "$units/xl-checkpoint-prune.timer" 2>&1 |

@@ -68,7 +68,7 @@ for cp in $(sed -n 's/.*checkpoint="\([^"]*\)".*/\1/p' "$xml"); do
 done
 if command -v xmllint >/dev/null; then
     check "group.xml passes the RelaxNG schema (xmllint)" \
-        xmllint --noout --relaxng /usr/local/share/xl-checkpoint/group.rng \
+        xmllint --noout --relaxng "$XLCP_DATADIR/group.rng" \
         "$XLCP_CATALOG_ROOT/.groups/$gid/group.xml"
 else
     skip "xmllint" "not installed in dom0 (info validated group.xml against the schema)"

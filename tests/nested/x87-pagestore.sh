@@ -24,7 +24,7 @@ rm -rf "$XLCP_CATALOG_ROOT"
 mkdir -p "$XLCP_CATALOG_ROOT"
 PS=$XLCP_CATALOG_ROOT
 PSREAL=$(realpath "$PS")
-tool=/usr/local/libexec/xl-checkpoint/xlcp-stream
+tool=$XLCP_LIBEXEC/xlcp-stream
 [ -x "$tool" ] || bail "xlcp-stream installed" "no $tool"
 mem_bytes=$((XLCP_GUEST_MEMORY << 20))
 

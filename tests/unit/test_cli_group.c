@@ -3,7 +3,10 @@
  * prints the group's id; list --groups, info --group (human, JSON, XML), verify --group,
  * restore --group and delete --group by id and by name; a failing member's exit code and
  * one-line error; usage errors; --at: TIME parsed (RFC 3339, @epoch), the deviation shown
- * by info, a time in the past refused with nothing touched.
+ * by info, a time in the past refused with nothing touched; a group across two fake hosts
+ * (agents: this program with --agent, fakes/fake_agent.c): each member's status, host and
+ * outcome in list, info, verify, restore and delete (text and JSON, errors included), an
+ * unreachable host named and the group kept until a later delete.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +15,9 @@
 #include <cmocka.h>
 
 #include "cli_fx.h"
+
+#include <limits.h>
+#include <sys/stat.h>
 
 #include "../../libxl-plugin/cli/cli_int.h"
 
@@ -201,7 +207,77 @@ static void test_create_at(void **state)
     assert_non_null(strstr(f->out, "<at ns="));
 }
 
-int main(void)
+static char self_exe[PATH_MAX];
+
+/* Members on fake hosts hosta and hostb, kept between the agents' runs. */
+static void hosts_env(struct fx *f)
+{
+    char dir[PATH_MAX], ssh[PATH_MAX + 16];
+
+    snprintf(dir, sizeof(dir), "%s/hosts", f->w->root);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    setenv("XLCP_TEST_HOSTS", dir, 1);
+    snprintf(dir, sizeof(dir), "%s/reports", f->w->root);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    setenv("XLCP_TEST_REPORT", dir, 1);
+    snprintf(ssh, sizeof(ssh), "%s --agent", self_exe);
+    setenv("XLCP_SSH", ssh, 1);
+    setenv("XLCP_GROUP_PHASE_WAIT_MS", "5000", 1);
+    unsetenv("XLCP_TEST_UNREACHABLE");
+    unsetenv("XLCP_TEST_FAIL");
+}
+
+static void test_across_hosts(void **state)
+{
+    struct fx *f = *state;
+
+    hosts_env(f);
+    if (run(f, "create", "--group", "job2", "hosta:web1", "hostb:web1", NULL) != 0)
+        fail_msg("create --group across hosts: %s", f->err);
+    assert_int_equal(run(f, "list", "--groups", NULL), 0);
+    assert_non_null(strstr(f->out, "all 2 present"));
+    assert_int_equal(run(f, "list", "--groups", "--json", NULL), 0);
+    assert_non_null(strstr(f->out, "\"status\": \"present\""));
+    assert_int_equal(run(f, "info", "--group", "job2", NULL), 0);
+    assert_non_null(strstr(f->out, "hostb:web1"));
+    assert_non_null(strstr(f->out, "present"));
+    assert_int_equal(run(f, "info", "--group", "--json", "job2", NULL), 0);
+    assert_non_null(strstr(f->out, "\"status_error\": null"));
+    assert_int_equal(run(f, "verify", "--group", "job2", NULL), 0);
+    assert_non_null(strstr(f->out, "hostb:web1"));
+    assert_non_null(strstr(f->out, "group job2: OK"));
+    assert_int_equal(run(f, "verify", "--group", "--json", "job2", NULL), 0);
+    assert_non_null(strstr(f->out, "\"outcome\": \"ok\""));
+    assert_int_equal(run(f, "restore", "--group", "--json", "job2", NULL), 0);
+    assert_non_null(strstr(f->out, "\"outcome\": \"running\""));
+    assert_non_null(strstr(f->out, "\"host\": \"hostb\""));
+    /* again: each restored name is taken now, on both hosts: refused, nothing left */
+    assert_int_not_equal(run(f, "restore", "--group", "--json", "job2", NULL), 0);
+    assert_non_null(strstr(f->out, "\"members\""));
+    assert_non_null(strstr(f->out, "already exists"));
+    assert_int_not_equal(run(f, "restore", "--group", "job2", NULL), 0);
+    assert_non_null(strstr(f->out, "hosta:web1"));
+    assert_one_error_line(f, "xl-checkpoint: restore: group 'job2' (");
+    /* hostb out of reach: named; delete keeps the group until hostb's member is gone too */
+    setenv("XLCP_TEST_UNREACHABLE", "hostb:1", 1);
+    assert_int_equal(run(f, "list", "--groups", NULL), 0);
+    assert_non_null(strstr(f->out, "1 of 2 present; hostb:web1 unreachable"));
+    assert_int_not_equal(run(f, "delete", "--group", "--json", "job2", NULL), 0);
+    assert_non_null(strstr(f->out, "\"outcome\": \"deleted\""));
+    assert_non_null(strstr(f->out, "\"outcome\": \"unreachable\""));
+    assert_int_not_equal(run(f, "delete", "--group", "job2", NULL), 0);
+    assert_non_null(strstr(f->out, "hostb:web1"));
+    assert_non_null(strstr(f->err, "the group is kept"));
+    unsetenv("XLCP_TEST_UNREACHABLE");
+    assert_int_equal(run(f, "delete", "--group", "--json", "job2", NULL), 0);
+    assert_non_null(strstr(f->out, "\"outcome\": \"gone\""));
+    assert_int_equal(run(f, "list", "--groups", NULL), 0);
+    assert_null(strstr(f->out, "job2"));
+    unsetenv("XLCP_TEST_HOSTS");
+    unsetenv("XLCP_SSH");
+}
+
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_list_info, setup, teardown),
@@ -210,6 +286,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
         cmocka_unit_test(test_parse_time),
         cmocka_unit_test_setup_teardown(test_create_at, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_across_hosts, setup, teardown),
     };
+
+    if (argc >= 3 && strcmp(argv[1], "--agent") == 0)
+        return fake_agent_main(argv[2]);
+    if (!realpath(argv[0], self_exe))
+        return 2;
     return cmocka_run_group_tests_name("cli_group", tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /*
  * test_group_hosts.c - groups across hosts on the fakes: the coordinator
  * (xlcp_engine_group_hosts) reaches its agents through XLCP_SSH, set to this very test
- * program with --agent: each agent is a child process on a fake world of its own, which
- * writes a report (rc, its guests' state, what its catalog holds) when it ends. Cases:
+ * program with --agent: each agent is a child process on a fake world of its own
+ * (fakes/fake_agent.c), which writes a report (rc, its guests' state, what its catalog
+ * holds) when it ends. Cases:
  * two hosts committed with offsets and deviations; the coordinator killed (SIGKILL)
  * between phases; an agent failing in prepare; a host that never reports its members
  * captured (the others resume after --max-wait); malformed protocol lines refused, by the
@@ -26,178 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctx.h"
-#include "engine.h"
-#include "fakes/fakes.h"
-#include "group_manifest.h"
-#include "group_proto.h"
-#include "group_transport.h"
-
-static char self_exe[PATH_MAX];
-
-/* ---- the agent side: `test_group_hosts --agent HOST xl-checkpoint group-agent` ---- */
-
-/* "host:value" in env var `name` for this host: the value, or NULL. */
-static const char *for_host(const char *name, const char *host)
-{
-    const char *v = getenv(name);
-    size_t hl = strlen(host);
-
-    if (v && strncmp(v, host, hl) == 0 && v[hl] == ':')
-        return v + hl + 1;
-    return NULL;
-}
-
-static size_t count_kind(struct fake_world *w, enum xlcp_group_kind kind)
-{
-    struct xlcp_err e;
-    char **ids = NULL;
-    size_t n = 0;
-
-    xlcp_err_clear(&e);
-    if (w->ports.store.ops->group_list(w->ports.store.self, kind, &ids, &n, &e) != 0)
-        return 999;
-    for (size_t i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
-    return n;
-}
-
-static int agent_main(const char *host)
-{
-    struct fake_world *w = fake_world_new();
-    const char *doms = getenv("XLCP_TEST_DOMS"), *fail = for_host("XLCP_TEST_FAIL", host);
-    const char *skew = for_host("XLCP_TEST_SKEW", host), *dir = getenv("XLCP_TEST_REPORT");
-    char names[256], path[PATH_MAX];
-    xlcp_ctx *ctx = NULL;
-    struct xlcp_err e;
-    char **ids = NULL;
-    size_t n = 0;
-    FILE *f;
-    int rc;
-
-    snprintf(names, sizeof(names), "%s", doms ? doms : "web1 db1");
-    for (char *t = strtok(names, " "); t; t = strtok(NULL, " "))
-        fake_add_domain(w, t, 1);
-    if (fail)
-        fake_fail(w, fail, XLCP_ENOSPC, 1);
-    if (skew)
-        w->wall_ns += strtoll(skew, NULL, 10);
-    if (xlcp_ctx_new_with_ports(&ctx, &w->ports) != 0)
-        return 3;
-    rc = xlcp_group_agent(ctx, 0, 1);
-    /* written whole, then renamed: the test never reads half a report */
-    snprintf(path, sizeof(path), "%s/.%s", dir ? dir : "/tmp", host);
-    f = fopen(path, "w");
-    if (f) {
-        xlcp_err_clear(&e);
-        if (w->ports.store.ops->list(w->ports.store.self, NULL, &ids, &n, &e) != 0)
-            n = 999;
-        for (size_t i = 0; i < n && n != 999; i++)
-            free(ids[i]);
-        free(ids);
-        fprintf(f, "rc %d\n", rc);
-        for (int i = 0; i < FAKE_MAX_DOMS; i++)
-            if (w->doms[i].used)
-                fprintf(f, "dom %s suspended %d resumes %d\n", w->doms[i].d.name,
-                        w->doms[i].suspended, w->doms[i].resumes);
-        fprintf(f, "committed %zu\nsnapshots %d\nheld %d\nintents %zu\nerror %s\n", n,
-                fake_snapshot_count(w), fake_held_count(w), count_kind(w, XLCP_GROUP_INTENT),
-                rc ? xlcp_last_error(ctx) : "");
-        if (fclose(f) == 0) {
-            char final[PATH_MAX];
-            snprintf(final, sizeof(final), "%s/%s", dir ? dir : "/tmp", host);
-            if (rename(path, final) != 0)
-                perror("rename report");
-        }
-    }
-    xlcp_ctx_free(ctx);
-    fake_world_free(w);
-    return rc ? 1 : 0;
-}
+#include "hosts_fx.h"
 
 /* ---- the tests: this process coordinates ------------------------------------------- */
-
-struct hx {
-    struct fake_world *w; /* the coordinator's (its catalog gets group.xml) */
-    char dir[128];        /* the agents' reports */
-    xlcp_group_options gopts;
-    struct xlcp_group_manifest g;
-    struct xlcp_err err;
-};
-
-static int setup(void **state)
-{
-    struct hx *x = calloc(1, sizeof(*x));
-    xlcp_group_options gi = XLCP_GROUP_OPTIONS_INIT;
-    char ssh[PATH_MAX + 16];
-
-    assert_non_null(x);
-    x->w = fake_world_new();
-    snprintf(x->dir, sizeof(x->dir), "%s/reports", x->w->root);
-    assert_int_equal(mkdir(x->dir, 0700), 0);
-    x->gopts = gi;
-    x->gopts.name = "job1";
-    x->gopts.max_wait_ms = 3000;
-    snprintf(ssh, sizeof(ssh), "%s --agent", self_exe);
-    setenv("XLCP_SSH", ssh, 1);
-    setenv("XLCP_TEST_REPORT", x->dir, 1);
-    setenv("XLCP_GROUP_PHASE_WAIT_MS", "5000", 1);
-    unsetenv("XLCP_TEST_FAIL");
-    unsetenv("XLCP_TEST_SKEW");
-    unsetenv("XLCP_TEST_DOMS");
-    xlcp_err_clear(&x->err);
-    *state = x;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct hx *x = *state;
-
-    fake_world_free(x->w);
-    free(x);
-    return 0;
-}
-
-/* The report of the agent on host (waits up to 30 s for the agent to write it). */
-static char *report(struct hx *x, const char *host)
-{
-    static char buf[2048];
-    char path[256];
-    FILE *f = NULL;
-    size_t n;
-
-    snprintf(path, sizeof(path), "%s/%s", x->dir, host);
-    for (int i = 0; i < 1500 && !(f = fopen(path, "r")); i++) {
-        struct timespec ts = {0, 20000000};
-        nanosleep(&ts, NULL);
-    }
-    if (!f)
-        fail_msg("no report from the agent on %s", host);
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
-/* Every guest of that host running, never left suspended; nothing committed, no volume,
- * no record. */
-static void assert_host_clean(struct hx *x, const char *host)
-{
-    char *r = report(x, host);
-
-    if (!strstr(r, "committed 0\n") || !strstr(r, "snapshots 0\n") || !strstr(r, "held 0\n") ||
-        !strstr(r, "intents 0\n") || strstr(r, "suspended 1"))
-        fail_msg("host %s left something: %s", host, r);
-    assert_null(strstr(r, "rc 0\n")); /* it aborted */
-}
-
-static int hosts_create(struct hx *x, size_t n, const char *const *members)
-{
-    xlcp_err_clear(&x->err);
-    return xlcp_engine_group_hosts(&x->w->ports, n, members, &x->gopts, &x->g, &x->err);
-}
 
 static void test_two_hosts(void **state)
 {
@@ -287,41 +119,6 @@ static void test_at_in_the_past(void **state)
 
 /* ---- a coordinator by hand: the protocol line by line --------------------------------- */
 
-struct hand {
-    struct xlcp_transport t;
-    struct xlcp_proto io;
-    char line[XLCP_PROTO_LINE_MAX + 1];
-};
-
-static void hand_open(struct hand *h, const char *host)
-{
-    struct xlcp_err e;
-
-    xlcp_err_clear(&e);
-    assert_int_equal(xlcp_transport_open(host, &h->t, &e), 0);
-    xlcp_proto_init(&h->io, h->t.fd, h->t.fd);
-}
-
-static void hand_send(struct hand *h, const char *line)
-{
-    struct xlcp_err e;
-
-    xlcp_err_clear(&e);
-    assert_int_equal(xlcp_proto_send(&h->io, &e, "%s", line), 0);
-}
-
-/* The agent's next line starts with word. */
-static void hand_expect(struct hand *h, const char *word)
-{
-    struct xlcp_err e;
-
-    xlcp_err_clear(&e);
-    if (xlcp_proto_recv(&h->io, 20000, h->line, &e) != 0)
-        fail_msg("waiting for '%s': %s", word, e.msg);
-    if (strncmp(h->line, word, strlen(word)) != 0)
-        fail_msg("expected '%s', the agent said '%s'", word, h->line);
-}
-
 /* Drives one agent up to the phase `until` ("prepared", "captured", "committed"), then
  * the coordinator dies: killed (SIGKILL, in a child process) when kill is 1. */
 static void drive_and_die(struct hx *x, const char *host, const char *until)
@@ -334,7 +131,7 @@ static void drive_and_die(struct hx *x, const char *host, const char *until)
         struct hand h;
         char stop[64];
         hand_open(&h, host);
-        hand_expect(&h, "hello xlcp-group-agent 1 ");
+        hand_expect(&h, "hello xlcp-group-agent 2 ");
         hand_send(&h, "group 20261202T060000.000Z-abcdef job1 2000 3000");
         hand_send(&h, "options live=1 quiesce=0 skip-non-lvm=0 suspend-timeout-ms=60000");
         hand_send(&h, "member web1");
@@ -451,33 +248,18 @@ static void test_coordinator_refuses_malformed(void **state)
 {
     struct hx *x = *state;
     const char *members[2] = {"hosta:web1", "hostb:web1"};
-    char script[256], ssh[300];
-    FILE *f;
 
-    snprintf(script, sizeof(script), "%s/fake-ssh", x->w->root);
-    f = fopen(script, "w");
-    assert_non_null(f);
     /* hostb: a bad answer to prepare; hosta: the real agent */
-    fprintf(f,
-            "#!/bin/sh\n"
-            "if [ \"$1\" = hosta ]; then exec %s --agent \"$@\"; fi\n"
-            "echo 'hello xlcp-group-agent 1 fake'\n"
-            "while read -r l; do case \"$l\" in time) echo 'time 12';; prepare) echo "
-            "'prepared twelve';; esac; done\n",
-            self_exe);
-    fclose(f);
-    assert_int_equal(chmod(script, 0700), 0);
-    snprintf(ssh, sizeof(ssh), "%s", script);
-    setenv("XLCP_SSH", ssh, 1);
+    fake_ssh(x, 1,
+             "echo 'hello xlcp-group-agent 1 fake'\n"
+             "while read -r l; do case \"$l\" in time) echo 'time 12';; prepare) echo "
+             "'prepared twelve';; esac; done\n");
     assert_int_equal(hosts_create(x, 2, members), XLCP_EINVAL);
     assert_non_null(strstr(x->err.msg, "hostb"));
     assert_non_null(strstr(x->err.msg, "protocol"));
     assert_host_clean(x, "hosta");
     /* an agent of another protocol version */
-    f = fopen(script, "w");
-    assert_non_null(f);
-    fprintf(f, "#!/bin/sh\necho 'hello xlcp-group-agent 7 fake'\ncat >/dev/null\n");
-    fclose(f);
+    fake_ssh(x, 0, "echo 'hello xlcp-group-agent 7 fake'\ncat >/dev/null\n");
     assert_int_equal(hosts_create(x, 2, members), XLCP_EUNSUPPORTED);
     assert_non_null(strstr(x->err.msg, "protocol 7"));
 }
@@ -489,22 +271,11 @@ static void test_host_never_captures(void **state)
 {
     struct hx *x = *state;
     const char *members[2] = {"hosta:web1", "hostb:web1"};
-    char script[256];
-    FILE *f;
 
-    snprintf(script, sizeof(script), "%s/fake-ssh", x->w->root);
-    f = fopen(script, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "#!/bin/sh\n"
-            "if [ \"$1\" = hosta ]; then exec %s --agent \"$@\"; fi\n"
-            "echo 'hello xlcp-group-agent 1 fake'\n"
-            "while read -r l; do case \"$l\" in time) echo 'time 1795000001000000000';; "
-            "prepare) echo 'prepared 0';; esac; done\n",
-            self_exe);
-    fclose(f);
-    assert_int_equal(chmod(script, 0700), 0);
-    setenv("XLCP_SSH", script, 1);
+    fake_ssh(x, 1,
+             "echo 'hello xlcp-group-agent 1 fake'\n"
+             "while read -r l; do case \"$l\" in time) echo 'time 1795000001000000000';; "
+             "prepare) echo 'prepared 0';; esac; done\n");
     x->gopts.max_wait_ms = 1000;
     assert_int_equal(hosts_create(x, 2, members), XLCP_ETIMEDOUT);
     assert_non_null(strstr(x->err.msg, "hostb"));
@@ -530,7 +301,7 @@ int main(int argc, char **argv)
     };
 
     if (argc >= 3 && strcmp(argv[1], "--agent") == 0)
-        return agent_main(argv[2]);
+        return fake_agent_main(argv[2]);
     if (!realpath(argv[0], self_exe))
         return 2;
     return cmocka_run_group_tests_name("group_hosts", tests, NULL, NULL);

@@ -155,7 +155,8 @@ done
     echo "XLCP_NESTED_GLOB='${XLCP_NESTED_GLOB:-[td][0-9]*.sh}'"
     echo "XLCP_IMAGES_DIGEST=$(basename "$images")"
     # the benchmarks' and the stress tests' knobs, passed on when set
-    for v in XLCP_BENCH_REPS XLCP_BENCH_CONFIGS XLCP_B20_PATHS XLCP_T56_SAVES XLCP_T56_BUDGET; do
+    for v in XLCP_SUITE XLCP_BENCH_REPS XLCP_BENCH_CONFIGS XLCP_B20_PATHS XLCP_T56_SAVES XLCP_T56_BUDGET \
+        XLCP_NESTED_INSTALL; do
         if [ -n "${!v:-}" ]; then printf "export %s=%q\n" "$v" "${!v}"; fi
     done
 } >"$pl/config.env"

@@ -8,8 +8,10 @@
 # What it keeps of the stock script: the target must be a block device, and a device a
 # domain already has may not be given to another VM (the same VM is allowed: the two
 # domains of a localhost migration); the cause goes to hotplug-error as libxl expects.
-# Nothing of xl-checkpoint depends on it: d10 and t80 run with the stock script
-# (XLCP_STOCK_HOTPLUG=1), as an administrator's host does.
+# libxl gives a hotplug script 40 s: under emulation, with the host busy, the stock one
+# missed that ("unable to add disk devices", seen in d10's and t71's restores). Nothing of
+# xl-checkpoint depends on it: t80 runs with the stock script (XLCP_STOCK_HOTPLUG=1), as an
+# administrator's host does.
 set -u
 fail() {
     xenstore-write "$XENBUS_PATH/hotplug-error" "xlcp-block: $*" "$XENBUS_PATH/hotplug-status" error

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- faults and the call log --------------------------------------------------- */
@@ -56,6 +57,13 @@ static void vlogf(struct fake_world *w, const char *fmt, va_list ap)
 
     if (len + 2 >= sizeof(w->log))
         return;
+    if (w->log_times) { /* real time, comparable between processes (fake hosts) */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        snprintf(w->log + len, sizeof(w->log) - len - 1, "T%lld ",
+                 (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec);
+        len = strlen(w->log);
+    }
     vsnprintf(w->log + len, sizeof(w->log) - len - 1, fmt, ap);
     len = strlen(w->log);
     w->log[len] = '\n';
@@ -408,6 +416,10 @@ static int hv_restore(void *self, const char *config, const char *name,
         if (w->doms[i].used && strcmp(w->doms[i].d.name, name) == 0)
             return xlcp_err_set(err, XLCP_EHV, "a domain named '%s' exists", name);
     FAULT(w, "hv.restore");
+    if (w->restore_delay_ms) {
+        struct timespec ts = {w->restore_delay_ms / 1000, (w->restore_delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     snprintf(w->restored_config, sizeof(w->restored_config), "%s", config ? config : "");
     /* a stream that fails leaves no domain, as hx_restore destroys the one it began */
     if ((rc = read_image(fd, !w->restore_reads_header_only, err)) != 0) {
@@ -1066,16 +1078,12 @@ static const struct xlcp_clock_ops fake_clock_ops = {
 
 /* ---- world --------------------------------------------------------------------- */
 
-struct fake_world *fake_world_new(void)
+void fake_world_attach(struct fake_world *w)
 {
-    struct fake_world *w = calloc(1, sizeof(*w));
     struct fake_store *fs = calloc(1, sizeof(*fs));
     struct xlcp_err err;
 
-    if (!w || !fs)
-        abort();
-    snprintf(w->root, sizeof(w->root), "/tmp/xlcp-test-XXXXXX");
-    if (!mkdtemp(w->root))
+    if (!fs)
         abort();
     /* the run directory (locks, suspend marks) of the newest world: every store of the
      * process shares it, as every catalog of a host shares /run/xl-checkpoint */
@@ -1083,14 +1091,10 @@ struct fake_world *fake_world_new(void)
     setenv("XLCP_RUN_DIR", w->run_dir, 1);
     xlcp_err_clear(&err);
     if (xlcp_store_fs_open(&fs->real, w->root, &err) != 0) {
-        fprintf(stderr, "fake_world_new: %s\n", err.msg);
+        fprintf(stderr, "fake_world_attach: %s\n", err.msg);
         abort();
     }
     fs->w = w;
-    w->vg_free_bytes = 8ull << 30;
-    w->wall_ns = 1795000000ll * 1000000000ll; /* 2026-11-18 */
-    w->now_ns = 1000000000ull; /* monotonic time starts at 1 s: 0 would read as "unknown" */
-    w->next_domid = 1;
     w->ports.hv.ops = &fake_hv_ops;
     w->ports.hv.self = w;
     w->ports.disk.ops = &fake_disk_ops;
@@ -1099,6 +1103,22 @@ struct fake_world *fake_world_new(void)
     w->ports.store.self = fs;
     w->ports.clock.ops = &fake_clock_ops;
     w->ports.clock.self = w;
+}
+
+struct fake_world *fake_world_new(void)
+{
+    struct fake_world *w = calloc(1, sizeof(*w));
+
+    if (!w)
+        abort();
+    snprintf(w->root, sizeof(w->root), "/tmp/xlcp-test-XXXXXX");
+    if (!mkdtemp(w->root))
+        abort();
+    w->vg_free_bytes = 8ull << 30;
+    w->wall_ns = 1795000000ll * 1000000000ll; /* 2026-11-18 */
+    w->now_ns = 1000000000ull; /* monotonic time starts at 1 s: 0 would read as "unknown" */
+    w->next_domid = 1;
+    fake_world_attach(w);
     return w;
 }
 
@@ -1134,7 +1154,8 @@ void fake_world_free(struct fake_world *w)
     fs = w->ports.store.self;
     xlcp_store_fs_close(&fs->real);
     free(fs);
-    rm_rf(w->root);
+    if (!w->keep_root)
+        rm_rf(w->root);
     free(w);
 }
 

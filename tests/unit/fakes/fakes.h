@@ -81,21 +81,39 @@ struct fake_world {
         char tag[XLCP_ID_MAX + 8];
     } armed[FAKE_MAX_VOLS]; /* tags of armed thick snapshots, made at complete */
     int narmed;
-    int no_suspend_callback;    /* hv.save does not report the suspend instant */
-    unsigned int arm_delay_ms;  /* disk.arm takes this long (real time) */
-    char restored_config[1024]; /* the configuration the last hv.restore was given */
+    int no_suspend_callback;       /* hv.save does not report the suspend instant */
+    unsigned int arm_delay_ms;     /* disk.arm takes this long (real time) */
+    unsigned int restore_delay_ms; /* hv.restore takes this long (real time) */
+    char restored_config[1024];    /* the configuration the last hv.restore was given */
     /* hv.restore reads only the image's first bytes and succeeds (as if the toolstack
      * stopped reading early); else it reads and parses the whole image, failing (and
      * making no domain) if it does not parse */
     int restore_reads_header_only;
-    /* Call log: "hv.save web1", "disk.capture vg0/web1-disk", ... newline separated. */
+    /* Call log: "hv.save web1", "disk.capture vg0/web1-disk", ... newline separated;
+     * with log_times, each line starts "T<CLOCK_MONOTONIC ns> " (fake hosts). */
     char log[8192];
+    int log_times;
+    int keep_root; /* fake_world_free leaves the catalog (a fake host's, fake_host.c) */
 };
 
 /* Creates a world with an empty catalog in a new temporary directory. */
 struct fake_world *fake_world_new(void);
-/* Removes the temporary catalog and frees. */
+/* Removes the temporary catalog (unless keep_root) and frees. */
 void fake_world_free(struct fake_world *w);
+/* Points w's ports at the fakes and opens the catalog at w->root (fake_world_new, and a
+ * fake host loaded from its file). */
+void fake_world_attach(struct fake_world *w);
+/* A fake host kept between processes (an agent run again and again): the world of
+ * <dir>/world, its catalog <dir>/catalog; new (no domain) if there is none yet. Its log
+ * and faults start empty. fake_host_save writes it back (0, or -1). */
+struct fake_world *fake_host_open(const char *dir);
+int fake_host_save(const struct fake_world *w, const char *dir);
+/* Position in the log of the first (or last) line starting with prefix; -1 if none
+ * (fake_log.c). */
+long fake_log_pos(const char *log, const char *prefix, int last);
+/* The agent of fake host `host` (fake_agent.c): `xl-checkpoint group-agent` on stdin and
+ * stdout; returns its exit status. */
+int fake_agent_main(const char *host);
 
 /* Adds a running PV domain named `name` with `ndisks` thick LV disks
  * /dev/vg0/<name>-disk<i> of 1 GiB each. Returns it. */
