@@ -254,8 +254,8 @@ static int make_domain(struct xlcp_restore_run *r, const struct xlcp_manifest *m
     cfg = r->opts.version >= 3 && r->opts.config_json ? r->opts.config_json : m->config_json;
     /* from the store: paused until the whole stream was written and checked */
     made_paused = paused || src.feed != NULL;
-    rc = CALL(HV(p), restore, cfg, r->made.name, rdisks, nr, src.fd, made_paused,
-              r->opts.replace, &r->made.domid, err);
+    rc = CALL(HV(p), restore, cfg, r->made.name, rdisks, nr, src.fd, made_paused, r->opts.replace,
+              &r->made.domid, err);
     if (rc == 0) {
         r->exists = 1;
         r->paused = made_paused;
