@@ -459,10 +459,11 @@ int xlcp_recover(xlcp_ctx *ctx, const char *domain, unsigned int flags, char **r
 typedef void (*xlcp_transfer_progress_fn)(uint64_t done, uint64_t total, void *arg);
 
 /* Exports checkpoint `id` into the new directory `dir`: manifest.xml, memory.xl (an xl save
- * image), disks/<vdev>.img (sparse raw images) and export.xml (sizes, digests). With `since`
- * (an older checkpoint of the same domain), thin disks are exported as the blocks changed
- * since it (disks/<vdev>.delta and a block map in export.xml); thick disks in full. Writes
- * the export's bytes (apparent size) to bytes_out if not NULL. */
+ * image; for a checkpoint whose image the page store holds, the one rebuilt from it),
+ * disks/<vdev>.img (sparse raw images) and export.xml (sizes, digests). With `since` (an
+ * older checkpoint of the same domain), thin disks are exported as the blocks changed since
+ * it (disks/<vdev>.delta and a block map in export.xml); thick disks in full. Writes the
+ * export's bytes (apparent size) to bytes_out if not NULL. */
 int xlcp_export(xlcp_ctx *ctx, const char *id, const char *since, const char *dir,
                 xlcp_transfer_progress_fn progress, void *arg, uint64_t *bytes_out);
 

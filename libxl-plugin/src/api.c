@@ -424,7 +424,7 @@ int xlcp_verify(xlcp_ctx *ctx, const char *id, unsigned int flags)
     if ((rc = usable(ctx)) || (!(flags & XLCP_VERIFY_NO_DISKS) && (rc = need_disk(ctx))))
         return rc;
     xlcp_err_clear(&err);
-    rc = xlcp_engine_verify(&ctx->ports, id, flags, &err);
+    rc = xlcp_engine_verify(&ctx->ports, id, flags & ~XLCP_VERIFY_ENGINE_QUICK_MAP, &err);
     return rc ? fail(ctx, &err) : 0;
 }
 

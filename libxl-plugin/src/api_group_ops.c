@@ -131,7 +131,8 @@ int xlcp_group_status(xlcp_ctx *ctx, const char *id_or_name, xlcp_group_report *
 int xlcp_group_verify_members(xlcp_ctx *ctx, const char *id_or_name, unsigned int flags,
                               xlcp_group_report **out)
 {
-    return run(ctx, OP_VERIFY, id_or_name, flags, NULL, out);
+    /* XLCP_VERIFY_ENGINE_QUICK_MAP is the engine's own (restore's), never a caller's */
+    return run(ctx, OP_VERIFY, id_or_name, flags & ~XLCP_VERIFY_ENGINE_QUICK_MAP, NULL, out);
 }
 
 int xlcp_group_delete_members(xlcp_ctx *ctx, const char *id_or_name, xlcp_group_report **out)

@@ -37,7 +37,10 @@ int xlcp_engine_restore(const struct xlcp_ports *p, const char *id,
  * then on it is all there is, and undo keeps it. unpause runs it. undo destroys the new
  * domain, only while it is the one begin made (its domid, the name it was given and the
  * uuid the restore gave it: our tag on it), then removes the volumes made for it; what it
- * could not do is added to err. end releases the original's lock.
+ * could not do is added to err. end releases the original's lock. An image the page store
+ * holds is fed to the new domain by begin, made paused, through a pipe: begin returns only
+ * once the feed has ended and been checked (a corrupt page fails it, undone, naming map and
+ * pfn), the domain then as asked (paused or not), so the other steps know no store.
  */
 struct xlcp_restore_run {
     const struct xlcp_ports *p;
@@ -62,11 +65,39 @@ int xlcp_engine_restore_unpause(struct xlcp_restore_run *r, struct xlcp_err *err
 void xlcp_engine_restore_undo(struct xlcp_restore_run *r, struct xlcp_err *err);
 void xlcp_engine_restore_end(struct xlcp_restore_run *r);
 
-/* The opt-in page store (engine_pagestore.c, XLCP_PAGESTORE=DIR): stores the whole image
- * in mem_fd as map m->id and records the outcome in m; releases map id and collects. Both
- * do nothing without XLCP_PAGESTORE and never fail. */
-void xlcp_engine_ps_store(struct xlcp_manifest *m, int mem_fd);
-void xlcp_engine_ps_release(const char *id);
+/* engine_verify's flag for restore (engine-only; the library masks it out of callers'
+ * flags): a memory image held by the page store is only checked to be there, not read,
+ * since the restore's rebuild re-hashes every page as it feeds it. */
+#define XLCP_VERIFY_ENGINE_QUICK_MAP 0x80000000u
+
+/* ---- the opt-in page store (engine_pagestore.c, engine_ps_read.c) ---- */
+
+/* The store `create` uses: $XLCP_PAGESTORE made absolute, or "" without it. */
+int xlcp_engine_ps_root(char *out, size_t len, struct xlcp_err *err);
+/* Stores the whole image in mem_fd as map m->id of the store in root and reads the map
+ * back; records map and root, or why not (note), in m. Never fails: 1 if the image is in
+ * the store whole and checked and memory.xl is not to be kept (XLCP_PAGESTORE_KEEP_FILE),
+ * else 0. Nothing without a root. */
+int xlcp_engine_ps_store(struct xlcp_manifest *m, const char *root, int mem_fd);
+/* Releases map `map` of the store in root (NULL or "": the one $XLCP_PAGESTORE names, for
+ * manifests that name none) and collects the store. 1 if released, 0 if there was nothing
+ * to release (no store, no map), or an error. */
+int xlcp_engine_ps_release(const char *root, const char *map, struct xlcp_err *err);
+/* The memory image of a manifest whose map and root are set: deep, every page of the map
+ * re-hashed and the stream it makes parsed (XLCP_ECORRUPT naming map, pfn and pack of a
+ * bad page); else only that the store and the map are there. */
+int xlcp_engine_ps_verify(const struct xlcp_manifest *m, int deep, struct xlcp_err *err);
+/* Writes the image rebuilt from the store (a standard xl save image) to fd. */
+int xlcp_engine_ps_rebuild(const struct xlcp_manifest *m, int fd, uint64_t *bytes,
+                           struct xlcp_err *err);
+/* The same through a pipe: a thread writes the rebuilt image into it; *rfd is the end to
+ * read (close-on-exec). feed_end closes rfd (a writer a reader left fails at once), waits
+ * for the thread and returns its outcome: the rebuild's error (a corrupt page: map, pfn,
+ * pack) or a broken pipe. */
+struct xlcp_ps_feed;
+int xlcp_engine_ps_feed_start(const struct xlcp_manifest *m, int *rfd, struct xlcp_ps_feed **out,
+                              struct xlcp_err *err);
+int xlcp_engine_ps_feed_end(struct xlcp_ps_feed *f, int rfd, struct xlcp_err *err);
 
 /* Makes a new time-sortable checkpoint id: 20261124T191342.123Z-1a2b3c */
 void xlcp_engine_new_id(const struct xlcp_clock *clock, char id_out[XLCP_ID_MAX]);

@@ -1,6 +1,7 @@
 /*
  * engine_catalog.c - the catalog operations on committed checkpoints: new ids, load,
- * verify (digest, image structure, snapshots), delete.
+ * verify (digest, image structure, the page store's map, snapshots), delete (the map
+ * released from the store the manifest names).
  */
 #include "engine.h"
 #include "stream.h"
@@ -72,15 +73,37 @@ int xlcp_engine_load(const struct xlcp_ports *p, const char *id, struct xlcp_man
     return 0;
 }
 
+/* memory.xl against the manifest: size, digest, the image's structure. */
+static int verify_file(const struct xlcp_manifest *m, const char *dir, struct xlcp_err *err)
+{
+    char path[XLCP_PATH_MAX + 80];
+    char hex[XLCP_DIGEST_HEX + 1];
+    uint64_t bytes = 0;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, m->memory_file);
+    rc = xlcp_digest_file(path, m->memory_digest_alg, hex, &bytes, err);
+    if (rc == XLCP_ENOTFOUND)
+        rc = xlcp_err_set(err, XLCP_ECORRUPT, "%s: memory image missing", path);
+    if (rc == 0 && bytes != m->memory_bytes)
+        rc = xlcp_err_set(err, XLCP_ECORRUPT,
+                          "%s: %" PRIu64 " bytes, manifest says %" PRIu64 " (truncated?)", path,
+                          bytes, m->memory_bytes);
+    if (rc == 0 && strcmp(hex, m->memory_digest) != 0)
+        rc = xlcp_err_set(err, XLCP_ECORRUPT, "%s: %s digest %s does not match the manifest (%s)",
+                          path, m->memory_digest_alg, hex, m->memory_digest);
+    /* Beyond the digest: the image's structure (an image written wrong has a good digest). */
+    if (rc == 0)
+        rc = xlcp_stream_check_file(path, err);
+    return rc;
+}
+
 int xlcp_engine_verify(const struct xlcp_ports *p, const char *id, unsigned int flags,
                        struct xlcp_err *err)
 {
     struct xlcp_manifest m;
     char dir[XLCP_PATH_MAX];
-    char path[XLCP_PATH_MAX + 80];
-    char hex[XLCP_DIGEST_HEX + 1];
     char why[400];
-    uint64_t bytes = 0;
     int rc;
 
     xlcp_err_clear(err);
@@ -89,20 +112,14 @@ int xlcp_engine_verify(const struct xlcp_ports *p, const char *id, unsigned int 
         xlcp_manifest_free(&m);
         return rc;
     }
-    snprintf(path, sizeof(path), "%s/%s", dir, m.memory_file);
-    rc = xlcp_digest_file(path, m.memory_digest_alg, hex, &bytes, err);
-    if (rc == XLCP_ENOTFOUND)
-        rc = xlcp_err_set(err, XLCP_ECORRUPT, "%s: memory image missing", path);
-    if (rc == 0 && bytes != m.memory_bytes)
-        rc = xlcp_err_set(err, XLCP_ECORRUPT,
-                          "%s: %" PRIu64 " bytes, manifest says %" PRIu64 " (truncated?)", path,
-                          bytes, m.memory_bytes);
-    if (rc == 0 && strcmp(hex, m.memory_digest) != 0)
-        rc = xlcp_err_set(err, XLCP_ECORRUPT, "%s: %s digest %s does not match the manifest (%s)",
-                          path, m.memory_digest_alg, hex, m.memory_digest);
-    /* Beyond the digest: the image's structure (an image written wrong has a good digest). */
-    if (rc == 0)
-        rc = xlcp_stream_check_file(path, err);
+    if (m.memory_file[0])
+        rc = verify_file(&m, dir, err);
+    /* The page store's map: the image (held there alone), or a copy kept beside memory.xl
+     * (checked by a full verify only: a restore reads the file). A manifest of before
+     * version 2 names no store: its map is not checked, as then. */
+    if (rc == 0 && m.pagestore_map[0] && m.pagestore_root[0] &&
+        (xlcp_manifest_memory_in_store(&m) || !(flags & XLCP_VERIFY_ENGINE_QUICK_MAP)))
+        rc = xlcp_engine_ps_verify(&m, !(flags & XLCP_VERIFY_ENGINE_QUICK_MAP), err);
     for (int i = 0; rc == 0 && !(flags & XLCP_VERIFY_NO_DISKS) && i < m.ndisks; i++) {
         int e;
         if (m.disks[i].skipped)
@@ -160,10 +177,11 @@ int xlcp_engine_delete_locked(const struct xlcp_ports *p, const char *id, struct
         snprintf(tag, sizeof(tag), "xlcp-%s", id);
         xlcp_err_clear(err);
         rc = xlcp_engine_id_ok(id) ? CALL(&p->disk, remove_tagged, tag, err) : 0;
+        /* its map, if any, is named by the id; the store only $XLCP_PAGESTORE can name */
+        if (rc == 0 && (rc = xlcp_engine_ps_release(NULL, id, err)) > 0)
+            rc = 0;
         if (rc == 0)
             rc = CALL(&p->store, remove, id, err);
-        if (rc == 0)
-            xlcp_engine_ps_release(id); /* opt-in (XLCP_PAGESTORE): its map is named so */
         return rc ? xlcp_err_prefix(err, "checkpoint %s", id) : 0;
     }
     if (rc)
@@ -178,10 +196,14 @@ int xlcp_engine_delete_locked(const struct xlcp_ports *p, const char *id, struct
         else if (e == 1)
             rc = CALL(&p->disk, remove, &m.disks[i].snap, err);
     }
+    /* The map before the directory: a release that fails leaves the checkpoint to delete
+     * again, not a map nothing names. From the store the manifest names (before version 2:
+     * the one $XLCP_PAGESTORE names, as then). */
+    if (rc == 0 && m.pagestore_map[0] &&
+        (rc = xlcp_engine_ps_release(m.pagestore_root, m.pagestore_map, err)) > 0)
+        rc = 0;
     if (rc == 0)
         rc = CALL(&p->store, remove, id, err);
-    if (rc == 0)
-        xlcp_engine_ps_release(id); /* opt-in (XLCP_PAGESTORE): the map is named by the id */
     if (rc)
         xlcp_err_prefix(err, "checkpoint %s", id);
     xlcp_manifest_free(&m);

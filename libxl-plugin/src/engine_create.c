@@ -95,6 +95,7 @@ static int write_intent(struct run *r, struct xlcp_err *err)
         snprintf(rec.vols[v].lv, sizeof(rec.vols[v].lv), "%s", r->snap_names[v]);
     }
     rec.nvols = r->nvols;
+    snprintf(rec.pagestore_root, sizeof(rec.pagestore_root), "%s", r->ps_root);
     rc = CALL(&r->p->store, intent_write, &rec, err);
     if (rc)
         return xlcp_err_prefix(err, "writing the intent record");
@@ -197,6 +198,11 @@ static int step_prepare(struct run *r, const char *domain, struct xlcp_err *err)
 
     xlcp_engine_new_id(&p->clock, m->id);
     snprintf(r->tag, sizeof(r->tag), "xlcp-%s", m->id);
+    /* the page store never fails a checkpoint: a store that cannot be named is noted */
+    if (xlcp_engine_ps_root(r->ps_root, sizeof(r->ps_root), err) != 0) {
+        snprintf(m->pagestore_note, sizeof(m->pagestore_note), "%s", err->msg);
+        xlcp_err_clear(err);
+    }
     rc = write_intent(r, err);
     if (rc)
         return rc;
@@ -426,51 +432,6 @@ static int step_thaw(struct run *r, struct xlcp_err *err)
     return 0;
 }
 
-static int step_commit(struct run *r, struct xlcp_err *err)
-{
-    struct xlcp_manifest *m = r->m;
-    int fd = -1;
-    int rc;
-
-    rc = xlcp_run_join_completion(r, err);
-    if (rc)
-        return rc;
-    rc = xlcp_image_sink_finish(r->sink, m->memory_digest, &m->memory_bytes, err);
-    r->sink = NULL;
-    if (rc)
-        return rc;
-    xlcp_engine_ps_store(m, r->mem_fd); /* opt-in (XLCP_PAGESTORE), never fails */
-    for (int i = 0; i < r->dom.ndisks; i++)
-        if (r->vol_of_disk[i] >= 0)
-            m->disks[i].snap = r->snaps[r->vol_of_disk[i]];
-    snprintf(m->memory_file, sizeof(m->memory_file), "%s", XLCP_MEMORY_FILE);
-    m->total_ns = now(r) - r->t0;
-
-    rc = CALL(&r->p->store, create_file, r->txn, XLCP_MANIFEST_FILE, &fd, err);
-    if (rc)
-        return rc;
-    rc = xlcp_manifest_write_fd(m, fd, err);
-    if (close(fd) != 0 && rc == 0)
-        rc = xlcp_err_errno(err, errno, "close %s", XLCP_MANIFEST_FILE);
-    if (rc)
-        return rc;
-    if (close(r->mem_fd) != 0) {
-        r->mem_fd = -1;
-        return xlcp_err_errno(err, errno, "close %s", XLCP_MEMORY_FILE);
-    }
-    r->mem_fd = -1;
-    rc = CALL(&r->p->store, commit, r->txn, err);
-    r->txn = NULL; /* commit frees it either way */
-    if (rc)
-        return rc;
-    /* The volumes belong to the checkpoint now. A record that outlives this (a crash, or
-     * a failure here) is dropped by the next cleanup, which sees the checkpoint committed. */
-    r->intent = 0;
-    if (CALL(&r->p->store, leftover_remove, r->dom.uuid, m->id, err) != 0)
-        xlcp_err_clear(err);
-    return 0;
-}
-
 /* The steps after prepare, in order. */
 static const struct {
     xlcp_step step;
@@ -483,7 +444,7 @@ static const struct {
     {XLCP_STEP_DISK_SNAPSHOT, "snapshotting disks", step_disk_snapshot_main},
     {XLCP_STEP_RESUME, "resuming guest", step_resume},
     {XLCP_STEP_THAW, "thawing guest filesystems", step_thaw},
-    {XLCP_STEP_COMMIT, "writing manifest", step_commit},
+    {XLCP_STEP_COMMIT, "writing manifest", xlcp_run_commit},
 };
 
 /* ---- one run, in phases (xlcp_engine_create, and engine_group.c for each member) ---- */

@@ -3,6 +3,11 @@
  * images, or for thin volumes with --since only the blocks changed since an older
  * checkpoint) into a new directory with an index, written under a temporary name,
  * fsync'd and renamed. The import of such a chain is in engine_import.c.
+ *
+ * A memory image the page store holds alone is exported as the standard xl save image
+ * rebuilt from its map (`xl restore` reads it, as it reads memory.xl), and the export's
+ * manifest says so: memory.xl with that image's size and digest, no page store (the
+ * export needs no part of ours, nor the store, to be read).
  */
 #include "engine.h"
 #include "export.h"
@@ -190,6 +195,48 @@ out:
     return rc;
 }
 
+/* memory.xl rebuilt from the page store, and a manifest that names it (see above). */
+static int memory_from_store(const struct xlcp_manifest *m, const char *tmp,
+                             struct xlcp_export_index *ix, struct xlcp_err *err)
+{
+    struct xlcp_manifest em = *m; /* shares config_json: not freed */
+    struct xlcp_export_file *f;
+    char path[XLCP_PATH_MAX + 100];
+    int fd, rc;
+
+    snprintf(path, sizeof(path), "%s/%s", tmp, XLCP_MEMORY_FILE);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return xlcp_err_errno(err, errno, "create %s", path);
+    rc = xlcp_engine_ps_rebuild(m, fd, NULL, err);
+    if (close(fd) != 0 && rc == 0)
+        rc = xlcp_err_errno(err, errno, "close %s", path);
+    if (rc == 0)
+        rc = xlcp_digest_file(path, ix->digest_alg, em.memory_digest, &em.memory_bytes, err);
+    if (rc)
+        return rc;
+    snprintf(em.memory_file, sizeof(em.memory_file), "%s", XLCP_MEMORY_FILE);
+    snprintf(em.memory_digest_alg, sizeof(em.memory_digest_alg), "%s", ix->digest_alg);
+    em.pagestore_map[0] = em.pagestore_root[0] = em.pagestore_note[0] = '\0';
+    em.pagestore_received = em.pagestore_stored = em.pagestore_pfns = 0;
+    snprintf(path, sizeof(path), "%s/%s", tmp, XLCP_MANIFEST_FILE);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return xlcp_err_errno(err, errno, "create %s", path);
+    rc = xlcp_manifest_write_fd(&em, fd, err);
+    if (close(fd) != 0 && rc == 0)
+        rc = xlcp_err_errno(err, errno, "close %s", path);
+    if (rc == 0)
+        rc = index_file(ix, tmp, XLCP_MANIFEST_FILE, err);
+    if (rc)
+        return rc;
+    f = &ix->files[ix->nfiles++]; /* its digest is em's */
+    snprintf(f->name, sizeof(f->name), "%s", XLCP_MEMORY_FILE);
+    snprintf(f->digest, sizeof(f->digest), "%s", em.memory_digest);
+    f->size = em.memory_bytes;
+    return 0;
+}
+
 static const struct xlcp_manifest_disk *find_disk(const struct xlcp_manifest *m, const char *vdev)
 {
     for (int i = 0; i < m->ndisks; i++)
@@ -348,17 +395,26 @@ int xlcp_engine_export(const struct xlcp_ports *p, const struct xlcp_export_io *
         if (!m.disks[i].skipped && !bases[i])
             pr.total += m.disks[i].origin.size_bytes;
 
-    snprintf(from, sizeof(from), "%s/%s", cdir, XLCP_MANIFEST_FILE);
-    snprintf(to, sizeof(to), "%s/%s", tmp, XLCP_MANIFEST_FILE);
-    rc = copy_file(from, to, NULL, NULL, 0, NULL, err);
-    if (rc == 0)
-        rc = index_file(ix, tmp, XLCP_MANIFEST_FILE, err);
-    snprintf(from, sizeof(from), "%s/%s", cdir, m.memory_file);
-    snprintf(to, sizeof(to), "%s/%s", tmp, XLCP_MEMORY_FILE);
-    if (rc == 0)
-        rc = copy_file(from, to, m.memory_digest_alg, m.memory_digest, m.memory_bytes, &pr, err);
-    if (rc == 0)
-        rc = index_file(ix, tmp, XLCP_MEMORY_FILE, err);
+    if (xlcp_manifest_memory_in_store(&m)) {
+        rc = memory_from_store(&m, tmp, ix, err);
+        if (rc == 0 && pr.fn) { /* one step: the rebuild reports no progress of its own */
+            pr.done += m.memory_bytes;
+            pr.fn(pr.done, pr.total, pr.arg);
+        }
+    } else {
+        snprintf(from, sizeof(from), "%s/%s", cdir, XLCP_MANIFEST_FILE);
+        snprintf(to, sizeof(to), "%s/%s", tmp, XLCP_MANIFEST_FILE);
+        rc = copy_file(from, to, NULL, NULL, 0, NULL, err);
+        if (rc == 0)
+            rc = index_file(ix, tmp, XLCP_MANIFEST_FILE, err);
+        snprintf(from, sizeof(from), "%s/%s", cdir, m.memory_file);
+        snprintf(to, sizeof(to), "%s/%s", tmp, XLCP_MEMORY_FILE);
+        if (rc == 0)
+            rc =
+                copy_file(from, to, m.memory_digest_alg, m.memory_digest, m.memory_bytes, &pr, err);
+        if (rc == 0)
+            rc = index_file(ix, tmp, XLCP_MEMORY_FILE, err);
+    }
     for (int i = 0; i < m.ndisks && rc == 0; i++) {
         if (m.disks[i].skipped)
             continue;

@@ -219,6 +219,10 @@ static int write_files(struct imp *im, struct xlcp_store_txn *txn, struct xlcp_e
     snprintf(im->m.memory_file, sizeof(im->m.memory_file), "%s", XLCP_MEMORY_FILE);
     snprintf(im->m.memory_digest_alg, sizeof(im->m.memory_digest_alg), "%s", XLCP_DIGEST_DEFAULT);
     im->m.memory_bytes = size;
+    /* the new checkpoint owns no page store map (an exported manifest may still name its
+     * origin's, which deleting this one must not release) */
+    im->m.pagestore_map[0] = im->m.pagestore_root[0] = im->m.pagestore_note[0] = '\0';
+    im->m.pagestore_received = im->m.pagestore_stored = im->m.pagestore_pfns = 0;
     rc = CALL(&im->p->store, create_file, txn, XLCP_MANIFEST_FILE, &out, err);
     if (rc)
         return rc;

@@ -2,13 +2,14 @@
  * engine_leftovers.c - what interrupted runs of `create` left behind, and `recover`.
  *
  * A run writes an intent record before it touches the guest (store.intent_write: the
- * domain, its pid, every snapshot volume it will create) and marks the instant it sees
- * the guest suspended and the instant it resumes it (store.intent_mark). What a run that
- * died left is undone from those records alone, never inferred: every volume a record
- * names is removed; the guest is resumed only if the mark proves that this run suspended
- * that very domain (same uuid and domid, suspended and not resumed, its process gone); a
- * record goes only once every volume it names is gone. A domain suspended by anyone
- * else (xl save, xl migrate) is left alone.
+ * domain, its pid, every snapshot volume it will create, the page store its image goes
+ * into) and marks the instant it sees the guest suspended and the instant it resumes it
+ * (store.intent_mark). What a run that died left is undone from those records alone,
+ * never inferred: every volume a record names is removed, and the map the run may have
+ * stored (its id) in the page store the record names is released; the guest is resumed
+ * only if the mark proves that this run suspended that very domain (same uuid and domid,
+ * suspended and not resumed, its process gone); a record goes only once everything it
+ * names is gone. A domain suspended by anyone else (xl save, xl migrate) is left alone.
  */
 #include "engine.h"
 
@@ -89,7 +90,34 @@ static void iso_wall(int64_t ns, char *out, size_t len)
     strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* One leftover: resume (if proven), remove its volumes, then its record if nothing is left. */
+/* The map the run may have stored (named by its id) in the page store its record names:
+ * released. 1 if it could not be (the record stays, to try again). */
+static int release_map(const struct xlcp_leftover *lo, int dry_run, char **report,
+                       struct xlcp_err *err)
+{
+    struct xlcp_err e2;
+    int rc;
+
+    if (dry_run) {
+        say(report, "  map %s in page store %s: would release it if it is there", lo->rec.id,
+            lo->rec.pagestore_root);
+        return 0;
+    }
+    xlcp_err_clear(&e2);
+    rc = xlcp_engine_ps_release(lo->rec.pagestore_root, lo->rec.id, &e2);
+    if (rc > 0)
+        say(report, "  map %s in page store %s: released", lo->rec.id, lo->rec.pagestore_root);
+    if (rc >= 0)
+        return 0;
+    say(report, "  map %s in page store %s: NOT released (%s): the record stays", lo->rec.id,
+        lo->rec.pagestore_root, e2.msg);
+    if (err->code == XLCP_OK)
+        xlcp_err_set(err, rc, "map of interrupted checkpoint %s: %s", lo->rec.id, e2.msg);
+    return 1;
+}
+
+/* One leftover: resume (if proven), remove its volumes and its page store map, then its
+ * record if nothing is left. */
 static int clean_one(const struct xlcp_ports *p, const struct xlcp_leftover *lo,
                      struct xlcp_domain *dom, unsigned int flags, char **report,
                      int *ours_suspended, struct xlcp_err *err)
@@ -201,6 +229,8 @@ static int clean_one(const struct xlcp_ports *p, const struct xlcp_leftover *lo,
             }
         }
     }
+    if (lo->has_record && lo->rec.pagestore_root[0])
+        left |= release_map(lo, dry_run, report, err);
     if (dry_run || left)
         return err->code;
     rc = CALL(&p->store, leftover_remove, lo->rec.dom_uuid, lo->rec.id, err);

@@ -8,6 +8,14 @@
  * domain its name; unpause runs it; undo destroys the new domain again, only while it is
  * the one begin made (its domid, the name it was given and the uuid the restore gave it),
  * and removes the volumes it was given; end releases the original's lock.
+ *
+ * The image is memory.xl, or for a checkpoint whose image the page store holds alone, the
+ * standard stream rebuilt from its map, written into a pipe by a thread while the
+ * hypervisor port reads the other end (engine_ps_read.c). That is all inside begin: the
+ * domain is made paused, and begin returns only once the feed has ended and been checked
+ * (unpaused then unless held or asked paused). A rebuild that fails (a corrupt page) fails
+ * begin, whatever the port said: the new domain and the clones go, the original is
+ * untouched. replace, unpause and undo never see the store.
  */
 #include "engine.h"
 
@@ -66,6 +74,51 @@ static int skipped_disks(const struct xlcp_manifest *m, const xlcp_restore_optio
                                 o->vdev, o->path, o->vdev);
     }
     return 0;
+}
+
+/* Where the image is read from: memory.xl, or the pipe a rebuild from the store feeds. */
+struct image_src {
+    int fd;
+    struct xlcp_ps_feed *feed;
+};
+
+static int image_open(const struct xlcp_manifest *m, const char *dir, struct image_src *src,
+                      struct xlcp_err *err)
+{
+    char path[XLCP_PATH_MAX + 80];
+
+    src->fd = -1;
+    src->feed = NULL;
+    if (xlcp_manifest_memory_in_store(m))
+        return xlcp_engine_ps_feed_start(m, &src->fd, &src->feed, err);
+    snprintf(path, sizeof(path), "%s/%s", dir, m->memory_file);
+    src->fd = open(path, O_RDONLY | O_CLOEXEC);
+    return src->fd < 0 ? xlcp_err_errno(err, errno, "open %s", path) : 0;
+}
+
+/* The reader is done (rc: how hv.restore went). A rebuild that failed fails the restore
+ * even if hv.restore took what it got, and its error (a corrupt page: map, pfn, pack) is
+ * the cause unless hv.restore failed first and the rebuild failed only for want of a
+ * reader (a broken pipe). */
+static int image_close(struct image_src *src, int rc, struct xlcp_err *err)
+{
+    struct xlcp_err fe;
+    int frc;
+
+    if (!src->feed) {
+        if (src->fd >= 0)
+            close(src->fd);
+        src->fd = -1;
+        return rc;
+    }
+    xlcp_err_clear(&fe);
+    frc = xlcp_engine_ps_feed_end(src->feed, src->fd, &fe);
+    src->feed = NULL;
+    src->fd = -1;
+    if (frc == 0 || (rc != 0 && frc != XLCP_ECORRUPT))
+        return rc;
+    *err = fe;
+    return frc;
 }
 
 /* What an undo left behind, said before the error that caused it (if any). */
@@ -161,9 +214,9 @@ static int make_domain(struct xlcp_restore_run *r, const struct xlcp_manifest *m
 {
     const struct xlcp_ports *p = r->p;
     struct xlcp_restore_disk rdisks[XLCP_MAX_DISKS];
-    char path[XLCP_PATH_MAX + 80];
+    struct image_src src;
     const char *cfg;
-    int nr = 0, fd, rc = skipped_disks(m, &r->opts, rdisks, &nr, err);
+    int nr = 0, made_paused, rc = skipped_disks(m, &r->opts, rdisks, &nr, err);
 
     for (int i = 0; rc == 0 && i < m->ndisks; i++) {
         char lv[XLCP_NAME_MAX];
@@ -187,10 +240,9 @@ static int make_domain(struct xlcp_restore_run *r, const struct xlcp_manifest *m
     }
     if (rc)
         return rc;
-    snprintf(path, sizeof(path), "%s/%s", dir, m->memory_file);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return xlcp_err_errno(err, errno, "open %s", path);
+    rc = image_open(m, dir, &src, err);
+    if (rc)
+        return rc;
     if (r->opts.replace && r->have_orig) {
         snprintf(r->made.name, sizeof(r->made.name), "%s--restoring", r->name);
         paused = 1;
@@ -200,13 +252,17 @@ static int make_domain(struct xlcp_restore_run *r, const struct xlcp_manifest *m
     /* the configuration to restore with: the caller's (xl restore's <ConfigFile>) or the
      * one saved in the checkpoint */
     cfg = r->opts.version >= 3 && r->opts.config_json ? r->opts.config_json : m->config_json;
-    rc = CALL(HV(p), restore, cfg, r->made.name, rdisks, nr, fd, paused, r->opts.replace,
+    /* from the store: paused until the whole stream was written and checked */
+    made_paused = paused || src.feed != NULL;
+    rc = CALL(HV(p), restore, cfg, r->made.name, rdisks, nr, src.fd, made_paused, r->opts.replace,
               &r->made.domid, err);
-    close(fd);
+    if (rc == 0) {
+        r->exists = 1;
+        r->paused = made_paused;
+    }
+    rc = image_close(&src, rc, err); /* the feed ended: its outcome counts */
     if (rc)
         return rc;
-    r->exists = 1;
-    r->paused = paused;
     /* our tag on it: the uuid the restore gave it (with its domid and name) */
     {
         struct xlcp_domain now;
@@ -219,6 +275,9 @@ static int make_domain(struct xlcp_restore_run *r, const struct xlcp_manifest *m
         if (rc == 0)
             snprintf(r->made.uuid, sizeof(r->made.uuid), "%s", now.uuid);
     }
+    /* made paused only for the feed: it runs now, its whole image in */
+    if (rc == 0 && !paused)
+        rc = xlcp_engine_restore_unpause(r, err);
     return rc;
 }
 
@@ -238,7 +297,8 @@ int xlcp_engine_restore_begin(const struct xlcp_ports *p, const char *id,
         return xlcp_err_set(err, XLCP_EINVAL, "restore options of unknown version");
     r->opts = *opts;
     snprintf(r->id, sizeof(r->id), "%s", id);
-    rc = xlcp_engine_verify(p, id, 0, err);
+    /* a map's pages are checked as the restore rebuilds them, not read twice */
+    rc = xlcp_engine_verify(p, id, XLCP_VERIFY_ENGINE_QUICK_MAP, err);
     if (rc)
         return rc;
     rc = xlcp_engine_load(p, id, &m, dir, sizeof(dir), err);

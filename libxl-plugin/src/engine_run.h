@@ -97,7 +97,11 @@ struct run {
     int member;          /* its index in the group */
     int armed_early;     /* the group driver armed the snapshots before any member was touched */
     uint64_t resumed_at; /* now() right after the resume (main thread) */
-    uint64_t waited_ns;  /* stopped and captured, waiting for the other members */
+    /* The opt-in page store ($XLCP_PAGESTORE, absolute; empty: none), fixed in prepare and
+     * recorded in the intent record; ps_stored: map <id> is in it (the unwind releases it). */
+    char ps_root[XLCP_PATH_MAX];
+    int ps_stored;
+    uint64_t waited_ns; /* stopped and captured, waiting for the other members */
 };
 
 enum { SNAP_ARMED = 1, SNAP_CAPTURED, SNAP_COMPLETE };
@@ -118,6 +122,8 @@ int xlcp_run_steps(struct run *r, xlcp_step first, xlcp_step last, struct xlcp_e
 /* After a failure: undoes what the run did (engine_unwind.c) and names domain and step. */
 void xlcp_run_fail(struct run *r, const char *domain, int rc, struct xlcp_err *err);
 void xlcp_run_unwind(struct run *r, struct xlcp_err *err);
+/* The commit step (engine_commit.c). */
+int xlcp_run_commit(struct run *r, struct xlcp_err *err);
 /* Releases the lock; on failure (rc != 0) frees the manifest. */
 void xlcp_run_end(struct run *r, int rc);
 

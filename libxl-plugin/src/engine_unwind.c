@@ -1,8 +1,9 @@
 /*
  * engine_unwind.c - undoing what one checkpoint run did, after a failure at any step
  * (engine_create.c): the guest resumed and thawed, held writes released, snapshots
- * removed, the temporary directory and the intent record dropped; what cannot be undone
- * is appended to the error and kept in the intent record for `recover`.
+ * removed, the page store's map released, the temporary directory and the intent record
+ * dropped; what cannot be undone is appended to the error and kept in the intent record
+ * for `recover`.
  */
 #include "engine_run.h"
 
@@ -16,6 +17,7 @@ void xlcp_run_unwind(struct run *r, struct xlcp_err *err)
 
     int left = 0;       /* a volume this run made is still there */
     int guest_left = 0; /* the guest may still be suspended by this run */
+    int map_left = 0;   /* its map is still in the page store */
 
     /* The guest first: an arming thread still busy (LVM slow) must not keep it stopped. */
     if (r->suspended) {
@@ -88,11 +90,20 @@ void xlcp_run_unwind(struct run *r, struct xlcp_err *err)
         close(r->mem_fd);
         r->mem_fd = -1;
     }
+    if (r->ps_stored) {
+        xlcp_err_clear(&e2);
+        if (xlcp_engine_ps_release(r->ps_root, r->m->id, &e2) < 0) {
+            xlcp_err_prefix(err, "map %s left in the page store (%s); first error", r->m->id,
+                            e2.msg);
+            map_left = 1; /* the intent record names the store */
+        }
+        r->ps_stored = 0;
+    }
     if (r->txn) {
         p->store.ops->abort(p->store.self, r->txn, left);
         r->txn = NULL;
     }
-    if (r->intent && (left || guest_left)) {
+    if (r->intent && (left || guest_left || map_left)) {
         xlcp_err_prefix(err, "its intent record keeps what is left for the next checkpoint of "
                              "the domain or `xl checkpoint recover`; first error");
     } else if (r->intent) {

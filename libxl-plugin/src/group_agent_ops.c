@@ -60,6 +60,7 @@ int xlcp_agent_catalog(struct agent *a, struct xlcp_err *err)
             return xlcp_err_set(err, XLCP_EINVAL,
                                 "protocol: expected '%s GROUP-ID CHECKPOINT-ID DOMAIN-UUID%s'",
                                 w[0], op == XLCP_MEMBER_VERIFY ? " FLAGS" : "");
+        flags &= ~XLCP_VERIFY_ENGINE_QUICK_MAP; /* restore's own, never asked for */
         /* the volumes: for delete, and verify unless told to skip them */
         if (!disks && (op == XLCP_MEMBER_DELETE ||
                        (op == XLCP_MEMBER_VERIFY && !(flags & XLCP_VERIFY_NO_DISKS)))) {

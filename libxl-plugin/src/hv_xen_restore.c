@@ -1,6 +1,8 @@
 /*
  * hv_xen_restore.c - a new domain from a memory image and a configuration (the restore),
- * and what is done to it afterwards: rename, unpause, destroy.
+ * and what is done to it afterwards: rename, unpause, destroy. The image is read front to
+ * back and never sought: a file, or a pipe another thread writes (an image rebuilt from
+ * the page store), as libxl reads a migration stream.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,6 +12,20 @@
 #include "hv_xen_int.h"
 
 /* ---- restore --------------------------------------------------------------------- */
+
+/* Reads and drops len bytes of fd (xl's optional data: we restore with our own config). */
+static int skip_bytes(int fd, uint64_t len)
+{
+    char buf[4096];
+
+    while (len > 0) {
+        size_t n = len < sizeof(buf) ? (size_t)len : sizeof(buf);
+        if (hx_fd_all(fd, buf, n, HX_READ) != 0)
+            return -1;
+        len -= n;
+    }
+    return 0;
+}
 
 int hx_restore(void *self, const char *config_json_in, const char *new_name,
                const struct xlcp_restore_disk *disks, int ndisks, int fd, int paused, int keep_macs,
@@ -30,8 +46,10 @@ int hx_restore(void *self, const char *config_json_in, const char *new_name,
     if (hdr.mandatory_flags & ~(XL_FLAG_JSON | XL_FLAG_STREAMV2))
         return xlcp_err_set(err, XLCP_ECORRUPT, "memory image has unknown mandatory flags %#x",
                             hdr.mandatory_flags);
-    if (lseek(fd, (off_t)hdr.optional_data_len, SEEK_CUR) < 0)
-        return xlcp_err_errno(err, errno, "memory image");
+    if (skip_bytes(fd, hdr.optional_data_len) != 0)
+        return xlcp_err_set(err, XLCP_ECORRUPT,
+                            "memory image ends within xl's optional data (%lu bytes)",
+                            (unsigned long)hdr.optional_data_len);
 
     libxl_domain_config_init(&cfg);
     rc = libxl_domain_config_from_json(hx->ctx, &cfg, config_json_in);

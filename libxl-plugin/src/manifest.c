@@ -26,6 +26,11 @@ void xlcp_manifest_init(struct xlcp_manifest *m)
     memset(m, 0, sizeof(*m));
 }
 
+int xlcp_manifest_memory_in_store(const struct xlcp_manifest *m)
+{
+    return !m->memory_file[0] && m->pagestore_map[0] && m->pagestore_root[0];
+}
+
 void xlcp_manifest_free(struct xlcp_manifest *m)
 {
     free(m->config_json);
@@ -119,7 +124,8 @@ static xmlDocPtr build(const struct xlcp_manifest *m)
     xmlNodePtr n, d, disks, t;
 
     xmlDocSetRootElement(doc, root);
-    attr(root, "version", "1");
+    /* version 2 only where its additions are used: a version 1 reader can read the rest */
+    attr(root, "version", m->pagestore_root[0] ? "2" : "1");
     add(root, "id", m->id);
     add(root, "label", m->name);
     add(root, "created", m->created);
@@ -141,13 +147,16 @@ static xmlDocPtr build(const struct xlcp_manifest *m)
     add(n, "suspend-path", m->suspend_path);
     add(n, "consistency", m->consistency);
     n = xmlNewChild(root, NULL, BAD_CAST "memory", NULL);
-    add(n, "file", m->memory_file);
+    if (m->memory_file[0]) /* else in the page store only (the schema wants map and root) */
+        add(n, "file", m->memory_file);
     addu(n, "bytes", m->memory_bytes);
     d = add(n, "digest", m->memory_digest);
     xmlNewProp(d, BAD_CAST "algorithm", BAD_CAST m->memory_digest_alg);
     if (m->pagestore_map[0]) {
         d = xmlNewChild(n, NULL, BAD_CAST "pagestore", NULL);
         add(d, "map", m->pagestore_map);
+        if (m->pagestore_root[0])
+            add(d, "root", m->pagestore_root);
         addu(d, "received-bytes", m->pagestore_received);
         addu(d, "stored-bytes", m->pagestore_stored);
         addu(d, "pfns", m->pagestore_pfns);
@@ -340,7 +349,8 @@ static void parse(struct reader *r, xmlNodePtr root, struct xlcp_manifest *m)
     get_str(r, child(cap, "quiesce-note"), NULL, m->quiesce_note, sizeof(m->quiesce_note));
     get_str(r, child(cap, "suspend-path"), NULL, m->suspend_path, sizeof(m->suspend_path));
     get_str(r, child(cap, "consistency"), NULL, m->consistency, sizeof(m->consistency));
-    get_str(r, child(mem, "file"), NULL, m->memory_file, sizeof(m->memory_file));
+    if (child(mem, "file")) /* version 2: absent when the image is in the page store only */
+        get_str(r, child(mem, "file"), NULL, m->memory_file, sizeof(m->memory_file));
     m->memory_bytes = get_u64(r, child(mem, "bytes"), NULL);
     if (child(mem, "digest")) {
         get_str(r, child(mem, "digest"), NULL, m->memory_digest, sizeof(m->memory_digest));
@@ -353,6 +363,8 @@ static void parse(struct reader *r, xmlNodePtr root, struct xlcp_manifest *m)
     if (child(mem, "pagestore")) {
         xmlNodePtr ps = child(mem, "pagestore");
         get_str(r, child(ps, "map"), NULL, m->pagestore_map, sizeof(m->pagestore_map));
+        if (child(ps, "root"))
+            get_str(r, child(ps, "root"), NULL, m->pagestore_root, sizeof(m->pagestore_root));
         m->pagestore_received = get_u64(r, child(ps, "received-bytes"), NULL);
         m->pagestore_stored = get_u64(r, child(ps, "stored-bytes"), NULL);
         m->pagestore_pfns = get_u64(r, child(ps, "pfns"), NULL);

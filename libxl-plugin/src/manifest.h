@@ -51,9 +51,12 @@ struct xlcp_manifest {
     char memory_digest[XLCP_DIGEST_HEX + 1];
     char memory_digest_alg[XLCP_DIGEST_ALG_MAX]; /* digest.h: "xxh3-128", ... */
     /* the opt-in page store (engine_pagestore.c): map name (empty: not stored), the
+     * directory the store is in (absolute; empty in manifests of before version 2), the
      * stream's bytes, the bytes the store added for it (packs and map), its pfns; or why
-     * it was not stored */
+     * it was not stored. memory_file empty: the image is in the store only (map and root
+     * set; memory_bytes and memory_digest are the stream's as received). */
     char pagestore_map[XLCP_ID_MAX];
+    char pagestore_root[XLCP_PATH_MAX];
     uint64_t pagestore_received, pagestore_stored, pagestore_pfns;
     char pagestore_note[256];
 
@@ -73,6 +76,8 @@ struct xlcp_manifest {
 };
 
 void xlcp_manifest_init(struct xlcp_manifest *m);
+/* 1 if the memory image is held by the page store alone (no memory file). */
+int xlcp_manifest_memory_in_store(const struct xlcp_manifest *m);
 void xlcp_manifest_free(struct xlcp_manifest *m); /* frees members, not m */
 
 /* Serialises and validates; writes the XML to fd (not closed, not fsync'd). */

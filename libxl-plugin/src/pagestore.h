@@ -111,6 +111,14 @@ int xlcp_ps_store_fd(struct xlcp_pagestore *ps, const char *name, int fd, struct
 int xlcp_ps_rebuild(struct xlcp_pagestore *ps, const char *name, int fd, uint64_t *bytes,
                     struct xlcp_err *err);
 
+/* Checks map `name` alone as a rebuild reads it, writing nothing: every page of it
+ * re-hashed, the stream it makes parsed. Goes on past a corrupt or missing page, calling
+ * bad() (may be NULL) for each, by map, pfn and pack. XLCP_ECORRUPT if any (err names the
+ * first, and how many), or the error that stopped it (a map or stream that cannot be read).
+ * st may be NULL (maps 1, pfns: the map's, pages: data pages read, bad). */
+int xlcp_ps_verify_map(struct xlcp_pagestore *ps, const char *name, xlcp_ps_bad_fn bad, void *arg,
+                       struct xlcp_ps_verify_stats *st, struct xlcp_err *err);
+
 /* 1 if map `name` exists, 0 if not. */
 int xlcp_ps_has(struct xlcp_pagestore *ps, const char *name);
 /* The names of all maps, sorted; free each and the array. */

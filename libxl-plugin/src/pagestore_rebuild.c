@@ -15,6 +15,11 @@
  * read: a corrupt page fails the rebuild, naming the map, the pfn and the pack. And every
  * byte passes through the stream parser before it is written: a map damaged in a way its
  * checksum and bounds cannot tell still never makes a malformed stream reach libxl.
+ *
+ * xlcp_ps_verify_map() is the same pass writing nothing: it goes on past a corrupt or
+ * missing page (a page of zeros stands in for it in the stream it parses) and reports
+ * each one by map, pfn and pack, so that one checkpoint's image is checked whole at the
+ * cost of reading it once, whatever the rest of the store holds.
  */
 #include "pagestore_int.h"
 
@@ -30,8 +35,9 @@
 #define BATCH 1024u
 
 struct rb_page {
-    const struct ps_loc *loc; /* NULL: a pfn without data */
+    const struct ps_loc *loc; /* NULL: a pfn without data, or (data set) a missing page */
     const struct ps_ment *e;
+    int data;
 };
 
 struct rb {
@@ -45,6 +51,12 @@ struct rb {
     uint8_t *rec; /* one PAGE_DATA record */
     uint64_t bytes;
     struct xlcp_stream *check; /* the parser every byte goes through */
+    /* verify_map: no output (fd -1); each bad page reported, the first kept */
+    int verify;
+    xlcp_ps_bad_fn bad;
+    void *arg;
+    struct xlcp_ps_verify_stats st;
+    struct xlcp_err first;
 };
 
 static int cmp_page(const void *a, const void *b)
@@ -68,9 +80,20 @@ static int out(struct rb *b, const void *p, size_t len, struct xlcp_err *err)
 
     if (rc)
         return xlcp_err_prefix(err, "map %s: the rebuilt stream", b->name);
-    rc = xlcp_x_write_all(b->fd, p, len, XLCP_X_SEQ, "the rebuilt image", err);
+    rc = b->verify ? 0 : xlcp_x_write_all(b->fd, p, len, XLCP_X_SEQ, "the rebuilt image", err);
     b->bytes += len;
     return rc;
+}
+
+/* verify_map: a bad page, reported; the first one's error kept. */
+static void bad_page(struct rb *b, uint64_t pfn, uint64_t pack, const char *why)
+{
+    struct xlcp_ps_bad bad = {b->name, pfn, pack, why};
+
+    if (b->st.bad++ == 0)
+        xlcp_err_set(&b->first, XLCP_ECORRUPT, "map %s pfn %#" PRIx64 ": %s", b->name, pfn, why);
+    if (b->bad)
+        b->bad(b->arg, &bad);
 }
 
 /* One PAGE_DATA record of pages[0..n). */
@@ -81,7 +104,7 @@ static int batch(struct rb *b, const struct rb_page *pages, size_t n, struct xlc
     int rc;
 
     for (size_t i = 0; i < n; i++)
-        ndata += pages[i].loc != NULL;
+        ndata += pages[i].data;
     len = 8 + 8 * n + PS_PAGE * ndata;
     ps_put_le32(p, XLCP_LIBXC_PAGE_DATA);
     ps_put_le32(p + 4, (uint32_t)len);
@@ -89,12 +112,23 @@ static int batch(struct rb *b, const struct rb_page *pages, size_t n, struct xlc
     ps_put_le32(p + 12, 0);
     p += 16 + 8 * n;
     for (size_t i = 0; i < n; i++) {
+        struct xlcp_err e;
         ps_put_le64(b->rec + 16 + 8 * i, pages[i].e->pfnt);
-        if (!pages[i].loc)
+        if (!pages[i].data)
             continue;
-        if ((rc = ps_packr_page(&b->r, pages[i].loc, p, err)) != 0)
-            return xlcp_err_prefix(err, "map %s pfn %#" PRIx64, b->name,
-                                   pages[i].e->pfnt & PS_PFN_MASK);
+        xlcp_err_clear(&e);
+        if (!pages[i].loc) { /* verify_map: missing, reported already */
+            memset(p, 0, PS_PAGE);
+        } else if ((rc = ps_packr_page(&b->r, pages[i].loc, p, &e)) != 0) {
+            uint64_t pfn = pages[i].e->pfnt & PS_PFN_MASK;
+            if (!b->verify) {
+                *err = e;
+                return xlcp_err_prefix(err, "map %s pfn %#" PRIx64, b->name, pfn);
+            }
+            bad_page(b, pfn, b->idx.packs[pages[i].loc->pack].id, e.msg);
+            memset(p, 0, PS_PAGE);
+        }
+        b->st.pages++;
         p += PS_PAGE;
     }
     return out(b, b->rec, 8 + len, err);
@@ -107,15 +141,20 @@ static int gap_pages(struct rb *b, const struct ps_ment *ents, size_t n, struct 
     int rc;
 
     for (size_t i = 0; i < n; i++) {
+        char why[80];
         b->pages[i].e = &ents[i];
         b->pages[i].loc = NULL;
-        if (!(ents[i].flags & PS_ME_DATA))
+        b->pages[i].data = (ents[i].flags & PS_ME_DATA) != 0;
+        if (!b->pages[i].data)
             continue;
         b->pages[i].loc = ps_index_find(&b->idx, ents[i].dig);
-        if (!b->pages[i].loc)
-            return xlcp_err_set(err, XLCP_ECORRUPT,
-                                "map %s pfn %#" PRIx64 ": page %s is not in the store", b->name,
-                                ents[i].pfnt & PS_PFN_MASK, ps_dig_hex(ents[i].dig, hex));
+        if (b->pages[i].loc)
+            continue;
+        snprintf(why, sizeof(why), "page %s is not in the store", ps_dig_hex(ents[i].dig, hex));
+        if (!b->verify)
+            return xlcp_err_set(err, XLCP_ECORRUPT, "map %s pfn %#" PRIx64 ": %s", b->name,
+                                ents[i].pfnt & PS_PFN_MASK, why);
+        bad_page(b, ents[i].pfnt & PS_PFN_MASK, 0, why);
     }
     qsort(b->pages, n, sizeof(b->pages[0]), cmp_page);
     for (size_t i = 0; i < n; i += BATCH)
@@ -152,34 +191,71 @@ static int rebuild(struct rb *b, struct xlcp_err *err)
     return rc ? xlcp_err_prefix(err, "map %s: the rebuilt stream", b->name) : 0;
 }
 
+/* The pass over map name: writes to fd, or with verify set only checks. */
+static int run(struct rb *b, struct xlcp_err *err)
+{
+    int lockfd = -1, rc;
+
+    if ((rc = ps_lock(b->ps, 0, 0, &lockfd, err)) != 0)
+        return rc;
+    rc = ps_map_load(b->ps, b->name, &b->m, err);
+    if (rc == 0)
+        rc = xlcp_stream_new(NULL, NULL, &b->check, err);
+    if (rc == 0 && (rc = ps_index_load(b->ps, &b->idx, err)) == 0) {
+        if ((rc = ps_packr_init(&b->r, b->ps, &b->idx, err)) == 0) {
+            rc = rebuild(b, err);
+            ps_packr_free(&b->r);
+        }
+        ps_index_free(&b->idx);
+    }
+    b->st.maps = 1;
+    b->st.pfns = b->m.n;
+    ps_map_free(&b->m);
+    xlcp_stream_free(b->check);
+    free(b->pages);
+    free(b->rec);
+    ps_unlock(lockfd);
+    return rc;
+}
+
 int xlcp_ps_rebuild(struct xlcp_pagestore *ps, const char *name, int fd, uint64_t *bytes,
                     struct xlcp_err *err)
 {
     struct rb b;
-    int lockfd = -1, rc;
+    int rc;
 
     memset(&b, 0, sizeof(b));
     b.ps = ps;
     b.name = name;
     b.fd = fd;
-    if ((rc = ps_lock(ps, 0, 0, &lockfd, err)) != 0)
-        return xlcp_err_prefix(err, "page store: rebuild %s", name);
-    rc = ps_map_load(ps, name, &b.m, err);
-    if (rc == 0)
-        rc = xlcp_stream_new(NULL, NULL, &b.check, err);
-    if (rc == 0 && (rc = ps_index_load(ps, &b.idx, err)) == 0) {
-        if ((rc = ps_packr_init(&b.r, ps, &b.idx, err)) == 0) {
-            rc = rebuild(&b, err);
-            ps_packr_free(&b.r);
-        }
-        ps_index_free(&b.idx);
-    }
-    ps_map_free(&b.m);
-    xlcp_stream_free(b.check);
-    free(b.pages);
-    free(b.rec);
-    ps_unlock(lockfd);
+    rc = run(&b, err);
     if (bytes)
         *bytes = b.bytes;
     return rc ? xlcp_err_prefix(err, "page store: rebuild %s", name) : 0;
+}
+
+int xlcp_ps_verify_map(struct xlcp_pagestore *ps, const char *name, xlcp_ps_bad_fn bad, void *arg,
+                       struct xlcp_ps_verify_stats *st, struct xlcp_err *err)
+{
+    struct rb b;
+    int rc;
+
+    memset(&b, 0, sizeof(b));
+    b.ps = ps;
+    b.name = name;
+    b.fd = -1;
+    b.verify = 1;
+    b.bad = bad;
+    b.arg = arg;
+    xlcp_err_clear(&b.first);
+    rc = run(&b, err);
+    if (st)
+        *st = b.st;
+    if (rc == 0 && b.st.bad) {
+        *err = b.first;
+        if (b.st.bad > 1)
+            xlcp_err_prefix(err, "%" PRIu64 " bad pages, the first", b.st.bad);
+        rc = XLCP_ECORRUPT;
+    }
+    return rc ? xlcp_err_prefix(err, "page store: verify %s", name) : 0;
 }

@@ -124,8 +124,10 @@ struct xlcp_hv_ops {
     int (*resume)(void *self, const struct xlcp_domain *dom, struct xlcp_err *err);
     /* Creates a new domain named new_name from config_json (libxl JSON, as get_config
      * gave it) with each disk vdev pointed at a new path, and the image on fd (an xl save
-     * image as written by save, read from its start); writes its domid. New MAC addresses
-     * unless keep_macs (the domain is to replace its original). */
+     * image as written by save, read from where fd stands, front to back, never sought:
+     * a file or a pipe another thread writes); writes its domid. New MAC addresses
+     * unless keep_macs (the domain is to replace its original). A failure leaves no new
+     * domain behind. */
     int (*restore)(void *self, const char *config_json, const char *new_name,
                    const struct xlcp_restore_disk *disks, int ndisks, int fd, int paused,
                    int keep_macs, uint32_t *domid_out, struct xlcp_err *err);
@@ -262,6 +264,8 @@ struct xlcp_intent {
     long pid; /* of the process that ran it */
     int nvols;
     struct xlcp_intent_volume vols[XLCP_MAX_DISKS]; /* every snapshot volume it will create */
+    /* the page store its image goes into (as map <id>), absolute; empty: none */
+    char pagestore_root[XLCP_PATH_MAX];
 };
 
 /* The run's suspend mark (kept in the run directory, a tmpfs: gone after a reboot, when
@@ -314,6 +318,10 @@ struct xlcp_store_ops {
     /* Creates a file (mode 0600) in the temporary directory; returns an fd. */
     int (*create_file)(void *self, struct xlcp_store_txn *txn, const char *name, int *fd_out,
                        struct xlcp_err *err);
+    /* Removes a file create_file made: the commit leaves it out (descriptors the caller
+     * still holds stay valid until closed). */
+    int (*drop_file)(void *self, struct xlcp_store_txn *txn, const char *name,
+                     struct xlcp_err *err);
     /* fsyncs files and directory, renames it into the catalog. Frees txn either way. */
     int (*commit)(void *self, struct xlcp_store_txn *txn, struct xlcp_err *err);
     /* Removes the temporary directory (keeps it if keep_dir: a volume its run made is

@@ -1,9 +1,10 @@
 /*
  * store_fs.c - the checkpoint catalog on the local file system (the `store` port).
  *
- * <root>/<domain-uuid>/<id>/ holds memory.xl and manifest.xml. A checkpoint is written
- * in <root>/<uuid>/.tmp-<id>/, every file and the directory fsync'd, then renamed; a
- * deletion renames to .del-<id> first. <root>/<uuid>/.lock is the per-domain flock.
+ * <root>/<domain-uuid>/<id>/ holds manifest.xml and memory.xl (unless the page store holds
+ * the image). A checkpoint is written in <root>/<uuid>/.tmp-<id>/, every file and the
+ * directory fsync'd, then renamed; a deletion renames to .del-<id> first.
+ * <root>/<uuid>/.lock is the per-domain flock.
  */
 #include "store_fs.h"
 
@@ -29,6 +30,7 @@ struct xlcp_store_txn {
     char final[XLCP_PATH_MAX + 80];
     char parent[XLCP_PATH_MAX + 40];
     int fds[FS_MAX_FILES];
+    char names[FS_MAX_FILES][64]; /* of fds[i] */
     int nfds;
 };
 
@@ -122,7 +124,7 @@ static int fs_create_file(void *self, struct xlcp_store_txn *t, const char *name
     int fd;
 
     (void)self;
-    if (!xlcp_fs_id_ok(name) || t->nfds >= FS_MAX_FILES)
+    if (!xlcp_fs_id_ok(name) || strlen(name) >= sizeof(t->names[0]) || t->nfds >= FS_MAX_FILES)
         return xlcp_err_set(err, XLCP_EINVAL, "bad file name '%s'", name);
     snprintf(path, sizeof(path), "%s/%s", t->tmp, name);
     fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -135,9 +137,32 @@ static int fs_create_file(void *self, struct xlcp_store_txn *t, const char *name
         close(fd);
         return xlcp_err_errno(err, e, "dup");
     }
+    snprintf(t->names[t->nfds], sizeof(t->names[0]), "%s", name);
     t->nfds++;
     *fd_out = fd;
     return 0;
+}
+
+static int fs_drop_file(void *self, struct xlcp_store_txn *t, const char *name,
+                        struct xlcp_err *err)
+{
+    char path[XLCP_PATH_MAX + 160];
+
+    (void)self;
+    for (int i = 0; i < t->nfds; i++) {
+        if (strcmp(t->names[i], name) != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", t->tmp, name);
+        if (unlink(path) != 0)
+            return xlcp_err_errno(err, errno, "remove %s", path);
+        /* no fsync at the commit for a file that is gone (the directory's covers it) */
+        close(t->fds[i]);
+        t->fds[i] = t->fds[t->nfds - 1];
+        memcpy(t->names[i], t->names[t->nfds - 1], sizeof(t->names[0]));
+        t->nfds--;
+        return 0;
+    }
+    return xlcp_err_set(err, XLCP_EINVAL, "%s: no file %s was made there", t->tmp, name);
 }
 
 static void txn_free(struct xlcp_store_txn *t)
@@ -335,6 +360,7 @@ static const struct xlcp_store_ops fs_ops = {
     .leftover_remove = xlcp_fs_leftover_remove,
     .begin = fs_begin,
     .create_file = fs_create_file,
+    .drop_file = fs_drop_file,
     .commit = fs_commit,
     .abort = fs_abort,
     .locate = fs_locate,

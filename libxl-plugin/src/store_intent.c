@@ -3,7 +3,8 @@
  * in the file-system catalog.
  *
  *   <root>/<uuid>/.intent-<id>      the record: id, domain, pid, the volumes the run will
- *                                   create. Written and fsync'd before the guest is touched.
+ *                                   create, the page store its image goes into. Written
+ *                                   and fsync'd before the guest is touched.
  *   <run dir>/<uuid>.<id>.mark      the suspend mark: written when the run sees the guest
  *                                   suspended and when it resumes it. A tmpfs (no fsync,
  *                                   cheap inside the pause); a reboot forgets it, rightly.
@@ -44,7 +45,7 @@ static int write_all(int fd, const char *buf, size_t len)
 int xlcp_fs_intent_write(void *self, const struct xlcp_intent *rec, struct xlcp_err *err)
 {
     char dir[XLCP_PATH_MAX + 40], path[XLCP_PATH_MAX + 120];
-    char buf[XLCP_MAX_DISKS * (2 * XLCP_NAME_MAX + 16) + 512];
+    char buf[XLCP_MAX_DISKS * (2 * XLCP_NAME_MAX + 16) + XLCP_PATH_MAX + 512];
     size_t len;
     int fd, dfd, rc = 0;
 
@@ -58,6 +59,9 @@ int xlcp_fs_intent_write(void *self, const struct xlcp_intent *rec, struct xlcp_
     for (int i = 0; i < rec->nvols && i < XLCP_MAX_DISKS; i++)
         len += (size_t)snprintf(buf + len, sizeof(buf) - len, "volume %s/%s\n", rec->vols[i].vg,
                                 rec->vols[i].lv);
+    if (rec->pagestore_root[0] && !strchr(rec->pagestore_root, '\n'))
+        len +=
+            (size_t)snprintf(buf + len, sizeof(buf) - len, "pagestore %s\n", rec->pagestore_root);
     snprintf(path, sizeof(path), "%s/" RECORD_PREFIX "%s", dir, rec->id);
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -146,7 +150,7 @@ static int read_small(const char *path, char *buf, size_t len)
  * its run had not touched anything yet. */
 static void parse_record(const char *path, struct xlcp_leftover *lo)
 {
-    char buf[XLCP_MAX_DISKS * (2 * XLCP_NAME_MAX + 16) + 512];
+    char buf[XLCP_MAX_DISKS * (2 * XLCP_NAME_MAX + 16) + XLCP_PATH_MAX + 512];
     char *line, *save = NULL;
 
     if (read_small(path, buf, sizeof(buf)) != 0 || strncmp(buf, RECORD_MAGIC "\n", 23) != 0)
@@ -163,6 +167,8 @@ static void parse_record(const char *path, struct xlcp_leftover *lo)
             snprintf(lo->rec.vols[lo->rec.nvols].vg, XLCP_NAME_MAX, "%s", a);
             snprintf(lo->rec.vols[lo->rec.nvols].lv, XLCP_NAME_MAX, "%s", b);
             lo->rec.nvols++;
+        } else if (strncmp(line, "pagestore /", 11) == 0) {
+            snprintf(lo->rec.pagestore_root, sizeof(lo->rec.pagestore_root), "%s", line + 10);
         }
     }
 }

@@ -6,7 +6,11 @@
  * failing member undoes every member restored before it (domains and their volumes),
  * --replace replaces no original before every member is restored and leaves the
  * originals untouched when one fails; a restored domain that is no longer the one made
- * (renamed by someone else) is never destroyed by the undo.
+ * (renamed by someone else) is never destroyed by the undo. The same restore of members
+ * whose memory images the page store holds alone (each fed the image rebuilt from the
+ * store, inside begin): every member made and fed whole before any runs or any original
+ * goes; a corrupt page in one member's part of the store fails the whole restore, naming
+ * that member's checkpoint, map and pfn, and leaves no member made (domains, volumes).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +24,10 @@
 
 #include "engine.h"
 #include "fakes/fakes.h"
+#include "fakes/ps_fx.h"
 #include "group_ops.h"
+
+#define NPACKS_MAX 16
 
 struct ox {
     struct fake_world *w;
@@ -29,12 +36,14 @@ struct ox {
     struct xlcp_group_result res[XLCP_GROUP_MAX];
     xlcp_restore_options ro;
     struct xlcp_err err;
+    char *store; /* the page store's root (setup_stored), or NULL */
 };
 
 static const char *const names[3] = {"web1", "db1", "app1"};
 
-/* Three domains, one group checkpoint of them: job1. */
-static int setup(void **state)
+/* Three domains, one group checkpoint of them: job1; with a store, its members' memory
+ * images are in the store alone (nothing after the create is given XLCP_PAGESTORE). */
+static int setup_with(void **state, char *store)
 {
     struct ox *x = calloc(1, sizeof(*x));
     xlcp_group_options go = XLCP_GROUP_OPTIONS_INIT;
@@ -42,6 +51,11 @@ static int setup(void **state)
     const struct xlcp_ports *mp[3];
 
     assert_non_null(x);
+    x->store = store;
+    if (store) {
+        assert_int_equal(unsetenv("XLCP_PAGESTORE_KEEP_FILE"), 0);
+        assert_int_equal(setenv("XLCP_PAGESTORE", store, 1), 0);
+    }
     x->w = fake_world_new();
     for (int i = 0; i < 3; i++) {
         x->doms[i] = fake_add_domain(x->w, names[i], 1);
@@ -51,9 +65,29 @@ static int setup(void **state)
     x->ro = ri;
     xlcp_err_clear(&x->err);
     assert_int_equal(xlcp_engine_group_create(mp, 3, names, &go, &x->g, &x->err), 0);
+    assert_int_equal(unsetenv("XLCP_PAGESTORE"), 0);
+    for (int i = 0; store && i < 3; i++) {
+        struct xlcp_manifest m;
+        char dir[XLCP_PATH_MAX];
+        assert_int_equal(xlcp_engine_load(&x->w->ports, x->g.members[i].checkpoint_id, &m, dir,
+                                          sizeof(dir), &x->err),
+                         0);
+        assert_true(xlcp_manifest_memory_in_store(&m));
+        xlcp_manifest_free(&m);
+    }
     x->w->log[0] = '\0';
     *state = x;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, NULL);
+}
+
+static int setup_stored(void **state)
+{
+    return setup_with(state, psfx_tmpdir());
 }
 
 static int teardown(void **state)
@@ -61,6 +95,8 @@ static int teardown(void **state)
     struct ox *x = *state;
 
     fake_world_free(x->w);
+    if (x->store)
+        psfx_rmdir(x->store);
     free(x);
     return 0;
 }
@@ -253,6 +289,101 @@ static void test_undo_spares_a_domain_no_longer_ours(void **state)
     assert_null(strstr(x->w->log, "hv.destroy"));
 }
 
+/* ---- members held by the page store -------------------------------------------------- */
+
+static void test_restore_from_store(void **state)
+{
+    struct ox *x = *state;
+
+    assert_non_null(x->store);
+    test_restore_unpauses_together(state);
+    assert_null(strstr(x->w->log, " failed\n"));
+    assert_int_equal(domains(x), 6);
+}
+
+/* --replace: the originals go only after every member was made and fed */
+static void test_restore_from_store_replace(void **state)
+{
+    struct ox *x = *state;
+
+    x->ro.replace = 1;
+    x->ro.force = 1;
+    if (restore(x) != 0)
+        fail_msg("group restore --replace: %s", x->err.msg);
+    assert_true(fake_log_pos(x->w->log, "hv.destroy web1\n", 0) >
+                fake_log_pos(x->w->log, "hv.restore", 1));
+    for (int i = 0; i < 3; i++) {
+        struct fake_dom *d = fake_find_domain(x->w, names[i]);
+        assert_non_null(d);
+        assert_int_equal(d->d.domid, x->res[i].domid);
+        assert_int_equal(d->d.state, XLCP_DOM_RUNNING);
+    }
+    assert_int_equal(domains(x), 3);
+}
+
+/* 1 if member i's image no longer checks out (every page re-hashed). */
+static int member_bad(struct ox *x, int i)
+{
+    struct xlcp_err e;
+
+    xlcp_err_clear(&e);
+    return xlcp_engine_verify(&x->w->ports, x->g.members[i].checkpoint_id, 0, &e) != 0;
+}
+
+/* Damages the pack that holds app1's image and no other member's: its part of the store
+ * has a corrupt page, the others' none. */
+static void damage_last_member(struct ox *x)
+{
+    char packs[NPACKS_MAX][32];
+    int n = psfx_packs(x->store, packs, NPACKS_MAX);
+
+    assert_true(n > 0);
+    for (int k = 0; k < n; k++) {
+        assert_int_equal(psfx_damage_pack(x->store, packs[k]), 0);
+        if (!member_bad(x, 0) && !member_bad(x, 1) && member_bad(x, 2))
+            return;
+        assert_int_equal(psfx_damage_pack(x->store, packs[k]), 0); /* flipped back */
+    }
+    fail_msg("no pack of the store holds app1's pages alone");
+}
+
+static void test_restore_corrupt_member(void **state)
+{
+    struct ox *x = *state;
+    const char *says[] = {"domain 'app1' step restore: ",
+                          "restore of checkpoint",
+                          x->g.members[2].checkpoint_id,
+                          "map",
+                          "pfn ",
+                          NULL};
+
+    damage_last_member(x);
+    for (int replace = 0; replace <= 1; replace++) {
+        x->ro.replace = replace;
+        x->ro.force = replace;
+        x->w->log[0] = '\0';
+        assert_int_equal(restore(x), XLCP_ECORRUPT);
+        for (const char *const *s = says; *s; s++)
+            if (!strstr(x->err.msg, *s))
+                fail_msg("'%s' not in: %s", *s, x->err.msg);
+        /* the two made before it were fed whole, then undone with their volumes; app1's
+         * toolstack saw its stream cut */
+        assert_string_equal(x->res[0].outcome, "undone");
+        assert_string_equal(x->res[1].outcome, "undone");
+        assert_string_equal(x->res[2].outcome, "failed");
+        assert_true(fake_log_pos(x->w->log, "hv.destroy web1-", 0) >
+                    fake_log_pos(x->w->log, "hv.destroy db1-", 0));
+        assert_true(fake_log_pos(x->w->log, "hv.destroy db1-", 0) >
+                    fake_log_pos(x->w->log, "hv.restore app1-", 0));
+        assert_non_null(strstr(x->w->log, " failed\n"));
+        assert_int_equal(fake_log_pos(x->w->log, "hv.unpause", 0), -1);
+        assert_int_equal(fake_log_pos(x->w->log, "hv.destroy web1\n", 0), -1);
+        assert_int_equal(domains(x), 3);
+        assert_int_equal(restored_volumes(x), 0);
+        assert_originals(x);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +395,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_fails_cleans_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_replace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_undo_spares_a_domain_no_longer_ours, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_from_store, setup_stored, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_from_store_replace, setup_stored, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_corrupt_member, setup_stored, teardown),
     };
 
     return cmocka_run_group_tests_name("group_ops", tests, NULL, NULL);

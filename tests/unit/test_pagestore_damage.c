@@ -1,8 +1,9 @@
 /*
  * test_pagestore_damage.c - the page store's damaged files: a corrupt or truncated pack,
- * index or map is found (verify names the map, pfn and pack of each corrupt page), refused
- * by rebuild, and makes the collector stop before it removes anything; forged files that
- * pass their checksum are still bounded, and whatever rebuild writes parses.
+ * index or map is found (verify names the map, pfn and pack of each corrupt page, and so
+ * does the verify of one map, which reports only its own), refused by rebuild, and makes
+ * the collector stop before it removes anything; forged files that pass their checksum are
+ * still bounded, and whatever rebuild writes parses.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -133,6 +134,46 @@ static void test_corrupt_pack(void **state)
     sb_free(&a);
     sb_free(&b);
     sb_free(&r);
+    psfx_close(t, 1);
+}
+
+/* One map checked alone: each of its own bad pages reported (by map, pfn, pack), the pass
+ * going on past them; another map's damage is not its own. */
+static void test_verify_one_map(void **state)
+{
+    const struct psfx_round dirty[] = {{0, 10, 1, 1}};
+    struct psfx_t *t = psfx_open(0, 0);
+    struct sb a = {NULL, 0, 0}, b = {NULL, 0, 0};
+    struct reports rep;
+    struct xlcp_ps_verify_stats vs;
+    char pack[800];
+    (void)state;
+
+    psfx_hvm_image(&a, 1, 256, 0, NULL, 0);
+    psfx_hvm_image(&b, 1, 256, 0, dirty, 1);
+    store(t, "a", &a);
+    store(t, "b", &b);
+    assert_int_equal(xlcp_ps_verify_map(t->ps, "b", NULL, NULL, &vs, &t->err), 0);
+    assert_int_equal(vs.pfns, 256);
+    assert_int_equal(vs.pages, 256);
+    /* b's own pages (pfns 0-9, version 1) are the second pack's only block: pfns 3 and 7 */
+    file_of(t->packs, ".pack", 1, pack, sizeof(pack));
+    flip(pack, 32 + 16 + 10 * 16 + 3 * 4096 + 100, 0x01);
+    flip(pack, 32 + 16 + 10 * 16 + 7 * 4096 + 100, 0x01);
+    assert_int_equal(xlcp_ps_verify_map(t->ps, "a", NULL, NULL, NULL, &t->err), 0);
+    memset(&rep, 0, sizeof(rep));
+    expect(xlcp_ps_verify_map(t->ps, "b", on_bad, &rep, &vs, &t->err), t, XLCP_ECORRUPT,
+           "2 bad pages, the first: map b pfn 0x3: pack 0000000000000002 block at offset 32 page "
+           "3: digest mismatch");
+    assert_int_equal(vs.bad, 2);
+    assert_int_equal(vs.pages, 256); /* all read: it went on */
+    assert_int_equal(rep.n, 2);
+    assert_string_equal(rep.map[1], "b");
+    assert_int_equal(rep.pfn[1], 7);
+    assert_int_equal(rep.pack[1], 2);
+    expect(xlcp_ps_verify_map(t->ps, "c", NULL, NULL, NULL, &t->err), t, XLCP_ENOTFOUND, "c.map");
+    sb_free(&a);
+    sb_free(&b);
     psfx_close(t, 1);
 }
 
@@ -352,9 +393,10 @@ static void test_forged(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_corrupt_pack),      cmocka_unit_test(test_corrupt_zstd),
-        cmocka_unit_test(test_corrupt_index),     cmocka_unit_test(test_corrupt_map),
-        cmocka_unit_test(test_truncated_missing), cmocka_unit_test(test_forged),
+        cmocka_unit_test(test_corrupt_pack), cmocka_unit_test(test_verify_one_map),
+        cmocka_unit_test(test_corrupt_zstd), cmocka_unit_test(test_corrupt_index),
+        cmocka_unit_test(test_corrupt_map),  cmocka_unit_test(test_truncated_missing),
+        cmocka_unit_test(test_forged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

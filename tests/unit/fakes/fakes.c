@@ -3,9 +3,11 @@
  * wrapper around the real file-system catalog. See fakes.h.
  */
 #include "fakes.h"
+#include "stream.h"
 #include "stream_build.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -370,13 +372,44 @@ static int hv_resume(void *self, const struct xlcp_domain *dom, struct xlcp_err 
     return 0;
 }
 
+/* The image on fd as libxl reads it: from where fd stands, front to back (a file or a pipe),
+ * xl's magic first; with all, the rest parsed to its end (a stream cut short fails). */
+static int read_image(int fd, int all, struct xlcp_err *err)
+{
+    int dfd = dup(fd), rc;
+    FILE *in = dfd >= 0 ? fdopen(dfd, "rb") : NULL;
+    struct xlcp_stream *s = NULL;
+    char buf[8192];
+    size_t n;
+
+    if (!in) {
+        if (dfd >= 0)
+            close(dfd);
+        return xlcp_err_set(err, XLCP_EINTERNAL, "fdopen: %s", strerror(errno));
+    }
+    setvbuf(in, NULL, _IONBF, 0); /* no read-ahead: only what is asked for is taken */
+    rc = 0;
+    if (fread(buf, 1, 32, in) != 32 || memcmp(buf, "Xen saved domain, xl format\n", 28) != 0)
+        rc = xlcp_err_set(err, XLCP_ECORRUPT, "not an xl save image");
+    else if (all && (rc = xlcp_stream_new(NULL, NULL, &s, err)) == 0)
+        rc = xlcp_stream_feed(s, buf, 32, err);
+    while (s && rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        rc = xlcp_stream_feed(s, buf, n, err);
+    if (s && rc == 0)
+        rc =
+            ferror(in) ? xlcp_err_set(err, XLCP_EIO, "read the image") : xlcp_stream_finish(s, err);
+    xlcp_stream_free(s);
+    fclose(in);
+    return rc ? xlcp_err_prefix(err, "libxl_domain_create_restore (fake)") : 0;
+}
+
 static int hv_restore(void *self, const char *config, const char *name,
                       const struct xlcp_restore_disk *disks, int ndisks, int fd, int paused,
                       int keep_macs, uint32_t *domid, struct xlcp_err *err)
 {
     struct fake_world *w = self;
     struct fake_dom *d;
-    char magic[32];
+    int rc;
 
     (void)keep_macs;
     for (int i = 0; i < FAKE_MAX_DOMS; i++)
@@ -388,9 +421,11 @@ static int hv_restore(void *self, const char *config, const char *name,
         nanosleep(&ts, NULL);
     }
     snprintf(w->restored_config, sizeof(w->restored_config), "%s", config ? config : "");
-    if (pread(fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
-        memcmp(magic, "Xen saved domain, xl format\n", 28) != 0)
-        return xlcp_err_set(err, XLCP_ECORRUPT, "not an xl save image");
+    /* a stream that fails leaves no domain, as hx_restore destroys the one it began */
+    if ((rc = read_image(fd, !w->restore_reads_header_only, err)) != 0) {
+        logf_(w, "hv.restore %s failed", name);
+        return rc;
+    }
     d = fake_add_domain(w, name, 0);
     if (!d)
         return xlcp_err_set(err, XLCP_EINTERNAL, "fake domain table full");
@@ -904,6 +939,13 @@ static int st_create_file(void *self, struct xlcp_store_txn *txn, const char *na
     FAULT(fs->w, "store.create_file");
     return REAL(fs)->create_file(fs->real.self, txn, name, fd, err);
 }
+static int st_drop_file(void *self, struct xlcp_store_txn *txn, const char *name,
+                        struct xlcp_err *err)
+{
+    struct fake_store *fs = self;
+    FAULT(fs->w, "store.drop_file");
+    return REAL(fs)->drop_file(fs->real.self, txn, name, err);
+}
 static int st_commit(void *self, struct xlcp_store_txn *txn, struct xlcp_err *err)
 {
     struct fake_store *fs = self;
@@ -987,6 +1029,7 @@ static const struct xlcp_store_ops fake_store_ops = {
     .leftover_remove = st_leftover_remove,
     .begin = st_begin,
     .create_file = st_create_file,
+    .drop_file = st_drop_file,
     .commit = st_commit,
     .abort = st_abort,
     .locate = st_locate,

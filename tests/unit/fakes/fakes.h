@@ -85,6 +85,10 @@ struct fake_world {
     unsigned int arm_delay_ms;     /* disk.arm takes this long (real time) */
     unsigned int restore_delay_ms; /* hv.restore takes this long (real time) */
     char restored_config[1024];    /* the configuration the last hv.restore was given */
+    /* hv.restore reads only the image's first bytes and succeeds (as if the toolstack
+     * stopped reading early); else it reads and parses the whole image, failing (and
+     * making no domain) if it does not parse */
+    int restore_reads_header_only;
     /* Call log: "hv.save web1", "disk.capture vg0/web1-disk", ... newline separated;
      * with log_times, each line starts "T<CLOCK_MONOTONIC ns> " (fake hosts). */
     char log[8192];
@@ -121,8 +125,9 @@ void fake_add_disk(struct fake_world *w, struct fake_dom *d, const char *vdev, i
  * hv.guest_features hv.quiesce hv.quiesce_result hv.thaw hv.save hv.wait_suspended hv.resume
  * hv.restore hv.destroy disk.inspect disk.check_space disk.arm disk.capture disk.complete
  * disk.release disk.remove disk.exists disk.clone disk.check
- * store.lock store.begin store.create_file store.commit store.intent_write store.intent_mark
- * store.leftovers store.leftover_remove (store faults fire before the real catalog is touched). */
+ * store.lock store.begin store.create_file store.drop_file store.commit store.intent_write
+ * store.intent_mark store.leftovers store.leftover_remove (store faults fire before the real
+ * catalog is touched). */
 void fake_fail(struct fake_world *w, const char *op, int code, int times);
 /* Like fake_fail, but the first `skip` calls succeed. */
 void fake_fail_after(struct fake_world *w, const char *op, int code, int skip);

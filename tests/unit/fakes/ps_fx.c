@@ -327,6 +327,67 @@ int psfx_rebuild(struct xlcp_pagestore *ps, const char *name, struct sb *out, st
     return rc;
 }
 
+int psfx_damage_pack(const char *root, const char *pack)
+{
+    char path[900];
+    uint8_t h[16], c;
+    uint32_t n, stored;
+    off_t at;
+    int fd, rc = -1;
+
+    snprintf(path, sizeof(path), "%s/pagestore/packs/%s", root, pack);
+    fd = open(path, O_RDWR);
+    if (fd < 0)
+        return -1;
+    /* the pack's 32-byte header, then the block's: magic, pages (le16), compressed, 0,
+     * stored bytes (le32), 0; then a digest per page and the stored data */
+    if (pread(fd, h, sizeof(h), 32) == (ssize_t)sizeof(h)) {
+        n = (uint32_t)h[4] | (uint32_t)h[5] << 8;
+        stored =
+            (uint32_t)h[8] | (uint32_t)h[9] << 8 | (uint32_t)h[10] << 16 | (uint32_t)h[11] << 24;
+        at = (off_t)(32 + 16 + 16 * n + stored / 2);
+        if (stored && pread(fd, &c, 1, at) == 1) {
+            c ^= 0x5a;
+            rc = pwrite(fd, &c, 1, at) == 1 ? 0 : -1;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+int psfx_packs(const char *root, char names[][32], int max)
+{
+    char dir[600];
+    DIR *d;
+    struct dirent *e;
+    int n = 0;
+
+    snprintf(dir, sizeof(dir), "%s/pagestore/packs", root);
+    if (!(d = opendir(dir)))
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        int k;
+        if (l <= 5 || l >= 32 || strcmp(e->d_name + l - 5, ".pack") != 0)
+            continue;
+        if (n == max && (max == 0 || strcmp(names[max - 1], e->d_name) <= 0))
+            continue; /* not among the first max by name */
+        k = n < max ? n++ : max - 1;
+        for (; k > 0 && strcmp(names[k - 1], e->d_name) > 0; k--) /* sorted by name */
+            memcpy(names[k], names[k - 1], 32);
+        snprintf(names[k], 32, "%s", e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+int psfx_damage_first_block(const char *root)
+{
+    char names[1][32];
+
+    return psfx_packs(root, names, 1) == 1 ? psfx_damage_pack(root, names[0]) : -1;
+}
+
 int psfx_count(const char *dir, const char *suffix)
 {
     DIR *d = opendir(dir);

@@ -75,6 +75,14 @@ int psfx_store(struct xlcp_pagestore *ps, const char *name, const uint8_t *p, si
                size_t piece, struct xlcp_ps_stats *st, struct xlcp_err *err);
 /* Rebuilds map name into out (through a temporary file). */
 int psfx_rebuild(struct xlcp_pagestore *ps, const char *name, struct sb *out, struct xlcp_err *err);
+/* Damages the page store at root the way a bad disk would: one byte flipped in the middle
+ * of the stored (compressed or raw) data of the first block of its first pack (by name),
+ * so that the pages of that block no longer read back. 0, or -1 if it has no pack. */
+int psfx_damage_first_block(const char *root);
+/* The same to pack file `pack` ("<id>.pack") of the store at root; done twice, undone. */
+int psfx_damage_pack(const char *root, const char *pack);
+/* The names of the store's first max pack files by name, sorted: how many; or -1. */
+int psfx_packs(const char *root, char names[][32], int max);
 /* Files in dir whose names end with suffix. */
 int psfx_count(const char *dir, const char *suffix);
 /* Total bytes of the files in dir. */
