@@ -315,6 +315,20 @@ settle_members() { sed -i "s/^\([a-z]*\) pending /\1 $1 /" "$mems"; }
 gid_kept=""     # G's group, kept for A's schedule
 history_ok=0    # 1: G's checkpoints are in the catalog and no member was set up anew since
 last_total=""   # G's wall time (ms), for A's lead
+# group_outcome KIND WHAT: what a group create of the caller came to, from the caller's
+# rc, out, err, w, t0 and t1 (bash's dynamic scope): sets total and gid, and reason (rc
+# made 1 if the command said yes but gave no group or no figures)
+group_outcome() {
+    total=$(ms "$t0" "$t1")
+    gid=$(jget "$out" group)
+    if [ "$rc" -ne 0 ]; then
+        reason="$2 failed: $(fail_reason "$rc" "$err")"
+    elif [ "$gid" = null ]; then
+        rc=1 reason="$2 --json gave no group id: $(head -c 300 "$out" | tr '\n' ' ')"
+    else
+        group_figures "$1" "$out" "$w" || rc=1
+    fi
+}
 # run_group REP: 0 counted, 2 a guest crashed
 run_group() {
     local out=$XLCP_RUN/b30-group.json err=$XLCP_RUN/b30-group.err rc t0 t1 w gid need avail
@@ -331,15 +345,7 @@ run_group() {
     sleep 1
     w=$(watch_stop)
     crashed && { sed -i '/ pending /d' "$mems"; clean_catalog; return 2; }
-    total=$(ms "$t0" "$t1")
-    gid=$(jget "$out" group)
-    if [ $rc -ne 0 ]; then
-        reason="create --group failed: $(fail_reason $rc "$err")"
-    elif [ "$gid" = null ]; then
-        rc=1 reason="create --group --json gave no group id: $(head -c 300 "$out" | tr '\n' ' ')"
-    else
-        group_figures group "$out" "$w" || rc=1
-    fi
+    group_outcome group "create --group"
     if [ $rc -eq 0 ]; then
         # keep it for A if dom0's disk holds a second group's images beside it
         need=$((NMEM * (XLCP_GUEST_MEMORY + 32) + 512))
@@ -387,15 +393,7 @@ run_at() {
     sleep 1
     w=$(watch_stop)
     crashed && { sed -i '/ pending /d' "$mems"; clean_catalog; return 2; }
-    total=$(ms "$t0" "$t1")
-    gid=$(jget "$out" group)
-    if [ $rc -ne 0 ]; then
-        reason="create --group --at failed: $(fail_reason $rc "$err")"
-    elif [ "$gid" = null ]; then
-        rc=1 reason="create --group --at --json gave no group id: $(head -c 300 "$out" | tr '\n' ' ')"
-    else
-        group_figures at "$out" "$w" || rc=1
-    fi
+    group_outcome at "create --group --at"
     [ $rc -eq 0 ] || { stop="" engine="" skew="" xskew="" devmax=""; }
     extra="${extra:+$extra, }\"at\": \"@$at\", \"estimate_from\": \"$est\""
     clean_catalog
