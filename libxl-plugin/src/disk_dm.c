@@ -7,6 +7,14 @@
  * named by number (major:minor of /dev/<vg>/<lv>), so no name mangling is involved.
  * libdevmapper's messages are kept (last one) for error reports instead of going to
  * stderr. udev synchronisation is off: nothing here creates or removes a device node.
+ *
+ * libdevmapper is not thread-safe (its maintainers: lvm2 issues #67, #69; its control
+ * descriptor, device-major table and suspend counter are process globals), and a group
+ * runs its members' checkpoints in threads of one process: four members preparing at once
+ * in one pool failed on nested Xen with "table ioctl ... No such device or address". So
+ * every libdevmapper call, from task creation to destruction, holds dm_mu. The ioctls are
+ * milliseconds; a call that waits more than XLCP_DM_LOCK_WAIT_S for the lock fails with
+ * that said rather than waiting on a hung one forever.
  */
 #include "disk_dm.h"
 
@@ -18,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -27,8 +36,11 @@
 /* ---- libdevmapper's log --------------------------------------------------------- */
 
 static pthread_once_t dm_once = PTHREAD_ONCE_INIT;
-static pthread_mutex_t dm_log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char dm_last[256];
+static pthread_mutex_t dm_mu = PTHREAD_MUTEX_INITIALIZER; /* held around every libdevmapper call */
+/* libdevmapper logs in the calling thread: its last error is kept per thread */
+static _Thread_local char dm_last[256];
+
+#define XLCP_DM_LOCK_WAIT_S 30
 
 static void dm_log(int level, const char *file, int line, int dm_errno_or_class, const char *f, ...)
     __attribute__((format(printf, 5, 6)));
@@ -39,11 +51,9 @@ static void dm_log(int level, const char *file, int line, int dm_errno_or_class,
     (void)file, (void)line, (void)dm_errno_or_class;
     if ((level & 7) > 3) /* _LOG_ERR is 3; keep warnings and debug out */
         return;
-    pthread_mutex_lock(&dm_log_mu);
     va_start(ap, f);
     vsnprintf(dm_last, sizeof(dm_last), f, ap);
     va_end(ap);
-    pthread_mutex_unlock(&dm_log_mu);
 }
 
 static void dm_init(void)
@@ -52,40 +62,59 @@ static void dm_init(void)
     dm_udev_set_sync_support(0);
 }
 
-static void dm_last_reset(void)
+/* Takes dm_mu for one libdevmapper call (0), or says why it could not (err set). */
+static int dm_enter(const char *what, struct xlcp_err *err)
 {
+    struct timespec until;
+    int rc;
+
     pthread_once(&dm_once, dm_init);
-    pthread_mutex_lock(&dm_log_mu);
+    if (clock_gettime(CLOCK_REALTIME, &until) != 0)
+        return xlcp_err_errno(err, errno, "device-mapper %s: clock", what);
+    until.tv_sec += XLCP_DM_LOCK_WAIT_S;
+    rc = pthread_mutex_timedlock(&dm_mu, &until);
+    if (rc == ETIMEDOUT)
+        return xlcp_err_set(err, XLCP_EDISK,
+                            "device-mapper %s: another device-mapper call of this process has not "
+                            "returned in %d s",
+                            what, XLCP_DM_LOCK_WAIT_S);
+    if (rc != 0)
+        return xlcp_err_errno(err, rc, "device-mapper %s: lock", what);
     dm_last[0] = '\0';
-    pthread_mutex_unlock(&dm_log_mu);
+    return 0;
+}
+
+static void dm_leave(struct dm_task *t)
+{
+    if (t)
+        dm_task_destroy(t);
+    pthread_mutex_unlock(&dm_mu);
 }
 
 static int dm_fail(struct xlcp_err *err, const char *what, dev_t dev)
 {
-    char last[256];
-
-    pthread_mutex_lock(&dm_log_mu);
-    snprintf(last, sizeof(last), "%s", dm_last[0] ? dm_last : "no reason given");
-    pthread_mutex_unlock(&dm_log_mu);
     return xlcp_err_set(err, XLCP_EDISK, "device-mapper %s of %u:%u failed: %s", what, major(dev),
-                        minor(dev), last);
+                        minor(dev), dm_last[0] ? dm_last : "no reason given");
 }
 
-/* A task on the device `dev`; NULL (and err set) on failure. */
+/* A task on the device `dev`, dm_mu held (release with dm_leave); NULL (err set, dm_mu
+ * not held) on failure. */
 static struct dm_task *task(int type, dev_t dev, const char *what, struct xlcp_err *err)
 {
     struct dm_task *t;
 
-    dm_last_reset();
+    if (dm_enter(what, err))
+        return NULL;
     t = dm_task_create(type);
     if (!t) {
         dm_fail(err, what, dev);
+        dm_leave(NULL);
         return NULL;
     }
     if (!dm_task_set_major(t, (int)major(dev)) || !dm_task_set_minor(t, (int)minor(dev)) ||
         !dm_task_no_open_count(t)) {
-        dm_task_destroy(t);
         dm_fail(err, what, dev);
+        dm_leave(t);
         return NULL;
     }
     return t;
@@ -114,11 +143,11 @@ static int run_simple(int type, dev_t dev, const char *what, struct xlcp_err *er
         return err->code;
     /* a suspend needs no file system freeze: nothing in dom0 mounts a guest's disk */
     if (type == DM_DEVICE_SUSPEND && !dm_task_skip_lockfs(t)) {
-        dm_task_destroy(t);
+        dm_leave(t);
         return dm_fail(err, what, dev);
     }
     ok = dm_task_run(t);
-    dm_task_destroy(t);
+    dm_leave(t);
     return ok ? 0 : dm_fail(err, what, dev);
 }
 
@@ -141,7 +170,7 @@ static int dm_info(dev_t dev, struct dm_info *info, struct xlcp_err *err)
     if (!t)
         return err->code;
     ok = dm_task_run(t) && dm_task_get_info(t, info);
-    dm_task_destroy(t);
+    dm_leave(t);
     if (!ok)
         return dm_fail(err, "info", dev);
     if (!info->exists)
@@ -166,7 +195,7 @@ int xlcp_dm_message(dev_t dev, const char *msg, struct xlcp_err *err)
     if (!t)
         return err->code;
     ok = dm_task_set_sector(t, 0) && dm_task_set_message(t, msg) && dm_task_run(t);
-    dm_task_destroy(t);
+    dm_leave(t);
     return ok ? 0 : dm_fail(err, msg, dev);
 }
 
@@ -181,7 +210,7 @@ int xlcp_dm_thin_info(dev_t dev, dev_t *pool_out, uint32_t *id_out, struct xlcp_
     if (!t)
         return err->code;
     if (!dm_task_run(t)) {
-        dm_task_destroy(t);
+        dm_leave(t);
         return dm_fail(err, "table", dev);
     }
     if (dm_get_next_target(t, NULL, &start, &length, &type, &params) != NULL || !type ||
@@ -190,7 +219,7 @@ int xlcp_dm_thin_info(dev_t dev, dev_t *pool_out, uint32_t *id_out, struct xlcp_
         rc = xlcp_err_set(err, XLCP_EUNSUPPORTED,
                           "device %u:%u is not a plain thin volume (table: %s %s)", major(dev),
                           minor(dev), type ? type : "?", params ? params : "");
-    dm_task_destroy(t);
+    dm_leave(t);
     if (rc == 0) {
         *pool_out = makedev(pmaj, pmin);
         *id_out = id;
@@ -262,7 +291,7 @@ int xlcp_dm_table(dev_t dev, int status, char *buf, size_t len, struct xlcp_err 
     if (!t)
         return err->code;
     if (!dm_task_run(t)) {
-        dm_task_destroy(t);
+        dm_leave(t);
         return dm_fail(err, status ? "status" : "table", dev);
     }
     buf[0] = '\0';
@@ -279,7 +308,7 @@ int xlcp_dm_table(dev_t dev, int status, char *buf, size_t len, struct xlcp_err 
         }
         at += (size_t)n;
     } while (next);
-    dm_task_destroy(t);
+    dm_leave(t);
     return rc;
 }
 
@@ -316,13 +345,16 @@ int xlcp_dm_create(const char *name, const char *uuid, const char *table, dev_t 
     struct dm_info info;
     int ok;
 
-    dm_last_reset();
+    if (dm_enter("create", err))
+        return err->code;
     t = dm_task_create(DM_DEVICE_CREATE);
-    if (!t)
+    if (!t) {
+        dm_leave(NULL);
         return dm_fail(err, name, 0);
+    }
     ok = dm_task_set_name(t, name) && (!uuid || dm_task_set_uuid(t, uuid)) &&
          add_targets(t, table) && dm_task_run(t) && dm_task_get_info(t, &info) && info.exists;
-    dm_task_destroy(t);
+    dm_leave(t);
     if (!ok)
         return xlcp_err_set(err, XLCP_EDISK, "device-mapper create of %s failed: %s", name,
                             dm_last[0] ? dm_last : "no reason given");
@@ -338,7 +370,7 @@ int xlcp_dm_load(dev_t dev, const char *table, struct xlcp_err *err)
     if (!t)
         return err->code;
     ok = add_targets(t, table) && dm_task_run(t);
-    dm_task_destroy(t);
+    dm_leave(t);
     return ok ? 0 : dm_fail(err, "load", dev);
 }
 
@@ -358,13 +390,16 @@ int xlcp_dm_lookup(const char *id, int by_name, dev_t *out, struct xlcp_err *err
     struct dm_info info;
     int ok;
 
-    dm_last_reset();
+    if (dm_enter("info", err))
+        return err->code;
     t = dm_task_create(DM_DEVICE_INFO);
-    if (!t)
+    if (!t) {
+        dm_leave(NULL);
         return dm_fail(err, id, 0);
+    }
     ok = (by_name ? dm_task_set_name(t, id) : dm_task_set_uuid(t, id)) && dm_task_run(t) &&
          dm_task_get_info(t, &info);
-    dm_task_destroy(t);
+    dm_leave(t);
     if (!ok)
         return xlcp_err_set(err, XLCP_EDISK, "device-mapper info of %s failed: %s", id,
                             dm_last[0] ? dm_last : "no reason given");
