@@ -8,6 +8,8 @@
 #                                 (default thick:256M)
 #                                 LVs are vg0/NAME-d0, -d1, ... as xvda, xvdb, ...
 #                                 (hotplug: dom0/xlcp-block.sh; XLCP_STOCK_HOTPLUG=1: Xen's)
+#                                 XLCP_GUEST_VIF="bridge=BR,mac=MAC": a network interface
+#                                 too (hotplug: dom0/xlcp-vif.sh); net_bridge BR makes BR
 #   guest_wait_ready NAME [SECS]  wait until the guest agent reports in xenstore
 #   guest_counter NAME            the agent's liveness counter (~1/s)
 #   guest_wait_counter NAME MIN [SECS]   wait until counter > MIN, print it
@@ -54,6 +56,13 @@ if [ "${XLCP_STOCK_HOTPLUG:-0}" != 1 ] && [ -f "$(dirname "${BASH_SOURCE[0]}")/d
         install -m 0755 "$(dirname "${BASH_SOURCE[0]}")/dom0/xlcp-block.sh" "$XLCP_BLOCK_SCRIPT"
 else
     XLCP_BLOCK_SCRIPT=""
+fi
+# The same for network interfaces (dom0/xlcp-vif.sh), when a test gives its guests a vif
+# (XLCP_GUEST_VIF="bridge=BR,mac=MAC": guest_start adds script=; net_bridge BR makes BR).
+XLCP_VIF_SCRIPT=/var/tmp/xlcp-vif
+if [ -f "$(dirname "${BASH_SOURCE[0]}")/dom0/xlcp-vif.sh" ]; then
+    cmp -s "$(dirname "${BASH_SOURCE[0]}")/dom0/xlcp-vif.sh" "$XLCP_VIF_SCRIPT" ||
+        install -m 0755 "$(dirname "${BASH_SOURCE[0]}")/dom0/xlcp-vif.sh" "$XLCP_VIF_SCRIPT"
 fi
 
 # ---- TAP ---------------------------------------------------------------------------------
@@ -183,6 +192,7 @@ vcpus = 1
 disk = [ ${disks%, } ]
 on_crash = "preserve"
 EOF
+    [ -n "${XLCP_GUEST_VIF:-}" ] && echo "vif = [ '$XLCP_GUEST_VIF, script=$XLCP_VIF_SCRIPT' ]" >>"$cfg"
     # PVH under TCG: QEMU's SVM reports RDTSCP exits as RDTSC and has no NRIP, so Xen's
     # TSC emulation fails on the guest's first rdtscp ("SVM Insn len emulation failed")
     # and the guest hangs. Native TSC mode does not intercept it.
@@ -197,6 +207,14 @@ EOF
         printf '%s' "$out" | grep -qiE 'timeout|hotplug' || break
     done
     return 1
+}
+
+# net_bridge BR: a dom0 bridge BR, up, with the back end driver for guests' vifs loaded
+# (guests on it reach each other; dom0 has no address on it)
+net_bridge() {
+    modprobe xen-netback 2>/dev/null
+    ip link show dev "$1" >/dev/null 2>&1 || ip link add "$1" type bridge || return 1
+    ip link set dev "$1" up
 }
 
 # guest_wait_ready NAME [SECS]

@@ -258,11 +258,12 @@ cp -L "$root$(file_in_root "$interp")" "$g/usr$interp" 2>/dev/null ||
 [ -e "$g$interp" ] || [ -e "$g/usr$interp" ] || die "guest initramfs: no loader $interp"
 cp "$root/etc/mke2fs.conf" "$g/etc/mke2fs.conf" 2>/dev/null || true
 
-# Kernel modules: xen-blkfront plus whatever ext4 needs if it is a module, with their deps.
+# Kernel modules: xen-blkfront, xen-netfront (t72: guests on a dom0 bridge), plus whatever
+# ext4 needs if it is a module, with their deps.
 moddir=lib/modules/${KERNEL_ABI}-${KERNEL_FLAVOUR}
 mkdir -p "$g/$moddir"
 wanted=""
-for m in xen-blkfront ext4 crc32c_generic; do
+for m in xen-blkfront xen-netfront ext4 crc32c_generic; do
     p=$(awk -F: -v m="$m" '{ n = $1; sub(/.*\//, "", n); sub(/\.ko.*/, "", n);
         gsub(/_/, "-", n); mm = m; gsub(/_/, "-", mm); if (n == mm) { print $0; exit } }' \
         "$root/$moddir/modules.dep")

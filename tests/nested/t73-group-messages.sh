@@ -1,0 +1,156 @@
+#!/bin/bash
+# t73-group-messages.sh - a group's one instant, seen by the guests themselves (issue 16's
+# message test): three PV guests (one thin LV each) on a dom0 bridge send each other
+# numbered UDP messages (guest/msgpeer.c: each remembers what it sent before sending; a
+# message whose number is not above the highest one it had from that sender is counted as
+# a regression: the receiver holds a message its sender does not remember sending, an
+# orphan message, once the sender is restored to an earlier instant than the receiver).
+#   control first, so that the check is seen to fail when it should: two single
+#   checkpoints, g1's then g2's 5 s later, restored (--replace --force, paused) and
+#   unpaused together: g2 reports regressions from g1;
+#   then, with fresh counters, `create --group` of all three, 5 s more of messages, and
+#   `restore --group --replace --force`: every member back under its own name, running,
+#   messages flow again on every one of the six directions, and no guest reports a
+#   regression (no orphan message); `delete --group` leaves nothing.
+# timeout: 1200
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t73
+rm -rf "$XLCP_CATALOG_ROOT"
+BR=xlcpbr73
+PORT=7373
+names=(gmsg1 gmsg2 gmsg3)
+stat=/run/msgpeer.stat
+
+net_bridge "$BR" && ok "bridge $BR up" || bail "bridge $BR" "$(ip link 2>&1 | tail -n 5)"
+for i in 1 2 3; do
+    XLCP_GUEST_VIF="bridge=$BR,mac=00:16:3e:73:00:0$i" guest_start "gmsg$i" thin:32M &&
+        ok "gmsg$i created" || bail "gmsg$i created"
+done
+for i in 1 2 3; do
+    guest_wait_ready "gmsg$i" && ok "gmsg$i ready" || bail "gmsg$i ready"
+    out=$(guest_run "gmsg$i" "ip addr add 10.77.73.$i/24 dev eth0 && ip link set eth0 up ||
+        ifconfig eth0 10.77.73.$i netmask 255.255.255.0 up" 60) ||
+        bail "gmsg$i: eth0 up" "$out; $(guest_console "gmsg$i" | tail -n 10)"
+done
+
+# peers_start: (re)starts every guest's message peer with fresh counters (all stopped
+# first, so that no old peer's message reaches a new one)
+peers_start() {
+    local i j peers
+    for i in 1 2 3; do guest_run "gmsg$i" "killall xlcp-msgpeer 2>/dev/null; rm -f $stat; true" 30; done
+    sleep 1
+    for i in 1 2 3; do
+        peers=""
+        for j in 1 2 3; do [ "$j" = "$i" ] || peers="$peers $j:10.77.73.$j"; done
+        guest_run "gmsg$i" "xlcp-msgpeer $i $PORT $stat$peers </dev/null >/run/msgpeer.log 2>&1 &" 30 ||
+            return 1
+    done
+}
+# stats I: guest I's stat file ("peer J sent .. got .. count .. regress .. first ..")
+stats() { guest_run "gmsg$1" "cat $stat" 30; }
+# field I J NAME: NAME (count, regress, ...) of guest I about peer J
+field() { printf '%s\n' "$(stats "$1")" | awk -v j="$2" -v f="$3" '$1 == "peer" && $2 == j {
+    for (k = 3; k < NF; k += 2) if ($k == f) print $(k + 1) }'; }
+# flowing LABEL: every guest receives from both peers within 60 s of counts read now
+flowing() {
+    local i j c0 c t0 all
+    declare -A base
+    for i in 1 2 3; do for j in 1 2 3; do
+        [ "$i" = "$j" ] && continue
+        base[$i$j]=$(field "$i" "$j" count)
+    done; done
+    t0=$(date +%s)
+    while [ $(($(date +%s) - t0)) -lt 60 ]; do
+        all=1
+        for i in 1 2 3; do for j in 1 2 3; do
+            [ "$i" = "$j" ] && continue
+            c=$(field "$i" "$j" count)
+            c0=${base[$i$j]:-0}
+            [ -n "$c" ] && [ "$c" -gt "${c0:-0}" ] || all=0
+        done; done
+        [ $all = 1 ] && { ok "$1: messages flow in all six directions"; return 0; }
+        sleep 2
+    done
+    not_ok "$1: messages flow in all six directions" \
+        "$(for i in 1 2 3; do echo "gmsg$i: $(stats "$i" | tr '\n' ';')"; done)"
+    return 1
+}
+# regressions I: guest I's regressions, summed over its peers
+regressions() { printf '%s\n' "$(stats "$1")" | awk '$1 == "peer" { s += $10 } END { print s + 0 }'; }
+# restored_names_run NAME...: each runs (not paused)
+restored_names_run() {
+    local n st
+    for n in "$@"; do
+        st=$("$XL" list "$n" 2>/dev/null | awk 'NR == 2 { print $5 }')
+        case "$st" in *p* | "") return 1 ;; esac
+    done
+}
+
+peers_start || bail "message peers started"
+flowing "before any checkpoint" || bail "messages flow" "$(guest_run gmsg1 'cat /run/msgpeer.log; ip addr' 30)"
+
+# -- control: two single checkpoints 5 s apart, restored together
+out=$(watchdog 600 xl-checkpoint create gmsg1 2>&1)
+rc=$?
+id1=$(printf '%s' "$out" | tail -n 1)
+[ $rc -eq 0 ] || bail "control: create gmsg1" "exit $rc: $out"
+sleep 5
+out=$(watchdog 600 xl-checkpoint create gmsg2 2>&1)
+rc=$?
+id2=$(printf '%s' "$out" | tail -n 1)
+[ $rc -eq 0 ] || bail "control: create gmsg2" "exit $rc: $out"
+for id in "$id1" "$id2"; do
+    out=$(watchdog 600 xl-checkpoint restore --replace --force --paused "$id" 2>&1) ||
+        bail "control: restore --paused --replace --force $id" "$out"
+done
+"$XL" unpause gmsg1 && "$XL" unpause gmsg2 || bail "control: unpause" "$("$XL" list 2>&1)"
+flowing "control, after the restore"
+r=$(field 2 1 regress)
+[ -n "$r" ] && [ "$r" -gt 0 ] &&
+    ok "control: checkpoints 5 s apart: gmsg2 holds messages gmsg1 no longer remembers sending ($r regressions, first: $(field 2 1 first))" ||
+    not_ok "control: the orphan messages are seen" "gmsg2: $(stats 2 | tr '\n' ';')"
+check "control: delete the single checkpoints" xl-checkpoint delete "$id1" "$id2"
+
+# -- the group
+peers_start || bail "message peers restarted"
+flowing "fresh counters" || bail "messages flow again"
+t0=$(now)
+out=$(watchdog 600 xl-checkpoint create --group t73 "${names[@]}" 2>&1)
+rc=$?
+gid=$(printf '%s' "$out" | tail -n 1)
+[ $rc -eq 0 ] && ok "create --group t73 of three guests: $gid ($(elapsed "$t0")s)" ||
+    bail "create --group" "exit $rc: $out"
+sleep 5 # the originals go on talking: the restore goes back 5 s for all three
+before=$(for i in 1 2 3; do regressions "$i"; done | awk '{ s += $1 } END { print s + 0 }')
+[ "$before" = 0 ] && ok "no regression before the restore (a group checkpoint itself goes back in time for nobody)" ||
+    not_ok "no regression before the restore" "$before"
+t0=$(now)
+out=$(watchdog 600 xl-checkpoint restore --group "$gid" --replace --force 2>&1)
+rc=$?
+[ $rc -eq 0 ] && ok "restore --group --replace --force ($(elapsed "$t0")s): $(printf '%s' "$out" | tr '\n' ' ')" ||
+    bail "restore --group --replace --force" "exit $rc: $out"
+restored_names_run "${names[@]}" && ok "the three members run under their own names" ||
+    not_ok "the three members run under their own names" "$("$XL" list 2>&1)"
+flowing "after the group restore" && sleep 5
+for i in 1 2 3; do
+    s=$(stats "$i")
+    r=$(printf '%s\n' "$s" | awk '$1 == "peer" { n++; s += $10 } END { if (n == 2) print s + 0 }')
+    [ "$r" = 0 ] && ok "gmsg$i holds no orphan message (0 regressions from either peer)" ||
+        not_ok "gmsg$i holds no orphan message" "$(printf '%s' "$s" | tr '\n' ';')"
+done
+
+check "delete --group t73" xl-checkpoint delete --group t73
+n=$(find "$XLCP_CATALOG_ROOT" -mindepth 1 -maxdepth 1 ! -name .lock ! -name .groups 2>/dev/null | wc -l)
+s=$(lvs --noheadings -o lv_name "$VG" 2>/dev/null | grep -c '\.xlcp\.')
+[ "$n" = 0 ] && [ "$s" = 0 ] && ok "nothing left (no checkpoint, no snapshot volume)" ||
+    not_ok "nothing left" "$n checkpoints, $s snapshot volumes"
+for i in 1 2 3; do guest_destroy "gmsg$i"; done
+for lv in $(lvs --noheadings -o lv_name,lv_tags "$VG" 2>/dev/null | awk '/xl-checkpoint-restored/ { print $1 }'); do
+    lvm_run lvremove -q -f -y "$VG/$lv" >/dev/null 2>&1
+done
+lv_cleanup gmsg
+ip link del "$BR" 2>/dev/null
+rm -rf "$XLCP_CATALOG_ROOT"
+done_testing
