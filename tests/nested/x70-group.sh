@@ -7,7 +7,8 @@
 #   stopped before any resumed, dom0 CLOCK_MONOTONIC); both guests run on and write disks;
 #   (`restore --group` is in t71-group-restore.sh, in make check);
 #   `delete --group` leaves nothing (no checkpoint, no snapshot volume, no group);
-#   failures: a member paused by hand (refused before any guest is touched), a member that
+#   failures: the VG with room for one member's snapshot, not both (refused in prepare),
+#   a member paused by hand (refused before any guest is touched), a member that
 #   never suspends (the other, stopped, waits at most --max-wait, then all resume), the
 #   tool killed (SIGKILL) after committing its members but before the group manifest
 #   (`recover` deletes them): every time both guests run and nothing is left.
@@ -145,6 +146,27 @@ rc=$?
 guest_allow_suspend "$g2"
 for g in "$g1" "$g2"; do guest_not_suspended "$g" "after the member that never suspends"; done
 nothing_left "after the member that never suspends"
+
+# -- failure: the VG full for one member: room for one member's thick snapshot (20% of
+# 64 MiB, rounded up to an extent), not for both: the group fails in prepare, before any
+# guest is touched
+ext=$(vgs --noheadings --units b --nosuffix -o vg_extent_size "$VG" | tr -d ' ')
+free=$(vgs --noheadings -o vg_free_count "$VG" | tr -d ' ')
+keep=$(((13 * 1024 * 1024 + ext - 1) / ext)) # one snapshot's extents
+if [ -n "$free" ] && [ "$free" -gt "$keep" ] &&
+    lvm_run lvcreate -q -y -W y -l $((free - keep)) -n ggrp-fill "$VG" >/dev/null; then
+    t0=$(now)
+    out=$(watchdog 300 xl-checkpoint create --group t70 "$g1" "$g2" 2>&1)
+    rc=$?
+    [ $rc -ne 0 ] && printf '%s' "$out" | grep -q "volume group $VG has" &&
+        ok "the VG full for one member: the group fails in prepare (exit $rc, $(elapsed "$t0")s: $(printf '%s' "$out" | tail -n 1 | cut -c1-200))" ||
+        not_ok "the VG full for one member: the group fails in prepare" "exit $rc: $out"
+    lvm_run lvremove -q -f -y "$VG/ggrp-fill" >/dev/null
+    for g in "$g1" "$g2"; do guest_not_suspended "$g" "after the VG full"; done
+    nothing_left "after the VG full"
+else
+    not_ok "the VG full for one member" "cannot fill $VG: $free free extents, $keep to keep"
+fi
 
 for g in "$g1" "$g2"; do guest_destroy "$g"; done
 lv_cleanup ggrp
