@@ -12,9 +12,11 @@
  * descriptor, device-major table and suspend counter are process globals), and a group
  * runs its members' checkpoints in threads of one process: four members preparing at once
  * in one pool failed on nested Xen with "table ioctl ... No such device or address". So
- * every libdevmapper call, from task creation to destruction, holds dm_mu. The ioctls are
+ * every libdevmapper call, from task creation to destruction, holds dm_mu. (That failure
+ * was libdevmapper's lazily read driver version: a thread that saw it unset yet named the
+ * device beside its number, which the kernel refuses with ENXIO.) Those ioctls are
  * milliseconds; a call that waits more than XLCP_DM_LOCK_WAIT_S for the lock fails with
- * that said rather than waiting on a hung one forever.
+ * that said. The suspend, which can wait long, is a direct ioctl outside the lock.
  */
 #include "disk_dm.h"
 
@@ -27,11 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <libdevmapper.h>
+#include <linux/dm-ioctl.h>
 
 /* ---- libdevmapper's log --------------------------------------------------------- */
 
@@ -141,19 +145,35 @@ static int run_simple(int type, dev_t dev, const char *what, struct xlcp_err *er
 
     if (!t)
         return err->code;
-    /* a suspend needs no file system freeze: nothing in dom0 mounts a guest's disk */
-    if (type == DM_DEVICE_SUSPEND && !dm_task_skip_lockfs(t)) {
-        dm_leave(t);
-        return dm_fail(err, what, dev);
-    }
     ok = dm_task_run(t);
     dm_leave(t);
     return ok ? 0 : dm_fail(err, what, dev);
 }
 
+/* The suspend goes to the kernel directly, one ioctl outside dm_mu and libdevmapper: it
+ * waits for the writes under way, which may never finish (lvm_hold.c bounds it from a
+ * thread of its own), and it must not keep every other device-mapper call of the process
+ * (the resumes of an undo among them) waiting meanwhile. No file system freeze (nothing
+ * in dom0 mounts a guest's disk). */
 int xlcp_dm_suspend(dev_t dev, struct xlcp_err *err)
 {
-    return run_simple(DM_DEVICE_SUSPEND, dev, "suspend", err);
+    struct dm_ioctl dmi;
+    int fd, rc = 0;
+
+    fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return xlcp_err_errno(err, errno, "device-mapper suspend of %u:%u: /dev/mapper/control",
+                              major(dev), minor(dev));
+    memset(&dmi, 0, sizeof(dmi));
+    dmi.version[0] = DM_VERSION_MAJOR;
+    dmi.data_size = sizeof(dmi);
+    dmi.data_start = sizeof(dmi);
+    dmi.flags = DM_SUSPEND_FLAG | DM_SKIP_LOCKFS_FLAG;
+    dmi.dev = (uint64_t)dev; /* the kernel's "huge" encoding is glibc's dev_t */
+    if (ioctl(fd, DM_DEV_SUSPEND, &dmi) != 0)
+        rc = xlcp_err_errno(err, errno, "device-mapper suspend of %u:%u", major(dev), minor(dev));
+    close(fd);
+    return rc;
 }
 
 int xlcp_dm_resume(dev_t dev, struct xlcp_err *err)
