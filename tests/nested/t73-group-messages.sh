@@ -11,7 +11,11 @@
 #   then, with fresh counters, `create --group` of all three, 5 s more of messages, and
 #   `restore --group --replace --force`: every member back under its own name, running,
 #   messages flow again on every one of the six directions, and no guest reports a
-#   regression (no orphan message); `delete --group` leaves nothing.
+#   regression (no orphan message);
+#   `restore --group` beside the originals (paused meanwhile: the copies have their MACs):
+#   every member restored paused, then all unpaused together, under new names, the
+#   originals untouched; `delete --group` leaves no checkpoint and no snapshot volume.
+# Each guest has a thin and a thick LV (a group restore copies the thick one whole).
 # timeout: 1200
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -25,7 +29,7 @@ stat=/run/msgpeer.stat
 
 net_bridge "$BR" && ok "bridge $BR up" || bail "bridge $BR" "$(ip link 2>&1 | tail -n 5)"
 for i in 1 2 3; do
-    XLCP_GUEST_VIF="bridge=$BR,mac=00:16:3e:73:00:0$i" guest_start "gmsg$i" thin:32M &&
+    XLCP_GUEST_VIF="bridge=$BR,mac=00:16:3e:73:00:0$i" guest_start "gmsg$i" thin:32M thick:32M &&
         ok "gmsg$i created" || bail "gmsg$i created"
 done
 for i in 1 2 3; do
@@ -139,6 +143,29 @@ for i in 1 2 3; do
     r=$(printf '%s\n' "$s" | awk '$1 == "peer" { n++; s += $10 } END { if (n == 2) print s + 0 }')
     [ "$r" = 0 ] && ok "gmsg$i holds no orphan message (0 regressions from either peer)" ||
         not_ok "gmsg$i holds no orphan message" "$(printf '%s' "$s" | tr '\n' ';')"
+done
+
+# -- restore --group beside the originals, which stay paused meanwhile
+for i in 1 2 3; do "$XL" pause "gmsg$i"; done
+t0=$(now)
+out=$(watchdog 600 xl-checkpoint restore --group "$gid" 2>&1)
+rc=$?
+[ $rc -eq 0 ] && ok "restore --group beside the originals ($(elapsed "$t0")s): $(printf '%s' "$out" | tr '
+' ' ')" ||
+    not_ok "restore --group beside the originals" "exit $rc: $out"
+beside=$("$XL" list 2>/dev/null | awk 'NR > 1 && $1 ~ /^gmsg[123]-/ { print $1 }')
+nb=0
+for d in $beside; do
+    st=$("$XL" list "$d" 2>/dev/null | awk 'NR == 2 { print $5 }')
+    case "$st" in *p*) not_ok "restored $d unpaused" "state '$st'" ;; *) ok "restored $d unpaused (state '$st')" ;; esac
+    nb=$((nb + 1))
+done
+[ "$nb" = 3 ] && ok "three members restored beside the originals" || not_ok "three members restored beside" "$("$XL" list 2>&1)"
+for d in $beside; do guest_destroy "$d"; done
+for i in 1 2 3; do
+    st=$("$XL" list "gmsg$i" 2>/dev/null | awk 'NR == 2 { print $5 }')
+    case "$st" in *p*) ok "original gmsg$i untouched (still paused)" ;; *) not_ok "original gmsg$i untouched" "state '$st'" ;; esac
+    "$XL" unpause "gmsg$i"
 done
 
 check "delete --group t73" xl-checkpoint delete --group t73

@@ -5,7 +5,7 @@
 #   verify, group.xml passes its schema, each member's stop and resume instants and the
 #   skew are recorded, and the consistency rule held on the real instants (every member
 #   stopped before any resumed, dom0 CLOCK_MONOTONIC); both guests run on and write disks;
-#   (`restore --group` is in t71-group-restore.sh, in make check);
+#   (`restore --group`, replacing and beside, is in t73-group-messages.sh, in make check);
 #   `delete --group` leaves nothing (no checkpoint, no snapshot volume, no group);
 #   failures: the VG with room for one member's snapshot, not both (refused in prepare),
 #   a member paused by hand (refused before any guest is touched), a member that
