@@ -72,7 +72,7 @@ fi
 kpkg="linux-image-${KERNEL_ABI}-${KERNEL_FLAVOUR}"
 # dom0: Xen and its tools, the pinned kernel, LVM (thick + thin), systemd, and the runtime
 # libraries xl-checkpoint links (libxenlight & co. come with xen-utils, libxml2, libssl3),
-# and openssh (groups across hosts: x72 reaches dom0 itself over ssh under two names).
+# and openssh (groups across hosts: t72 reaches dom0 itself over ssh under two names).
 packages="xen-system-amd64 $kpkg initramfs-tools lvm2 thin-provisioning-tools systemd-sysv
 udev kmod iproute2 procps busybox-static e2fsprogs util-linux libxml2 libxml2-utils libssl3
 libyajl2 xenstore-utils zstd xz-utils openssh-server openssh-client"

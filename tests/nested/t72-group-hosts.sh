@@ -1,6 +1,6 @@
 #!/bin/bash
-# x72-group-hosts.sh - (out of make check until it has passed on nested Xen) a group
-# checkpoint across hosts (issue 16, items 4 and 5) with the agent protocol (version 2)
+# t72-group-hosts.sh - a group checkpoint across hosts (issue 16, items 4 and 5) with the
+# agent protocol (version 2)
 # over real ssh: dom0 reaches itself under two host names, hosta and hostb (/etc/hosts and
 # ~/.ssh/config), so the coordinator runs one `xl-checkpoint group-agent` per "host"
 # through sshd, as it would on two hosts (both share dom0's catalog: each "host" finds its
@@ -10,6 +10,7 @@
 #   clock offset and round trip recorded; group.xml passes its schema; both guests run on;
 #   `list --groups` and `info --group` (text, JSON): both members present, each with its
 #   host, as its host said; `verify --group` (text, JSON): both ok, each with its host;
+#   (XLCP_SUITE=full only, for make check's time: the two restores below)
 #   `restore --group --json`: both members restored on their "hosts" and running (each
 #   with its host), the originals untouched and running, no agent left;
 #   the coordinator killed (SIGKILL) during a restore (as soon as the first restored
@@ -203,6 +204,7 @@ out=$(watchdog 600 xl-checkpoint verify --group --json t72 2>&1)
 [ "$(agents)" = 0 ] && ok "no agent left after list, info, verify" || not_ok "no agent left" "$(pgrep -af group-agent)"
 
 # ---- restore --group across the two "hosts" ---------------------------------------------------
+if [ "${XLCP_SUITE:-}" = full ]; then
 t0=$(now)
 out=$(watchdog 900 xl-checkpoint restore --group --json t72 2>"$XLCP_RUN/t72-restore.err")
 rc=$?
@@ -248,6 +250,7 @@ kill_coordinator "$pid" 400 "during the restore"
     not_ok "no restored volume left" "$(lvs --noheadings -o lv_name,lv_tags "$VG" 2>&1)"
 originals_untouched "after the coordinator was killed during the restore"
 clean_restored
+fi # XLCP_SUITE=full
 
 # ---- delete --group with hostb out of reach, then again -----------------------------------------
 wrap=/var/tmp/t72-ssh-hostb-down # not under /run: dom0 mounts it noexec
