@@ -4,26 +4,30 @@
  *
  *     cc -std=c11 -o backup backup.c $(pkg-config --cflags --libs xlcheckpoint)
  *
- *     backup [--root DIR] [--keep-last N] [--label TEXT] DOMAIN
+ *     backup [--root DIR] [--keep-last N] [--label TEXT] [--export-to DIR] DOMAIN
  *
  * One run:
  *   1. takes a checkpoint of DOMAIN (name, domid or uuid): memory copied while the guest
  *      runs, every LVM disk snapshotted at the instant it stops (xlcp_create);
  *   2. opens it and reads what a backup needs: its id, the memory image (an `xl save` image
  *      that `xl restore` reads) with its size, each disk's snapshot volume;
- *   3. only if it reads back, applies retention to DOMAIN's checkpoints: keeps the N
- *      newest (default 7), deletes the rest (xlcp_prune with apply; the library never
- *      deletes the newest checkpoint, a member of a group checkpoint or one whose manifest
- *      it cannot read);
- *   4. prints one JSON object on stdout (below), and exits 0.
+ *   3. with --export-to DIR, copies it off the catalog into DIR/<id> (xlcp_export): the
+ *      memory image (an `xl save` image) and each disk as an image, with the manifest;
+ *      incrementally when DIR/last names a checkpoint still in the catalog (the one the
+ *      previous run exported): then a thin disk is exported as the blocks changed since
+ *      that checkpoint, which `xl checkpoint import DIR/<full> DIR/<incr>...` puts back
+ *      together; DIR/last is rewritten (atomically) only once the export is whole;
+ *   4. only if it reads back (and exported), applies retention to DOMAIN's checkpoints:
+ *      keeps the N newest (default 7), deletes the rest (xlcp_prune with apply; the
+ *      library never deletes the newest checkpoint, which the next incremental export
+ *      starts from, a member of a group checkpoint or one whose manifest it cannot read);
+ *   5. prints one JSON object on stdout (below), and exits 0.
  * On failure it prints {"ok": false, "error": MESSAGE, "code": XLCP_E..., "step": STEP} and
  * exits 1 (2 for a usage error). Progress and diagnostics go to stderr.
  *
- * Not here yet: copying the checkpoint off the host. The export of a checkpoint (memory
- * image and disk images, incremental for thin volumes) is another issue's work and not in
- * the library yet; until then a backup tool copies the memory image file and reads the
+ * Without --export-to the checkpoint stays on the host: a backup tool can read the
  * snapshot volumes this program reports (they stay until the checkpoint is deleted or
- * pruned), e.g. with dd from the snapshot path.
+ * pruned).
  *
  * Output:
  *   {"ok": true, "domain": "web1",
@@ -34,6 +38,8 @@
  *                              "snapshot": "/dev/vg0/web1.xlcp....", "thin": true,
  *                              "skipped": false}],
  *                   "downtime_ms": 95.1},
+ *    "export": {"dir": "/backup/web1/<id>", "since": "<older id>" or null,
+ *               "bytes": 281018368},                 (null without --export-to)
  *    "retention": {"keep_last": 7, "kept": ["..."], "pruned": ["..."]}}
  */
 #define _POSIX_C_SOURCE 200809L
@@ -43,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <xlcheckpoint.h>
 
@@ -109,9 +116,10 @@ static int usage(const char *msg)
     if (msg)
         fprintf(stderr, "backup: %s\n", msg);
     fprintf(msg ? stderr : stdout,
-            "usage: backup [--root DIR] [--keep-last N] [--label TEXT] DOMAIN\n"
-            "Takes a checkpoint of DOMAIN, keeps its N newest checkpoints (default 7),\n"
-            "deletes the others, and prints a JSON report.\n");
+            "usage: backup [--root DIR] [--keep-last N] [--label TEXT] [--export-to DIR] DOMAIN\n"
+            "Takes a checkpoint of DOMAIN, exports it into DIR/<id> (incremental since the\n"
+            "one DIR/last names, if that is still in the catalog), keeps its N newest\n"
+            "checkpoints (default 7), deletes the others, and prints a JSON report.\n");
     return msg ? 2 : 0;
 }
 
@@ -159,15 +167,62 @@ static int report_checkpoint(xlcp_ctx *ctx, const char *id, FILE *out)
     return 0;
 }
 
+/* The checkpoint DIR/last names, if the catalog still has it (the base of an incremental
+ * export); "" otherwise. */
+static void export_base(xlcp_ctx *ctx, const char *dir, char base[XLCP_ID_MAX])
+{
+    char path[4096], line[XLCP_ID_MAX + 2] = "";
+    xlcp_checkpoint *cp = NULL;
+
+    base[0] = '\0';
+    snprintf(path, sizeof(path), "%s/last", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    if (fgets(line, sizeof(line), f))
+        line[strcspn(line, "\n")] = '\0';
+    fclose(f);
+    if (line[0] && strlen(line) < XLCP_ID_MAX && xlcp_checkpoint_open(ctx, line, &cp) == 0) {
+        memcpy(base, line, strlen(line) + 1);
+        xlcp_checkpoint_free(cp);
+    } else if (line[0]) {
+        fprintf(stderr, "backup: %s is no longer in the catalog: a full export\n", line);
+    }
+}
+
+/* DIR/last := id, atomically (write, fsync, rename). */
+static int export_mark(const char *dir, const char *id)
+{
+    char tmp[4096], path[4096];
+    snprintf(tmp, sizeof(tmp), "%s/.last.tmp", dir);
+    snprintf(path, sizeof(path), "%s/last", dir);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    int ok = fprintf(f, "%s\n", id) > 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static void export_progress(uint64_t done, uint64_t total, void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "backup: exported %" PRIu64 " of %" PRIu64 " MiB\n", done >> 20, total >> 20);
+}
+
 int main(int argc, char **argv)
 {
-    const char *root = NULL, *label = "backup", *domain = NULL;
+    const char *root = NULL, *label = "backup", *domain = NULL, *export_to = NULL;
     unsigned long keep_last = 7;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
             return usage(NULL);
-        if (!strcmp(a, "--root") || !strcmp(a, "--keep-last") || !strcmp(a, "--label")) {
+        if (!strcmp(a, "--root") || !strcmp(a, "--keep-last") || !strcmp(a, "--label") ||
+            !strcmp(a, "--export-to")) {
             if (i + 1 >= argc)
                 return usage("an option lacks its value");
             const char *v = argv[++i];
@@ -175,6 +230,8 @@ int main(int argc, char **argv)
                 root = v;
             } else if (!strcmp(a, "--label")) {
                 label = v;
+            } else if (!strcmp(a, "--export-to")) {
+                export_to = v;
             } else {
                 char *end;
                 errno = 0;
@@ -192,6 +249,10 @@ int main(int argc, char **argv)
     }
     if (!domain)
         return usage("no domain given");
+    if (export_to && mkdir(export_to, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "backup: %s: %s\n", export_to, strerror(errno));
+        return 1;
+    }
 
     xlcp_ctx_options copts = XLCP_CTX_OPTIONS_INIT;
     copts.catalog_root = root;
@@ -237,7 +298,36 @@ int main(int argc, char **argv)
         return status;
     }
 
-    /* 3. retention, applied */
+    /* 3. the export, incremental when the previous one's checkpoint is still here */
+    if (export_to) {
+        char base[XLCP_ID_MAX], dir[4096];
+        uint64_t bytes = 0;
+
+        export_base(ctx, export_to, base);
+        snprintf(dir, sizeof(dir), "%s/%s", export_to, id);
+        rc = xlcp_export(ctx, id, base[0] ? base : NULL, dir, export_progress, NULL, &bytes);
+        if (rc == 0 && export_mark(export_to, id) != 0)
+            rc = XLCP_EIO;
+        if (rc < 0) { /* nothing is pruned: the next run starts from what is still here */
+            fclose(out);
+            free(report);
+            int status = fail(ctx, "export", rc);
+            xlcp_ctx_free(ctx);
+            return status;
+        }
+        fputs(", \"export\": {\"dir\": ", out);
+        json_str(out, dir);
+        fputs(", \"since\": ", out);
+        if (base[0])
+            json_str(out, base);
+        else
+            fputs("null", out);
+        fprintf(out, ", \"bytes\": %" PRIu64 "}", bytes);
+    } else {
+        fputs(", \"export\": null", out);
+    }
+
+    /* 4. retention, applied */
     xlcp_prune_options popts = XLCP_PRUNE_OPTIONS_INIT;
     popts.keep_last = (unsigned int)keep_last;
     popts.apply = 1;
@@ -253,7 +343,7 @@ int main(int argc, char **argv)
         return status;
     }
 
-    /* 4. the report */
+    /* 5. the report */
     fprintf(out, ", \"retention\": {\"keep_last\": %lu, \"kept\": [", keep_last);
     int first = 1;
     for (size_t i = 0; i < nentries; i++) {

@@ -9,8 +9,10 @@
 #     rest to Xen's xl;
 #   - with PATH free of /usr/local: a checkpoint of a small guest, verify, delete;
 #   - examples/backup against the packaged library (resolved there, not in /usr/local):
-#     two runs with --keep-last 1, JSON report checked against the catalog and LVM, the
-#     second run prunes the first's checkpoint;
+#     two runs with --keep-last 1 and --export-to DIR, JSON report checked against the
+#     catalog and LVM; the first run exports in full, the second incrementally since the
+#     first (its thin disk as the changed blocks: a smaller export), then prunes the
+#     first's checkpoint;
 #   - `dpkg --purge` leaves no file of the packages behind (`dpkg -L` before, checked after),
 #     Xen's xl and the staged /usr/local install (the other tests use it) are intact.
 # timeout: 600
@@ -131,7 +133,7 @@ out=$(PATH=$P xl-checkpoint list --json "$g" 2>&1)
 jstr() { grep -o "\"$1\": *\"[^\"]*\"" "$2" | head -n 1 | sed 's/.*: *"//; s/"$//'; }
 jnum() { grep -o "\"$1\": *[0-9][0-9]*" "$2" | head -n 1 | sed 's/.*: *//'; }
 backup() { # backup N: run it, report in $W/b$N.json
-    LD_LIBRARY_PATH=$libdir PATH=$P watchdog 600 "$BK" --keep-last 1 --label t80 "$g" \
+    LD_LIBRARY_PATH=$libdir PATH=$P watchdog 600 "$BK" --keep-last 1 --label t80 --export-to "$W/exports" "$g" \
         >"$W/b$1.json" 2>"$W/b$1.err"
 }
 if backup 1; then ok "backup 1: exit 0"; else bail "backup 1" "$(cat "$W/b1.json"; tail -n 5 "$W/b1.err")"; fi
@@ -148,12 +150,24 @@ grep -q '^{"ok": true, ' "$W/b1.json" && [ -n "$id1" ] &&
 lv_exists "$snap1" && grep -q '"thin": true' "$W/b1.json" && ok "disk snapshot $snap1 (thin)" ||
     not_ok "disk snapshot" "'$snap1'"
 grep -q '"pruned": \[\]' "$W/b1.json" && ok "nothing pruned on the first run" || not_ok "nothing pruned" "$(cat "$W/b1.json")"
+# xexp N KEY: KEY of the report's "export" object
+xexp() { grep -o '"export": {[^}]*}' "$W/b$1.json" | grep -o "\"$2\": *[^,}]*" | sed 's/.*: *//; s/"//g'; }
+e1=$(xexp 1 bytes)
+[ "$(xexp 1 since)" = null ] && [ -f "$W/exports/$id1/export.xml" ] && [ -f "$W/exports/$id1/memory.xl" ] &&
+    [ -n "$e1" ] && [ "$(cat "$W/exports/last")" = "$id1" ] &&
+    ok "backup 1 exported $id1 in full ($e1 bytes; last = $id1)" ||
+    not_ok "backup 1's full export" "$(xexp 1 since) $(ls -l "$W/exports" "$W/exports/$id1" 2>&1)"
 if backup 2; then ok "backup 2: exit 0"; else not_ok "backup 2" "$(cat "$W/b2.json"; tail -n 5 "$W/b2.err")"; fi
 diag "$(cat "$W/b2.json")"
 id2=$(jstr id "$W/b2.json")
 [ -n "$id2" ] && [ "$id2" != "$id1" ] && grep -q "\"pruned\": \[\"$id1\"\]" "$W/b2.json" &&
     grep -q "\"kept\": \[\"$id2\"\]" "$W/b2.json" && ok "backup 2 ($id2) pruned $id1, kept itself" ||
     not_ok "backup 2 pruned the first" "$(cat "$W/b2.json")"
+e2=$(xexp 2 bytes)
+[ "$(xexp 2 since)" = "$id1" ] && ls "$W/exports/$id2"/disks/*.delta >/dev/null 2>&1 &&
+    [ -n "$e2" ] && [ -n "$e1" ] && [ "$e2" -lt "$e1" ] && [ "$(cat "$W/exports/last")" = "$id2" ] &&
+    ok "backup 2 exported $id2 since $id1: $e2 bytes (the full one: $e1), its thin disk as a delta" ||
+    not_ok "backup 2's incremental export" "since '$(xexp 2 since)', $e2 vs $e1 bytes: $(ls -l "$W/exports/$id2" "$W/exports/$id2/disks" 2>&1)"
 ! PATH=$P xl-checkpoint info "$id1" >/dev/null 2>&1 && ! lv_exists "$snap1" && [ ! -e "$mem" ] &&
     ok "$id1 is gone: manifest, memory image, snapshot volume" ||
     not_ok "$id1 is gone" "$(ls -l "$mem" "$snap1" 2>&1)"
