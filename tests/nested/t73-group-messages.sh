@@ -5,7 +5,8 @@
 # message whose number is not above the highest one it had from that sender is counted as
 # a regression: the receiver holds a message its sender does not remember sending, an
 # orphan message, once the sender is restored to an earlier instant than the receiver).
-#   control first, so that the check is seen to fail when it should: two single
+#   (XLCP_SUITE=full only, for make check's time; it gave 221 such messages on nested Xen
+#   on 2 Dec 2026) control first, so that the check is seen to fail when it should: two single
 #   checkpoints, g1's then g2's 5 s later, restored (--replace --force, paused) and
 #   unpaused together: g2 reports regressions from g1;
 #   then, with fresh counters, `create --group` of all three, 5 s more of messages, and
@@ -15,7 +16,7 @@
 #   `restore --group` beside the originals (paused meanwhile: the copies have their MACs):
 #   every member restored paused, then all unpaused together, under new names, the
 #   originals untouched; `delete --group` leaves no checkpoint and no snapshot volume.
-# Each guest has a thin and a thick LV (a group restore copies the thick one whole).
+# Each guest has a thin LV.
 # timeout: 1200
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -29,7 +30,7 @@ stat=/run/msgpeer.stat
 
 net_bridge "$BR" && ok "bridge $BR up" || bail "bridge $BR" "$(ip link 2>&1 | tail -n 5)"
 for i in 1 2 3; do
-    XLCP_GUEST_VIF="bridge=$BR,mac=00:16:3e:73:00:0$i" guest_start "gmsg$i" thin:32M thick:32M &&
+    XLCP_GUEST_VIF="bridge=$BR,mac=00:16:3e:73:00:0$i" guest_start "gmsg$i" thin:32M &&
         ok "gmsg$i created" || bail "gmsg$i created"
 done
 for i in 1 2 3; do
@@ -57,23 +58,22 @@ stats() { guest_run "gmsg$1" "cat $stat" 30; }
 # field I J NAME: NAME (count, regress, ...) of guest I about peer J
 field() { printf '%s\n' "$(stats "$1")" | awk -v j="$2" -v f="$3" '$1 == "peer" && $2 == j {
     for (k = 3; k < NF; k += 2) if ($k == f) print $(k + 1) }'; }
+# counts: "I J count" for every guest I and peer J (one request per guest)
+counts() {
+    local i
+    for i in 1 2 3; do stats "$i" | awk -v i="$i" '$1 == "peer" { print i, $2, $8 }'; done
+}
 # flowing LABEL: every guest receives from both peers within 60 s of counts read now
 flowing() {
-    local i j c0 c t0 all
-    declare -A base
-    for i in 1 2 3; do for j in 1 2 3; do
-        [ "$i" = "$j" ] && continue
-        base[$i$j]=$(field "$i" "$j" count)
-    done; done
+    local base now t0 all
+    base=$(counts)
     t0=$(date +%s)
     while [ $(($(date +%s) - t0)) -lt 60 ]; do
-        all=1
-        for i in 1 2 3; do for j in 1 2 3; do
-            [ "$i" = "$j" ] && continue
-            c=$(field "$i" "$j" count)
-            c0=${base[$i$j]:-0}
-            [ -n "$c" ] && [ "$c" -gt "${c0:-0}" ] || all=0
-        done; done
+        now=$(counts)
+        # a peer missing from the first reading (no stat file yet) counts from 0
+        all=$( (printf '%s\n' "$base" | sed 's/^/b /'; printf '%s\n' "$now" | sed 's/^/n /') |
+            awk 'NF == 4 && $1 == "b" { b[$2 " " $3] = $4 } NF == 4 && $1 == "n" && $4 > b[$2 " " $3] + 0 { up++ }
+                END { print (up == 6) ? 1 : 0 }')
         [ $all = 1 ] && { ok "$1: messages flow in all six directions"; return 0; }
         sleep 2
     done
@@ -96,6 +96,7 @@ peers_start || bail "message peers started"
 flowing "before any checkpoint" || bail "messages flow" "$(guest_run gmsg1 'cat /run/msgpeer.log; ip addr' 30)"
 
 # -- control: two single checkpoints 5 s apart, restored together
+if [ "${XLCP_SUITE:-}" = full ]; then
 out=$(watchdog 600 xl-checkpoint create gmsg1 2>&1)
 rc=$?
 id1=$(printf '%s' "$out" | tail -n 1)
@@ -115,7 +116,9 @@ r=$(field 2 1 regress)
 [ -n "$r" ] && [ "$r" -gt 0 ] &&
     ok "control: checkpoints 5 s apart: gmsg2 holds messages gmsg1 no longer remembers sending ($r regressions, first: $(field 2 1 first))" ||
     not_ok "control: the orphan messages are seen" "gmsg2: $(stats 2 | tr '\n' ';')"
-check "control: delete the single checkpoints" xl-checkpoint delete "$id1" "$id2"
+check "control: delete the first single checkpoint" xl-checkpoint delete "$id1"
+check "control: delete the second single checkpoint" xl-checkpoint delete "$id2"
+fi # XLCP_SUITE=full
 
 # -- the group
 peers_start || bail "message peers restarted"
