@@ -157,7 +157,7 @@ e1=$(xexp 1 bytes)
     [ -n "$e1" ] && [ "$(cat "$W/exports/last")" = "$id1" ] &&
     ok "backup 1 exported $id1 in full ($e1 bytes; last = $id1)" ||
     not_ok "backup 1's full export" "$(xexp 1 since) $(ls -l "$W/exports" "$W/exports/$id1" 2>&1)"
-if backup 2; then ok "backup 2: exit 0"; else not_ok "backup 2" "$(cat "$W/b2.json"; tail -n 5 "$W/b2.err")"; fi
+if backup 2; then ok "backup 2: exit 0"; else not_ok "backup 2" "$(cat "$W/b2.json"; tail -n 5 "$W/b2.err"; df -h / /var/tmp /run)"; fi
 diag "$(cat "$W/b2.json")"
 id2=$(jstr id "$W/b2.json")
 [ -n "$id2" ] && [ "$id2" != "$id1" ] && grep -q "\"pruned\": \[\"$id1\"\]" "$W/b2.json" &&
