@@ -73,11 +73,13 @@ int xlcp_x_copy(int in, uint64_t in_off, int out, uint64_t out_off, uint64_t len
                 struct xlcp_digest *d, const char *what, struct xlcp_x_progress *pr,
                 uint64_t *data_bytes, struct xlcp_err *err)
 {
-    char *buf = malloc(XLCP_X_CHUNK);
+    char *buf = malloc(XLCP_X_CHUNK), wwhat[4200];
     int rc = 0;
 
     if (!buf)
         return xlcp_err_set(err, XLCP_EINTERNAL, "out of memory");
+    /* a write error is the destination's (its file system full), not the source's */
+    snprintf(wwhat, sizeof(wwhat), "of the copy of %s", what);
     while (len && rc == 0) {
         size_t n = len < XLCP_X_CHUNK ? (size_t)len : XLCP_X_CHUNK;
         rc = xlcp_x_read_full(in, buf, n, in_off, what, err);
@@ -89,7 +91,7 @@ int xlcp_x_copy(int in, uint64_t in_off, int out, uint64_t out_off, uint64_t len
             size_t k = n - o < XLCP_X_BLOCK ? n - o : XLCP_X_BLOCK;
             if (sparse && xlcp_x_all_zero(buf + o, k))
                 continue;
-            rc = xlcp_x_write_all(out, buf + o, k, out_off + o, what, err);
+            rc = xlcp_x_write_all(out, buf + o, k, out_off + o, wwhat, err);
             if (data_bytes)
                 *data_bytes += k;
         }

@@ -31,7 +31,7 @@ D=$XLCP_PAYLOAD/deb
 BK=$XLCP_PAYLOAD/examples/backup
 PKGS=(xl-checkpoint libxlcheckpoint0 libxlcheckpoint-dev)
 P=/usr/sbin:/usr/bin:/sbin:/bin # no /usr/local: only the packaged binaries
-W=$XLCP_RUN/t80
+W=/var/tmp/t80 # the exports need room: /run is a small tmpfs in dom0
 rm -rf "$W"
 mkdir -p "$W"
 export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t80
@@ -49,7 +49,7 @@ ok "packages on the payload: ${debs[*]##*/}"
 # Whatever happens, the packages do not outlive this test.
 cleanup() {
     dpkg -s xl-checkpoint >/dev/null 2>&1 && dpkg --purge "${PKGS[@]}" >/dev/null 2>&1
-    rm -rf "$XLCP_CATALOG_ROOT"
+    rm -rf "$XLCP_CATALOG_ROOT" "$W"
 }
 trap cleanup EXIT
 
