@@ -405,6 +405,20 @@ lv_cleanup() {
     done
 }
 
+# What a test's catalog ($XLCP_CATALOG_ROOT) and the VG hold: checkpoints (not the group
+# records), snapshot volumes (*.xlcp.*), group files; group_nothing_left DESC: none of them
+catalog_checkpoints() { find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 ! -name '.lock' 2>/dev/null | grep -vc '/\.groups/'; }
+snapshot_volumes() { lvs --noheadings -o lv_name "$VG" 2>/dev/null | grep -c '\.xlcp\.'; }
+group_files() { find "$XLCP_CATALOG_ROOT/.groups" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+group_nothing_left() {
+    local c s f
+    c=$(catalog_checkpoints)
+    s=$(snapshot_volumes)
+    f=$(group_files)
+    [ "$c" = 0 ] && [ "$s" = 0 ] && [ "$f" = 0 ] && ok "$1: nothing left (no checkpoint, snapshot volume or group file)" ||
+        not_ok "$1: nothing left" "$c catalog entries, $s snapshot volumes, $f group files: $(find "$XLCP_CATALOG_ROOT" | head -n 20)"
+}
+
 # guest_deny_suspend NAME: the guest can no longer read control/shutdown, so it never sees
 # libxl's suspend request (without the checkpoint module it has no suspend event channel
 # either): a guest that never suspends. guest_allow_suspend NAME gives its access back.

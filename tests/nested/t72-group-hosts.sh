@@ -33,9 +33,6 @@ mkdir -p "$XLCP_CATALOG_ROOT"
 export XLCP_GUEST_MEMORY=128
 g1=ghost1
 g2=ghost2
-snapvols() { lvs --noheadings -o lv_name "$VG" 2>/dev/null | grep -c '\.xlcp\.'; }
-checkpoints() { find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 ! -name '.lock' 2>/dev/null | grep -vc '/\.groups/'; }
-groupfiles() { find "$XLCP_CATALOG_ROOT/.groups" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 intents() { find "$XLCP_CATALOG_ROOT/.groups" -maxdepth 1 -name '.intent-*' 2>/dev/null | wc -l; }
 agents() { pgrep -fc 'xl-checkpoint group-agent' 2>/dev/null || true; }
 # the domains restore --group made ("<guest>-<checkpoint id suffix>") and their volumes
@@ -73,15 +70,6 @@ originals_untouched() {
             not_ok "$1: $g is the original" "domid ${id:-none}, was $want"
         guest_not_suspended "$g" "$1"
     done
-}
-
-nothing_left() {
-    local c s f
-    c=$(checkpoints)
-    s=$(snapvols)
-    f=$(groupfiles)
-    [ "$c" = 0 ] && [ "$s" = 0 ] && [ "$f" = 0 ] && ok "$1: nothing left (no checkpoint, snapshot volume or group file)" ||
-        not_ok "$1: nothing left" "$c catalog entries, $s snapshot volumes, $f group files: $(find "$XLCP_CATALOG_ROOT" | head -n 20)"
 }
 
 # ---- ssh to ourselves under two names ----------------------------------------------------
@@ -272,8 +260,8 @@ else
 fi
 grep -q "the group is kept" "$XLCP_RUN/t72-delete.err" && ok "the error says the group is kept: $(head -c 300 "$XLCP_RUN/t72-delete.err")" ||
     not_ok "the error says the group is kept" "$(cat "$XLCP_RUN/t72-delete.err")"
-[ "$(groupfiles)" = 1 ] && [ "$(checkpoints)" = 1 ] && ok "group file and hostb's member kept, hosta's member gone" ||
-    not_ok "group file and hostb's member kept, hosta's member gone" "$(groupfiles) group files, $(checkpoints) checkpoints"
+[ "$(group_files)" = 1 ] && [ "$(catalog_checkpoints)" = 1 ] && ok "group file and hostb's member kept, hosta's member gone" ||
+    not_ok "group file and hostb's member kept, hosta's member gone" "$(group_files) group files, $(catalog_checkpoints) checkpoints"
 out=$(XLCP_SSH=$wrap xl-checkpoint list --groups 2>&1)
 case "$out" in
 *"hostb:$g2 unreachable"*) ok "list --groups names hostb's member unreachable" ;;
@@ -284,7 +272,7 @@ rc=$?
 [ $rc -eq 0 ] && printf '%s' "$out" | grep -q '"outcome": "gone"' && printf '%s' "$out" | grep -q '"outcome": "deleted"' &&
     ok "delete --group again finishes the job (hosta's gone, hostb's deleted)" ||
     not_ok "delete --group again finishes the job" "exit $rc: $out"
-nothing_left "after delete --group"
+group_nothing_left "after delete --group"
 [ "$(agents)" = 0 ] && ok "no agent left after the deletes" || not_ok "no agent left after the deletes" "$(pgrep -af group-agent)"
 
 # ---- the coordinator killed (SIGKILL) between phases ---------------------------------------
@@ -302,7 +290,7 @@ done
     not_ok "both agents prepared" "$(intents) intent records; $(cat "$XLCP_RUN/t72-kill.out")"
 kill_coordinator "$pid" 180 "between the phases of a create"
 for g in "$g1" "$g2"; do guest_not_suspended "$g" "after the coordinator was killed"; done
-nothing_left "after the coordinator was killed"
+group_nothing_left "after the coordinator was killed"
 [ -z "$(find "$XLCP_CATALOG_ROOT/.groups" -name '*.xml' 2>/dev/null)" ] && ok "no group committed" ||
     not_ok "no group committed" "$(find "$XLCP_CATALOG_ROOT/.groups")"
 

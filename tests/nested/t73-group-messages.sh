@@ -172,8 +172,8 @@ for i in 1 2 3; do
 done
 
 check "delete --group t73" xl-checkpoint delete --group t73
-n=$(find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 ! -name '.lock' 2>/dev/null | grep -vc '/\.groups/')
-s=$(lvs --noheadings -o lv_name "$VG" 2>/dev/null | grep -c '\.xlcp\.')
+n=$(catalog_checkpoints)
+s=$(snapshot_volumes)
 [ "$n" = 0 ] && [ "$s" = 0 ] && ok "nothing left (no checkpoint, no snapshot volume)" ||
     not_ok "nothing left" "$n checkpoints, $s snapshot volumes"
 for i in 1 2 3; do guest_destroy "gmsg$i"; done

@@ -20,21 +20,8 @@ export XLCP_CATALOG_ROOT=/var/tmp/xlcp-catalog-t70
 rm -rf "$XLCP_CATALOG_ROOT"
 g1=ggrp1
 g2=ggrp2
-snapvols() { lvs --noheadings -o lv_name "$VG" 2>/dev/null | grep -c '\.xlcp\.'; }
-checkpoints() { find "$XLCP_CATALOG_ROOT" -mindepth 2 -maxdepth 2 ! -name '.lock' 2>/dev/null | grep -vc '/\.groups/'; }
-groupfiles() { find "$XLCP_CATALOG_ROOT/.groups" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 state() { "$XL" list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }'; }
 attr() { sed -n "s/.*<member [^>]*domain=\"$2\"[^>]*$3=\"\([0-9]*\)\".*/\1/p" "$1" | head -n 1; }
-
-# nothing_left DESC: no checkpoint, no snapshot volume, no group file or record
-nothing_left() {
-    local c s f
-    c=$(checkpoints)
-    s=$(snapvols)
-    f=$(groupfiles)
-    [ "$c" = 0 ] && [ "$s" = 0 ] && [ "$f" = 0 ] && ok "$1: nothing left (no checkpoint, snapshot volume or group file)" ||
-        not_ok "$1: nothing left" "$c catalog entries, $s snapshot volumes, $f group files: $(find "$XLCP_CATALOG_ROOT" | head -n 20)"
-}
 
 for g in "$g1" "$g2"; do
     guest_start "$g" thin:64M thick:64M && ok "$g created" || bail "$g created"
@@ -98,10 +85,10 @@ n=$(xl-checkpoint list 2>/dev/null | grep -cE "$g1|$g2")
 xl-checkpoint list --groups 2>&1 | grep -q "$gid" && ok "list --groups shows $gid" ||
     not_ok "list --groups" "$(xl-checkpoint list --groups 2>&1)"
 check "verify --group t70" xl-checkpoint verify --group t70
-[ "$(snapvols)" = 4 ] && ok "4 snapshot volumes (2 per member)" || not_ok "4 snapshot volumes" "$(snapvols)"
+[ "$(snapshot_volumes)" = 4 ] && ok "4 snapshot volumes (2 per member)" || not_ok "4 snapshot volumes" "$(snapshot_volumes)"
 
 check "delete --group t70" xl-checkpoint delete --group t70
-nothing_left "after delete --group"
+group_nothing_left "after delete --group"
 
 # -- failure: a member paused by hand
 "$XL" pause "$g2"
@@ -111,7 +98,7 @@ rc=$?
     not_ok "a member paused by hand: the group fails with exit 4" "exit $rc: $out"
 "$XL" unpause "$g2"
 for g in "$g1" "$g2"; do guest_not_suspended "$g" "after the paused member"; done
-nothing_left "after the paused member"
+group_nothing_left "after the paused member"
 
 # -- the tool killed after committing the members, before the group manifest
 XLCP_TEST_STOP_AT=members-committed xl-checkpoint create --group t70 "$g1" "$g2" >"$XLCP_RUN/t70-kill.out" 2>&1 &
@@ -127,14 +114,14 @@ done
     not_ok "the tool stopped after committing the members" "$(cat "$XLCP_RUN/t70-kill.out")"
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
-[ "$(checkpoints)" -ge 2 ] && [ -n "$(find "$XLCP_CATALOG_ROOT/.groups" -name '.intent-*' 2>/dev/null)" ] &&
+[ "$(catalog_checkpoints)" -ge 2 ] && [ -n "$(find "$XLCP_CATALOG_ROOT/.groups" -name '.intent-*' 2>/dev/null)" ] &&
     ok "killed: member checkpoints committed, the group's record left, no group manifest" ||
     not_ok "killed: what it left" "$(find "$XLCP_CATALOG_ROOT" | head -n 20)"
 out=$(watchdog 300 xl-checkpoint recover 2>&1)
 rc=$?
 [ $rc -eq 0 ] && ok "recover: $(printf '%s' "$out" | tr '\n' ' ' | cut -c1-300)" || not_ok "recover" "exit $rc: $out"
 for g in "$g1" "$g2"; do guest_not_suspended "$g" "after the killed group run"; done
-nothing_left "after recover"
+group_nothing_left "after recover"
 
 # -- failure: a member that never suspends; the other waits stopped at most --max-wait
 guest_deny_suspend "$g2"
@@ -145,7 +132,7 @@ rc=$?
     not_ok "a member that never suspends: the group fails" "exit 0: $out"
 guest_allow_suspend "$g2"
 for g in "$g1" "$g2"; do guest_not_suspended "$g" "after the member that never suspends"; done
-nothing_left "after the member that never suspends"
+group_nothing_left "after the member that never suspends"
 
 # -- failure: the VG full for one member: room for one member's thick snapshot (20% of
 # 64 MiB, rounded up to an extent), not for both: the group fails in prepare, before any
@@ -163,7 +150,7 @@ if [ -n "$free" ] && [ "$free" -gt "$keep" ] &&
         not_ok "the VG full for one member: the group fails in prepare" "exit $rc: $out"
     lvm_run lvremove -q -f -y "$VG/ggrp-fill" >/dev/null
     for g in "$g1" "$g2"; do guest_not_suspended "$g" "after the VG full"; done
-    nothing_left "after the VG full"
+    group_nothing_left "after the VG full"
 else
     not_ok "the VG full for one member" "cannot fill $VG: $free free extents, $keep to keep"
 fi
